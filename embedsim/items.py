@@ -1,0 +1,179 @@
+"""Input items: the bytes (or text) sent to a model, with MIME type, label and digest.
+
+PNG and JPEG pass through byte-for-byte. Other images Pillow reads (WebP, BMP, GIF,
+TIFF, ...) are converted to PNG deterministically, and an EXIF orientation tag is
+applied (the result is then PNG too). Audio (MP3, WAV), video (MP4, MOV) and PDF are
+recognised by their content. Anything else raises :class:`InputError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from embedsim.errors import InputError
+
+Kind = Literal["text", "image", "audio", "video", "pdf"]
+KINDS: tuple[Kind, ...] = ("text", "image", "audio", "video", "pdf")
+
+#: Formats the Gemini API takes as images; everything else is converted to PNG.
+PASS_THROUGH_IMAGES = {"PNG": "image/png", "JPEG": "image/jpeg"}
+_EXIF_ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input for an embedding model.
+
+    ``data`` holds the bytes sent to the model (UTF-8 for text). ``label`` names the
+    item in matrices and messages; ``labels`` carries metadata such as
+    ``{"person": "barack_obama", "expression": "happy"}`` for grouping.
+    """
+
+    kind: Kind
+    data: bytes
+    mime_type: str
+    label: str
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    source: str = field(default="", compare=False, hash=False)
+
+    @property
+    def text(self) -> str:
+        """The text of a text item."""
+        if self.kind != "text":
+            raise InputError(f"item {self.label!r} is {self.kind}, not text")
+        return self.data.decode("utf-8")
+
+    @cached_property
+    def digest(self) -> str:
+        """``sha256`` hex digest of :attr:`data` (equal bytes, equal digest)."""
+        return hashlib.sha256(self.data).hexdigest()
+
+    def describe(self) -> str:
+        """A short human description: label plus source file when there is one."""
+        return f"{self.label!r} ({self.source})" if self.source else repr(self.label)
+
+
+def text_item(text: str, label: str | None = None, labels: Mapping[str, str] | None = None) -> Item:
+    """An item for ``text``; empty or whitespace-only text is refused."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(
+            f"text item {label or text!r} is empty or whitespace only: give it some text"
+        )
+    return Item("text", text.encode("utf-8"), "text/plain", label or text, dict(labels or {}))
+
+
+def load_item(
+    path: str | Path, label: str | None = None, labels: Mapping[str, str] | None = None
+) -> Item:
+    """Read ``path`` into an :class:`Item`, recognising its type by content.
+
+    ``label`` defaults to the file's stem. Raises :class:`InputError` naming the file
+    for a missing file, a directory, an empty, corrupt or unsupported file.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory; give a file inside it") from None
+    except OSError as exc:  # permission, symlink loop, ...
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc}); check the file") from None
+    return item_from_bytes(data, label or path.stem, labels, source=str(path))
+
+
+def item_from_bytes(
+    data: bytes,
+    label: str,
+    labels: Mapping[str, str] | None = None,
+    source: str = "",
+) -> Item:
+    """Build an item from raw file bytes, sniffing the type from the content."""
+    where = source or f"item {label!r}"
+    if not data:
+        raise InputError(f"{where}: file is empty; replace it with a real image, audio, video, PDF or text file")
+    labels = dict(labels or {})
+    sniffed = sniff_media(data)
+    if sniffed is not None:
+        kind, mime = sniffed
+        return Item(kind, data, mime, label, labels, source)
+    if _looks_like_image(data):
+        image_bytes, mime = normalise_image(data, where)
+        return Item("image", image_bytes, mime, label, labels, source)
+    if source.lower().endswith((".txt", ".md")):
+        try:
+            return _with_source(text_item(data.decode("utf-8"), label, labels), source)
+        except UnicodeDecodeError:
+            raise InputError(f"{where}: is not valid UTF-8 text; save it as UTF-8") from None
+    raise InputError(
+        f"{where}: unsupported file type; use an image (PNG, JPEG, WebP, BMP, GIF, TIFF), "
+        "audio (MP3, WAV), video (MP4, MOV), PDF or UTF-8 .txt"
+    )
+
+
+def _with_source(item: Item, source: str) -> Item:
+    return Item(item.kind, item.data, item.mime_type, item.label, item.labels, source)
+
+
+def sniff_media(data: bytes) -> tuple[Kind, str] | None:
+    """Recognise PDF, WAV, MP3, MP4 and MOV by their leading bytes."""
+    if data.startswith(b"%PDF-"):
+        return "pdf", "application/pdf"
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "audio", "audio/wav"
+    if data.startswith(b"ID3") or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "audio", "audio/mp3"
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        return "video", "video/quicktime" if brand == b"qt  " else "video/mp4"
+    if data[4:8] in (b"moov", b"mdat", b"wide", b"free"):
+        return "video", "video/quicktime"
+    return None
+
+
+def _looks_like_image(data: bytes) -> bool:
+    try:
+        with Image.open(io.BytesIO(data)):
+            return True
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return False
+
+
+def normalise_image(data: bytes, where: str) -> tuple[bytes, str]:
+    """Return ``(bytes, mime)``: PNG/JPEG unchanged, anything else as deterministic PNG.
+
+    The whole image is decoded, so truncated or corrupt files are caught here.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                fmt = image.format or ""
+                orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+                image.load()
+                if fmt in PASS_THROUGH_IMAGES and orientation in (1, None):
+                    return data, PASS_THROUGH_IMAGES[fmt]
+                return _to_png(ImageOps.exif_transpose(image)), "image/png"
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as exc:
+        raise InputError(
+            f"{where}: image is truncated or corrupt ({exc}); re-export or replace the file"
+        ) from None
+
+
+def _to_png(image: Image.Image) -> bytes:
+    """Encode as PNG with no metadata, so equal pixels give equal bytes."""
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False, compress_level=6)
+    return buffer.getvalue()

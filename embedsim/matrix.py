@@ -1,0 +1,172 @@
+"""Cosine similarity matrices with labels, and group statistics over them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from embedsim.backends.base import Embedder
+from embedsim.errors import InputError
+from embedsim.items import Item
+
+
+@dataclass(frozen=True)
+class SimilarityMatrix:
+    """``values[i, j]`` = cosine similarity of row ``i`` and column ``j``.
+
+    ``all_pairs`` is True when rows and columns are the same items (the diagonal is
+    self-similarity and is left out of group statistics).
+    """
+
+    values: np.ndarray
+    row_labels: tuple[str, ...]
+    col_labels: tuple[str, ...]
+    all_pairs: bool = False
+    model_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.values.shape != (len(self.row_labels), len(self.col_labels)):
+            raise InputError(
+                f"matrix of shape {self.values.shape} does not fit "
+                f"{len(self.row_labels)} row and {len(self.col_labels)} column labels"
+            )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.values.shape
+
+    def value(self, row: str, col: str) -> float:
+        """The similarity of the row and column with these labels."""
+        return float(self.values[self.row_labels.index(row), self.col_labels.index(col)])
+
+    def top1(self) -> list[str]:
+        """For each row, the label of its most similar column (self excluded for all pairs)."""
+        values = self._off_diagonal(-np.inf)
+        return [self.col_labels[j] for j in np.argmax(values, axis=1)]
+
+    def _off_diagonal(self, fill: float) -> np.ndarray:
+        values = self.values.astype(np.float64, copy=True)
+        if self.all_pairs:
+            np.fill_diagonal(values, fill)
+        return values
+
+    def to_csv(self) -> str:
+        """The matrix as CSV text with a header row and a label column."""
+        lines = [",".join(["", *map(_csv_field, self.col_labels)])]
+        for label, row in zip(self.row_labels, self.values, strict=True):
+            lines.append(",".join([_csv_field(label), *(f"{v:.6f}" for v in row)]))
+        return "\n".join(lines) + "\n"
+
+
+def _csv_field(text: str) -> str:
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text
+
+
+def _unit_rows(vectors: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if vectors.ndim != 2 or vectors.shape[0] != len(labels):
+        raise InputError(f"expected {len(labels)} vectors, got an array of shape {vectors.shape}")
+    norms = np.linalg.norm(vectors, axis=1)
+    bad = np.flatnonzero(~np.isfinite(norms) | (norms == 0))
+    if bad.size:
+        names = ", ".join(repr(labels[i]) for i in bad[:5])
+        raise InputError(f"zero or non-finite vector for {names}: it has no direction to compare")
+    return vectors / norms[:, None]
+
+
+def cosine_matrix(
+    rows: np.ndarray,
+    row_labels: Sequence[str],
+    cols: np.ndarray | None = None,
+    col_labels: Sequence[str] | None = None,
+    model_id: str = "",
+) -> SimilarityMatrix:
+    """Cosine similarity of ``rows`` against ``cols`` (all pairs of ``rows`` if omitted),
+    as one normalised matrix product."""
+    a = _unit_rows(rows, row_labels)
+    if cols is None:
+        return SimilarityMatrix(a @ a.T, tuple(row_labels), tuple(row_labels), True, model_id)
+    b = _unit_rows(cols, col_labels if col_labels is not None else [])
+    return SimilarityMatrix(a @ b.T, tuple(row_labels), tuple(col_labels or ()), False, model_id)
+
+
+def similarity(
+    embedder: Embedder, rows: Sequence[Item], cols: Sequence[Item] | None = None
+) -> SimilarityMatrix:
+    """Embed ``rows`` (and ``cols``) in one backend call and return their similarity matrix."""
+    distinct: dict[tuple[str, str], Item] = {}
+    for item in [*rows, *(cols or ())]:
+        distinct.setdefault((item.kind, item.digest), item)
+    index = {key: n for n, key in enumerate(distinct)}
+    vectors = embedder.embed(list(distinct.values()))
+
+    def pick(items: Sequence[Item]) -> np.ndarray:
+        return vectors[[index[(i.kind, i.digest)] for i in items]]
+
+    row_labels = [i.label for i in rows]
+    if cols is None:
+        return cosine_matrix(pick(rows), row_labels, model_id=embedder.model_id)
+    return cosine_matrix(pick(rows), row_labels, pick(cols), [i.label for i in cols], embedder.model_id)
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """Within-group vs between-group similarity of a matrix."""
+
+    within_mean: float
+    between_mean: float
+    margin: float  # within_mean - between_mean
+    auc: float  # P(random within pair > random between pair), ties count half
+    n_within: int
+    n_between: int
+
+
+def group_mask(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks ``(same_group, different_group)`` over the matrix cells."""
+    col_groups = row_groups if col_groups is None else col_groups
+    if len(row_groups) != matrix.shape[0] or len(col_groups) != matrix.shape[1]:
+        raise InputError(
+            f"{len(row_groups)} row groups and {len(col_groups)} column groups "
+            f"do not fit a {matrix.shape[0]} x {matrix.shape[1]} matrix"
+        )
+    same = np.asarray(row_groups, dtype=object)[:, None] == np.asarray(col_groups, dtype=object)[None, :]
+    valid = np.ones(matrix.shape, dtype=bool)
+    if matrix.all_pairs:
+        valid = np.triu(valid, k=1)  # each unordered pair once, no self-pairs
+    return same & valid, ~same & valid
+
+
+def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: Sequence[str] | None = None) -> GroupStats:
+    """Mean within- vs between-group similarity, their margin and the ROC-AUC."""
+    same, different = group_mask(matrix, row_groups, col_groups)
+    within, between = matrix.values[same], matrix.values[different]
+    if within.size == 0 or between.size == 0:
+        raise InputError(
+            "group statistics need at least one same-group and one different-group pair; "
+            f"got {within.size} and {between.size} - check the group labels"
+        )
+    return GroupStats(
+        float(within.mean()),
+        float(between.mean()),
+        float(within.mean() - between.mean()),
+        roc_auc(within, between),
+        int(within.size),
+        int(between.size),
+    )
+
+
+def roc_auc(positives: np.ndarray, negatives: np.ndarray) -> float:
+    """Mann-Whitney ROC-AUC of ``positives`` scoring above ``negatives`` (ties = 0.5)."""
+    scores = np.concatenate([positives, negatives]).astype(np.float64)
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(scores.size, dtype=np.float64)
+    ranks[order] = np.arange(1, scores.size + 1)
+    # average the ranks of tied scores
+    unique, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    if unique.size != scores.size:
+        sums = np.bincount(inverse, weights=ranks)
+        ranks = (sums / counts)[inverse]
+    n_pos, n_neg = positives.size, negatives.size
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -1,0 +1,1 @@
+"""The embedsim pytest plugin (entry point ``pytest11``)."""

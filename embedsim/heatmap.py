@@ -1,0 +1,184 @@
+"""Heatmap PNGs of similarity matrices: headless, Japanese-capable, byte-for-byte deterministic.
+
+Rendering uses a private :class:`~matplotlib.figure.Figure` on the Agg canvas (no
+pyplot, no global backend switch) and a local ``rc_context`` whose font is
+IPAexGothic from ``matplotlib-fontja``, so labels such as 怒 哀 楽 are real glyphs.
+The package is located without importing it, because importing it changes the
+user's global font settings.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import tempfile
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from matplotlib import font_manager, rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from embedsim.errors import InputError
+from embedsim.matrix import SimilarityMatrix
+
+#: The family used for every text in the heatmap; covers kana, kanji and Latin.
+JAPANESE_FONT_FAMILY = "IPAexGothic"
+#: Cells are annotated with their value when the matrix has at most this many rows and columns.
+ANNOTATE_MAX = 20
+COLORMAP = "viridis"
+DPI = 100
+
+_CELL_INCHES = 0.62  # side of an annotated cell of an all-pairs (square) matrix
+_COLORBAR_INCHES = 1.1
+_MAX_GRID_INCHES = 12.0  # large matrices shrink their cells to stay within this
+_LABEL_POINTS = 10.0
+
+
+@cache
+def japanese_font_path() -> Path:
+    """Path of ``ipaexg.ttf`` shipped by matplotlib-fontja, registered with matplotlib."""
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / "fonts" / "ipaexg.ttf"
+        if path.is_file():
+            font_manager.fontManager.addfont(str(path))
+            return path
+    raise InputError(
+        "the Japanese font of matplotlib-fontja was not found; install it with "
+        "'pip install matplotlib-fontja'"
+    )
+
+
+def render_heatmap(matrix: SimilarityMatrix, title: str | None = None) -> bytes:
+    """The heatmap of ``matrix`` as PNG bytes; equal inputs give equal bytes.
+
+    ``title`` defaults to the model id and the shape. Cells carry their value when
+    the matrix is at most :data:`ANNOTATE_MAX` x :data:`ANNOTATE_MAX`. For an
+    all-pairs matrix the colour scale ignores the diagonal (always 1), so the
+    off-diagonal differences stay visible.
+    """
+    n_rows, n_cols = matrix.shape
+    if n_rows == 0 or n_cols == 0:
+        raise InputError(f"cannot draw a heatmap of an empty {n_rows} x {n_cols} matrix")
+    values = np.asarray(matrix.values, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise InputError("cannot draw a heatmap of a matrix with NaN or infinite values")
+    japanese_font_path()
+    with rc_context(_STYLE):
+        png = _draw(matrix, values, title if title is not None else default_title(matrix))
+    return png
+
+
+def save_heatmap(matrix: SimilarityMatrix, path: str | Path, title: str | None = None) -> Path:
+    """Write the heatmap PNG to ``path`` atomically (temp file + rename); return the path."""
+    path = Path(path)
+    png = render_heatmap(matrix, title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as temp:
+            temp.write(png)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def default_title(matrix: SimilarityMatrix) -> str:
+    """Two lines: the model id (``unknown model`` when empty), then ``cosine similarity, R x C``."""
+    n_rows, n_cols = matrix.shape
+    return f"{matrix.model_id or 'unknown model'}\ncosine similarity, {n_rows} x {n_cols}"
+
+
+_STYLE = {
+    "font.family": [JAPANESE_FONT_FAMILY, "DejaVu Sans"],
+    "font.size": _LABEL_POINTS,
+}
+
+
+def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str) -> bytes:
+    n_rows, n_cols = values.shape
+    cell_width, cell_height = _cell_inches(n_rows, n_cols, square=matrix.all_pairs)
+    label_points = min(_LABEL_POINTS, max(5.0, cell_height * 72 * 0.6))
+    row_width = _text_inches(matrix.row_labels, label_points)
+    col_width = _text_inches(matrix.col_labels, label_points)
+    rotate = col_width > cell_width * 0.95
+    col_height = col_width * 0.75 + 0.25 if rotate else label_points / 72 + 0.25
+    title_lines = title.split("\n")
+
+    grid_width, grid_height = n_cols * cell_width, n_rows * cell_height
+    width = max(row_width + 0.3 + grid_width + _COLORBAR_INCHES, _text_inches(title_lines, 12) + 0.4, 3.5)
+    height = max(grid_height + col_height + 0.3 + 0.25 * len(title_lines), 2.5)
+
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    low, high = _colour_range(values, matrix.all_pairs)
+    image = axes.imshow(values, cmap=COLORMAP, vmin=low, vmax=high, aspect="auto", interpolation="nearest")
+
+    axes.set_xticks(range(n_cols), matrix.col_labels, fontsize=label_points)
+    axes.set_yticks(range(n_rows), matrix.row_labels, fontsize=label_points)
+    if rotate:
+        axes.tick_params(axis="x", labelrotation=45)
+        for label in axes.get_xticklabels():
+            label.set_horizontalalignment("right")
+            label.set_rotation_mode("anchor")
+    axes.set_xticks(np.arange(n_cols + 1) - 0.5, minor=True)
+    axes.set_yticks(np.arange(n_rows + 1) - 0.5, minor=True)
+    axes.tick_params(which="both", length=0)
+    axes.grid(which="minor", color="white", linewidth=min(1.0, cell_height * 72 * 0.035))
+    axes.spines[:].set_visible(False)
+    figure.suptitle(title, fontsize=12)
+
+    if n_rows <= ANNOTATE_MAX and n_cols <= ANNOTATE_MAX:
+        _annotate(axes, image, values, label_points)
+    colorbar = figure.colorbar(image, ax=axes, fraction=0.9 / width, pad=0.1 / width, aspect=max(12.0, grid_height / 0.2))
+    colorbar.set_label("cosine similarity")
+    colorbar.outline.set_visible(False)
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _cell_inches(n_rows: int, n_cols: int, square: bool) -> tuple[float, float]:
+    """Cell width and height: room for a value when annotated, smaller for big matrices."""
+    width, height = (_CELL_INCHES, _CELL_INCHES) if square else (0.8, 0.42)
+    scale = min(1.0, _MAX_GRID_INCHES / (n_cols * width), _MAX_GRID_INCHES / (n_rows * height))
+    return width * scale, height * scale
+
+
+def _annotate(axes, image, values: np.ndarray, points: float) -> None:
+    colours = image.cmap(image.norm(values))
+    for (i, j), value in np.ndenumerate(values):
+        red, green, blue, _ = colours[i, j]
+        luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+        axes.text(
+            j, i, f"{value:.3f}", ha="center", va="center", fontsize=points * 0.9,
+            color="black" if luminance > 0.45 else "white",
+        )
+
+
+def _colour_range(values: np.ndarray, all_pairs: bool) -> tuple[float, float]:
+    """Data range for the colour scale, without the diagonal of an all-pairs matrix."""
+    scaled = values
+    if all_pairs and values.shape[0] > 1:
+        scaled = values[~np.eye(values.shape[0], dtype=bool)]
+    low, high = float(scaled.min()), float(scaled.max())
+    if high - low < 1e-6:
+        low, high = low - 0.05, high + 0.05
+    return low, high
+
+
+def _text_inches(texts, points: float) -> float:
+    """Rough width of the widest text: wide (CJK) characters count as 1 em, others 0.6 em."""
+    def ems(text: str) -> float:
+        return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
+
+    return max((ems(t) for t in texts), default=0.0) * points / 72

@@ -1,0 +1,226 @@
+"""The ``embedsim`` command line: ``split`` a grid image into tiles, print and draw a ``matrix``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from embedsim import __version__
+from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, GEMINI_MODELS, get_embedder
+from embedsim.errors import EmbedsimError, InputError
+from embedsim.items import Item, load_item, text_item
+from embedsim.matrix import SimilarityMatrix, similarity
+
+TEXT_PREFIX = "text:"
+
+_DESCRIPTION = """\
+Test multimodal embedding models the way software is tested.
+
+commands:
+  split    cut an R x C grid image into tiles <stem>_01.png, <stem>_02.png, ...
+  matrix   embed files and texts, print their cosine-similarity matrix,
+           and write it as a heatmap PNG and a CSV
+
+examples:
+  embedsim split face16.jpg --rows 4 --cols 4 -o tiles/
+  embedsim matrix --rows tiles/ --cols text:怒 text:哀 text:楽 -o out/
+  embedsim matrix --rows face1.jpg face2.jpg face3.jpg --model gemini-embedding-2-preview
+
+Run 'embedsim COMMAND --help' for the options of a command.
+"""
+
+_MATRIX_DESCRIPTION = """\
+Embed the ROW and COL inputs with one model and print their cosine-similarity
+matrix as a table; with -o, --png or --csv also write a heatmap PNG and a CSV.
+Without --cols the matrix is all pairs of the rows (diagonal = 1).
+
+Each input is one of:
+  text:WORDS  a text to embed; the prefix always means text (text:怒, "text:a sad face")
+  FILE        an image, audio, video, PDF or UTF-8 .txt file (label = file stem)
+  DIR         every non-hidden file in the folder, sorted by name
+Anything else is an error; write text:... to embed a text.
+"""
+
+_MATRIX_EPILOG = f"""\
+models:
+  pixels (default)  the offline baseline: raw pixels / hashed characters, no network.
+                    A control with no semantics: image-vs-text values are noise.
+  {GEMINI_MODELS[0]:<17} and other Gemini embedding models; needs an API key.
+
+examples:
+  embedsim matrix --rows tiles/ --cols text:怒 text:哀 text:楽 -o out/
+  embedsim matrix --rows face1.jpg face2.jpg tiles/face16_01.png --png faces.png
+  embedsim matrix --rows a.png b.png --cols text:Angry text:Happy \\
+      --model gemini-embedding-2-preview --dimension 3072 --csv sims.csv
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (2 for any embedsim error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, usage errors
+        return int(exit_.code or 0)
+    try:
+        return args.run(args)
+    except EmbedsimError as error:
+        print(f"embedsim: error: {error}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with the ``split`` and ``matrix`` subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="embedsim", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command", required=True)
+
+    split = commands.add_parser(
+        "split",
+        help="cut a grid image into tiles",
+        description="Cut an R x C grid image into tiles in reading order (left to right, top to "
+        "bottom), written as OUT/<stem>_01.png, OUT/<stem>_02.png, ...; print the paths written.",
+        epilog="example:\n  embedsim split face16.jpg --rows 4 --cols 4 -o tiles/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    split.add_argument("grid", metavar="GRID", type=Path, help="the grid image")
+    split.add_argument("--rows", type=_positive_int, required=True, help="number of tile rows")
+    split.add_argument("--cols", type=_positive_int, required=True, help="number of tile columns")
+    split.add_argument("-o", "--out", type=Path, required=True, metavar="DIR", help="folder for the tiles")
+    split.add_argument(
+        "--trim", action="store_true",
+        help="drop left-over pixels at the right/bottom edges when the size does not divide evenly",
+    )
+    split.set_defaults(run=run_split)
+
+    matrix = commands.add_parser(
+        "matrix",
+        help="print and draw the similarity matrix of files and texts",
+        description=_MATRIX_DESCRIPTION,
+        epilog=_MATRIX_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    matrix.add_argument("--rows", nargs="+", required=True, metavar="ROW", help="inputs for the rows")
+    matrix.add_argument("--cols", nargs="+", metavar="COL", help="inputs for the columns (default: all pairs of the rows)")
+    matrix.add_argument(
+        "--model", default=DEFAULT_MODEL,
+        help=f"embedding model id (default: {DEFAULT_MODEL}, the offline baseline - not a semantic model)",
+    )
+    matrix.add_argument(
+        "--dimension", type=_positive_int, default=DEFAULT_DIMENSION,
+        help=f"embedding dimension (default: {DEFAULT_DIMENSION})",
+    )
+    matrix.add_argument("-o", "--out", type=Path, metavar="DIR", help="write DIR/matrix.png and DIR/matrix.csv")
+    matrix.add_argument("--png", type=Path, metavar="PATH", help="write the heatmap PNG here (overrides -o)")
+    matrix.add_argument("--csv", type=Path, metavar="PATH", help="write the CSV here (overrides -o)")
+    matrix.add_argument("--title", help="heatmap title (default: the model id and the matrix shape)")
+    matrix.set_defaults(run=run_matrix)
+    return parser
+
+
+def run_split(args: argparse.Namespace) -> int:
+    """``embedsim split``: write the tiles and print their paths."""
+    from embedsim.grid import split_grid, write_tiles
+
+    tiles = split_grid(args.grid, args.rows, args.cols, trim=args.trim)
+    for path in write_tiles(tiles, args.out):
+        print(path)
+    return 0
+
+
+def run_matrix(args: argparse.Namespace) -> int:
+    """``embedsim matrix``: embed, print the table, write the requested PNG and CSV."""
+    rows = resolve_inputs(args.rows)
+    cols = resolve_inputs(args.cols) if args.cols else None
+    embedder = get_embedder(args.model, args.dimension)
+    result = similarity(embedder, rows, cols)
+    print(format_table(result))
+    if embedder.local and len({item.kind for item in [*rows, *(cols or ())]}) > 1:
+        print(f"note: {args.model} is a baseline without semantics; across media its values are noise",
+              file=sys.stderr)
+
+    png = args.png or (args.out / "matrix.png" if args.out else None)
+    csv = args.csv or (args.out / "matrix.csv" if args.out else None)
+    if png:
+        from embedsim.heatmap import save_heatmap
+
+        _write_output(png, lambda: save_heatmap(result, png, args.title))
+    if csv:
+        _write_output(csv, lambda: _write_text(csv, result.to_csv()))
+    return 0
+
+
+def resolve_inputs(arguments: Sequence[str]) -> list[Item]:
+    """Items for ``text:...`` arguments, files and folders (see ``embedsim matrix --help``)."""
+    items: list[Item] = []
+    for argument in arguments:
+        if argument.startswith(TEXT_PREFIX):
+            items.append(text_item(argument[len(TEXT_PREFIX):]))
+            continue
+        path = Path(argument)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not files:
+                raise InputError(f"{path}: folder has no files to embed")
+            items.extend(load_item(p) for p in files)
+        elif path.exists():
+            items.append(load_item(path))
+        else:
+            raise InputError(
+                f"{argument}: no such file or folder; to embed it as text, write {TEXT_PREFIX}{argument}"
+            )
+    return items
+
+
+def format_table(matrix: SimilarityMatrix, digits: int = 3) -> str:
+    """The matrix as an aligned text table; wide (CJK) characters count as two columns."""
+    cells = [[f"{v:.{digits}f}" for v in row] for row in matrix.values]
+    label_width = max(_display_width(label) for label in matrix.row_labels)
+    widths = [
+        max(_display_width(label), *(len(row[j]) for row in cells))
+        for j, label in enumerate(matrix.col_labels)
+    ]
+    header = [_pad("", label_width, left=True), *(_pad(l, w) for l, w in zip(matrix.col_labels, widths, strict=True))]
+    lines = ["  ".join(header).rstrip()]
+    for label, row in zip(matrix.row_labels, cells, strict=True):
+        lines.append("  ".join([_pad(label, label_width, left=True), *(_pad(c, w) for c, w in zip(row, widths, strict=True))]))
+    return "\n".join(lines)
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, left: bool = False) -> str:
+    """Pad to ``width`` display columns: labels left-aligned, numbers right-aligned."""
+    space = " " * (width - _display_width(text))
+    return text + space if left else space + text
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8"))
+
+
+def _write_output(path: Path, write: Callable[[], object]) -> None:
+    """Run ``write`` and say so on stderr; an OS error becomes an :class:`InputError` naming ``path``."""
+    try:
+        write()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc}); check the path") from None
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value

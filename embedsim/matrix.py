@@ -61,7 +61,7 @@ class SimilarityMatrix:
 
 
 def _csv_field(text: str) -> str:
-    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\r\n') else text
 
 
 def _unit_rows(vectors: np.ndarray, labels: Sequence[str]) -> np.ndarray:
@@ -159,6 +159,11 @@ def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups:
 
 def roc_auc(positives: np.ndarray, negatives: np.ndarray) -> float:
     """Mann-Whitney ROC-AUC of ``positives`` scoring above ``negatives`` (ties = 0.5)."""
+    if positives.size == 0 or negatives.size == 0:
+        raise InputError(
+            f"ROC-AUC needs at least one positive and one negative score; "
+            f"got {positives.size} and {negatives.size}"
+        )
     scores = np.concatenate([positives, negatives]).astype(np.float64)
     order = np.argsort(scores, kind="mergesort")
     ranks = np.empty(scores.size, dtype=np.float64)

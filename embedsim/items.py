@@ -39,7 +39,7 @@ class Item:
     """
 
     kind: Kind
-    data: bytes
+    data: bytes = field(repr=False)
     mime_type: str
     label: str
     labels: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
@@ -110,18 +110,23 @@ def item_from_bytes(
         image_bytes, mime = normalise_image(data, where)
         return Item("image", image_bytes, mime, label, labels, source)
     if source.lower().endswith((".txt", ".md")):
-        try:
-            return _with_source(text_item(data.decode("utf-8"), label, labels), source)
-        except UnicodeDecodeError:
-            raise InputError(f"{where}: is not valid UTF-8 text; save it as UTF-8") from None
+        return _text_file_item(data, label, labels, source)
     raise InputError(
         f"{where}: unsupported file type; use an image (PNG, JPEG, WebP, BMP, GIF, TIFF), "
         "audio (MP3, WAV), video (MP4, MOV), PDF or UTF-8 .txt"
     )
 
 
-def _with_source(item: Item, source: str) -> Item:
-    return Item(item.kind, item.data, item.mime_type, item.label, item.labels, source)
+def _text_file_item(data: bytes, label: str, labels: dict[str, str], source: str) -> Item:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{source}: is not valid UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8"
+        ) from None
+    if not text.strip():
+        raise InputError(f"{source}: text file is empty or whitespace only; give it some text")
+    return Item("text", data, "text/plain", label, labels, source)
 
 
 def sniff_media(data: bytes) -> tuple[Kind, str] | None:
@@ -130,7 +135,7 @@ def sniff_media(data: bytes) -> tuple[Kind, str] | None:
         return "pdf", "application/pdf"
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return "audio", "audio/wav"
-    if data.startswith(b"ID3") or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+    if data.startswith(b"ID3") or _is_mpeg_audio_frame(data):
         return "audio", "audio/mp3"
     if data[4:8] == b"ftyp":
         brand = data[8:12]
@@ -140,10 +145,21 @@ def sniff_media(data: bytes) -> tuple[Kind, str] | None:
     return None
 
 
+def _is_mpeg_audio_frame(data: bytes) -> bool:
+    """An MPEG audio frame header: 11 sync bits, a valid version, layer, bitrate and rate."""
+    if len(data) < 4 or data[0] != 0xFF or data[1] & 0xE0 != 0xE0:
+        return False
+    version, layer = (data[1] >> 3) & 0b11, (data[1] >> 1) & 0b11
+    bitrate, sample_rate = data[2] >> 4, (data[2] >> 2) & 0b11
+    return version != 0b01 and layer != 0b00 and bitrate != 0b1111 and sample_rate != 0b11
+
+
 def _looks_like_image(data: bytes) -> bool:
     try:
         with Image.open(io.BytesIO(data)):
             return True
+    except Image.DecompressionBombError:
+        return True  # an image, refused with a clear message by normalise_image
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return False
 
@@ -162,16 +178,17 @@ def normalise_image(data: bytes, where: str) -> tuple[bytes, str]:
                 image.load()
                 if fmt in PASS_THROUGH_IMAGES and orientation in (1, None):
                     return data, PASS_THROUGH_IMAGES[fmt]
-                return _to_png(ImageOps.exif_transpose(image)), "image/png"
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
+                return encode_png(ImageOps.exif_transpose(image)), "image/png"
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(f"{where}: image is too large ({exc}); downscale it") from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise InputError(
             f"{where}: image is truncated or corrupt ({exc}); re-export or replace the file"
         ) from None
 
 
-def _to_png(image: Image.Image) -> bytes:
-    """Encode as PNG with no metadata, so equal pixels give equal bytes."""
+def encode_png(image: Image.Image) -> bytes:
+    """Encode ``image`` as PNG with no metadata, so equal pixels give equal bytes."""
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
     buffer = io.BytesIO()

@@ -1,0 +1,70 @@
+"""An opt-in persistent, content-addressed embedding cache (one ``.npy`` file per key).
+
+The key is a SHA-256 over model id, output dimension, task, item kind and item digest,
+so the same bytes embedded the same way are requested once, across runs and processes.
+Files live in a sharded tree ``<dir>/<key[:2]>/<key>.npy`` and are written atomically
+(temporary file in the same folder, then :func:`os.replace`), so concurrent processes
+and interrupted runs never leave a half-written entry visible; an unreadable entry is
+treated as missing. Keep it out of recorded pytest runs: a cassette must not depend on
+what an earlier run left in a cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from embedsim.items import Item
+
+#: Bump when the stored format or key recipe changes.
+CACHE_VERSION = "1"
+
+
+class EmbeddingCache:
+    """Vectors by content key in ``directory`` (created on first write)."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory).expanduser()
+
+    @staticmethod
+    def key(model_id: str, dimension: int, task: str | None, item: Item) -> str:
+        """The content address of ``item`` embedded by ``model_id`` at ``dimension`` for ``task``."""
+        recipe = "\0".join((CACHE_VERSION, model_id, str(dimension), task or "", item.kind, item.digest))
+        return hashlib.sha256(recipe.encode("utf-8")).hexdigest()
+
+    def path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.npy"
+
+    def get(self, key: str) -> np.ndarray | None:
+        """The stored vector, or ``None`` when missing or unreadable."""
+        try:
+            vector = np.load(self.path(key), allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            return None
+        return vector if vector.ndim == 1 and vector.size else None
+
+    def put(self, key: str, vector: np.ndarray) -> None:
+        """Store ``vector`` (as float32) atomically under ``key``."""
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}-", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.save(handle, np.asarray(vector, dtype=np.float32), allow_pickle=False)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def __contains__(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.directory.glob("??/*.npy")) if self.directory.is_dir() else 0
+
+    def __repr__(self) -> str:
+        return f"EmbeddingCache({str(self.directory)!r})"

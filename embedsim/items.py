@@ -146,15 +146,24 @@ def sniff_media(data: bytes) -> tuple[Kind, str] | None:
 
 
 def _is_mpeg_audio_frame(data: bytes) -> bool:
-    """An MPEG audio frame header: 11 sync bits, a valid version, layer, bitrate and rate."""
+    """An MP3 frame header: 11 sync bits, a valid version, layer III, a valid bitrate and rate.
+
+    (Requiring layer III keeps a UTF-16 byte order mark ``FF FE`` from passing as audio.)
+    """
     if len(data) < 4 or data[0] != 0xFF or data[1] & 0xE0 != 0xE0:
         return False
     version, layer = (data[1] >> 3) & 0b11, (data[1] >> 1) & 0b11
     bitrate, sample_rate = data[2] >> 4, (data[2] >> 2) & 0b11
-    return version != 0b01 and layer != 0b00 and bitrate != 0b1111 and sample_rate != 0b11
+    return version != 0b01 and layer == 0b01 and bitrate != 0b1111 and sample_rate != 0b11
+
+
+#: Leading bytes of PNG, JPEG, GIF and TIFF: such a file Pillow cannot open is a broken image.
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")
 
 
 def _looks_like_image(data: bytes) -> bool:
+    if data.startswith(_IMAGE_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return True
     try:
         with Image.open(io.BytesIO(data)):
             return True

@@ -1,10 +1,10 @@
 """Heatmap PNGs of similarity matrices: headless, Japanese-capable, byte-for-byte deterministic.
 
 Rendering uses a private :class:`~matplotlib.figure.Figure` on the Agg canvas (no
-pyplot, no global backend switch) and a local ``rc_context`` whose font is
-IPAexGothic from ``matplotlib-fontja``, so labels such as 怒 哀 楽 are real glyphs.
-The package is located without importing it, because importing it changes the
-user's global font settings.
+pyplot, no global backend switch) under matplotlib's default style, set for the
+duration of the render only, with IPAexGothic from ``matplotlib-fontja`` as the font,
+so labels such as 怒 哀 楽 are real glyphs. The package is located without importing
+it, because importing it changes the user's global font settings.
 """
 
 from __future__ import annotations
@@ -14,13 +14,17 @@ import io
 import os
 import tempfile
 import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
 import numpy as np
-from matplotlib import font_manager, rc_context
+from matplotlib import font_manager, rc_context, style
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 
 from embedsim.errors import InputError
 from embedsim.matrix import SimilarityMatrix
@@ -57,10 +61,23 @@ def japanese_font_path() -> Path:
 def render_heatmap(matrix: SimilarityMatrix, title: str | None = None) -> bytes:
     """The heatmap of ``matrix`` as PNG bytes; equal inputs give equal bytes.
 
-    ``title`` defaults to the model id and the shape. Cells carry their value when
-    the matrix is at most :data:`ANNOTATE_MAX` x :data:`ANNOTATE_MAX`. For an
-    all-pairs matrix the colour scale ignores the diagonal (always 1), so the
-    off-diagonal differences stay visible.
+    The user's matplotlib settings do not leak in: drawing and saving run under
+    matplotlib's default style, and the PNG carries no metadata.
+    """
+    with _heatmap_style():
+        figure = heatmap_figure(matrix, title)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def heatmap_figure(matrix: SimilarityMatrix, title: str | None = None) -> Figure:
+    """The heatmap of ``matrix`` as a matplotlib :class:`Figure` on an Agg canvas.
+
+    ``title`` defaults to :func:`default_title`. Cells carry their value when the
+    matrix is at most :data:`ANNOTATE_MAX` x :data:`ANNOTATE_MAX`. For an all-pairs
+    matrix the colour scale ignores the diagonal (always 1), so the off-diagonal
+    differences stay visible.
     """
     n_rows, n_cols = matrix.shape
     if n_rows == 0 or n_cols == 0:
@@ -68,10 +85,8 @@ def render_heatmap(matrix: SimilarityMatrix, title: str | None = None) -> bytes:
     values = np.asarray(matrix.values, dtype=np.float64)
     if not np.all(np.isfinite(values)):
         raise InputError("cannot draw a heatmap of a matrix with NaN or infinite values")
-    japanese_font_path()
-    with rc_context(_STYLE):
-        png = _draw(matrix, values, title if title is not None else default_title(matrix))
-    return png
+    with _heatmap_style():
+        return _draw(matrix, values, title if title is not None else default_title(matrix))
 
 
 def save_heatmap(matrix: SimilarityMatrix, path: str | Path, title: str | None = None) -> Path:
@@ -96,13 +111,15 @@ def default_title(matrix: SimilarityMatrix) -> str:
     return f"{matrix.model_id or 'unknown model'}\ncosine similarity, {n_rows} x {n_cols}"
 
 
-_STYLE = {
-    "font.family": [JAPANESE_FONT_FAMILY, "DejaVu Sans"],
-    "font.size": _LABEL_POINTS,
-}
+@contextmanager
+def _heatmap_style() -> Iterator[None]:
+    """matplotlib's default style plus the Japanese font, for this block only."""
+    japanese_font_path()
+    with style.context("default"), rc_context({"font.family": [JAPANESE_FONT_FAMILY, "DejaVu Sans"]}):
+        yield
 
 
-def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str) -> bytes:
+def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str) -> Figure:
     n_rows, n_cols = values.shape
     cell_width, cell_height = _cell_inches(n_rows, n_cols, square=matrix.all_pairs)
     label_points = min(_LABEL_POINTS, max(5.0, cell_height * 72 * 0.6))
@@ -141,10 +158,7 @@ def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str) -> bytes:
     colorbar = figure.colorbar(image, ax=axes, fraction=0.9 / width, pad=0.1 / width, aspect=max(12.0, grid_height / 0.2))
     colorbar.set_label("cosine similarity")
     colorbar.outline.set_visible(False)
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    return figure
 
 
 def _cell_inches(n_rows: int, n_cols: int, square: bool) -> tuple[float, float]:
@@ -154,15 +168,22 @@ def _cell_inches(n_rows: int, n_cols: int, square: bool) -> tuple[float, float]:
     return width * scale, height * scale
 
 
-def _annotate(axes, image, values: np.ndarray, points: float) -> None:
+def _annotate(axes: Axes, image: AxesImage, values: np.ndarray, points: float) -> None:
+    """Write each value on its cell, in black or white, whichever contrasts more."""
     colours = image.cmap(image.norm(values))
     for (i, j), value in np.ndenumerate(values):
-        red, green, blue, _ = colours[i, j]
-        luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
-        axes.text(
-            j, i, f"{value:.3f}", ha="center", va="center", fontsize=points * 0.9,
-            color="black" if luminance > 0.45 else "white",
-        )
+        colour = "black" if relative_luminance(colours[i, j]) > _BLACK_OR_WHITE else "white"
+        axes.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=points * 0.9, color=colour)
+
+
+def relative_luminance(rgba: Sequence[float]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour with channels in 0..1."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3]]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+# Above this luminance black text contrasts more than white: (L + 0.05) / 0.05 = 1.05 / (L + 0.05).
+_BLACK_OR_WHITE = (1.05 * 0.05) ** 0.5 - 0.05
 
 
 def _colour_range(values: np.ndarray, all_pairs: bool) -> tuple[float, float]:
@@ -176,7 +197,7 @@ def _colour_range(values: np.ndarray, all_pairs: bool) -> tuple[float, float]:
     return low, high
 
 
-def _text_inches(texts, points: float) -> float:
+def _text_inches(texts: Sequence[str], points: float) -> float:
     """Rough width of the widest text: wide (CJK) characters count as 1 em, others 0.6 em."""
     def ems(text: str) -> float:
         return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)

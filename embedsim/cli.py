@@ -16,14 +16,9 @@ from embedsim.matrix import SimilarityMatrix, similarity
 
 TEXT_PREFIX = "text:"
 
-_DESCRIPTION = """\
-Test multimodal embedding models the way software is tested.
+_DESCRIPTION = "Test multimodal embedding models the way software is tested."
 
-commands:
-  split    cut an R x C grid image into tiles <stem>_01.png, <stem>_02.png, ...
-  matrix   embed files and texts, print their cosine-similarity matrix,
-           and write it as a heatmap PNG and a CSV
-
+_EPILOG = """\
 examples:
   embedsim split face16.jpg --rows 4 --cols 4 -o tiles/
   embedsim matrix --rows tiles/ --cols text:怒 text:哀 text:楽 -o out/
@@ -42,17 +37,20 @@ Each input is one of:
   FILE        an image, audio, video, PDF or UTF-8 .txt file (label = file stem)
   DIR         every non-hidden file in the folder, sorted by name
 Anything else is an error; write text:... to embed a text.
+Instead of --rows, --dataset DIR takes the rows from a fixture folder's manifest.toml.
 """
 
 _MATRIX_EPILOG = f"""\
 models:
   pixels (default)  the offline baseline: raw pixels / hashed characters, no network.
-                    A control with no semantics: image-vs-text values are noise.
-  {GEMINI_MODELS[0]:<17} and other Gemini embedding models; needs an API key.
+                    A control, not a semantic model: image-vs-text values are noise.
+  {", ".join(GEMINI_MODELS)}
+                    Gemini models; set GEMINI_API_KEY (or GOOGLE_API_KEY).
 
 examples:
   embedsim matrix --rows tiles/ --cols text:怒 text:哀 text:楽 -o out/
   embedsim matrix --rows face1.jpg face2.jpg tiles/face16_01.png --png faces.png
+  embedsim matrix --dataset fixtures/faces --select medium=photo --cols text:Happy text:Sad
   embedsim matrix --rows a.png b.png --cols text:Angry text:Happy \\
       --model gemini-embedding-2-preview --dimension 3072 --csv sims.csv
 """
@@ -75,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with the ``split`` and ``matrix`` subcommands."""
     parser = argparse.ArgumentParser(
-        prog="embedsim", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="embedsim", description=_DESCRIPTION, epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command", required=True)
@@ -83,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     split = commands.add_parser(
         "split",
         help="cut a grid image into tiles",
-        description="Cut an R x C grid image into tiles in reading order (left to right, top to "
-        "bottom), written as OUT/<stem>_01.png, OUT/<stem>_02.png, ...; print the paths written.",
+        description="Cut an R x C grid image into tiles in reading order (left to right, then\n"
+        "top to bottom), write them as DIR/<stem>_01.png, DIR/<stem>_02.png, ... and\n"
+        "print the paths written.",
         epilog="example:\n  embedsim split face16.jpg --rows 4 --cols 4 -o tiles/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -105,7 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_MATRIX_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    matrix.add_argument("--rows", nargs="+", required=True, metavar="ROW", help="inputs for the rows")
+    row_source = matrix.add_mutually_exclusive_group(required=True)
+    row_source.add_argument("--rows", nargs="+", metavar="ROW", help="inputs for the rows")
+    row_source.add_argument(
+        "--dataset", type=Path, metavar="DIR",
+        help="rows = the [[item]]s of the fixture folder DIR (with a manifest.toml), filtered by --select",
+    )
+    matrix.add_argument(
+        "--select", action="append", default=[], metavar="NAME=VALUE[,VALUE...]",
+        help="with --dataset: keep items whose label NAME is one of the VALUEs (repeatable; all must match)",
+    )
     matrix.add_argument("--cols", nargs="+", metavar="COL", help="inputs for the columns (default: all pairs of the rows)")
     matrix.add_argument(
         "--model", default=DEFAULT_MODEL,
@@ -135,7 +144,9 @@ def run_split(args: argparse.Namespace) -> int:
 
 def run_matrix(args: argparse.Namespace) -> int:
     """``embedsim matrix``: embed, print the table, write the requested PNG and CSV."""
-    rows = resolve_inputs(args.rows)
+    if args.select and not args.dataset:
+        raise InputError("--select filters a --dataset; give --dataset DIR too")
+    rows = dataset_rows(args.dataset, args.select) if args.dataset else resolve_inputs(args.rows)
     cols = resolve_inputs(args.cols) if args.cols else None
     embedder = get_embedder(args.model, args.dimension)
     result = similarity(embedder, rows, cols)
@@ -174,6 +185,22 @@ def resolve_inputs(arguments: Sequence[str]) -> list[Item]:
             raise InputError(
                 f"{argument}: no such file or folder; to embed it as text, write {TEXT_PREFIX}{argument}"
             )
+    return items
+
+
+def dataset_rows(folder: Path, selections: Sequence[str]) -> list[Item]:
+    """The items of the dataset in ``folder`` matching every ``NAME=VALUE[,VALUE...]``."""
+    from embedsim.datasets import Dataset
+
+    query: dict[str, list[str]] = {}
+    for selection in selections:
+        name, equals, values = selection.partition("=")
+        if not (name and equals and values) or name in query:
+            raise InputError(f"--select {selection!r}: write NAME=VALUE[,VALUE...], each NAME once")
+        query[name] = values.split(",")
+    items = Dataset.load(folder).select(**query)
+    if not items:
+        raise InputError(f"{folder}: no item matches {' '.join(selections)}")
     return items
 
 

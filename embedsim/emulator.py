@@ -150,7 +150,9 @@ class GeminiEmulator:
             return self
         self._server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="gemini-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gemini-emulator", daemon=True
+        )
         self._thread.start()
         return self
 

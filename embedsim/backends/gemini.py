@@ -217,7 +217,7 @@ class GeminiEmbedder:
                 try:
                     response = await self.client.aio.models.embed_content(**self._call(batch_items))
                 except Exception as exc:
-                    raise self._failure(exc, batch_items, number, total) from exc
+                    raise self._failure(exc, batch_items, number, total, is_async=True) from exc
             return batch, self._vectors(response, batch_items, number, total)
 
         tasks = [asyncio.ensure_future(run(n, b)) for n, b in enumerate(plan.batches, 1)]
@@ -390,7 +390,9 @@ class GeminiEmbedder:
         return np.stack([plan.vectors[i] for i in plan.index]).astype(np.float32)  # type: ignore[misc]
 
     # -- errors ------------------------------------------------------------------------------
-    def _failure(self, exc: Exception, batch: list[Item], number: int, total: int) -> BackendError:
+    def _failure(
+        self, exc: Exception, batch: list[Item], number: int, total: int, *, is_async: bool = False
+    ) -> BackendError:
         """A :class:`BackendError` for a failed call: what happened, and which items."""
         where = f"call {number} of {total} with {len(batch)} item(s): {_labels(batch)}"
         if isinstance(exc, BackendError):
@@ -404,8 +406,10 @@ class GeminiEmbedder:
             what = "the answer is not valid JSON (malformed or truncated body)"
         elif _is_timeout(exc):
             what = f"no answer within the {self.timeout} s timeout"
-            if self.attempts > 1:
-                what += f" (attempts: up to {self.attempts})"
+            if is_async and isinstance(exc, TimeoutError):
+                what += " (google-genai does not retry aiohttp timeouts; embed() does)"
+            elif self.attempts > 1:
+                what += f", {self.attempts} attempts"
         elif _is_connection_error(exc):
             what = f"cannot connect ({type(exc).__name__}: {exc})"
         else:

@@ -225,8 +225,9 @@ class _Entry:
         return self.raw["rows"] * self.raw["cols"]
 
     def load_item(self, folder: Path) -> Item:
+        path = self._path(folder)
         try:
-            return load_item(self._path(folder), label=self.id, labels=self.labels)
+            return load_item(path, label=self.id, labels=self.labels)
         except InputError as exc:
             self._fail(str(exc))
 

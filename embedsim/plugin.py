@@ -1,1 +1,245 @@
-"""The embedsim pytest plugin (entry point ``pytest11``)."""
+"""The embedsim pytest plugin (entry point ``pytest11``): options, markers, fixtures.
+
+Fixtures:
+
+* ``embedder`` - the current model's embedder; a test using it runs once per
+  configured model (``test_x[pixels]``, ``test_x[gemini-embedding-2-preview]``).
+  Remote models record to / replay from ``cassettes/<model>/<module>/<test>.yaml``.
+* ``experiment`` - an :class:`embedsim.report.Experiment` bound to that embedder.
+* ``embedsim_model`` - the current model id; ``embedsim_settings`` - the settings.
+* ``matrix_snapshot`` / ``heatmap_snapshot`` - syrupy's ``snapshot`` with tolerant
+  matrix-table / PNG extensions.
+
+Markers: ``embedsim_xfail(*models, reason=...)`` and ``embedsim_models(*models)``.
+Recording reuses pytest-recording's ``--record-mode`` / ``--block-network`` /
+``--disable-recording``; snapshots reuse syrupy's ``--snapshot-update``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from embedsim import recording, report
+from embedsim.backends import get_embedder, is_local
+from embedsim.backends.base import Embedder
+from embedsim.config import Settings, add_options, load_settings
+from embedsim.expect import ExpectationFailed
+
+SETTINGS = pytest.StashKey[Settings]()
+EXPERIMENT = pytest.StashKey[report.Experiment]()
+OUTCOME = pytest.StashKey[dict[str, Any]]()
+MODEL_PARAM = "embedsim_model"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "embedsim_xfail(*models, reason='', raises=ExpectationFailed, strict=True): the test's "
+        "expectations are not expected to hold for these model ids (strict: a pass fails).",
+    )
+    config.addinivalue_line(
+        "markers", "embedsim_models(*models): run this test only with these of the configured model ids."
+    )
+    settings = load_settings(config)
+    config.stash[SETTINGS] = settings
+    if settings.report_dir is not None and not hasattr(config, "workerinput"):
+        report.prepare(settings.report_dir)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    s = config.stash[SETTINGS]
+    mode = config.getoption("record_mode", None) or "none"
+    return (f"embedsim: models {', '.join(s.models)}; dimension {s.dimension}; "
+            f"cassettes {s.cassette_dir} (record mode {mode})")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if MODEL_PARAM not in metafunc.fixturenames:
+        return
+    models = list(metafunc.config.stash[SETTINGS].models)
+    only = metafunc.definition.get_closest_marker("embedsim_models")
+    if only is not None:
+        models = [m for m in models if m in only.args]
+    params = []
+    for model in models:
+        marks = []
+        for mark in metafunc.definition.iter_markers("embedsim_xfail"):
+            if not mark.args:
+                raise pytest.UsageError(f"{metafunc.definition.nodeid}: embedsim_xfail needs model ids")
+            if model in mark.args:
+                reason = mark.kwargs.get("reason", "")
+                marks.append(pytest.mark.xfail(reason=f"{model}: {reason}" if reason else model,
+                                               strict=mark.kwargs.get("strict", True),
+                                               raises=mark.kwargs.get("raises", ExpectationFailed)))
+        params.append(pytest.param(model, marks=marks, id=model))
+    metafunc.parametrize(MODEL_PARAM, params, indirect=True)
+
+
+def _model_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get(MODEL_PARAM) if callspec is not None else None
+
+
+def base_test_name(item: pytest.Item, model: str) -> str:
+    """The test's name without the model parameter (``TestX.test_y[other-params]``)."""
+    name = getattr(item, "originalname", item.name)
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        ident = callspec.id
+        if ident == model:
+            ident = ""
+        elif ident.startswith(model + "-"):
+            ident = ident[len(model) + 1:]
+        elif ident.endswith("-" + model):
+            ident = ident[: -len(model) - 1]
+        else:
+            ident = ident.replace(f"-{model}-", "-", 1)
+        if ident:
+            name += f"[{ident}]"
+    cls = getattr(item, "cls", None)
+    return f"{cls.__name__}.{name}" if cls is not None else name
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def embedsim_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved embedsim settings (models, dimension, cassette dir, tolerances, report)."""
+    return pytestconfig.stash[SETTINGS]
+
+
+@pytest.fixture
+def embedsim_model(request: pytest.FixtureRequest) -> str:
+    """The model id of this test run; tests using it are parametrized by the configured models."""
+    return request.param
+
+
+@pytest.fixture
+def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_settings: Settings) -> Iterator[Embedder]:
+    """The embedder of the current model. Local models (``pixels``) run as they are; remote
+    ones replay ``<cassette dir>/<model>/<module>/<test>.yaml`` (``--record-mode=none``,
+    the default) or record it (``--record-mode=once|new_episodes|all|rewrite`` with
+    ``GEMINI_API_KEY``). A test with no cassette and no way to record one is skipped with
+    the command that records it; a request the cassette does not hold fails with the
+    items that changed."""
+    config = request.config
+    if is_local(embedsim_model) or config.getoption("disable_recording", False):
+        if not is_local(embedsim_model) and recording.api_key_from_env() is None:
+            pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs GEMINI_API_KEY")
+        yield get_embedder(embedsim_model, embedsim_settings.dimension)
+        return
+    node = request.node
+    path = recording.cassette_path(embedsim_settings.cassette_dir, embedsim_model, Path(node.path).stem,
+                                   base_test_name(node, embedsim_model))
+    mode = config.getoption("record_mode", None) or "none"
+    try:
+        manager = recording.recorded_embedder(embedsim_model, embedsim_settings.dimension, path, mode, node.nodeid)
+        embedder = manager.__enter__()
+    except recording.NotRecorded as exc:
+        pytest.skip(str(exc))
+    try:
+        yield embedder
+    finally:
+        manager.__exit__(None, None, None)
+
+
+@pytest.fixture
+def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_settings: Settings) -> report.Experiment:
+    """An :class:`embedsim.report.Experiment` with the current model: ``similarity``,
+    ``stats``, ``expect_groups`` / ``expect_top1`` / ``expect_order`` / ``expect_auc``
+    (soft: all are evaluated, the test fails at its end), ``snapshot`` and ``heatmap``.
+    Its matrices, statistics and outcomes go into the ``--embedsim-report``."""
+    node = request.node
+    exp = report.Experiment(
+        embedder,
+        base_test_name(node, embedder.model_id),
+        node.nodeid,
+        snapshot=lambda: request.getfixturevalue("snapshot"),
+        matrix_tolerance=embedsim_settings.tolerance,
+        image_tolerance=embedsim_settings.image_tolerance,
+    )
+    node.stash[EXPERIMENT] = exp
+    return exp
+
+
+@pytest.fixture
+def matrix_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
+    """syrupy ``snapshot`` storing a SimilarityMatrix as a ``.matrix.tsv`` table, compared
+    within ``--embedsim-tolerance``: ``assert matrix_snapshot == m``."""
+    from embedsim.snapshots import matrix_extension
+
+    return snapshot.use_extension(matrix_extension(embedsim_settings.tolerance))
+
+
+@pytest.fixture
+def heatmap_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
+    """syrupy ``snapshot`` storing a heatmap PNG (bytes or a SimilarityMatrix), compared within
+    ``--embedsim-image-tolerance`` RMS: ``assert heatmap_snapshot == m``."""
+    from embedsim.snapshots import heatmap_extension
+
+    return snapshot.use_extension(heatmap_extension(embedsim_settings.image_tolerance))
+
+
+# --- hooks --------------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
+    __tracebackhide__ = True
+    result = yield
+    exp = pyfuncitem.stash.get(EXPERIMENT, None)
+    if exp is not None:
+        exp.finish()
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    rep = yield
+    settings = item.config.stash[SETTINGS]
+    model = _model_of(item)
+    if settings.report_dir is None or model is None:
+        return rep
+    outcome = item.stash.setdefault(OUTCOME, {"outcome": "passed", "reason": "", "duration": 0.0})
+    if rep.when == "call":
+        outcome["duration"] = round(rep.duration, 4)
+    if hasattr(rep, "wasxfail"):
+        outcome.update(outcome="xfailed" if rep.skipped else "xpassed", reason=rep.wasxfail)
+    elif rep.skipped and outcome["outcome"] == "passed":
+        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+        outcome.update(outcome="skipped", reason=reason.removeprefix("Skipped: "))
+    elif rep.failed and outcome["outcome"] not in ("failed", "error"):
+        text = str(rep.longrepr)
+        state = "failed" if rep.when == "call" else "error"
+        if "[XPASS(strict)]" in text:
+            state = "xpassed"
+        outcome.update(outcome=state, reason=text.strip().splitlines()[-1][:300] if text.strip() else "")
+    if rep.when == "teardown":
+        entry = {"nodeid": item.nodeid, "module": item.nodeid.split("::")[0], "test": base_test_name(item, model),
+                 "model": model, "time": time.time(), **outcome}
+        report.write_fragment(settings.report_dir, entry, item.stash.get(EXPERIMENT, None))
+    return rep
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None or settings.report_dir is None or hasattr(config, "workerinput"):
+        return
+    report.build_index(settings.report_dir, settings.models)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    settings = config.stash.get(SETTINGS, None)
+    if settings is not None and settings.report_dir is not None and not hasattr(config, "workerinput"):
+        terminalreporter.write_line(f"embedsim report: {settings.report_dir / 'index.html'}")

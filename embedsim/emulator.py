@@ -10,7 +10,8 @@ ones, not guaranteed identical.
 
 **Its vectors are NOT Gemini's.** They come from the local ``pixels`` baseline
 (:class:`embedsim.backends.pixels.PixelEmbedder`), so they carry no semantics. Never
-store anything it returns under ``cassettes/gemini*``.
+store anything it returns under ``cassettes/gemini*``; every answer carries the header
+``X-Embedsim-Emulator: not-gemini`` so a recorder can tell.
 
 Like the real service, a content with several parts gets ONE vector (the mean of its
 parts), so the "grouping trap" (many inputs sent as one content) is observable, and a
@@ -63,6 +64,9 @@ SUPPORTED_MIME_TYPES: dict[str, str] = {
     "video/mov": "video",
     "application/pdf": "pdf",
 }
+#: Every answer carries this header, so a recorder can refuse to store emulator answers
+#: as Gemini cassettes.
+EMULATOR_HEADER = "X-Embedsim-Emulator"
 FAULTS = ("delay", "malformed", "truncated", "wrong_count", "empty", "nan")
 
 _ROUTE = re.compile(r"^/(v1|v1beta)/models/([^/:]+):(batchEmbedContents|embedContent)$")
@@ -380,6 +384,7 @@ def _handler_for(emulator: GeminiEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "embedsim-gemini-emulator"
+        disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on keep-alive connections
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -390,6 +395,7 @@ def _handler_for(emulator: GeminiEmulator) -> type[BaseHTTPRequestHandler]:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")
                 self.send_header("Content-Length", str(len(body)))
+                self.send_header(EMULATOR_HEADER, "not-gemini")
                 self.end_headers()
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)

@@ -178,6 +178,7 @@ def test_broken_bodies(emulator: GeminiEmulator, fault: str) -> None:
         headers={"x-goog-api-key": "k"}, method="POST",
     )
     with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.headers["X-Embedsim-Emulator"] == "not-gemini"
         with pytest.raises(json.JSONDecodeError):
             json.loads(response.read())
 

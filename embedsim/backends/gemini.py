@@ -7,7 +7,9 @@ Traps handled here (see ``/work/shared/notes/gemini-embedding-api.md``):
 * **API version** - pinned with ``types.HttpOptions(api_version=...)`` (default
   ``"v1"``) so recorded URLs do not move when the SDK changes its default.
 * **taskType** - never sent to embedding-2 models; a ``task`` goes into the text as
-  ``task: <task> | query: <text>``. ``gemini-embedding-001`` gets the SDK's ``task_type``.
+  ``task: <task> | query: <text>`` (text items only; media are sent as they are).
+  ``gemini-embedding-001`` gets the SDK's ``task_type``; either model takes a
+  ``task_type`` name (``SEMANTIC_SIMILARITY``) or a prefix task (``sentence similarity``).
 * **Retries** - the SDK's own ``types.HttpRetryOptions`` (408, 429, 5xx, connection
   errors and sync timeouts); no hand-written loop. With aiohttp installed, SDK 3.6
   does not classify an *async* timeout as transient, so ``aembed`` does not retry it.

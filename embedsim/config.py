@@ -33,7 +33,12 @@ DEFAULT_IMAGE_TOLERANCE = 2.0
 class Settings:
     """Resolved embedsim settings of one pytest run."""
 
+    #: The configured models (ini / pyproject / default); tests are generated for these
+    #: and for :attr:`selected` ones.
     models: tuple[str, ...] = (DEFAULT_MODEL,)
+    #: The models this run uses (``--embedsim-model``, else :attr:`models`); the other
+    #: models' tests are deselected, so their snapshots are not reported as unused.
+    selected: tuple[str, ...] = (DEFAULT_MODEL,)
     dimension: int = DEFAULT_DIMENSION
     cassette_dir: Path = Path(DEFAULT_CASSETTE_DIR)
     tolerance: float = DEFAULT_TOLERANCE
@@ -87,10 +92,10 @@ def _pyproject_table(config: pytest.Config) -> dict[str, Any]:
     return table if isinstance(table, dict) else {}
 
 
-def _value(config: pytest.Config, table: dict[str, Any], ini: str, key: str) -> Any:
-    cli = config.getoption(ini, None)
-    if cli not in (None, []):
-        return cli
+def _value(config: pytest.Config, table: dict[str, Any], ini: str, key: str, cli: bool = True) -> Any:
+    option = config.getoption(ini, None) if cli else None
+    if option not in (None, []):
+        return option
     value = config.getini(ini)
     if value not in (None, "", []):
         return value
@@ -123,12 +128,15 @@ def load_settings(config: pytest.Config) -> Settings:
     table = _pyproject_table(config)
     values = {key: _value(config, table, ini, key) for _opt, ini, key, _h in _OPTIONS}
     root = Path(config.rootpath)
-    models = _split_models(values["models"]) if values["models"] else (DEFAULT_MODEL,)
-    if not models:
+    configured = _value(config, table, "embedsim_models", "models", cli=False)
+    models = _split_models(configured) if configured else (DEFAULT_MODEL,)
+    selected = _split_models(values["models"]) if values["models"] else models
+    if not models or not selected:
         raise pytest.UsageError("embedsim: no model configured; e.g. --embedsim-model pixels")
     report = values["report"]
     return Settings(
         models=models,
+        selected=selected,
         dimension=_number(values["dimension"] or DEFAULT_DIMENSION, int, "dimension"),
         cassette_dir=root / str(values["cassette_dir"] or DEFAULT_CASSETTE_DIR),
         tolerance=_number(values["tolerance"] if values["tolerance"] is not None else DEFAULT_TOLERANCE,

@@ -173,19 +173,19 @@ def _full_masks(matrix: SimilarityMatrix, rows: Sequence[str], cols: Sequence[st
 
 
 def _crossing_pairs(matrix: SimilarityMatrix, same: np.ndarray, different: np.ndarray,
-                    within_mean: float, between_mean: float) -> list[Pair]:
-    """Different-group pairs above the same-group mean and same-group pairs below the
-    different-group mean, the most offending first."""
+                    within_mean: float, between_mean: float, average: str = "mean") -> list[Pair]:
+    """Different-group pairs above the same-group ``average`` and same-group pairs below the
+    different-group one, the most offending first."""
     values = matrix.values
     out: list[tuple[float, Pair]] = []
     for i, j in zip(*np.nonzero(different), strict=True):
         if values[i, j] >= within_mean:
             out.append((values[i, j] - within_mean, Pair(matrix.row_labels[i], matrix.col_labels[j], float(values[i, j]),
-                                                          "different groups, above the same-group mean")))
+                                                          f"different groups, above the same-group {average}")))
     for i, j in zip(*np.nonzero(same), strict=True):
         if values[i, j] <= between_mean:
             out.append((between_mean - values[i, j], Pair(matrix.row_labels[i], matrix.col_labels[j], float(values[i, j]),
-                                                          "same group, below the different-group mean")))
+                                                          f"same group, below the different-group {average}")))
     return [pair for _, pair in sorted(out, key=lambda t: t[0], reverse=True)]
 
 
@@ -279,7 +279,7 @@ def check_auc(matrix: SimilarityMatrix, groups: Sequence[str], col_groups: Seque
         raise InputError(f"need same-group and different-group pairs; got {within.size} and {between.size}")
     auc = roc_auc(within, between)
     pairs = () if auc >= at_least else tuple(_crossing_pairs(matrix, same, different, float(np.median(within)),
-                                                             float(np.median(between))))
+                                                             float(np.median(between)), "median"))
     description = f"same-group vs different-group ROC-AUC at least {at_least:g}"
     return Check("AUC", description, auc >= at_least, auc, at_least, int(within.size + between.size), pairs, AucError)
 

@@ -58,14 +58,15 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     s = config.stash[SETTINGS]
     mode = config.getoption("record_mode", None) or "none"
-    return (f"embedsim: models {', '.join(s.models)}; dimension {s.dimension}; "
+    return (f"embedsim: models {', '.join(s.selected)}; dimension {s.dimension}; "
             f"cassettes {s.cassette_dir} (record mode {mode})")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if MODEL_PARAM not in metafunc.fixturenames:
         return
-    models = list(metafunc.config.stash[SETTINGS].models)
+    settings = metafunc.config.stash[SETTINGS]
+    models = list(dict.fromkeys(settings.models + settings.selected))
     only = metafunc.definition.get_closest_marker("embedsim_models")
     if only is not None:
         models = [m for m in models if m in only.args]
@@ -82,6 +83,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                                                raises=mark.kwargs.get("raises", ExpectationFailed)))
         params.append(pytest.param(model, marks=marks, id=model))
     metafunc.parametrize(MODEL_PARAM, params, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the tests of configured models that ``--embedsim-model`` left out."""
+    selected = config.stash[SETTINGS].selected
+    keep, drop = [], []
+    for item in items:
+        model = _model_of(item)
+        (drop if model is not None and model not in selected else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _model_of(item: pytest.Item) -> str | None:
@@ -164,7 +177,7 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
         embedder,
         base_test_name(node, embedder.model_id),
         node.nodeid,
-        snapshot=lambda: request.getfixturevalue("snapshot"),
+        snapshot=lambda extension: snapshot_assertion(request, extension),
         matrix_tolerance=embedsim_settings.tolerance,
         image_tolerance=embedsim_settings.image_tolerance,
     )
@@ -172,22 +185,38 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
     return exp
 
 
+def snapshot_assertion(request: pytest.FixtureRequest, extension_class: type) -> Any:
+    """A syrupy ``SnapshotAssertion`` of the current test with ``extension_class`` - like
+    ``snapshot.use_extension(...)``, without instantiating the default amber snapshot."""
+    from syrupy.assertion import SnapshotAssertion
+    from syrupy.location import PyTestLocation
+
+    option = request.config.option
+    return SnapshotAssertion(
+        update_snapshots=option.update_snapshots,
+        update_new_snapshots_only=getattr(option, "update_new_snapshots_only", False),
+        extension_class=extension_class,
+        test_location=PyTestLocation(request.node),
+        session=request.config._syrupy,  # type: ignore[attr-defined]
+    )
+
+
 @pytest.fixture
-def matrix_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
-    """syrupy ``snapshot`` storing a SimilarityMatrix as a ``.matrix.tsv`` table, compared
+def matrix_snapshot(request: pytest.FixtureRequest, embedsim_settings: Settings) -> Any:
+    """syrupy snapshot storing a SimilarityMatrix as a ``.matrix.tsv`` table, compared
     within ``--embedsim-tolerance``: ``assert matrix_snapshot == m``."""
     from embedsim.snapshots import matrix_extension
 
-    return snapshot.use_extension(matrix_extension(embedsim_settings.tolerance))
+    return snapshot_assertion(request, matrix_extension(embedsim_settings.tolerance))
 
 
 @pytest.fixture
-def heatmap_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
-    """syrupy ``snapshot`` storing a heatmap PNG (bytes or a SimilarityMatrix), compared within
+def heatmap_snapshot(request: pytest.FixtureRequest, embedsim_settings: Settings) -> Any:
+    """syrupy snapshot storing a heatmap PNG (bytes or a SimilarityMatrix), compared within
     ``--embedsim-image-tolerance`` RMS: ``assert heatmap_snapshot == m``."""
     from embedsim.snapshots import heatmap_extension
 
-    return snapshot.use_extension(heatmap_extension(embedsim_settings.image_tolerance))
+    return snapshot_assertion(request, heatmap_extension(embedsim_settings.image_tolerance))
 
 
 # --- hooks --------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """vcrpy configuration for recording embedding API calls, reusable outside the plugin.
 
 * API keys never reach a cassette: the ``x-goog-api-key`` and ``authorization``
-  headers and a ``key`` query parameter are dropped (:data:`VCR_OPTIONS`).
+  headers and a ``key`` query parameter are dropped (:func:`vcr_config`).
 * Media in request bodies is stored as its digest: every ``inline_data.data``
   (base64) becomes ``sha256:<hex>`` of the decoded bytes - the same value as
   :attr:`embedsim.items.Item.digest` - so cassettes stay small and a changed image
@@ -12,17 +12,19 @@
 * One cassette per test and model: ``<dir>/<model id>/<test module>/<test name>.yaml``
   (:func:`cassette_path`).
 
-With pytest-recording directly::
+The plugin's ``embedder`` fixture uses all this itself. For pytest-recording's own
+``@pytest.mark.vcr`` tests, in a ``conftest.py``::
 
-    @pytest.fixture
+    from embedsim.recording import BODY_MATCHER, body_matcher, vcr_config as embedsim_vcr_config
+
+    @pytest.fixture(scope="module")
     def vcr_config():
-        return embedsim.recording.vcr_config()
+        return embedsim_vcr_config()
 
-    @pytest.fixture(autouse=True)
-    def _embedsim_matcher(vcr):  # pytest-recording's VCR hook alternative
-        ...
+    def pytest_recording_configure(config, vcr):
+        vcr.register_matcher(BODY_MATCHER, body_matcher)
 
-or in code: ``with make_vcr(directory, "none").use_cassette("name.yaml"): ...``.
+or in plain code: ``with make_vcr(directory, "none").use_cassette("name.yaml"): ...``.
 """
 
 from __future__ import annotations
@@ -37,15 +39,17 @@ import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-from vcr import VCR
-from vcr.errors import CannotOverwriteExistingCassetteException
 
 from embedsim.backends.base import Embedder
 from embedsim.errors import EmbedsimError
 from embedsim.items import Item
+
+if TYPE_CHECKING:  # vcr is imported lazily: pytest-recording registers vcr.matchers for assert rewriting
+    from vcr import VCR
+    from vcr.errors import CannotOverwriteExistingCassetteException
 
 KEY_HEADERS = ("x-goog-api-key", "authorization")
 KEY_QUERY_PARAMETERS = ("key",)
@@ -145,6 +149,8 @@ def vcr_config() -> dict[str, Any]:
 def make_vcr(cassette_dir: str | Path, record_mode: str = "none") -> VCR:
     """A ``VCR`` with embedsim's filters and matcher (``rewrite`` = ``new_episodes`` on a
     cassette the caller deleted first)."""
+    from vcr import VCR
+
     mode = "new_episodes" if record_mode == "rewrite" else record_mode
     vcr = VCR(cassette_library_dir=str(cassette_dir), record_mode=mode, path_transformer=VCR.ensure_suffix(".yaml"),
               **vcr_config())
@@ -173,6 +179,14 @@ def api_key_from_env(environ: Mapping[str, str] = os.environ) -> str | None:
         if environ.get(name, "").strip():
             return environ[name].strip()
     return None
+
+
+def show_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def record_command(nodeid: str, mode: str = "once") -> str:
@@ -206,10 +220,26 @@ def request_inputs(body: Any) -> tuple[list[str], dict[str, Any]]:
     return inputs, fields
 
 
+ITEMS_METADATA = "embedsim_items"
+
+
+def item_names(items: Sequence[Item]) -> dict[str, str]:
+    """``{"<mime> sha256:<hex>": "<kind> '<label>'"}`` for the media items (kept in the
+    cassette's metadata so a mismatch can name the items that changed)."""
+    return {f"{i.mime_type} sha256:{i.digest}": f"{i.kind} {i.label!r}" for i in items if i.kind != "text"}
+
+
+def _recorded_names(cassette: Any) -> dict[str, str]:
+    metadata = getattr(cassette, "_metadata", None)
+    names = metadata.get(ITEMS_METADATA) if isinstance(metadata, dict) else None
+    return dict(names) if isinstance(names, dict) else {}
+
+
 def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Sequence[Item],
                       path: Path, nodeid: str) -> str:
     """Which items changed between this request and the cassette, and how to re-record."""
-    names = {f"{i.mime_type} sha256:{i.digest}": f"{i.kind} {i.label!r}" for i in items if i.kind != "text"}
+    names = item_names(items)
+    recorded_names = _recorded_names(error.cassette)
     live_inputs, live_fields = request_inputs(error.failed_request.body)
     recorded_inputs: list[str] = []
     recorded_fields: dict[str, Any] = {}
@@ -221,15 +251,27 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
             recorded_fields.setdefault(key, value)
         recorded_paths.add(request.path)
 
+    def short(entry: str) -> str:
+        mime, _, digest = entry.partition(" ")
+        return f"{mime}, {digest[:19]}..."
+
     def show(entry: str) -> str:
-        if entry in names:
-            return f"{names[entry]} ({entry.split()[0]}, {entry.split()[1][:19]}...)"
-        return entry if entry.startswith("text") else f"media {entry[:40]}..."
+        if entry.startswith("text"):
+            return entry
+        name = names.get(entry) or recorded_names.get(entry)
+        return f"{name} ({short(entry)})" if name else f"media ({short(entry)})"
 
     new = [e for e in dict.fromkeys(live_inputs) if e not in recorded_inputs]
     gone = [e for e in dict.fromkeys(recorded_inputs) if e not in live_inputs]
-    lines = [f"the cassette {path} does not match this test's request "
+    lines = [f"the cassette {show_path(path)} does not match this test's request "
              f"({len(error.cassette)} recorded interaction(s)):"]
+    by_name = {name: entry for entry, name in recorded_names.items() if entry in gone}
+    changed = [(e, by_name[names[e]]) for e in new if names.get(e) in by_name]
+    if changed:
+        lines.append("  items whose content changed:")
+        lines += [f"    - {names[e]}: {short(e)} now, {short(old)} in the cassette" for e, old in changed]
+        new = [e for e in new if e not in {c for c, _ in changed}]
+        gone = [e for e in gone if e not in {old for _, old in changed}]
     if new:
         lines.append("  items sent now but not in the cassette (new or changed):")
         lines += [f"    - {show(e)}" for e in new[:20]]
@@ -251,6 +293,8 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
 
 
 def _cassette_error(exc: BaseException) -> CannotOverwriteExistingCassetteException | None:
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -283,8 +327,9 @@ class RecordedEmbedder:
 
     local = False
 
-    def __init__(self, inner: Embedder, path: Path, nodeid: str, recording: bool) -> None:
+    def __init__(self, inner: Embedder, path: Path, nodeid: str, recording: bool, cassette: Any = None) -> None:
         self.inner = inner
+        self.cassette = cassette
         self.model_id = inner.model_id
         self.dimension = inner.dimension
         self.cassette_path = path
@@ -292,11 +337,15 @@ class RecordedEmbedder:
         self.recording = recording
 
     def embed(self, items: Sequence[Item]) -> np.ndarray:
+        __tracebackhide__ = True
         try:
-            if self.recording:
-                with _network_allowed():
-                    return self.inner.embed(items)
-            return self.inner.embed(items)
+            if not self.recording:
+                return self.inner.embed(items)
+            with _network_allowed():
+                vectors = self.inner.embed(items)
+            if self.cassette is not None and hasattr(self.cassette, "get_metadata"):
+                self.cassette.get_metadata(ITEMS_METADATA, {}).update(item_names(items))
+            return vectors
         except Exception as exc:
             error = _cassette_error(exc)
             if error is None:
@@ -338,17 +387,17 @@ def recorded_embedder(
     if record_mode == "rewrite":
         if key is None:
             raise NotRecorded(f"--record-mode=rewrite needs GEMINI_API_KEY or GOOGLE_API_KEY to re-record "
-                              f"{path}: {record_command(nodeid, 'rewrite')}")
+                              f"{show_path(path)}: {record_command(nodeid, 'rewrite')}")
         path.unlink(missing_ok=True)
         exists = False
     replay = exists and record_mode in ("none", "once")
     if not exists and record_mode == "none":
-        raise NotRecorded(f"not recorded yet: no cassette {path} for {model_id}; record it with: "
+        raise NotRecorded(f"not recorded yet: no cassette {show_path(path)} for {model_id}; record it with: "
                           f"{record_command(nodeid)}")
     if not replay and key is None:
-        raise NotRecorded(f"not recorded yet: no cassette {path} for {model_id} and no GEMINI_API_KEY "
+        raise NotRecorded(f"not recorded yet: no cassette {show_path(path)} for {model_id} and no GEMINI_API_KEY "
                           f"to record it; record it with: {record_command(nodeid)}")
     inner = factory(model_id, dimension, api_key=PLACEHOLDER_KEY if replay else key, **options)
     vcr = make_vcr(path.parent, record_mode)
-    with vcr.use_cassette(path.name):
-        yield RecordedEmbedder(inner, path, nodeid, recording=not replay)
+    with vcr.use_cassette(path.name) as cassette:
+        yield RecordedEmbedder(inner, path, nodeid, recording=not replay, cassette=cassette)

@@ -110,7 +110,7 @@ class Experiment:
     """
 
     def __init__(self, embedder: Embedder, test_name: str = "", nodeid: str = "",
-                 snapshot: Callable[[], Any] | None = None, matrix_tolerance: float | None = None,
+                 snapshot: Callable[[type], Any] | None = None, matrix_tolerance: float | None = None,
                  image_tolerance: float | None = None) -> None:
         self.embedder = embedder
         self.model_id: str = embedder.model_id
@@ -286,14 +286,13 @@ class Experiment:
         from embedsim.config import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
 
         if self._snapshot_factory is None:
-            raise InputError("snapshots need syrupy's snapshot fixture (is syrupy installed?)")
+            raise InputError("snapshots need syrupy: use the experiment fixture of the embedsim plugin")
         record, _rows, _cols = self._record(matrix)
         if self._matrix_snapshot is None:
-            base = self._snapshot_factory()
             mt = self._matrix_tolerance if self._matrix_tolerance is not None else DEFAULT_TOLERANCE
             it = self._image_tolerance if self._image_tolerance is not None else DEFAULT_IMAGE_TOLERANCE
-            self._matrix_snapshot = base.use_extension(matrix_extension(mt))
-            self._heatmap_snapshot = base.use_extension(heatmap_extension(it))
+            self._matrix_snapshot = self._snapshot_factory(matrix_extension(mt))
+            self._heatmap_snapshot = self._snapshot_factory(heatmap_extension(it))
         index = None if record.name == "matrix" else record.name
         problems = []
         for assertion, data, wanted in ((self._matrix_snapshot, matrix, True),

@@ -1,0 +1,150 @@
+"""Tolerant syrupy snapshots of matrices (readable table) and heatmaps (PNG with RMS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedsim.matrix import SimilarityMatrix
+from embedsim.snapshots import compare_matrices, matrix_to_table, table_to_matrix
+
+# pytester's inline runs drop modules first imported inside them; import the heavy ones here once
+import embedsim.heatmap  # noqa: E402,F401
+import hypothesis  # noqa: E402,F401
+
+MATRIX_TEST = """
+import numpy as np
+from pathlib import Path
+from embedsim.matrix import SimilarityMatrix
+
+def test_m(matrix_snapshot):
+    offset = float(Path("offset.txt").read_text())
+    values = np.array([[0.5, 0.25, 0.125], [0.1, 0.2, 0.3]]) + np.array([[0, offset, 0], [0, 0, 0]])
+    assert matrix_snapshot == SimilarityMatrix(values, ("face1", "face2"), ("怒", "哀", "楽"))
+"""
+
+HEATMAP_TEST = """
+import io
+from pathlib import Path
+import numpy as np
+from PIL import Image
+
+def test_h(heatmap_snapshot):
+    pixels = np.full((40, 60, 3), 128, dtype=np.uint8)
+    changed = int(Path("changed.txt").read_text())   # how many rows turn white
+    pixels[:changed] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    assert heatmap_snapshot == buffer.getvalue()
+"""
+
+
+def test_table_round_trip_keeps_labels_and_values() -> None:
+    m = SimilarityMatrix(np.array([[1.0, 0.123456789], [0.5, -0.25]]), ("a\tb", "怒"), ("x", "y\\z"), all_pairs=False)
+    text = matrix_to_table(m)
+    assert "0.123457" in text and "怒" in text
+    back = table_to_matrix(text)
+    assert back.row_labels == m.row_labels and back.col_labels == m.col_labels
+    assert np.allclose(back.values, m.values, atol=1e-6)
+
+
+def test_compare_matrices_lists_moved_cells() -> None:
+    a = SimilarityMatrix(np.array([[0.5, 0.2], [0.1, 0.9]]), ("r1", "r2"), ("c1", "c2"))
+    b = SimilarityMatrix(np.array([[0.5, 0.25], [0.1, 0.90005]]), ("r1", "r2"), ("c1", "c2"))
+    assert compare_matrices(a, b, 1e-4)[0].startswith("1 of 4 cells moved")
+    assert "r1   c2        0.200000    0.250000    -0.050000" in "\n".join(compare_matrices(a, b, 1e-4))
+    assert compare_matrices(a, b, 0.1) == []
+    c = SimilarityMatrix(np.array([[0.5, 0.2], [0.1, 0.9]]), ("r1", "r3"), ("c1", "c2"))
+    assert "rows: new ['r2'], gone ['r3']" in "\n".join(compare_matrices(a, c, 1e-4))
+
+
+def test_matrix_snapshot_tolerates_drift_and_reports_moves(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_m=MATRIX_TEST)
+    pytester.path.joinpath("offset.txt").write_text("0")
+    pytester.runpytest("--snapshot-update").assert_outcomes(passed=1)
+    stored = pytester.path / "__snapshots__" / "test_m" / "test_m.matrix.tsv"
+    assert "face1\t0.500000\t0.250000\t0.125000" in stored.read_text(encoding="utf-8")
+
+    pytester.path.joinpath("offset.txt").write_text("0.00005")  # below the 1e-4 default
+    pytester.runpytest().assert_outcomes(passed=1)
+
+    pytester.path.joinpath("offset.txt").write_text("0.01")
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*1 of 6 cells moved by more than the tolerance 0.0001 (largest |difference| 0.010000):*",
+        "*row*column*obtained*expected*difference*",
+        "*face1*哀*0.260000*0.250000*+0.010000*",
+    ])
+
+    pytester.makeini("[pytest]\nembedsim_tolerance = 0.05\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_heatmap_snapshot_rms_tolerance_and_side_files(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_h=HEATMAP_TEST)
+    changed = pytester.path / "changed.txt"
+    changed.write_text("0")
+    pytester.runpytest("--snapshot-update").assert_outcomes(passed=1)
+    folder = pytester.path / "__snapshots__" / "test_h"
+    assert sorted(p.name for p in folder.iterdir()) == ["test_h.heatmap.png"]
+
+    changed.write_text("1")  # one row of 40: RMS = sqrt(127^2 / 40) ~ 20 > 2
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*images differ: RMS 20.08? > tolerance 2*", "*actual image:*test_h.heatmap.actual.png*"])
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "test_h.heatmap.actual.png", "test_h.heatmap.diff.png", "test_h.heatmap.png"]
+
+    # the side files are not snapshots: nothing is reported unused, and a pass removes them
+    pytester.makeini("[pytest]\nembedsim_image_tolerance = 25\n")
+    result = pytester.runpytest("--snapshot-details")
+    result.assert_outcomes(passed=1)
+    assert "unused" not in result.stdout.str()
+    assert sorted(p.name for p in folder.iterdir()) == ["test_h.heatmap.png"]
+
+
+def test_update_removes_side_files(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_h=HEATMAP_TEST)
+    changed = pytester.path / "changed.txt"
+    changed.write_text("0")
+    pytester.runpytest("--snapshot-update").assert_outcomes(passed=1)
+    changed.write_text("20")
+    pytester.runpytest().assert_outcomes(failed=1)
+    result = pytester.runpytest("--snapshot-update")
+    result.assert_outcomes(passed=1)
+    assert "1 snapshot updated" in result.stdout.str() and "deleted" not in result.stdout.str()
+    assert sorted(p.name for p in (pytester.path / "__snapshots__" / "test_h").iterdir()) == ["test_h.heatmap.png"]
+
+
+def test_experiment_snapshot_writes_table_and_heatmap(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_e="""
+        from embedsim.items import text_item
+        ITEMS = [text_item(w) for w in ("apple", "apples", "car")]
+
+        def test_words(experiment):
+            experiment.snapshot(experiment.similarity(ITEMS))
+            experiment.snapshot(experiment.similarity(ITEMS[:2], ITEMS, name="pairs"), heatmap=False)
+    """)
+    pytester.runpytest("--snapshot-update").assert_outcomes(passed=1)
+    names = sorted(p.name for p in (pytester.path / "__snapshots__" / "test_e").iterdir())
+    assert names == ["test_words[pixels].heatmap.png", "test_words[pixels].matrix.tsv",
+                     "test_words[pixels][pairs].matrix.tsv"]
+    result = pytester.runpytest("--embedsim-model", "pixels")
+    result.assert_outcomes(passed=1)
+    # another "model" (dimension) changes every value: the table says which cells moved
+    result = pytester.runpytest("--embedsim-dimension", "128")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*SnapshotMismatch: snapshot*does not match (update with --snapshot-update):*",
+                                 "*cells moved by more than the tolerance 0.0001*"])
+
+
+def test_snapshot_side_files_are_skipped_by_discovery(tmp_path: Path) -> None:
+    from embedsim.snapshots import HeatmapSnapshotExtension
+
+    ext = HeatmapSnapshotExtension()
+    assert ext.is_snapshot_location(location=str(tmp_path / "t.heatmap.png"))
+    assert not ext.is_snapshot_location(location=str(tmp_path / "t.heatmap.actual.png"))
+    assert not ext.is_snapshot_location(location=str(tmp_path / "t.heatmap.diff.png"))

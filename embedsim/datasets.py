@@ -16,8 +16,9 @@ The manifest lists files relative to its folder::
     tiles = [{ expression = "sad" }, ...]      # optional, one table per tile, reading order
     trim = false                               # optional, see embedsim.grid
 
-Every file is read and checked when the dataset loads. Selecting by a label name or
-value that no candidate carries raises :class:`InputError` listing the known values
+Every file is read and checked when the dataset loads; grids are cut when asked for
+(``dataset.grid("face16")``, or one tile as ``dataset["face16_03"]``). Tiles carry the
+grid's labels plus their own. Selecting by a label name or value that no candidate carries raises :class:`InputError` listing the known values
 (a typo must not make an experiment pass on an empty list); a valid combination that
 matches nothing gives an empty list.
 """
@@ -91,15 +92,18 @@ class Dataset:
         return cls(folder, items, grids)
 
     def __getitem__(self, key: str) -> Item:
-        """The item (or whole grid image) with id ``key``."""
+        """The item, whole grid image or grid tile (``face16_01``) called ``key``."""
         for item in self.items:
             if item.label == key:
                 return item
         if key in self.grids:
             return self.grids[key].image
+        tile_counts = {grid_id: grid.rows * grid.cols for grid_id, grid in self.grids.items()}
+        if tile := _grid_of_tile(key, tile_counts):
+            grid_id, number = tile
+            return self.grid(grid_id)[number - 1]
         raise InputError(
-            f"{self.manifest}: no item or grid with id {key!r}; known ids: {', '.join(self.ids)} "
-            "(grid tiles come from dataset.grid(id))"
+            f"{self.manifest}: no item, grid or tile called {key!r}; known ids: {', '.join(self.ids)}"
         )
 
     @property
@@ -111,17 +115,17 @@ class Dataset:
         """Items whose labels match every ``name=value`` (a collection of values means any of them)."""
         return _select(self.items, labels, f"{self.manifest}: no [[item]]")
 
-    def grid(self, id: str, **labels: LabelQuery) -> list[Item]:
-        """The tiles of grid ``id`` in reading order, optionally filtered like :meth:`select`."""
-        if id not in self.grids:
+    def grid(self, grid_id: str, /, **labels: LabelQuery) -> list[Item]:
+        """The tiles of grid ``grid_id`` in reading order, optionally filtered like :meth:`select`."""
+        if grid_id not in self.grids:
             known = ", ".join(self.grids) or "none"
-            raise InputError(f"{self.manifest}: no [[grid]] with id {id!r}; known grids: {known}")
-        grid = self.grids[id]
+            raise InputError(f"{self.manifest}: no [[grid]] with id {grid_id!r}; known grids: {known}")
+        grid = self.grids[grid_id]
         try:
             tiles = split_grid(grid.image, grid.rows, grid.cols, grid.tile_labels, trim=grid.trim)
         except InputError as exc:
-            raise InputError(f"{self.manifest}: [[grid]] {id!r}: {exc}") from None
-        return _select(tiles, labels, f"{self.manifest}: no tile of [[grid]] {id!r}")
+            raise InputError(f"{self.manifest}: [[grid]] {grid_id!r}: {exc}") from None
+        return _select(tiles, labels, f"{self.manifest}: no tile of [[grid]] {grid_id!r}")
 
 
 def _select(candidates: Sequence[Item], query: Mapping[str, LabelQuery], none_has: str) -> list[Item]:
@@ -168,10 +172,10 @@ def _tables(table: Mapping[str, Any], section: str, manifest: Path) -> list[Mapp
 def _check_unique_ids(entries: Sequence[_Entry], manifest: Path) -> None:
     """Ids of items and grids must differ from each other and from every tile name."""
     owners: dict[str, str] = {}
-    grids = {e.id: e for e in entries if e.section == "grid"}
+    tile_counts = {e.id: e.tile_count for e in entries if e.section == "grid"}
     for entry in entries:
-        if grid := _grid_of_tile(entry.id, grids):
-            owner = f"a tile of {grid.where}"
+        if tile := _grid_of_tile(entry.id, tile_counts):
+            owner = f"a tile of [[grid]] {tile[0]!r}"
         else:
             owner = owners.get(entry.id, "")
         if owner:
@@ -182,15 +186,14 @@ def _check_unique_ids(entries: Sequence[_Entry], manifest: Path) -> None:
         owners[entry.id] = entry.where
 
 
-def _grid_of_tile(name: str, grids: Mapping[str, _Entry]) -> _Entry | None:
-    """The grid entry one of whose tiles is called ``name``, if any."""
+def _grid_of_tile(name: str, tile_counts: Mapping[str, int]) -> tuple[str, int] | None:
+    """``(grid id, tile number)`` when ``name`` names a tile of one of the grids."""
     stem, _, number = name.rpartition("_")
-    grid = grids.get(stem)
-    if grid is None or not (number.isascii() and number.isdigit()) or len(number) > 18:
+    count = tile_counts.get(stem)
+    if count is None or not (number.isascii() and number.isdigit()) or len(number) > 18:
         return None
-    index = int(number)
-    is_tile = 1 <= index <= grid.tile_count and tile_name(stem, index, grid.tile_count) == name
-    return grid if is_tile else None
+    is_tile = 1 <= int(number) <= count and tile_name(stem, int(number), count) == name
+    return (stem, int(number)) if is_tile else None
 
 
 class _Entry:
@@ -210,7 +213,7 @@ class _Entry:
             if not _has_type(value, keys[key]):
                 self._fail(f"{key!r} must be a {_TYPE_NAMES[keys[key]]}, got {value!r}")
         if not _ID.fullmatch(raw["id"]):
-            self._fail(f"id {raw['id']!r} must be letters, digits, '_', '-' or '.' and start with a letter or digit")
+            self._fail(f"id {raw['id']!r} must be letters, digits, '_', '-' or '.', not starting with '-' or '.'")
         self.id: str = raw["id"]
         self.where = f"[[{section}]] {self.id!r}"
         self.labels = self._labels(raw.get("labels", {}), "labels")

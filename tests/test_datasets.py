@@ -144,9 +144,19 @@ def test_grid_tiles_filtered_by_an_unknown_value(faces: Dataset) -> None:
         faces.grid("face16", expression="angry")
 
 
-def test_unknown_ids(faces: Dataset) -> None:
-    with pytest.raises(InputError, match="no item or grid with id 'face16_01'; known ids: obama_1, "):
-        faces["face16_01"]
+def test_a_tile_by_name(faces: Dataset) -> None:
+    tile = faces["face16_09"]
+    assert tile == faces.grid("face16")[8]
+    assert tile.labels["expression"] == "happy"
+
+
+@pytest.mark.parametrize("key", ["face16_17", "face16_1", "obama"])
+def test_unknown_ids(faces: Dataset, key: str) -> None:
+    with pytest.raises(InputError, match=f"no item, grid or tile called '{key}'; known ids: obama_1, "):
+        faces[key]
+
+
+def test_unknown_grid(faces: Dataset) -> None:
     with pytest.raises(InputError, match="no \\[\\[grid\\]\\] with id 'obama_1'; known grids: face16, emoji16"):
         faces.grid("obama_1")
 

@@ -157,7 +157,8 @@ def check_groups(
                          "- check the groups")
     statistic = float(within.mean() - between.mean())
     passed = statistic >= margin
-    pairs = [] if passed else _crossing_pairs(matrix, same, different, within.mean(), between.mean())
+    pairs = [] if passed else _crossing_pairs(matrix, same, different, within.mean() - margin,
+                                              between.mean() + margin)
     description = (f"same group more similar than different groups by {margin:g} "
                    f"(means {within.mean():.4f} vs {between.mean():.4f})")
     return Check("mean margin", description, passed, statistic, margin, int(within.size + between.size),
@@ -174,18 +175,21 @@ def _full_masks(matrix: SimilarityMatrix, rows: Sequence[str], cols: Sequence[st
 
 def _crossing_pairs(matrix: SimilarityMatrix, same: np.ndarray, different: np.ndarray,
                     within_mean: float, between_mean: float, average: str = "mean") -> list[Pair]:
-    """Different-group pairs above the same-group ``average`` and same-group pairs below the
-    different-group one, the most offending first."""
+    """Different-group pairs above ``within_mean`` (the same-group ``average``, less the
+    margin) and same-group pairs below ``between_mean``, the most offending first."""
+    suffix = "" if average == "median" else " less the margin"
+    within_note = f"different groups, above the same-group {average}{suffix}"
+    between_note = f"same group, below the different-group {average}" + (" plus the margin" if suffix else "")
     values = matrix.values
     out: list[tuple[float, Pair]] = []
     for i, j in zip(*np.nonzero(different), strict=True):
         if values[i, j] >= within_mean:
             out.append((values[i, j] - within_mean, Pair(matrix.row_labels[i], matrix.col_labels[j], float(values[i, j]),
-                                                          f"different groups, above the same-group {average}")))
+                                                          within_note)))
     for i, j in zip(*np.nonzero(same), strict=True):
         if values[i, j] <= between_mean:
             out.append((between_mean - values[i, j], Pair(matrix.row_labels[i], matrix.col_labels[j], float(values[i, j]),
-                                                          f"same group, below the different-group {average}")))
+                                                          between_note)))
     return [pair for _, pair in sorted(out, key=lambda t: t[0], reverse=True)]
 
 

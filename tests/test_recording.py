@@ -1,0 +1,216 @@
+"""Recording and replaying remote models with vcrpy cassettes (against the emulator, in tmp_path).
+
+Nothing here writes under the repository's ``cassettes/``: every cassette is recorded
+from the loopback emulator into a pytester directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+# pytester's inline runs drop modules first imported inside them; import the heavy ones here once
+import embedsim.backends.gemini  # noqa: F401
+import embedsim.heatmap  # noqa: F401
+import hypothesis  # noqa: F401
+import vcr  # noqa: F401
+from embedsim.emulator import GeminiEmulator
+from embedsim.items import item_from_bytes
+from embedsim.recording import (
+    NotRecorded,
+    body_matcher,
+    cassette_path,
+    digest_media,
+    record_command,
+    recorded_embedder,
+)
+
+MODEL = "gemini-embedding-2-preview"
+FAKE_KEY = "AIzaSyD-embedsimFakeKey0123456789abcdE"  # realistic shape: AIza + 35 characters
+
+EXPERIMENT = """
+import io, json, os
+from pathlib import Path
+import numpy as np
+from PIL import Image
+from embedsim.items import item_from_bytes, text_item
+
+def png(shade, size=64):
+    rng = np.random.default_rng(shade)
+    pixels = rng.integers(0, 255, (size, size, 3), dtype=np.uint8) if size > 64 else np.full((size, size, 3), shade, np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+def items():
+    settings = json.loads(Path("inputs.json").read_text())
+    images = [item_from_bytes(png(shade, settings.get("size", 64)), name, {"g": group})
+              for name, shade, group in settings["images"]]
+    return images, [text_item(w, labels={"g": g}) for w, g in settings["words"]]
+
+def test_faces(experiment):
+    images, words = items()
+    m = experiment.similarity(images, words)
+    Path(f"vectors-{experiment.model_id}.json").write_text(json.dumps(np.round(m.values, 7).tolist()))
+    experiment.expect_top1(m, by="g", at_least=0.0)
+"""
+
+INPUTS = {"images": [["face1", 40, "a"], ["face2", 200, "b"]], "words": [["dark", "a"], ["bright", "b"]]}
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makeini(f"[pytest]\nembedsim_models = {MODEL}\n")
+    pytester.makepyfile(test_exp=EXPERIMENT)
+    (pytester.path / "inputs.json").write_text(json.dumps(INPUTS))
+    return pytester
+
+
+def record(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[pytest.RunResult, GeminiEmulator]:
+    with GeminiEmulator() as emulator:
+        with monkeypatch.context() as env:
+            env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+            env.setenv("GEMINI_API_KEY", FAKE_KEY)
+            result = project.runpytest(*args)
+    return result, emulator
+
+
+def cassette(project: pytest.Pytester) -> Path:
+    return project.path / "cassettes" / MODEL / "test_exp" / "test_faces.yaml"
+
+
+# --- units ------------------------------------------------------------------------------------
+
+
+def test_digest_media_uses_the_item_digest() -> None:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(buffer, format="PNG")
+    item = item_from_bytes(buffer.getvalue(), "swatch")
+    body = json.dumps({"requests": [{"content": {"parts": [
+        {"inline_data": {"data": base64.urlsafe_b64encode(item.data).decode(), "mime_type": "image/png"}},
+        {"inlineData": {"data": base64.b64encode(item.data).decode(), "mimeType": "image/png"}},
+        {"text": "怒"}]}}]}, ensure_ascii=False)
+    parts = json.loads(digest_media(body.encode()))["requests"][0]["content"]["parts"]
+    assert parts[0]["inline_data"]["data"] == parts[1]["inlineData"]["data"] == f"sha256:{item.digest}"
+    assert parts[2] == {"text": "怒"}
+    assert digest_media(digest_media(body.encode())) == digest_media(body.encode())  # idempotent
+    assert digest_media(b"not json") == b"not json"
+
+
+def test_body_matcher_compares_normalised_json() -> None:
+    data = base64.b64encode(b"image bytes").decode()
+    a = SimpleNamespace(body=json.dumps({"x": 1, "p": {"inline_data": {"data": data}}}).encode())
+    b = SimpleNamespace(body=digest_media(json.dumps({"p": {"inline_data": {"data": data}}, "x": 1})))
+    body_matcher(a, b)
+    c = SimpleNamespace(body=json.dumps({"x": 1, "p": {"inline_data": {"data": base64.b64encode(b"other").decode()}}}))
+    with pytest.raises(AssertionError, match="media compared by sha256"):
+        body_matcher(a, c)
+
+
+def test_paths_and_commands() -> None:
+    assert cassette_path("cassettes", MODEL, "test_faces", "test_x[a/b]") == Path(
+        f"cassettes/{MODEL}/test_faces/test_x[a-b].yaml")
+    assert record_command("tests/test_x.py::test_y[gemini]") == (
+        "GEMINI_API_KEY=... pytest 'tests/test_x.py::test_y[gemini]' --record-mode=once")
+
+
+def test_no_cassette_and_no_way_to_record_is_not_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    for mode, env in (("none", {"GEMINI_API_KEY": FAKE_KEY}), ("once", {}), ("rewrite", {})):
+        with pytest.raises(NotRecorded, match="record"):
+            with recorded_embedder(MODEL, 768, path, mode, "t.py::t", environ=env):
+                pass
+
+
+# --- record, replay, mismatch ------------------------------------------------------------------
+
+
+def test_record_then_replay_offline_gives_identical_vectors(project: pytest.Pytester,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    result, emulator = record(project, monkeypatch, "--record-mode=once")
+    result.assert_outcomes(passed=1)
+    assert len(emulator.embed_calls) == 1  # one batch call for 4 distinct items
+    recorded = (project.path / f"vectors-{MODEL}.json").read_text()
+    text = cassette(project).read_text(encoding="utf-8")
+    assert FAKE_KEY not in text and "x-goog-api-key" not in text
+    assert text.count('"data":"sha256:') == 2 and "iVBOR" not in text  # digests, no base64 PNG
+
+    (project.path / f"vectors-{MODEL}.json").unlink()
+    started = time.perf_counter()
+    result = project.runpytest("--block-network", "-p", "no:randomly")  # emulator stopped, no key
+    elapsed = time.perf_counter() - started
+    result.assert_outcomes(passed=1)
+    assert (project.path / f"vectors-{MODEL}.json").read_text() == recorded
+    assert elapsed < 10
+
+
+def test_changed_item_fails_with_the_items_and_the_rerecord_command(project: pytest.Pytester,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    changed = {"images": [["face1", 40, "a"], ["face2", 201, "b"]], "words": [["dark", "a"], ["light", "b"]]}
+    (project.path / "inputs.json").write_text(json.dumps(changed))
+    started = time.perf_counter()
+    result = project.runpytest()
+    assert time.perf_counter() - started < 10  # fails fast: no retries, no network
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        f"E*CassetteMismatch: the cassette cassettes/{MODEL}/test_exp/test_faces.yaml does not match "
+        "this test's request (1 recorded interaction(s)):",
+        "E*items whose content changed:",
+        "E*- image 'face2': image/png, sha256:* now, image/png, sha256:* in the cassette",
+        "E*items sent now but not in the cassette (new or changed):",
+        "E*- text 'light'",
+        "E*items in the cassette that are no longer sent:",
+        "E*- text 'bright'",
+        f"E*re-record it with: GEMINI_API_KEY=... pytest 'test_exp.py::test_faces[[]{MODEL}[]]' --record-mode=rewrite",
+    ])
+    # re-recording with the command's mode makes the test pass again
+    record(project, monkeypatch, "--record-mode=rewrite")[0].assert_outcomes(passed=1)
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_unrecorded_extra_call_in_replay_fails_fast(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    project.makepyfile(test_exp=EXPERIMENT + """
+def test_faces_again(experiment):
+    pass
+
+def test_more(experiment):
+    test_faces(experiment)
+    experiment.embedder.embed([text_item("one more call")])
+""")
+    # test_faces_again has no cassette: skipped with the record command; test_more: new calls
+    started = time.perf_counter()
+    result = project.runpytest("-rs", "-k", "faces_again or faces")
+    assert time.perf_counter() - started < 10
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines([f"*--record-mode=once*"])
+
+    cassette(project).rename(cassette(project).with_name("test_more.yaml"))
+    result = project.runpytest("-k", "test_more")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E*CassetteMismatch:*", "E*- text 'one more call'", "E*--record-mode=rewrite"])
+
+
+def test_media_digests_keep_cassettes_small(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project.path / "inputs.json").write_text(json.dumps({**INPUTS, "size": 320}))  # two ~300 KB noise PNGs
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    size = cassette(project).stat().st_size
+    assert size < 80_000, size  # 4 x 768 floats dominate; the 600 KB of images are 2 digests
+
+
+def test_local_models_need_no_cassette(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(embedder):\n    assert embedder.embed([]).shape == (0, 768)\n")
+    pytester.runpytest("--block-network", "--record-mode=once").assert_outcomes(passed=1)
+    assert not (pytester.path / "cassettes").exists()

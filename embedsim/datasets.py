@@ -18,9 +18,11 @@ The manifest lists files relative to its folder::
 
 Every file is read and checked when the dataset loads; grids are cut when asked for
 (``dataset.grid("face16")``, or one tile as ``dataset["face16_03"]``). Tiles carry the
-grid's labels plus their own. Selecting by a label name or value that no candidate carries raises :class:`InputError` listing the known values
-(a typo must not make an experiment pass on an empty list); a valid combination that
-matches nothing gives an empty list.
+grid's labels plus their own.
+
+Selecting by a label name or value that no candidate carries raises
+:class:`InputError` listing the known values (a typo must not make an experiment pass
+on an empty list); a valid combination that matches nothing gives an empty list.
 """
 
 from __future__ import annotations

@@ -182,7 +182,8 @@ def test_files_in_subfolders_and_symlinks_inside_are_fine(tmp_path: Path) -> Non
 
 
 def test_grid_without_tile_labels_uses_the_grid_labels(tmp_path: Path) -> None:
-    dataset = Dataset.load(make(tmp_path, '[[grid]]\nid = "g"\nfile = "grid.png"\nrows = 2\ncols = 2\nlabels = { k = "v" }\n'))
+    grid = '[[grid]]\nid = "g"\nfile = "grid.png"\nrows = 2\ncols = 2\nlabels = { k = "v" }\n'
+    dataset = Dataset.load(make(tmp_path, grid))
     assert [t.labels for t in dataset.grid("g")] == [{"k": "v"}] * 4
 
 
@@ -220,7 +221,8 @@ def test_empty_manifest(tmp_path: Path) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    refused(make(tmp_path, '[[item]]\nid = "b"\nfile = "b.png"\n'), "[[item]] 'b'", "b.png: no such file; check the path")
+    folder = make(tmp_path, '[[item]]\nid = "b"\nfile = "b.png"\n')
+    refused(folder, "[[item]] 'b'", "b.png: no such file; check the path")
 
 
 def test_broken_file_is_reported_with_its_entry(tmp_path: Path) -> None:
@@ -231,9 +233,11 @@ def test_broken_file_is_reported_with_its_entry(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("manifest", "phrases"),
     [
-        (ONE_ITEM + ONE_ITEM, ("id 'a' is used by [[item]] 'a' and [[item]] 'a'", "give each item, grid and tile its own id")),
+        (ONE_ITEM + ONE_ITEM,
+         ("id 'a' is used by [[item]] 'a' and [[item]] 'a'", "give each item, grid and tile its own id")),
         (ONE_ITEM + TWO_BY_TWO.replace('"g"', '"a"'), ("id 'a' is used by [[item]] 'a' and [[grid]] 'a'",)),
-        (TWO_BY_TWO + ONE_ITEM.replace('"a"', '"g_02"'), ("id 'g_02' is used by a tile of [[grid]] 'g' and [[item]] 'g_02'",)),
+        (TWO_BY_TWO + ONE_ITEM.replace('"a"', '"g_02"'),
+         ("id 'g_02' is used by a tile of [[grid]] 'g' and [[item]] 'g_02'",)),
     ],
     ids=["item-item", "item-grid", "item-tile"],
 )
@@ -254,12 +258,16 @@ def test_an_id_past_the_last_tile_is_not_a_tile(tmp_path: Path) -> None:
         ('[[item]]\nid = 7\nfile = "a.png"\n', ("'id' must be a string, got 7",)),
         ('[[item]]\nid = "a b"\nfile = "a.png"\n', ("id 'a b' must be letters, digits",)),
         ('[[item]]\nid = "a"\nfile = "a.png"\nlabels = "happy"\n', ("'labels' must be a table",)),
-        ('[[item]]\nid = "a"\nfile = "a.png"\nlabels = { n = 1 }\n', ("[[item]] 'a'", "labels must be non-empty strings")),
-        ('[[item]]\nid = "a"\nfile = "a.png"\nlables = { n = "x" }\n', ("unknown key(s) lables; allowed keys: id, file, labels",)),
+        ('[[item]]\nid = "a"\nfile = "a.png"\nlabels = { n = 1 }\n',
+         ("[[item]] 'a'", "labels must be non-empty strings")),
+        ('[[item]]\nid = "a"\nfile = "a.png"\nlables = { n = "x" }\n',
+         ("unknown key(s) lables; allowed keys: id, file, labels",)),
         ('[[grid]]\nid = "g"\nfile = "grid.png"\nrows = "2"\ncols = 2\n', ("'rows' must be a whole number",)),
-        ('[[grid]]\nid = "g"\nfile = "grid.png"\nrows = true\ncols = 2\n', ("'rows' must be a whole number, got True",)),
+        ('[[grid]]\nid = "g"\nfile = "grid.png"\nrows = true\ncols = 2\n',
+         ("'rows' must be a whole number, got True",)),
         ('[[grid]]\nid = "g"\nfile = "grid.png"\nrows = 0\ncols = 2\n', ("[[grid]] 'g'", "'rows' must be >= 1, got 0")),
-        ('[[grid]]\nid = "g"\nfile = "grid.png"\nrows = 1\ncols = 2\ntrim = "yes"\n', ("'trim' must be a true or false",)),
+        ('[[grid]]\nid = "g"\nfile = "grid.png"\nrows = 1\ncols = 2\ntrim = "yes"\n',
+         ("'trim' must be a true or false",)),
         ('[[grid]]\nid = "g"\nfile = "grid.png"\nrows = 1\ncols = 2\ntiles = [{ e = "x" }]\n',
          ("'tiles' must be 2 tables (one per tile, reading order), got 1 entries",)),
         ('[[grid]]\nid = "g"\nfile = "grid.png"\nrows = 1\ncols = 2\ntiles = [{ e = "x" }, { e = 2 }]\n',
@@ -281,7 +289,8 @@ def test_a_grid_must_be_an_image(tmp_path: Path) -> None:
 @pytest.mark.parametrize("file", ["../outside.png", "sub/../../outside.png"])
 def test_relative_path_leaving_the_folder(tmp_path: Path, file: str) -> None:
     (tmp_path / "outside.png").write_bytes(png())
-    refused(make(tmp_path, f'[[item]]\nid = "x"\nfile = "{file}"\n'), "[[item]] 'x'", "resolves outside", "keep fixtures inside")
+    folder = make(tmp_path, f'[[item]]\nid = "x"\nfile = "{file}"\n')
+    refused(folder, "[[item]] 'x'", "resolves outside", "keep fixtures inside")
 
 
 def test_absolute_path(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tempfile
@@ -17,7 +18,7 @@ from embedsim.errors import EmbedsimError, InputError
 from embedsim.grid import split_grid, write_tiles
 from embedsim.items import KINDS, Item, item_from_bytes
 
-FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FACE16 = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "face16.jpg"
 
 
@@ -185,48 +186,53 @@ def toml_document(entries: list[tuple[str, dict[str, str]]]) -> str:
     )
 
 
-def load_fuzzed(manifest: bytes) -> None:
-    """Load a folder holding ``manifest`` plus a few real files; exercise the result."""
-    with tempfile.TemporaryDirectory() as temp:
-        folder = Path(temp) / "set"
-        folder.mkdir()
-        (folder / "a.png").write_bytes(encoded(Image.new("RGB", (4, 4)), "PNG"))
-        (folder / "grid.png").write_bytes(encoded(Image.new("RGB", (6, 4)), "PNG"))
-        (folder / "words.txt").write_text("happy")
-        (Path(temp) / "a.png").write_bytes(b"outside")
-        (folder / MANIFEST).write_bytes(manifest)
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fixture folder with a few real files; each example writes its own manifest."""
+    folder = tmp_path_factory.mktemp("fuzz") / "set"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(encoded(Image.new("RGB", (4, 4)), "PNG"))
+    (folder / "grid.png").write_bytes(encoded(Image.new("RGB", (6, 4)), "PNG"))
+    (folder / "words.txt").write_text("happy")
+    (folder.parent / "a.png").write_bytes(b"outside")
+    return folder
+
+
+def load_fuzzed(folder: Path, manifest: bytes) -> None:
+    """Load ``folder`` with ``manifest``; exercise whatever loads."""
+    (folder / MANIFEST).write_bytes(manifest)
+    try:
+        dataset = Dataset.load(folder)
+    except EmbedsimError:
+        event("refused")
+        return
+    event("loaded")
+    for item in dataset.items:
+        assert item is dataset[item.label]
+        assert Path(item.source).resolve().is_relative_to(folder.resolve())
+    for grid_id in dataset.grids:
         try:
-            dataset = Dataset.load(folder)
+            tiles = dataset.grid(grid_id)
         except EmbedsimError:
-            event("refused")
-            return
-        event("loaded")
-        for item in dataset.items:
-            assert item is dataset[item.label]
-            assert Path(item.source).resolve().is_relative_to(folder.resolve())
-        for grid_id in dataset.grids:
-            try:
-                tiles = dataset.grid(grid_id)
-            except EmbedsimError:
-                continue
-            event("cut a grid")
-            assert all(set(dataset.grids[grid_id].image.labels) <= set(tile.labels) for tile in tiles)
-        try:
-            dataset.select(person="p", expression=["happy", "sad"])
-        except EmbedsimError:
-            pass
+            continue
+        event("cut a grid")
+        assert all(set(dataset.grids[grid_id].image.labels) <= set(tile.labels) for tile in tiles)
+    with contextlib.suppress(EmbedsimError):
+        dataset.select(person="p", expression=["happy", "sad"])
 
 
 @FUZZ
 @given(entries=st.lists(tables, max_size=4))
-def test_random_manifests_load_or_raise_embedsim_errors(entries: list[tuple[str, dict[str, str]]]) -> None:
-    load_fuzzed(toml_document(entries).encode("utf-8", "surrogatepass"))
+def test_random_manifests_load_or_raise_embedsim_errors(
+    folder: Path, entries: list[tuple[str, dict[str, str]]]
+) -> None:
+    load_fuzzed(folder, toml_document(entries).encode())
 
 
 @FUZZ
-@given(manifest=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass"))))
-def test_random_manifest_bytes_load_or_raise_embedsim_errors(manifest: bytes) -> None:
-    load_fuzzed(manifest)
+@given(manifest=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)))
+def test_random_manifest_bytes_load_or_raise_embedsim_errors(folder: Path, manifest: bytes) -> None:
+    load_fuzzed(folder, manifest)
 
 
 @FUZZ
@@ -236,7 +242,7 @@ def test_random_manifest_bytes_load_or_raise_embedsim_errors(manifest: bytes) ->
     tile_count=st.sampled_from(["exact", "exact", "none", "one"]),
 )
 def test_valid_shaped_manifests_load_or_raise_embedsim_errors(
-    rows: int, cols: int, trim: bool, ids: list[str], tile_count: str
+    folder: Path, rows: int, cols: int, trim: bool, ids: list[str], tile_count: str
 ) -> None:
     count = {"exact": max(rows * cols, 0), "none": 0, "one": 1}[tile_count]
     tiles = ", ".join('{ expression = "sad" }' for _ in range(count))
@@ -245,4 +251,4 @@ def test_valid_shaped_manifests_load_or_raise_embedsim_errors(
         f'labels = {{ person = "p" }}\ntiles = [{tiles}]\n'
         + "".join(f'[[item]]\nid = "{i}"\nfile = "a.png"\nlabels = {{ expression = "happy" }}\n' for i in ids)
     )
-    load_fuzzed(manifest.encode())
+    load_fuzzed(folder, manifest.encode())

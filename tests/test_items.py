@@ -9,6 +9,7 @@ import struct
 import wave
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -17,10 +18,11 @@ from embedsim.errors import InputError
 from embedsim.items import Item, item_from_bytes, load_item, text_item
 
 
-def image_bytes(fmt: str, size: tuple[int, int] = (12, 8), mode: str = "RGB", **save: object) -> bytes:
+def image_bytes(fmt: str, size: tuple[int, int] = (12, 8), **save: Any) -> bytes:
     """A small image with distinct pixels (a gradient), encoded as ``fmt``."""
-    image = Image.new(mode, size)
-    image.putdata([((x * 20) % 256, (y * 30) % 256, (x + y) % 256)[: len(mode)] for y in range(size[1]) for x in range(size[0])])
+    image = Image.new("RGB", size)
+    gradient = [((x * 20) % 256, (y * 30) % 256, (x + y) % 256) for y in range(size[1]) for x in range(size[0])]
+    image.putdata(gradient)
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **save)
     return buffer.getvalue()
@@ -89,7 +91,7 @@ def test_equal_bytes_give_equal_digests_and_items() -> None:
 def test_text_of_a_non_text_item_is_refused() -> None:
     item = item_from_bytes(image_bytes("PNG"), "pic")
     with pytest.raises(InputError, match="'pic' is image, not text"):
-        item.text
+        _ = item.text
 
 
 def test_repr_leaves_out_the_bytes() -> None:
@@ -110,7 +112,7 @@ def test_png_and_jpeg_pass_through_byte_for_byte(tmp_path: Path, fmt: str, mime:
     ("fmt", "save"),
     [("WEBP", {"lossless": True}), ("BMP", {}), ("GIF", {}), ("TIFF", {})],
 )
-def test_other_images_become_deterministic_png(tmp_path: Path, fmt: str, save: dict[str, object]) -> None:
+def test_other_images_become_deterministic_png(tmp_path: Path, fmt: str, save: dict[str, Any]) -> None:
     data = image_bytes(fmt, **save)
     path = write(tmp_path, f"face.{fmt.lower()}", data)
     first, second = load_item(path), load_item(path)
@@ -234,7 +236,8 @@ def test_whitespace_only_txt_file(tmp_path: Path) -> None:
 
 
 def test_non_utf8_txt_file(tmp_path: Path) -> None:
-    assert_refused(write(tmp_path, "latin1.txt", "café".encode("latin-1")), "not valid UTF-8", "offset 3", "save it as UTF-8")
+    path = write(tmp_path, "latin1.txt", "café".encode("latin-1"))
+    assert_refused(path, "not valid UTF-8", "offset 3", "save it as UTF-8")
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")

@@ -66,8 +66,8 @@ def split_grid(
         box = (col * tile_w, row * tile_h, (col + 1) * tile_w, (row + 1) * tile_h)
         name = tile_name(item.label, index + 1, count)
         tile_labels = {**item.labels, **(labels[index] if labels is not None else {})}
-        source = f"{item.source or item.label}#{name}"
-        tiles.append(Item("image", encode_png(image.crop(box)), "image/png", name, tile_labels, source))
+        origin = f"{item.source or item.label}#{name}"
+        tiles.append(Item("image", encode_png(image.crop(box)), "image/png", name, tile_labels, origin))
     return tiles
 
 

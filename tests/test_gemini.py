@@ -25,7 +25,7 @@ from embedsim.errors import BackendError, InputError
 from embedsim.items import Item, text_item
 
 MODEL = "gemini-embedding-2-preview"
-FAKE_KEY = "AIza" + "Sy0123456789abcdefghijklmnopqrstuv"  # realistic shape, 39 chars, not a key
+FAKE_KEY = "AIza" + "Sy0123456789abcdefghijklmnopqrstuvw"  # realistic shape (39 chars), not a key
 
 
 def make(emulator: GeminiEmulator, model: str = MODEL, dimension: int = 256, **options: Any) -> GeminiEmbedder:

@@ -5,9 +5,13 @@ Each function takes the faces :class:`~embedsim.datasets.Dataset` and returns
 build their matrices from these functions only, so a script can count what the whole
 spec sends to a model without running pytest::
 
-    from embedsim.datasets import Dataset
-    from tests.spec.experiments import FACES, SPEC, api_inputs
-    print(api_inputs(Dataset.load(FACES)))   # {test id: distinct inputs}
+    python tests/spec/experiments.py         # distinct inputs per test, and the total
+
+    # or, from a script (the folder holds no __init__.py: load the file by path)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("spec_experiments", "tests/spec/experiments.py")
+    experiments = importlib.util.module_from_spec(spec); spec.loader.exec_module(experiments)
+    experiments.api_inputs(Dataset.load(experiments.FACES))   # {test id: distinct inputs}
 
 One test = one cassette = one ``embed`` call of at most 100 distinct items, which the
 Gemini backend sends as one ``batchEmbedContents`` request (see
@@ -56,15 +60,10 @@ def words(language: str) -> list[Item]:
             for word, expression in LANGUAGES[language]]
 
 
-def tile(dataset: Dataset, grid: str, name: str) -> Item:
-    (found,) = [t for t in dataset.grid(grid) if t.label == name]
-    return found
-
-
 def five_people(dataset: Dataset) -> list[Item]:
     """Five different people (the article's face1-5): four photos and one face16 tile."""
     return [dataset["obama_1"], dataset["biden"], dataset["collins"], dataset["jesper_1"],
-            tile(dataset, "face16", FIFTH_PERSON_TILE)]
+            dataset[FIFTH_PERSON_TILE]]
 
 
 def image_set(dataset: Dataset, name: str) -> list[Item]:
@@ -100,7 +99,7 @@ def both_languages(dataset: Dataset, images: str) -> Pair:
 
 def five_people_and_tiles(dataset: Dataset) -> Pair:
     """Experiment 3: the five different people plus five tiles of one of them, all pairs (10 x 10)."""
-    tiles = [tile(dataset, "face16", name) for name in IDENTITY_TILES]
+    tiles = [dataset[name] for name in IDENTITY_TILES]
     return five_people(dataset) + tiles, None
 
 
@@ -109,7 +108,7 @@ def different_photos(dataset: Dataset) -> Pair:
     Biden (same Blue Room shoot as obama_3), Collins and one face16 tile as other people;
     all pairs (9 x 9)."""
     names = ["obama_1", "obama_2", "obama_3", "jesper_1", "jesper_2", "jesper_3", "biden", "collins"]
-    return [dataset[n] for n in names] + [tile(dataset, "face16", FIFTH_PERSON_TILE)], None
+    return [dataset[n] for n in names] + [dataset[FIFTH_PERSON_TILE]], None
 
 
 # --- the whole spec -----------------------------------------------------------------------------

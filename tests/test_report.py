@@ -1,0 +1,100 @@
+"""The --embedsim-report folder: heatmaps per model and an index comparing models side by side."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+# pytester's inline runs drop modules first imported inside them; import the heavy ones here once
+import embedsim.backends.gemini  # noqa: F401
+import embedsim.heatmap  # noqa: F401
+import hypothesis  # noqa: F401
+
+EXPERIMENTS = """
+import pytest
+from embedsim.items import text_item
+
+WORDS = [text_item(w, labels={"g": g}) for w, g in
+         [("apple", "fruit"), ("apples", "fruit"), ("car", "vehicle"), ("cars", "vehicle")]]
+
+def test_spelling(experiment):
+    m = experiment.similarity(WORDS)
+    experiment.expect_groups(m, "g", margin=0.1)
+    experiment.expect_auc(m, "g", at_least=0.9)
+
+@pytest.mark.embedsim_xfail("pixels", reason="no semantics")
+def test_meaning(experiment):
+    m = experiment.similarity(WORDS[:2], WORDS[2:], name="fruit_vs_vehicle")
+    experiment.expect_order(m, "apple", ["cars", "car"], margin=0.5)
+
+def test_broken(experiment):
+    m = experiment.similarity(WORDS)
+    experiment.expect_groups(m, "g", margin=0.9)
+"""
+
+
+@pytest.fixture(autouse=True)
+def _no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_report_shows_models_side_by_side(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nembedsim_models = pixels gemini-embedding-2-preview\nembedsim_report = out/report\n")
+    pytester.makepyfile(test_exp=EXPERIMENTS)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1, xfailed=1, skipped=3)
+    report = pytester.path / "out" / "report"
+    result.stdout.fnmatch_lines([f"embedsim report: {report / 'index.html'}"])
+    assert sorted(p.name for p in (report / "heatmaps" / "pixels").iterdir()) == [
+        "test_exp.py__test_broken__matrix.png", "test_exp.py__test_meaning__fruit_vs_vehicle.png",
+        "test_exp.py__test_spelling__matrix.png"]
+    assert len(list((report / "fragments").glob("*.json"))) == 6
+
+    md = (report / "index.md").read_text(encoding="utf-8")
+    assert "| | pixels | gemini-embedding-2-preview |" in md
+    assert "| pixels | 1 | 1 | 1 | 0 | 0 | 0 | 0 |" in md  # pass FAIL xfail XPASS skipped not-recorded error
+    assert "| gemini-embedding-2-preview | 0 | 0 | 0 | 0 | 0 | 3 | 0 |" in md
+    assert ("| outcome | pass | not recorded yet<br>`GEMINI_API_KEY=... pytest "
+            "'test_exp.py::test_spelling[gemini-embedding-2-preview]' --record-mode=once` |") in md
+    assert "xfail: pixels: no semantics" in md
+    assert "pass: groups(g, margin=0.1) (mean margin 0.5278 vs 0.1000, 6 pairs)" in md
+    assert "FAIL: groups(g, margin=0.9)" in md
+    assert "matrix by g: within 0.8153, between 0.2876, margin 0.5278, AUC 1.0000" in md
+    assert "![fruit_vs_vehicle](heatmaps/pixels/test_exp.py__test_meaning__fruit_vs_vehicle.png)" in md
+    assert "| apple | 0.285 | 0.259 |" in md  # the matrix itself
+
+    page = (report / "index.html").read_text(encoding="utf-8")
+    assert "<th>pixels</th>" in page and "<th>gemini-embedding-2-preview</th>" in page
+    assert "<img src='heatmaps/pixels/test_exp.py__test_spelling__matrix.png'" in page
+    assert "not recorded yet" in page and "--record-mode=once" in page
+    entries = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    assert {(e["test"], e["model"], e["outcome"]) for e in entries} >= {
+        ("test_spelling", "pixels", "passed"), ("test_meaning", "pixels", "xfailed"),
+        ("test_broken", "pixels", "failed"), ("test_spelling", "gemini-embedding-2-preview", "skipped")}
+
+
+def test_a_new_run_replaces_the_previous_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_exp=EXPERIMENTS)
+    pytester.runpytest("--embedsim-report", "rep")
+    pytester.runpytest("--embedsim-report", "rep", "-k", "spelling")
+    assert [p.name for p in (pytester.path / "rep" / "fragments").iterdir()] == ["test_exp.py__test_spelling__pixels.json"]
+
+
+def test_xdist_workers_share_report_and_snapshots(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(**{f"test_x{n}": EXPERIMENTS.replace("def test_broken", "def _broken") + """
+def test_snap(experiment):
+    experiment.snapshot(experiment.similarity(WORDS))
+""" for n in range(3)})
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--embedsim-report", "rep",
+                                           "--snapshot-update")
+    result.assert_outcomes(passed=6, xfailed=3)
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--embedsim-report", "rep")
+    result.assert_outcomes(passed=6, xfailed=3)
+    assert "6 snapshots passed" in result.stdout.str()
+    rep = pytester.path / "rep"
+    assert len(list((rep / "fragments").glob("*.json"))) == 9
+    assert not list(rep.rglob("*.tmp"))
+    md = (rep / "index.md").read_text(encoding="utf-8")
+    assert md.count("## test_snap") == 3 and "| pixels | 6 | 0 | 3 |" in md

@@ -33,6 +33,7 @@ people, and English vs Japanese on the same images in one test.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from embedsim.datasets import Dataset
@@ -75,24 +76,32 @@ def image_set(dataset: Dataset, name: str) -> list[Item]:
 
 # --- experiments 1, 2, 4, 5: images x emotion words -------------------------------------------
 
+def with_expression(items: Sequence[Item]) -> list[Item]:
+    """The items relabelled ``<id> (<expression>)`` - ``face16_09 (happy)`` - so that matrices,
+    heatmaps and failure messages show what each face is expected to match. Only the label
+    changes: the bytes sent to a model (and so the cassettes) stay the same."""
+    return [replace(i, label=f"{i.label} ({i.labels['expression']})") if "expression" in i.labels else i
+            for i in items]
+
+
 def five_people_words(dataset: Dataset, language: str) -> Pair:
     """Experiments 1 (japanese) and 4 (english): 5 x 3."""
-    return five_people(dataset), words(language)
+    return with_expression(five_people(dataset)), words(language)
 
 
 def one_person_words(dataset: Dataset, language: str) -> Pair:
     """Experiments 2 (japanese) and 5 (english) on the real-photo grid: 16 x 3."""
-    return dataset.grid("face16"), words(language)
+    return with_expression(dataset.grid("face16")), words(language)
 
 
 def emoji_words(dataset: Dataset, language: str) -> Pair:
     """Experiments 2 and 5 on the emoji grid (which has angry faces): 16 x 3."""
-    return dataset.grid("emoji16"), words(language)
+    return with_expression(dataset.grid("emoji16")), words(language)
 
 
 def both_languages(dataset: Dataset, images: str) -> Pair:
     """English vs Japanese on one image set: images x (3 Japanese + 3 English words)."""
-    return image_set(dataset, images), words("japanese") + words("english")
+    return with_expression(image_set(dataset, images)), words("japanese") + words("english")
 
 
 # --- experiment 3 and the identity control: images x images -------------------------------------

@@ -37,7 +37,7 @@ class Settings:
     #: and for :attr:`selected` ones.
     models: tuple[str, ...] = (DEFAULT_MODEL,)
     #: The models this run uses (``--embedsim-model``, else :attr:`models`); the other
-    #: models' tests are deselected, so their snapshots are not reported as unused.
+    #: models' tests are skipped, so syrupy keeps their snapshots.
     selected: tuple[str, ...] = (DEFAULT_MODEL,)
     dimension: int = DEFAULT_DIMENSION
     cassette_dir: Path = Path(DEFAULT_CASSETTE_DIR)

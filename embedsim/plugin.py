@@ -33,6 +33,7 @@ from embedsim.expect import ExpectationFailed
 SETTINGS = pytest.StashKey[Settings]()
 EXPERIMENT = pytest.StashKey[report.Experiment]()
 OUTCOME = pytest.StashKey[dict[str, Any]]()
+UNSELECTED = pytest.StashKey[bool]()
 MODEL_PARAM = "embedsim_model"
 
 
@@ -86,15 +87,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect the tests of configured models that ``--embedsim-model`` left out."""
+    """Skip the tests of configured models that ``--embedsim-model`` left out. (Skipped, not
+    deselected: syrupy matches snapshots by test name without parameters, so only a
+    skip keeps it from deleting - or failing on - the other models' snapshots.)"""
     selected = config.stash[SETTINGS].selected
-    keep, drop = [], []
     for item in items:
         model = _model_of(item)
-        (drop if model is not None and model not in selected else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+        if model is not None and model not in selected:
+            item.stash[UNSELECTED] = True
+            item.add_marker(pytest.mark.skip(
+                reason=f"{model} not selected: this run uses --embedsim-model {','.join(selected)}"))
 
 
 def _model_of(item: pytest.Item) -> str | None:
@@ -237,7 +239,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     rep = yield
     settings = item.config.stash[SETTINGS]
     model = _model_of(item)
-    if settings.report_dir is None or model is None:
+    if settings.report_dir is None or model is None or item.stash.get(UNSELECTED, False):
         return rep
     outcome = item.stash.setdefault(OUTCOME, {"outcome": "passed", "reason": "", "duration": 0.0})
     if rep.when == "call":

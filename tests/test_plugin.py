@@ -75,9 +75,10 @@ def test_words(experiment):
         "for gemini-embedding-2-preview; record it with: GEMINI_API_KEY=... pytest "
         "'test_models.py::test_words[[]gemini-embedding-2-preview[]]' --record-mode=once",
     ])
-    # --embedsim-model narrows the configured list; the others are deselected, not skipped
-    result = pytester.runpytest("--embedsim-model", "pixels")
-    result.assert_outcomes(passed=1, deselected=1)
+    # --embedsim-model narrows the configured list; the others are skipped (syrupy keeps their snapshots)
+    result = pytester.runpytest("--embedsim-model", "pixels", "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED * gemini-embedding-2-preview not selected: this run uses --embedsim-model pixels"])
 
 
 def test_cli_model_may_add_a_new_model_version(pytester: pytest.Pytester) -> None:
@@ -215,7 +216,7 @@ def test_cassette_name_keeps_other_parameters_and_classes(pytester: pytest.Pytes
                 pass
     """)
     result = pytester.runpytest("-rs", "--embedsim-model", "gemini-embedding-2-preview")
-    result.assert_outcomes(skipped=3)
+    result.assert_outcomes(skipped=6)  # 3 not recorded, 3 of the configured pixels not selected
     out = result.stdout.str()
     for name in ("test_words[ja].yaml", "test_words[en].yaml", "TestFaces.test_identity.yaml"):
         assert f"cassettes/gemini-embedding-2-preview/test_names/{name}" in out

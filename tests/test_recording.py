@@ -31,7 +31,7 @@ from embedsim.recording import (
 )
 
 MODEL = "gemini-embedding-2-preview"
-FAKE_KEY = "AIzaSyD-embedsimFakeKey0123456789abcdE"  # realistic shape: AIza + 35 characters
+FAKE_KEY = "AIzaSyD-embedsimFakeKey0123456789abcdEx"  # realistic shape: AIza + 35 characters
 
 EXPERIMENT = """
 import io, json, os

@@ -1,0 +1,92 @@
+"""No API key ever lands in a cassette or a report.
+
+``test_repository_cassettes_and_reports_hold_no_keys`` scans the repository's cassette
+folder and report folders; the other tests prove the scan and the filters work by
+recording with a realistic fake key (against the emulator, in a temporary folder).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import embedsim.backends.gemini  # noqa: F401  (pytester inline runs: import once here)
+import hypothesis  # noqa: F401
+from embedsim.config import Settings
+from embedsim.emulator import GeminiEmulator
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "gemini-embedding-2-preview"
+FAKE_KEY = "AIzaSyC-embedsimNotARealKey_0123456789x"
+assert re.fullmatch(r"AIza[0-9A-Za-z_-]{35}", FAKE_KEY)
+
+SECRETS = [
+    (re.compile(r"AIza[0-9A-Za-z_\-]{35}"), "Google API key"),
+    (re.compile(r"^\s*-?\s*['\"]?(x-goog-api-key|authorization)['\"]?\s*:", re.IGNORECASE | re.MULTILINE),
+     "unredacted auth header"),
+    (re.compile(r"Bearer\s+[0-9A-Za-z._~+/-]{8,}"), "bearer token"),
+    (re.compile(r"[?&]key=(?!\.\.\.)[^&\s'\"]+"), "key query parameter"),
+]
+
+
+def find_secrets(*folders: Path) -> list[str]:
+    """``file:line: what`` for every key-like string in the files under ``folders``."""
+    found = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            text = path.read_bytes().decode("utf-8", errors="ignore")
+            for pattern, what in SECRETS:
+                for match in pattern.finditer(text):
+                    line = text.count("\n", 0, match.start()) + 1
+                    found.append(f"{path}:{line}: {what}")
+    return found
+
+
+def test_repository_cassettes_and_reports_hold_no_keys(embedsim_settings: Settings) -> None:
+    folders = [embedsim_settings.cassette_dir, ROOT / "cassettes", ROOT / "report", ROOT / "reports"]
+    if embedsim_settings.report_dir is not None:
+        folders.append(embedsim_settings.report_dir)
+    found = find_secrets(*dict.fromkeys(folders))
+    assert not found, "API keys or auth headers in recorded files - remove them and rotate the key:\n" + "\n".join(found)
+
+
+def test_the_scan_finds_planted_secrets(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(
+        f"headers:\n  x-goog-api-key:\n  - {FAKE_KEY}\n  authorization:\n  - Bearer abc.def-ghi_jkl\n"
+        f"uri: https://host/v1/models/m:batchEmbedContents?key=secret\n", encoding="utf-8")
+    found = "\n".join(find_secrets(tmp_path))
+    for what in ("Google API key", "unredacted auth header", "bearer token", "key query parameter"):
+        assert what in found
+
+
+def test_recording_with_a_realistic_key_filters_headers_and_query(pytester: pytest.Pytester,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makeini(f"[pytest]\nembedsim_models = {MODEL}\n")
+    pytester.makepyfile(test_keys=f"""
+        import os
+        import httpx2
+        from embedsim.items import text_item
+
+        def test_keys(experiment):
+            experiment.similarity([text_item("hello"), text_item("world")])
+            # a hand-made call with the key in every place a key can go, through the same cassette
+            key = os.environ["GEMINI_API_KEY"]
+            url = os.environ["GOOGLE_GEMINI_BASE_URL"] + "/v1/models/{MODEL}:batchEmbedContents?key=" + key
+            body = {{"requests": [{{"model": "models/{MODEL}", "content": {{"parts": [{{"text": "x"}}]}}}}]}}
+            answer = httpx2.post(url, json=body, headers={{"x-goog-api-key": key, "Authorization": "Bearer " + key}})
+            assert answer.status_code == 200
+    """)
+    with GeminiEmulator() as emulator:
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+        monkeypatch.setenv("GEMINI_API_KEY", FAKE_KEY)
+        result = pytester.runpytest("--record-mode=once", "--embedsim-report", "rep")
+    result.assert_outcomes(passed=1)
+    assert [r.headers.get("x-goog-api-key") for r in emulator.embed_calls] == [FAKE_KEY, FAKE_KEY]  # it was sent
+    cassette = pytester.path / "cassettes" / MODEL / "test_keys" / "test_keys.yaml"
+    text = cassette.read_text(encoding="utf-8")
+    assert text.count("- request:") == 2 and "key=" not in text
+    assert find_secrets(pytester.path / "cassettes", pytester.path / "rep") == []

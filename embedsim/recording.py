@@ -190,8 +190,9 @@ def show_path(path: Path) -> str:
 
 
 def record_command(nodeid: str, mode: str = "once") -> str:
-    """The shell command that records (``once``) or re-records (``rewrite``) one test."""
-    return f"GEMINI_API_KEY=... pytest {shlex.quote(nodeid)} --record-mode={mode}"
+    """The shell command that records (``once``) or re-records (``rewrite``) one test, and
+    writes its snapshots for the new recording."""
+    return f"GEMINI_API_KEY=... pytest {shlex.quote(nodeid)} --record-mode={mode} --snapshot-update"
 
 
 # --- explaining a mismatch -------------------------------------------------------------

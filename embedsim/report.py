@@ -402,7 +402,7 @@ def status(entry: dict[str, Any]) -> str:
 
 
 def _record_command(entry: dict[str, Any]) -> str:
-    match = re.search(r"(GEMINI_API_KEY=\.\.\. pytest .*--record-mode=\w+)", entry.get("reason", ""))
+    match = re.search(r"(GEMINI_API_KEY=\.\.\. pytest .*--record-mode=\w+(?: --snapshot-update)?)", entry.get("reason", ""))
     return match.group(1) if match else ""
 
 

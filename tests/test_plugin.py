@@ -73,7 +73,7 @@ def test_words(experiment):
         "*test_words[[]gemini-embedding-2-preview[]] SKIPPED*",
         "SKIPPED * not recorded yet: no cassette cassettes/gemini-embedding-2-preview/test_models/test_words.yaml "
         "for gemini-embedding-2-preview; record it with: GEMINI_API_KEY=... pytest "
-        "'test_models.py::test_words[[]gemini-embedding-2-preview[]]' --record-mode=once",
+        "'test_models.py::test_words[[]gemini-embedding-2-preview[]]' --record-mode=once --snapshot-update",
     ])
     # --embedsim-model narrows the configured list; the others are skipped (syrupy keeps their snapshots)
     result = pytester.runpytest("--embedsim-model", "pixels", "-rs")

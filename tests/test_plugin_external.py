@@ -69,7 +69,7 @@ def test_another_repo_records_against_the_emulator_and_replays_offline(
     result.assert_outcomes(passed=1, xfailed=1, skipped=2)
     result.stdout.fnmatch_lines([
         f"SKIPPED * not recorded yet: no cassette cassettes/{MODEL}/test_spec/test_tones.yaml for {MODEL}; "
-        f"record it with: GEMINI_API_KEY=... pytest 'tests/test_spec.py::test_tones[[]{MODEL}[]]' --record-mode=once"])
+        f"record it with: GEMINI_API_KEY=... pytest 'tests/test_spec.py::test_tones[[]{MODEL}[]]' --record-mode=once --snapshot-update"])
 
     # 2. someone with a key records (here: the emulator stands in for the service)
     with GeminiEmulator() as emulator:

@@ -122,7 +122,7 @@ def test_paths_and_commands() -> None:
     assert cassette_path("cassettes", MODEL, "test_faces", "test_x[a/b]") == Path(
         f"cassettes/{MODEL}/test_faces/test_x[a-b].yaml")
     assert record_command("tests/test_x.py::test_y[gemini]") == (
-        "GEMINI_API_KEY=... pytest 'tests/test_x.py::test_y[gemini]' --record-mode=once")
+        "GEMINI_API_KEY=... pytest 'tests/test_x.py::test_y[gemini]' --record-mode=once --snapshot-update")
 
 
 def test_no_cassette_and_no_way_to_record_is_not_recorded(tmp_path: Path) -> None:
@@ -138,7 +138,7 @@ def test_no_cassette_and_no_way_to_record_is_not_recorded(tmp_path: Path) -> Non
 
 def test_record_then_replay_offline_gives_identical_vectors(project: pytest.Pytester,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    result, emulator = record(project, monkeypatch, "--record-mode=once")
+    result, emulator = record(project, monkeypatch, "--record-mode=once", "--block-network")  # recording is exempt
     result.assert_outcomes(passed=1)
     assert len(emulator.embed_calls) == 1  # one batch call for 4 distinct items
     recorded = (project.path / f"vectors-{MODEL}.json").read_text()
@@ -173,7 +173,7 @@ def test_changed_item_fails_with_the_items_and_the_rerecord_command(project: pyt
         "E*- text 'light'",
         "E*items in the cassette that are no longer sent:",
         "E*- text 'bright'",
-        f"E*re-record it with: GEMINI_API_KEY=... pytest 'test_exp.py::test_faces[[]{MODEL}[]]' --record-mode=rewrite",
+        f"E*re-record it with: GEMINI_API_KEY=... pytest 'test_exp.py::test_faces[[]{MODEL}[]]' --record-mode=rewrite --snapshot-update",
     ])
     # re-recording with the command's mode makes the test pass again
     record(project, monkeypatch, "--record-mode=rewrite")[0].assert_outcomes(passed=1)
@@ -200,7 +200,7 @@ def test_more(experiment):
     cassette(project).rename(cassette(project).with_name("test_more.yaml"))
     result = project.runpytest("-k", "test_more")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["E*CassetteMismatch:*", "E*- text 'one more call'", "E*--record-mode=rewrite"])
+    result.stdout.fnmatch_lines(["E*CassetteMismatch:*", "E*- text 'one more call'", "E*--record-mode=rewrite*"])
 
 
 def test_media_digests_keep_cassettes_small(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

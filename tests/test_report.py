@@ -57,7 +57,7 @@ def test_report_shows_models_side_by_side(pytester: pytest.Pytester) -> None:
     assert "| pixels | 1 | 1 | 1 | 0 | 0 | 0 | 0 |" in md  # pass FAIL xfail XPASS skipped not-recorded error
     assert "| gemini-embedding-2-preview | 0 | 0 | 0 | 0 | 0 | 3 | 0 |" in md
     assert ("| outcome | pass | not recorded yet<br>`GEMINI_API_KEY=... pytest "
-            "'test_exp.py::test_spelling[gemini-embedding-2-preview]' --record-mode=once` |") in md
+            "'test_exp.py::test_spelling[gemini-embedding-2-preview]' --record-mode=once --snapshot-update` |") in md
     assert "xfail: pixels: no semantics" in md
     assert "pass: groups(g, margin=0.1) (mean margin 0.5278 vs 0.1000, 6 pairs)" in md
     assert "FAIL: groups(g, margin=0.9)" in md

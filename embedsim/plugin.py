@@ -151,7 +151,10 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     if is_local(embedsim_model) or config.getoption("disable_recording", False):
         if not is_local(embedsim_model) and recording.api_key_from_env() is None:
             pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs GEMINI_API_KEY")
-        yield get_embedder(embedsim_model, embedsim_settings.dimension)
+        live = get_embedder(embedsim_model, embedsim_settings.dimension)
+        yield live
+        if callable(getattr(live, "close", None)):
+            live.close()  # type: ignore[attr-defined]
         return
     node = request.node
     path = recording.cassette_path(embedsim_settings.cassette_dir, embedsim_model, Path(node.path).stem,

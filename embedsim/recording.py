@@ -395,10 +395,18 @@ def recorded_embedder(
     if not exists and record_mode == "none":
         raise NotRecorded(f"not recorded yet: no cassette {show_path(path)} for {model_id}; record it with: "
                           f"{record_command(nodeid)}")
-    if not replay and key is None:
+    if not replay and key is None and not exists:
         raise NotRecorded(f"not recorded yet: no cassette {show_path(path)} for {model_id} and no GEMINI_API_KEY "
                           f"to record it; record it with: {record_command(nodeid)}")
+    if not replay and key is None:
+        raise NotRecorded(f"--record-mode={record_mode} needs GEMINI_API_KEY to add to {show_path(path)}; "
+                          "set the key, or replay it with --record-mode=none")
     inner = factory(model_id, dimension, api_key=PLACEHOLDER_KEY if replay else key, **options)
     vcr = make_vcr(path.parent, record_mode)
-    with vcr.use_cassette(path.name) as cassette:
-        yield RecordedEmbedder(inner, path, nodeid, recording=not replay, cassette=cassette)
+    try:
+        with vcr.use_cassette(path.name) as cassette:
+            yield RecordedEmbedder(inner, path, nodeid, recording=not replay, cassette=cassette)
+    finally:
+        close = getattr(inner, "close", None)
+        if callable(close):
+            close()

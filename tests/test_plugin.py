@@ -8,6 +8,13 @@ import pytest
 import embedsim.heatmap  # noqa: F401
 import hypothesis  # noqa: F401
 
+
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs must not inherit an outer ``-n`` worker's identity (syrupy checks it)."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
 WORDS = """
 from embedsim.items import text_item
 WORDS = [text_item(w, labels={"g": g}) for w, g in

@@ -12,6 +12,13 @@ from embedsim.emulator import GeminiEmulator
 
 MODEL = "gemini-embedding-2-preview"
 
+
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs must not inherit an outer ``-n`` worker's identity (syrupy checks it)."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
 PYPROJECT = f"""
 [project]
 name = "colour-spec"

@@ -33,6 +33,13 @@ from embedsim.recording import (
 MODEL = "gemini-embedding-2-preview"
 FAKE_KEY = "AIzaSyD-embedsimFakeKey0123456789abcdEx"  # realistic shape: AIza + 35 characters
 
+
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs must not inherit an outer ``-n`` worker's identity (syrupy checks it)."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
 EXPERIMENT = """
 import io, json, os
 from pathlib import Path

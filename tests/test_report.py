@@ -11,6 +11,13 @@ import embedsim.backends.gemini  # noqa: F401
 import embedsim.heatmap  # noqa: F401
 import hypothesis  # noqa: F401
 
+
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs must not inherit an outer ``-n`` worker's identity (syrupy checks it)."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
 EXPERIMENTS = """
 import pytest
 from embedsim.items import text_item

@@ -14,6 +14,13 @@ from embedsim.snapshots import compare_matrices, matrix_to_table, table_to_matri
 import embedsim.heatmap  # noqa: E402,F401
 import hypothesis  # noqa: E402,F401
 
+
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs must not inherit an outer ``-n`` worker's identity (syrupy checks it)."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
 MATRIX_TEST = """
 import numpy as np
 from pathlib import Path

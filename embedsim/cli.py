@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from embedsim import __version__
-from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, GEMINI_MODELS, get_embedder
+from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, GEMINI_MODELS, Embedder, get_embedder, is_local
 from embedsim.errors import EmbedsimError, InputError
 from embedsim.items import Item, load_item, text_item
 from embedsim.matrix import SimilarityMatrix, similarity
@@ -53,6 +53,7 @@ examples:
   embedsim matrix --dataset fixtures/faces --select medium=photo --cols text:Happy text:Sad
   embedsim matrix --rows a.png b.png --cols text:Angry text:Happy \\
       --model gemini-embedding-2-preview --dimension 3072 --csv sims.csv
+  embedsim matrix --rows photos/ --model gemini-embedding-2-preview --cache ~/.cache/embedsim
 """
 
 
@@ -124,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--dimension", type=_positive_int, default=DEFAULT_DIMENSION,
         help=f"embedding dimension (default: {DEFAULT_DIMENSION})",
     )
+    matrix.add_argument(
+        "--cache", type=Path, metavar="DIR",
+        help="keep remote models' vectors in this content-addressed cache folder and request only "
+        "inputs not already in it (an interrupted run keeps what it received; off by default)",
+    )
     matrix.add_argument("-o", "--out", type=Path, metavar="DIR", help="write DIR/matrix.png and DIR/matrix.csv")
     matrix.add_argument("--png", type=Path, metavar="PATH", help="write the heatmap PNG here (overrides -o)")
     matrix.add_argument("--csv", type=Path, metavar="PATH", help="write the CSV here (overrides -o)")
@@ -148,7 +154,7 @@ def run_matrix(args: argparse.Namespace) -> int:
         raise InputError("--select filters a --dataset; give --dataset DIR too")
     rows = dataset_rows(args.dataset, args.select) if args.dataset else resolve_inputs(args.rows)
     cols = resolve_inputs(args.cols) if args.cols else None
-    embedder = get_embedder(args.model, args.dimension)
+    embedder = _embedder(args.model, args.dimension, args.cache)
     result = similarity(embedder, rows, cols)
     print(format_table(result))
     if embedder.local and len({item.kind for item in [*rows, *(cols or ())]}) > 1:
@@ -164,6 +170,15 @@ def run_matrix(args: argparse.Namespace) -> int:
     if csv:
         _write_output(csv, lambda: _write_text(csv, result.to_csv()))
     return 0
+
+
+def _embedder(model: str, dimension: int, cache: Path | None) -> Embedder:
+    """The model's embedder, with the embedding cache for remote models when asked for."""
+    if cache is None or is_local(model):
+        return get_embedder(model, dimension)
+    from embedsim.cache import EmbeddingCache
+
+    return get_embedder(model, dimension, cache=EmbeddingCache(cache))
 
 
 def resolve_inputs(arguments: Sequence[str]) -> list[Item]:

@@ -209,6 +209,19 @@ def test_gemini_model_through_the_loopback_emulator(emulator, capsys, monkeypatc
     assert len(emulator.embed_calls) == 1
 
 
+def test_cache_option_requests_only_inputs_not_cached_yet(emulator, capsys, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", "test-key-not-real")
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+    common = ("--model", "gemini-embedding-2-preview", "--dimension", "128", "--cache", str(tmp_path / "cache"))
+    first = run(capsys, "matrix", "--rows", "text:怒", "text:楽", *common)
+    assert first[0] == 0, first[2]
+    second = run(capsys, "matrix", "--rows", "text:怒", "text:楽", "text:哀", *common)
+    assert second[0] == 0, second[2]
+    bodies = [call.body for call in emulator.embed_calls]
+    assert [len(body["requests"]) for body in bodies] == [2, 1]  # only 哀 was new
+    assert first[1].splitlines()[1] in second[1]  # cached vectors give the same row
+
+
 def test_usage_errors_exit_2_without_traceback(capsys) -> None:
     code, _, err = run(capsys)
     assert code == 2 and "required: COMMAND" in err

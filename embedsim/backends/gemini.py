@@ -1,6 +1,6 @@
 """The Gemini embedding backend (google-genai SDK): one unit vector per item, in order.
 
-Traps handled here (see ``/work/shared/notes/gemini-embedding-api.md``):
+Traps handled here (each one fails silently if missed):
 
 * **Grouping trap** - for multimodal models a flat list of parts is ONE content and
   gives ONE vector. Every item is sent as its own ``types.Content`` with one part.

@@ -73,16 +73,18 @@ class Check:
     passed: bool
     statistic: float
     threshold: float
-    n_pairs: int
+    n: int
     pairs: tuple[Pair, ...] = ()
     error: type[ExpectationFailed] = field(default=ExpectationFailed, repr=False, compare=False)
+    #: What :attr:`n` counts: ``pairs`` of cells, or ``rows`` (top-1), or anything a custom check scores.
+    unit: str = "pairs"
 
     @property
     def summary(self) -> str:
-        """One line: description, statistic vs threshold and pair count."""
+        """One line: description, statistic vs threshold and how many pairs (or rows) it covers."""
         verdict = "holds" if self.passed else "FAILED"
         return (f"{self.description}: {verdict} ({self.kind} {self.statistic:.4f}, "
-                f"threshold {self.threshold:.4f}, {self.n_pairs} pairs)")
+                f"threshold {self.threshold:.4f}, {self.n} {self.unit})")
 
     @property
     def message(self) -> str:
@@ -249,7 +251,7 @@ def check_top1(matrix: SimilarityMatrix, expected: Expected, *, at_least: float 
         raise InputError("no row has an expected top-1 label")
     share = hits / scored
     description = f"top-1 column is the expected one for at least {at_least:.0%} of rows ({hits}/{scored})"
-    return Check("top-1 share", description, share >= at_least, share, at_least, scored, tuple(pairs), Top1Error)
+    return Check("top-1 share", description, share >= at_least, share, at_least, scored, tuple(pairs), Top1Error, "rows")
 
 
 def check_order(matrix: SimilarityMatrix, row: str, order: Sequence[str], *, margin: float = 0.0) -> Check:

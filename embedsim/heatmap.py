@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import os
-import tempfile
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
 from embedsim.errors import InputError
+from embedsim.files import atomic_write
 from embedsim.matrix import SimilarityMatrix
 
 #: The family used for every text in the heatmap; covers kana, kanji and Latin.
@@ -58,26 +57,28 @@ def japanese_font_path() -> Path:
     )
 
 
-def render_heatmap(matrix: SimilarityMatrix, title: str | None = None) -> bytes:
+def render_heatmap(matrix: SimilarityMatrix, title: str | None = None, *, vmin: float | None = None,
+                   vmax: float | None = None) -> bytes:
     """The heatmap of ``matrix`` as PNG bytes; equal inputs give equal bytes.
 
     The user's matplotlib settings do not leak in: drawing and saving run under
     matplotlib's default style, and the PNG carries no metadata.
     """
     with _heatmap_style():
-        figure = heatmap_figure(matrix, title)
+        figure = heatmap_figure(matrix, title, vmin=vmin, vmax=vmax)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
 
 
-def heatmap_figure(matrix: SimilarityMatrix, title: str | None = None) -> Figure:
+def heatmap_figure(matrix: SimilarityMatrix, title: str | None = None, *, vmin: float | None = None,
+                   vmax: float | None = None) -> Figure:
     """The heatmap of ``matrix`` as a matplotlib :class:`Figure` on an Agg canvas.
 
     ``title`` defaults to :func:`default_title`. Cells carry their value when the
-    matrix is at most :data:`ANNOTATE_MAX` x :data:`ANNOTATE_MAX`. For an all-pairs
-    matrix the colour scale ignores the diagonal (always 1), so the off-diagonal
-    differences stay visible.
+    matrix is at most :data:`ANNOTATE_MAX` x :data:`ANNOTATE_MAX`. The colour scale
+    runs from ``vmin`` to ``vmax``, by default :func:`colour_range` of the matrix
+    (pass a common range to compare several heatmaps by colour).
     """
     n_rows, n_cols = matrix.shape
     if n_rows == 0 or n_cols == 0:
@@ -86,23 +87,14 @@ def heatmap_figure(matrix: SimilarityMatrix, title: str | None = None) -> Figure
     if not np.all(np.isfinite(values)):
         raise InputError("cannot draw a heatmap of a matrix with NaN or infinite values")
     with _heatmap_style():
-        return _draw(matrix, values, title if title is not None else default_title(matrix))
+        low, high = colour_range(matrix)
+        return _draw(matrix, values, title if title is not None else default_title(matrix),
+                     low if vmin is None else vmin, high if vmax is None else vmax)
 
 
 def save_heatmap(matrix: SimilarityMatrix, path: str | Path, title: str | None = None) -> Path:
     """Write the heatmap PNG to ``path`` atomically (temp file + rename); return the path."""
-    path = Path(path)
-    png = render_heatmap(matrix, title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as temp:
-            temp.write(png)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, render_heatmap(matrix, title))
 
 
 def default_title(matrix: SimilarityMatrix) -> str:
@@ -119,7 +111,7 @@ def _heatmap_style() -> Iterator[None]:
         yield
 
 
-def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str) -> Figure:
+def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str, low: float, high: float) -> Figure:
     n_rows, n_cols = values.shape
     cell_width, cell_height = _cell_inches(n_rows, n_cols, square=matrix.all_pairs)
     label_points = min(_LABEL_POINTS, max(5.0, cell_height * 72 * 0.6))
@@ -136,7 +128,6 @@ def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str) -> Figure:
     figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    low, high = _colour_range(values, matrix.all_pairs)
     image = axes.imshow(values, cmap=COLORMAP, vmin=low, vmax=high, aspect="auto", interpolation="nearest")
 
     axes.set_xticks(range(n_cols), matrix.col_labels, fontsize=label_points)
@@ -186,10 +177,12 @@ def relative_luminance(rgba: Sequence[float]) -> float:
 _BLACK_OR_WHITE = (1.05 * 0.05) ** 0.5 - 0.05
 
 
-def _colour_range(values: np.ndarray, all_pairs: bool) -> tuple[float, float]:
-    """Data range for the colour scale, without the diagonal of an all-pairs matrix."""
+def colour_range(matrix: SimilarityMatrix) -> tuple[float, float]:
+    """The default colour scale: the data range without the diagonal of an all-pairs
+    matrix (always 1), so the off-diagonal differences stay visible."""
+    values = np.asarray(matrix.values, dtype=np.float64)
     scaled = values
-    if all_pairs and values.shape[0] > 1:
+    if matrix.all_pairs and values.shape[0] > 1:
         scaled = values[~np.eye(values.shape[0], dtype=bool)]
     low, high = float(scaled.min()), float(scaled.max())
     if high - low < 1e-6:

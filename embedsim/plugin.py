@@ -5,7 +5,7 @@ Fixtures:
 * ``embedder`` - the current model's embedder; a test using it runs once per
   configured model (``test_x[pixels]``, ``test_x[gemini-embedding-2-preview]``).
   Remote models record to / replay from ``cassettes/<model>/<module>/<test>.yaml``.
-* ``experiment`` - an :class:`embedsim.report.Experiment` bound to that embedder.
+* ``experiment`` - an :class:`embedsim.experiment.Experiment` bound to that embedder.
 * ``embedsim_model`` - the current model id; ``embedsim_settings`` - the settings.
 * ``matrix_snapshot`` / ``heatmap_snapshot`` - syrupy's ``snapshot`` with tolerant
   matrix-table / PNG extensions.
@@ -17,6 +17,7 @@ Recording reuses pytest-recording's ``--record-mode`` / ``--block-network`` /
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,13 +26,15 @@ from typing import Any
 import pytest
 
 from embedsim import recording, report
+from embedsim.experiment import Experiment
 from embedsim.backends import get_embedder, is_local
 from embedsim.backends.base import Embedder
 from embedsim.config import Settings, add_options, load_settings
 from embedsim.expect import ExpectationFailed
 
 SETTINGS = pytest.StashKey[Settings]()
-EXPERIMENT = pytest.StashKey[report.Experiment]()
+EXPERIMENT = pytest.StashKey[Experiment]()
+ORDER = pytest.StashKey[int]()
 OUTCOME = pytest.StashKey[dict[str, Any]]()
 UNSELECTED = pytest.StashKey[bool]()
 MODEL_PARAM = "embedsim_model"
@@ -91,7 +94,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     deselected: syrupy matches snapshots by test name without parameters, so only a
     skip keeps it from deleting - or failing on - the other models' snapshots.)"""
     selected = config.stash[SETTINGS].selected
-    for item in items:
+    for index, item in enumerate(items):
+        item.stash[ORDER] = index  # the report lists tests in collection order
         model = _model_of(item)
         if model is not None and model not in selected:
             item.stash[UNSELECTED] = True
@@ -172,13 +176,14 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
 
 
 @pytest.fixture
-def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_settings: Settings) -> report.Experiment:
-    """An :class:`embedsim.report.Experiment` with the current model: ``similarity``,
-    ``stats``, ``expect_groups`` / ``expect_top1`` / ``expect_order`` / ``expect_auc``
-    (soft: all are evaluated, the test fails at its end), ``snapshot`` and ``heatmap``.
+def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_settings: Settings) -> Experiment:
+    """An :class:`embedsim.experiment.Experiment` with the current model: ``similarity``,
+    ``stats``, ``expect_groups`` / ``expect_top1`` / ``expect_order`` / ``expect_auc`` and
+    ``expect(check, matrix)`` for a custom check (soft: all are evaluated, the test fails
+    at its end), ``snapshot`` and ``heatmap``.
     Its matrices, statistics and outcomes go into the ``--embedsim-report``."""
     node = request.node
-    exp = report.Experiment(
+    exp = Experiment(
         embedder,
         base_test_name(node, embedder.model_id),
         node.nodeid,
@@ -260,9 +265,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         outcome.update(outcome=state, reason=text.strip().splitlines()[-1][:300] if text.strip() else "")
     if rep.when == "teardown":
         entry = {"nodeid": item.nodeid, "module": item.nodeid.split("::")[0], "test": base_test_name(item, model),
-                 "model": model, "time": time.time(), **outcome}
+                 "model": model, "time": time.time(), "order": item.stash.get(ORDER, 0), "doc": _summary_line(item),
+                 **outcome}
         report.write_fragment(settings.report_dir, entry, item.stash.get(EXPERIMENT, None))
     return rep
+
+
+def _summary_line(item: pytest.Item) -> str:
+    """The first paragraph of the test function's docstring, on one line."""
+    doc = inspect.cleandoc(getattr(getattr(item, "function", None), "__doc__", None) or "")
+    return " ".join(doc.split("\n\n", 1)[0].split())
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -270,7 +282,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     settings = config.stash.get(SETTINGS, None)
     if settings is None or settings.report_dir is None or hasattr(config, "workerinput"):
         return
-    report.build_index(settings.report_dir, settings.models)
+    report.build_index(settings.report_dir, settings.models, config.rootpath)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

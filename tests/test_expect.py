@@ -43,7 +43,7 @@ def test_every_failure_is_an_assertion_error() -> None:
 def test_groups_pass_with_statistic_and_pairs() -> None:
     check = expect_groups(GOOD, GROUPS, margin=0.5)
     assert check.passed and check.statistic == pytest.approx(0.85 - 0.2)
-    assert check.n_pairs == 6  # unordered pairs without the diagonal
+    assert check.n == 6  # unordered pairs without the diagonal
 
 
 def test_groups_failure_lists_offending_pairs_with_values() -> None:
@@ -74,7 +74,7 @@ def test_top1_share_and_misses() -> None:
     with pytest.raises(Top1Error) as info:
         expect_top1(WORDS, {"happy.jpg": "Happy", "sad.jpg": "Sad", "angry.jpg": "Angry"})
     message = str(info.value)
-    assert "(2/3)" in message and "top-1 share 0.6667, threshold 1.0000, 3 pairs" in message
+    assert "(2/3)" in message and "top-1 share 0.6667, threshold 1.0000, 3 rows" in message
     assert "'angry.jpg' x 'Happy' = 0.3000  top-1 instead of 'Angry' = 0.0500 (short by 0.2500)" in message
 
 

@@ -21,6 +21,7 @@ from embedsim.heatmap import (
     ANNOTATE_MAX,
     DPI,
     JAPANESE_FONT_FAMILY,
+    colour_range,
     default_title,
     heatmap_figure,
     relative_luminance,
@@ -177,6 +178,13 @@ def test_all_pairs_colour_scale_ignores_the_unit_diagonal() -> None:
     off_diagonal = matrix.values[~np.eye(6, dtype=bool)]
     assert (low, high) == pytest.approx((off_diagonal.min(), off_diagonal.max()))
     assert high < 0.99
+
+
+def test_a_given_colour_scale_replaces_the_data_range() -> None:
+    matrix = faces_by_emotions(4)
+    assert heatmap_figure(matrix, vmin=-1.0, vmax=1.0).axes[0].images[0].get_clim() == (-1.0, 1.0)
+    assert heatmap_figure(matrix, vmin=-1.0).axes[0].images[0].get_clim() == (-1.0, colour_range(matrix)[1])
+    assert render_heatmap(matrix, vmin=-1.0, vmax=1.0) != render_heatmap(matrix)
 
 
 def test_long_column_labels_are_rotated_short_ones_are_not() -> None:

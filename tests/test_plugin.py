@@ -179,7 +179,7 @@ def test_soft(experiment):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*reached the end*",
-        "E   embedsim.report.ExpectationsFailed: [[]groups(g, margin=0.9)[]] at test_soft.py:7: *"
+        "E   embedsim.experiment.ExpectationsFailed: [[]groups(g, margin=0.9)[]] at test_soft.py:7: *"
         "(mean margin 0.5278, threshold 0.9000, 6 pairs)",
         "*offending pairs:",
         "*'apple' x 'car' = 0.2849  different groups, above the same-group mean less the margin",

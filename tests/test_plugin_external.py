@@ -101,5 +101,5 @@ def test_another_repo_records_against_the_emulator_and_replays_offline(
         ("test_tones", MODEL, "passed"), ("test_tones", "pixels", "passed"),
         ("test_words", MODEL, "passed"), ("test_words", "pixels", "xfailed")]
     md = (pytester.path / "report" / "index.md").read_text(encoding="utf-8")
-    assert f"| | pixels | {MODEL} |" in md
+    assert f"| | pixels (baseline, no semantics) | {MODEL} |" in md
     assert len(list((pytester.path / "report" / "heatmaps" / MODEL).glob("*.png"))) == 2

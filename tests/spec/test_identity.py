@@ -16,7 +16,7 @@ exists these tests skip for Gemini with the command that records them.
 
 from __future__ import annotations
 
-from embedsim.report import Experiment
+from embedsim.experiment import Experiment
 
 from experiments import different_photos, five_people_and_tiles
 

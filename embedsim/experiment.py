@@ -1,0 +1,321 @@
+"""The ``experiment`` fixture's object: one test's experiment with one model.
+
+:class:`Experiment` embeds with the current model and records every matrix, statistic
+and expectation outcome (for the ``--embedsim-report``); it can snapshot matrices and
+heatmaps. Expectations are soft: the plugin calls :meth:`Experiment.finish` when the
+test function returns.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from embedsim import expect
+from embedsim.backends.base import Embedder
+from embedsim.errors import InputError
+from embedsim.expect import Check, ExpectationFailed
+from embedsim.items import Item
+from embedsim.matrix import GroupStats, SimilarityMatrix, group_stats, similarity
+
+#: A group specification: a label key of the items (``"person"``) or one group per row.
+Groups = str | Sequence[str]
+
+
+class ExpectationsFailed(ExpectationFailed):
+    """One or more of an experiment's expectations failed (or passed against a declared xfail)."""
+
+    def __init__(self, records: Sequence[CheckRecord]) -> None:
+        AssertionError.__init__(self, "\n\n".join(r.failure_text() for r in records))
+        self.records = list(records)
+
+
+@dataclass
+class CheckRecord:
+    """An expectation's outcome as stored in the report."""
+
+    name: str
+    matrix: str
+    kind: str
+    description: str
+    outcome: str  # passed | failed | xfailed | xpassed
+    statistic: float
+    threshold: float
+    n: int
+    unit: str
+    message: str
+    reason: str = ""
+    where: str = ""
+
+    def failure_text(self) -> str:
+        head = f"[{self.name}] at {self.where}" if self.where else f"[{self.name}]"
+        if self.outcome == "xpassed":
+            return (f"{head}: XPASS(strict) - expected to fail ({self.reason}) but it holds; "
+                    f"remove the model from xfail=\n{self.message}")
+        return f"{head}: {self.message}"
+
+
+@dataclass
+class MatrixRecord:
+    """A matrix the experiment produced, with the statistics computed over it."""
+
+    name: str
+    row_labels: list[str]
+    col_labels: list[str]
+    values: list[list[float]]
+    all_pairs: bool
+    stats: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+class Experiment:
+    """One test's experiment with one model (the ``experiment`` fixture).
+
+    ::
+
+        def test_identity(experiment, faces):
+            m = experiment.similarity(faces)                        # all pairs
+            experiment.expect_groups(m, "person", margin=0.05)       # by the items' labels
+            experiment.expect_auc(m, "person", at_least=0.9,
+                                  xfail={"pixels": "no semantics"})
+            experiment.snapshot(m)                                  # matrix table + heatmap PNG
+
+    Expectations are *soft*: each outcome is recorded, the test goes on, and when it
+    ends the test fails with every failed expectation listed (or is reported as
+    xfailed when only expectations declared ``xfail`` for this model failed). An
+    expectation declared ``xfail`` for this model that holds fails the test
+    (strict XPASS). Each ``expect_*`` returns its :class:`~embedsim.expect.Check`;
+    :meth:`expect` records a check the test computed itself the same way.
+
+    ``groups`` arguments take a label key of the items (``"person"``: each item's
+    ``labels["person"]``) or an explicit sequence of group names, one per row.
+    """
+
+    def __init__(self, embedder: Embedder, test_name: str = "", nodeid: str = "",
+                 snapshot: Callable[[type], Any] | None = None, matrix_tolerance: float | None = None,
+                 image_tolerance: float | None = None) -> None:
+        self.embedder = embedder
+        self.model_id: str = embedder.model_id
+        self.test_name = test_name
+        self.nodeid = nodeid
+        self.matrices: list[MatrixRecord] = []
+        self.checks: list[CheckRecord] = []
+        self._items: dict[int, tuple[SimilarityMatrix, Sequence[Item] | None, Sequence[Item] | None, MatrixRecord]] = {}
+        self._snapshot_factory = snapshot
+        self._matrix_snapshot: Any = None
+        self._heatmap_snapshot: Any = None
+        self._matrix_tolerance = matrix_tolerance
+        self._image_tolerance = image_tolerance
+
+    def __repr__(self) -> str:
+        return f"<Experiment {self.test_name!r} with {self.model_id}>"
+
+    # -- matrices ---------------------------------------------------------------------
+    def similarity(self, rows: Sequence[Item], cols: Sequence[Item] | None = None, *,
+                   name: str | None = None) -> SimilarityMatrix:
+        """Embed ``rows`` (and ``cols``) with this model in one call and return the cosine
+        similarity matrix (all pairs of ``rows`` when ``cols`` is omitted), recorded under
+        ``name`` (default ``matrix``, ``matrix_2``, ...)."""
+        matrix = similarity(self.embedder, rows, cols)
+        return self.add_matrix(matrix, name=name, rows=rows, cols=cols if cols is not None else rows)
+
+    def add_matrix(self, matrix: SimilarityMatrix, *, name: str | None = None,
+                   rows: Sequence[Item] | None = None, cols: Sequence[Item] | None = None) -> SimilarityMatrix:
+        """Record a matrix computed elsewhere (``rows``/``cols`` items enable label-key groups)."""
+        if id(matrix) in self._items:
+            return matrix
+        taken = {m.name for m in self.matrices}
+        if name is None:
+            name = "matrix" if "matrix" not in taken else f"matrix_{len(self.matrices) + 1}"
+        if name in taken:
+            raise InputError(f"the experiment already has a matrix named {name!r}; pass another name=")
+        record = MatrixRecord(name, list(matrix.row_labels), list(matrix.col_labels),
+                              np.asarray(matrix.values, dtype=np.float64).round(6).tolist(), matrix.all_pairs)
+        self.matrices.append(record)
+        self._items[id(matrix)] = (matrix, rows, cols, record)
+        return matrix
+
+    def _record(self, matrix: SimilarityMatrix) -> tuple[MatrixRecord, Sequence[Item] | None, Sequence[Item] | None]:
+        if id(matrix) not in self._items:
+            self.add_matrix(matrix)
+        _m, rows, cols, record = self._items[id(matrix)]
+        return record, rows, cols
+
+    def groups(self, matrix: SimilarityMatrix, groups: Groups,
+               col_groups: Groups | None = None) -> tuple[list[str], list[str]]:
+        """Row and column group names; a string is a label key looked up in the items."""
+        _record, rows, cols = self._record(matrix)
+
+        def resolve(spec: Groups, items: Sequence[Item] | None, axis: str, size: int) -> list[str]:
+            if not isinstance(spec, str):
+                if len(spec) != size:
+                    raise InputError(f"{len(spec)} {axis} groups for {size} {axis}s")
+                return [str(g) for g in spec]
+            if items is None:
+                raise InputError(f"groups by label key {spec!r} need the items: use experiment.similarity(...) "
+                                 "or add_matrix(..., rows=, cols=)")
+            missing = [i.label for i in items if spec not in i.labels]
+            if missing:
+                raise InputError(f"items {missing[:5]} have no label {spec!r}; give explicit groups")
+            return [str(i.labels[spec]) for i in items]
+
+        row_groups = resolve(groups, rows, "row", matrix.shape[0])
+        column_spec = groups if col_groups is None else col_groups
+        if isinstance(column_spec, str) or col_groups is not None:
+            return row_groups, resolve(column_spec, cols, "column", matrix.shape[1])
+        if matrix.shape[0] != matrix.shape[1]:
+            raise InputError("this matrix has different rows and columns: give col_groups too")
+        return row_groups, row_groups
+
+    def stats(self, matrix: SimilarityMatrix, groups: Groups, col_groups: Groups | None = None) -> GroupStats:
+        """Within- vs between-group statistics (means, margin, AUC), recorded for the report."""
+        record, _rows, _cols = self._record(matrix)
+        row_groups, column_groups = self.groups(matrix, groups, col_groups)
+        result = group_stats(matrix, row_groups, column_groups)
+        key = groups if isinstance(groups, str) else "groups"
+        record.stats[key] = {k: float(v) for k, v in asdict(result).items()}
+        return result
+
+    # -- expectations -------------------------------------------------------------------
+    def expect_groups(self, matrix: SimilarityMatrix, groups: Groups, col_groups: Groups | None = None, *,
+                      margin: float = 0.0, per_row: bool = False, xfail: Mapping[str, str] | None = None,
+                      name: str | None = None) -> Check:
+        """Same-group pairs more similar than different-group pairs by ``margin`` (means, or
+        every row with ``per_row=True``); see :func:`embedsim.expect.check_groups`."""
+        self.stats(matrix, groups, col_groups)
+        rows, cols = self.groups(matrix, groups, col_groups)
+        check = expect.check_groups(matrix, rows, cols, margin=margin, per_row=per_row)
+        return self.expect(check, matrix, name=name or f"groups({_spec(groups)}, margin={margin:g})", xfail=xfail)
+
+    def expect_auc(self, matrix: SimilarityMatrix, groups: Groups, col_groups: Groups | None = None, *,
+                   at_least: float, xfail: Mapping[str, str] | None = None, name: str | None = None) -> Check:
+        """Same-group vs different-group ROC-AUC at least ``at_least``; see :func:`embedsim.expect.check_auc`."""
+        self.stats(matrix, groups, col_groups)
+        rows, cols = self.groups(matrix, groups, col_groups)
+        check = expect.check_auc(matrix, rows, cols, at_least=at_least)
+        return self.expect(check, matrix, name=name or f"auc({_spec(groups)}) >= {at_least:g}", xfail=xfail)
+
+    def expect_top1(self, matrix: SimilarityMatrix, expected: expect.Expected | None = None, *,
+                    by: str | None = None, at_least: float = 1.0, xfail: Mapping[str, str] | None = None,
+                    name: str | None = None) -> Check:
+        """Each row's most similar column is the expected one for at least ``at_least`` of rows.
+
+        ``expected``: per row an expected column label (or a set of them, or None), as a
+        sequence or a mapping from row label; or ``by="expression"``: a column is right
+        when its item has the same ``labels["expression"]`` as the row's item.
+        See :func:`embedsim.expect.check_top1`.
+        """
+        if (expected is None) == (by is None):
+            raise InputError("expect_top1 needs either expected= or by=")
+        if by is not None:
+            rows, cols = self.groups(matrix, by, by)
+            expected = [
+                frozenset(c for j, c in enumerate(matrix.col_labels)
+                          if cols[j] == group and not (matrix.all_pairs and i == j)) or None
+                for i, group in enumerate(rows)
+            ]
+        check = expect.check_top1(matrix, expected, at_least=at_least)  # type: ignore[arg-type]
+        return self.expect(check, matrix, name=name or f"top1({by or 'expected'}) >= {at_least:.0%}", xfail=xfail)
+
+    def expect_order(self, matrix: SimilarityMatrix, row: str, order: Sequence[str], *, margin: float = 0.0,
+                     xfail: Mapping[str, str] | None = None, name: str | None = None) -> Check:
+        """Row ``row`` is most similar to ``order[0]``, then ``order[1]``, ... (each by ``margin``)."""
+        check = expect.check_order(matrix, row, order, margin=margin)
+        return self.expect(check, matrix, name=name or f"order({row}: {' > '.join(order)})", xfail=xfail)
+
+    def expect(self, check: Check, matrix: SimilarityMatrix, *, name: str | None = None,
+               xfail: Mapping[str, str] | None = None) -> Check:
+        """Record ``check`` - any :class:`~embedsim.expect.Check` over ``matrix``, e.g. one
+        computed by the test itself - as a soft expectation of this experiment, under
+        ``name`` (default: its description). ``xfail`` maps model ids to the reason the
+        check is expected to fail with that model (strict: a pass fails the test)."""
+        record, _rows, _cols = self._record(matrix)
+        reason = (xfail or {}).get(self.model_id)
+        if reason is None:
+            outcome = "passed" if check.passed else "failed"
+        else:
+            outcome = "xpassed" if check.passed else "xfailed"
+        self.checks.append(CheckRecord(name or check.description, record.name, check.kind, check.description,
+                                       outcome, float(check.statistic), float(check.threshold), check.n, check.unit,
+                                       check.message, reason or "", _caller()))
+        return check
+
+    @property
+    def failures(self) -> list[CheckRecord]:
+        """Expectations that failed, or passed although declared xfail for this model."""
+        return [c for c in self.checks if c.outcome in ("failed", "xpassed")]
+
+    def finish(self) -> None:
+        """Called by the plugin when the test function returns: raise :class:`ExpectationsFailed`
+        for failures, or xfail the test when only declared-xfail expectations failed."""
+        __tracebackhide__ = True
+        if self.failures:
+            raise ExpectationsFailed(self.failures).with_traceback(None)
+        expected = [c for c in self.checks if c.outcome == "xfailed"]
+        if expected:
+            import pytest
+
+            pytest.xfail("; ".join(f"{self.model_id}: {c.reason} [{c.name}]" for c in expected))
+
+    # -- snapshots and heatmaps ----------------------------------------------------------------
+    def heatmap(self, matrix: SimilarityMatrix, title: str | None = None) -> bytes:
+        """The heatmap PNG of ``matrix`` (see :func:`embedsim.heatmap.render_heatmap`)."""
+        from embedsim.heatmap import render_heatmap
+
+        return render_heatmap(matrix, title)
+
+    def snapshot(self, matrix: SimilarityMatrix, *, heatmap: bool = True) -> None:
+        """Compare ``matrix`` with its syrupy snapshots: the table (``.matrix.tsv``, absolute
+        tolerance) and, with ``heatmap=True``, its heatmap (``.heatmap.png``, RMS tolerance).
+        Named matrices give named snapshots. ``--snapshot-update`` writes them."""
+        __tracebackhide__ = True
+        from embedsim.snapshots import heatmap_extension, matrix_extension
+        from embedsim.config import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
+
+        if self._snapshot_factory is None:
+            raise InputError("snapshots need syrupy: use the experiment fixture of the embedsim plugin")
+        record, _rows, _cols = self._record(matrix)
+        if self._matrix_snapshot is None:
+            mt = self._matrix_tolerance if self._matrix_tolerance is not None else DEFAULT_TOLERANCE
+            it = self._image_tolerance if self._image_tolerance is not None else DEFAULT_IMAGE_TOLERANCE
+            self._matrix_snapshot = self._snapshot_factory(matrix_extension(mt))
+            self._heatmap_snapshot = self._snapshot_factory(heatmap_extension(it))
+        index = None if record.name == "matrix" else record.name
+        problems = []
+        for assertion, data, wanted in ((self._matrix_snapshot, matrix, True),
+                                        (self._heatmap_snapshot, matrix, heatmap)):
+            if not wanted:
+                continue
+            target = assertion(name=index) if index else assertion
+            if not target == data:
+                problems.append("\n".join([f"snapshot {assertion.name} does not match "
+                                           f"(update with --snapshot-update):", *assertion.get_assert_diff()]))
+        if problems:
+            raise SnapshotMismatch("\n\n".join(problems))
+
+    # -- report ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"matrices": [asdict(m) for m in self.matrices], "checks": [asdict(c) for c in self.checks]}
+
+
+class SnapshotMismatch(AssertionError):
+    """A matrix or heatmap differs from its snapshot beyond the tolerance."""
+
+
+def _spec(groups: Groups) -> str:
+    return groups if isinstance(groups, str) else "groups"
+
+
+def _caller() -> str:
+    """``file:line`` of the test code that called the experiment."""
+    frame = sys._getframe(1)
+    here = os.path.abspath(__file__)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename) == here:
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return ""
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"

@@ -75,7 +75,8 @@ def test_report_shows_models_side_by_side(pytester: pytest.Pytester) -> None:
     assert ("GEMINI_API_KEY=... python -m pytest test_exp.py --embedsim-model gemini-embedding-2-preview "
             "--record-mode=once --snapshot-update --embedsim-report out/report") in md
     assert "| outcome | pass | not recorded yet |" in md
-    assert "| outcome | xfail: pixels: no semantics | not recorded yet |" in md  # no expectation says why
+    assert "| outcome | xfail | not recorded yet |" in md  # its expectations say why
+    assert "xfail: order(apple: cars > car) (smallest gap -0.0264, threshold 0.5000, 1 pairs) - pixels: no semantics" in md
     assert "| outcome | FAIL | not recorded yet |" in md  # the failed expectation says why
     assert "pass: groups(g, margin=0.1) (mean margin 0.5278, threshold 0.1000, 6 pairs)" in md
     assert "FAIL: groups(g, margin=0.9)" in md

@@ -113,9 +113,10 @@ def test_five_people_english(experiment: Experiment, faces) -> None:
 # --- experiments 2 and 5: one person's 16 tiles ------------------------------------------------
 
 def test_one_person_japanese(experiment: Experiment, faces) -> None:
-    """Experiment 2: the 16 tiles of one woman (8 sad, 8 happy frames), cut from the
-    ``face16`` grid at test time, x 怒 哀 楽 (16 x 3). The article: with one person the
-    matching "felt more accurate" (identity noise is gone)."""
+    """Experiment 2: one woman's 16 face16 tiles (8 sad, 8 happy frames) x 怒 哀 楽 (16 x 3).
+
+    The tiles are cut from the ``face16`` grid at test time. The article: with one person
+    the matching "felt more accurate" (identity noise is gone)."""
     rows, cols = one_person_words(faces, "japanese")
     m = experiment.similarity(rows, cols)
     emotion_expectations(experiment, m, rows, "japanese", top1=ONE_PERSON_TOP1, happy=ONE_PERSON_HAPPY,
@@ -124,8 +125,9 @@ def test_one_person_japanese(experiment: Experiment, faces) -> None:
 
 
 def test_one_person_english(experiment: Experiment, faces) -> None:
-    """Experiment 5: the 16 face16 tiles x Angry Sad Happy (16 x 3), plus: matching
-    (tile, word) pairs score above non-matching ones (AUC)."""
+    """Experiment 5: the 16 face16 tiles x Angry Sad Happy (16 x 3), plus the AUC of matching pairs.
+
+    Matching (tile, word) pairs are expected to score above non-matching ones."""
     rows, cols = one_person_words(faces, "english")
     m = experiment.similarity(rows, cols)
     emotion_expectations(experiment, m, rows, "english", top1=ONE_PERSON_TOP1, happy=ONE_PERSON_HAPPY,
@@ -136,9 +138,10 @@ def test_one_person_english(experiment: Experiment, faces) -> None:
 
 
 def test_emoji_japanese(experiment: Experiment, faces) -> None:
-    """Experiment 2 on the emoji grid (16 Noto emoji: 4 happy, 2 sad, 2 angry and 8 other
-    expressions) x 怒 哀 楽. Not in the article: the emoji grid is the only fixture with
-    angry faces. The 8 happy/sad/angry tiles are scored."""
+    """Experiment 2 on the emoji grid: 16 Noto emoji x 怒 哀 楽 (16 x 3).
+
+    Not in the article: the emoji grid (4 happy, 2 sad, 2 angry and 8 other expressions)
+    is the only fixture with angry faces. The 8 happy/sad/angry tiles are scored."""
     rows, cols = emoji_words(faces, "japanese")
     m = experiment.similarity(rows, cols)
     emotion_expectations(experiment, m, rows, "japanese", top1=EMOJI_TOP1, happy=EMOJI_HAPPY,

@@ -40,8 +40,10 @@ NO_FACES = "raw thumbnails: different shoots of one person look unalike"
 
 
 def test_five_people_and_tiles(experiment: Experiment, faces) -> None:
-    """Experiment 3: obama_1, biden, collins, jesper_1 and face16_01 (five different people)
-    plus five more face16 tiles of the same woman - 10 x 10, all pairs.
+    """Experiment 3: five different people plus five more tiles of one of them (10 x 10); confounded by the shoot.
+
+    obama_1, biden, collins, jesper_1 and face16_01 are the five people; face16_04 ... 16
+    are five more frames of the face16 woman.
 
     Expected: same person (the 15 pairs among the six face16 tiles) above different people
     (the other 30 pairs) by a margin of 0.10, AUC >= 0.95, and every tile closer to all other
@@ -63,9 +65,11 @@ def test_five_people_and_tiles(experiment: Experiment, faces) -> None:
 
 
 def test_different_photos(experiment: Experiment, faces) -> None:
-    """Identity control: obama_1..3 and jesper_1..3 - each photo from a different shoot
-    (Jesper also at different ages) - with biden, collins and face16_01 as other people;
-    9 x 9, all pairs. 6 same-person pairs, 30 different-person pairs.
+    """Identity control: the same people in different photos, with three other people (9 x 9).
+
+    obama_1..3 and jesper_1..3 - each photo from a different shoot (Jesper also at
+    different ages) - with biden, collins and face16_01 as other people; all pairs:
+    6 same-person pairs, 30 different-person pairs.
 
     Expected: same person above different people by 0.10 (means), AUC >= 0.80, 4 of the 6
     Obama/Jesper photos with another photo of the same person on top, and obama_3 closer to

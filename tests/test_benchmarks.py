@@ -1,0 +1,59 @@
+"""Smoke test of benchmarks/run.py: it runs in its tiny configuration and writes valid JSON.
+
+Not a timing assertion: performance claims come from the benchmark's own run
+(benchmarks/README.md), measured as ratios, never from a timed unit test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "benchmarks" / "run.py"
+
+
+def run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(out), *args],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc, json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_quick_run_of_the_fast_sections_writes_json_and_a_table(tmp_path: Path) -> None:
+    proc, results = run(tmp_path, "--only", "matrix,calls,cassette,large,memory")
+    assert results["quick"] is True
+    assert set(results) >= {"machine", "matrix", "calls", "cassette", "large", "memory", "targets_met"}
+    assert "replay" not in results
+    assert results["machine"]["cores"] >= 1 and "blas" in results["machine"]
+    # every section reports finite numbers and its targets in one shape
+    for section in ("matrix", "calls", "cassette", "large"):
+        for target in results[section]["targets"].values():
+            assert math.isfinite(target["value"]) and target["op"] in (">=", "<=", "<")
+    assert set(results["targets_met"]) == {"matrix_vs_loop_d128", "matrix_vs_loop_d256", "matrix_vs_floor",
+                                           "calls_per_test", "cassette_bytes_per_image", "large_speedup"}
+    row = results["matrix"]["rows"][0]
+    assert row["max_abs_diff_vs_floor"] < 1e-5 and row["seed_loop_s"] > 0
+    calls = results["calls"]
+    assert calls["total"]["embedsim"]["calls"] == len(calls["tests"]) < calls["total"]["seed"]["calls"]
+    digest = [r for r in results["cassette"]["rows"] if r["digest"]]
+    plain = [r for r in results["cassette"]["rows"] if not r["digest"]]
+    assert max(r["file_bytes"] for r in digest) < min(r["file_bytes"] for r in plain) or len(digest) != len(plain)
+    large = results["large"]
+    assert large["same_vectors"] is True
+    assert large["async"]["max_in_flight"] <= large["config"]["max_concurrency"]
+    assert large["sequential"]["max_in_flight"] == 1
+    assert results["memory"]["matrix"][0]["tracemalloc_peak"] > 0
+    # the table is printed, targets first
+    assert proc.stdout.index("| target |") < proc.stdout.index("**Similarity matrices**")
+
+
+def test_unknown_section_is_refused(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--only", "nonsense", "--out",
+                           str(tmp_path / "r.json")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "unknown section" in proc.stderr
+    assert not (tmp_path / "r.json").exists()

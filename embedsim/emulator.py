@@ -152,8 +152,7 @@ class GeminiEmulator:
     def start(self) -> GeminiEmulator:
         if self._server is not None:
             return self
-        self._server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server((self.host, self.port), _handler_for(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gemini-emulator", daemon=True
         )
@@ -345,7 +344,8 @@ class GeminiEmulator:
                 raise ApiError(400, f"* {where}.inline_data.data: data must not be empty\n")
             item = Item(SUPPORTED_MIME_TYPES[mime], data, mime, "part")  # type: ignore[arg-type]
         try:
-            return _pixels(dimension).embed_one(item)
+            with _COMPUTE:  # one vector at a time: parallel BLAS calls from request threads thrash 2 cores
+                return _pixels(dimension).embed_one(item)
         except Exception:  # undecodable image and the like
             raise ApiError(400, f"Unable to process input {item.kind} ({item.mime_type}) in {where}") from None
 
@@ -366,6 +366,17 @@ class GeminiEmulator:
         if kind == "truncated":
             return text[: max(len(text) // 2, 1)]
         return text
+
+
+_COMPUTE = threading.Lock()
+
+
+class _Server(ThreadingHTTPServer):
+    """A threaded server whose listen backlog holds a burst of parallel clients (the
+    default of 5 drops connections, which clients then retry after seconds)."""
+
+    daemon_threads = True
+    request_queue_size = 128
 
 
 @lru_cache(maxsize=16)

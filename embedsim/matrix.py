@@ -65,15 +65,19 @@ def _csv_field(text: str) -> str:
 
 
 def _unit_rows(vectors: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float64)
+    """Rows scaled to unit length, float32 kept as float32 (norms summed in float64)."""
+    vectors = np.asarray(vectors)
+    if vectors.dtype != np.float32:
+        vectors = vectors.astype(np.float64)
     if vectors.ndim != 2 or vectors.shape[0] != len(labels):
         raise InputError(f"expected {len(labels)} vectors, got an array of shape {vectors.shape}")
-    norms = np.linalg.norm(vectors, axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
     bad = np.flatnonzero(~np.isfinite(norms) | (norms == 0))
     if bad.size:
         names = ", ".join(repr(labels[i]) for i in bad[:5])
         raise InputError(f"zero or non-finite vector for {names}: it has no direction to compare")
-    return vectors / norms[:, None]
+    return vectors / norms[:, None].astype(vectors.dtype)
 
 
 def cosine_matrix(

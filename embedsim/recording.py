@@ -11,6 +11,9 @@
   another ``base_url`` (a proxy, the emulator) replays against the default one.
 * One cassette per test and model: ``<dir>/<model id>/<test module>/<test name>.yaml``
   (:func:`cassette_path`).
+* Cassettes are written atomically (:class:`AtomicPersister`: a temporary file in the
+  same folder, then a rename), so an interrupted recording or parallel recorders
+  (pytest-xdist, two runs at once) never leave a half-written cassette.
 
 The plugin's ``embedder`` fixture uses all this itself. For pytest-recording's own
 ``@pytest.mark.vcr`` tests, in a ``conftest.py``::
@@ -23,6 +26,7 @@ The plugin's ``embedder`` fixture uses all this itself. For pytest-recording's o
 
     def pytest_recording_configure(config, vcr):
         vcr.register_matcher(BODY_MATCHER, body_matcher)
+        vcr.register_persister(AtomicPersister)
 
 or in plain code: ``with make_vcr(directory, "none").use_cassette("name.yaml"): ...``.
 """
@@ -45,6 +49,7 @@ import numpy as np
 
 from embedsim.backends.base import Embedder
 from embedsim.errors import EmbedsimError
+from embedsim.files import atomic_write
 from embedsim.items import Item
 
 if TYPE_CHECKING:  # vcr is imported lazily: pytest-recording registers vcr.matchers for assert rewriting
@@ -146,15 +151,34 @@ def vcr_config() -> dict[str, Any]:
     }
 
 
+class AtomicPersister:
+    """vcr persister: loads like vcr's ``FilesystemPersister``; saves into a temporary file
+    beside the cassette and renames it over the cassette (:func:`embedsim.files.atomic_write`),
+    so a reader, a parallel recorder or an interrupt never sees a half-written cassette."""
+
+    @staticmethod
+    def load_cassette(cassette_path: str | Path, serializer: Any) -> Any:
+        from vcr.persisters.filesystem import FilesystemPersister
+
+        return FilesystemPersister.load_cassette(cassette_path, serializer)
+
+    @staticmethod
+    def save_cassette(cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        from vcr.serialize import serialize
+
+        atomic_write(cassette_path, serialize(cassette_dict, serializer).encode("utf-8"))
+
+
 def make_vcr(cassette_dir: str | Path, record_mode: str = "none") -> VCR:
-    """A ``VCR`` with embedsim's filters and matcher (``rewrite`` = ``new_episodes`` on a
-    cassette the caller deleted first)."""
+    """A ``VCR`` with embedsim's filters, matcher and atomic persister (``rewrite`` =
+    ``new_episodes`` on a cassette the caller deleted first)."""
     from vcr import VCR
 
     mode = "new_episodes" if record_mode == "rewrite" else record_mode
     vcr = VCR(cassette_library_dir=str(cassette_dir), record_mode=mode, path_transformer=VCR.ensure_suffix(".yaml"),
               **vcr_config())
     vcr.register_matcher(BODY_MATCHER, body_matcher)
+    vcr.register_persister(AtomicPersister)
     return vcr
 
 

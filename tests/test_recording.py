@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,9 +22,12 @@ import embedsim.backends.gemini  # noqa: F401
 import embedsim.heatmap  # noqa: F401
 import hypothesis  # noqa: F401
 import vcr  # noqa: F401
+import yaml
+from embedsim import files
 from embedsim.emulator import GeminiEmulator
 from embedsim.items import item_from_bytes
 from embedsim.recording import (
+    AtomicPersister,
     NotRecorded,
     body_matcher,
     cassette_path,
@@ -221,3 +227,71 @@ def test_local_models_need_no_cassette(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(embedder):\n    assert embedder.embed([]).shape == (0, 768)\n")
     pytester.runpytest("--block-network", "--record-mode=once").assert_outcomes(passed=1)
     assert not (pytester.path / "cassettes").exists()
+
+
+# --- atomic, parallel-safe cassettes ------------------------------------------------------------
+
+
+def test_an_interrupted_cassette_write_keeps_the_previous_cassette(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from vcr.request import Request
+    from vcr.serializers import yamlserializer
+
+    path = tmp_path / "new" / "c.yaml"  # the folder is created
+    AtomicPersister.save_cassette(path, {"requests": [], "responses": []}, yamlserializer)
+    before = path.read_bytes()
+
+    def interrupted(source: str, target: str) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(files.os, "replace", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            AtomicPersister.save_cassette(path, {"requests": [Request("POST", "https://x/", b"{}", {})],
+                                                 "responses": [{"status": {"code": 200}, "body": {"string": ""}}]},
+                                          yamlserializer)
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == ["c.yaml"]  # no temporary file left
+    assert yaml.safe_load(path.read_text(encoding="utf-8")) == {"interactions": [], "version": 1}
+
+
+MANY = """
+import pytest
+from embedsim.items import text_item
+
+@pytest.mark.parametrize("n", range(6))
+def test_a(experiment, n):
+    experiment.similarity([text_item(f"{experiment.test_name} a"), text_item(f"{experiment.test_name} b")])
+
+@pytest.mark.parametrize("n", range(6))
+def test_b(experiment, n):
+    experiment.similarity([text_item(f"{experiment.test_name} c"), text_item(f"{experiment.test_name} d")])
+"""
+
+
+def test_parallel_recorders_write_complete_cassettes_into_one_folder(project: pytest.Pytester,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    project.makepyfile(test_two=MANY, test_xdist=MANY)
+    run = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--record-mode=once"]
+    with GeminiEmulator() as emulator:
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+        monkeypatch.setenv("GEMINI_API_KEY", FAKE_KEY)
+        # two runs at once, recording different tests into one (not yet existing) folder
+        runs = [subprocess.Popen([*run, "test_two.py", "-k", k], cwd=project.path, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, env=os.environ.copy()) for k in ("test_a", "test_b")]
+        outputs = [r.communicate(timeout=120)[0].decode() for r in runs]
+        assert [r.returncode for r in runs] == [0, 0], outputs
+        # two pytest-xdist workers
+        project.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--record-mode=once",
+                                     "test_xdist.py").assert_outcomes(passed=12)
+        assert len(emulator.embed_calls) == 24
+    monkeypatch.delenv("GOOGLE_GEMINI_BASE_URL")
+    monkeypatch.delenv("GEMINI_API_KEY")
+    folder = project.path / "cassettes" / MODEL
+    for module in ("test_two", "test_xdist"):
+        names = sorted(p.name for p in (folder / module).iterdir())
+        assert names == sorted(f"test_{t}[{n}].yaml" for t in "ab" for n in range(6))  # no temporary files
+        for name in names:
+            interactions = yaml.safe_load((folder / module / name).read_text(encoding="utf-8"))["interactions"]
+            assert len(interactions) == 1 and name[:-5] in interactions[0]["request"]["body"]
+    project.runpytest("--block-network", "test_two.py", "test_xdist.py").assert_outcomes(passed=24)

@@ -120,7 +120,10 @@ def test_snap(experiment):
     assert len(list((rep / "fragments").glob("*.json"))) == 9
     assert not list(rep.rglob("*.tmp"))
     md = (rep / "index.md").read_text(encoding="utf-8")
-    assert md.count("## test_snap") == 3 and "| pixels (baseline, no semantics) | 6 | 0 | 3 |" in md
+    assert "| pixels (baseline, no semantics) | 6 | 0 | 3 |" in md
+    for test in ("test_spelling", "test_meaning", "test_snap"):  # every worker's fragments made it
+        assert md.count(f"## {test}\n") == 3
+    assert len(list((rep / "heatmaps" / "pixels").glob("*.png"))) == 9
 
 
 def _fragment(model: str, low: float, high: float, order: int = 0, module: str = "tests/test_a.py",

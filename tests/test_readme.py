@@ -1,0 +1,67 @@
+"""The README's example project runs as written: manifest, experiment tests, configuration.
+
+The code blocks of "Write an experiment test" are taken from README.md verbatim (each
+starts with a ``# <path>`` comment naming its file), given images from the repo's
+fixtures, and run for the pixel baseline and Gemini: pixels fails exactly the
+expectations declared xfail for it (same-shoot tiles still pass "same person closer"),
+and Gemini, with no cassette and no key, skips with the command that records it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from embedsim.grid import split_grid
+
+ROOT = Path(__file__).resolve().parents[1]
+FACES = ROOT / "fixtures" / "faces"
+BLOCK = re.compile(r"```(?:toml|python)\n# (\S+)\n(.*?)```", re.S)
+
+
+def readme_files() -> dict[str, str]:
+    """``{path: text}`` of the README's code blocks that name their file."""
+    return {path: body for path, body in BLOCK.findall((ROOT / "README.md").read_text(encoding="utf-8"))}
+
+
+def test_the_readme_names_the_example_files() -> None:
+    assert set(readme_files()) == {"fixtures/faces/manifest.toml", "tests/test_faces.py", "pyproject.toml"}
+
+
+def write_example_project(root: Path) -> None:
+    for path, text in readme_files().items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+    faces = root / "fixtures" / "faces"
+    shutil.copy(FACES / "obama_1.jpg", faces / "alice_1.jpg")
+    shutil.copy(FACES / "obama_2.jpg", faces / "alice_2.jpg")
+    shutil.copy(FACES / "jesper_2.jpg", faces / "bob_1.jpg")
+    tiles = split_grid(FACES / "face16.jpg", 4, 4)
+    grid = Image.new("RGB", (256, 256))
+    for n, tile in enumerate(tiles[i] for i in (0, 1, 8, 9)):  # sad, sad, happy, happy
+        with Image.open(io.BytesIO(tile.data)) as image:
+            grid.paste(image, (n % 2 * 128, n // 2 * 128))
+    grid.save(faces / "bob_grid.jpg", quality=90)
+
+
+def test_readme_example_runs_as_written(pytester: pytest.Pytester) -> None:
+    write_example_project(pytester.path)
+    args = ("-p", "no:cacheprovider", "-rsx", "--embedsim-report", "report")
+    first = pytester.runpytest_subprocess(*args, "--snapshot-update")
+    first.assert_outcomes(xfailed=2, skipped=2)
+    first.stdout.fnmatch_lines([
+        "*record it with: GEMINI_API_KEY=... pytest*test_same_person_closer*--record-mode=once*",
+        "XFAIL*test_same_person_closer*pixels*raw pixels do not recognise people*",
+        "XFAIL*test_smiles_are_happy*pixels*no image/text alignment*",
+    ])
+    snapshots = sorted(p.name for p in (pytester.path / "tests" / "__snapshots__").rglob("*") if p.is_file())
+    assert snapshots and all("[pixels]" in name for name in snapshots)
+
+    again = pytester.runpytest_subprocess(*args)  # snapshots now match
+    again.assert_outcomes(xfailed=2, skipped=2)
+    assert (pytester.path / "report" / "index.html").is_file()

@@ -1,21 +1,24 @@
-"""No API key ever lands in a cassette or a report.
+"""Guards over what this repository stores: no API key in a cassette or a report, and
+nothing but real Gemini responses under ``cassettes/gemini*``.
 
-``test_repository_cassettes_and_reports_hold_no_keys`` scans the repository's cassette
-folder and report folders; the other tests prove the scan and the filters work by
-recording with a realistic fake key (against the emulator, in a temporary folder).
+The ``test_repository_*`` tests scan this repository; the others prove each scan finds
+what it looks for, on cassettes recorded from the emulator in a temporary folder.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 import embedsim.backends.gemini  # noqa: F401  (pytester inline runs: import once here)
 import hypothesis  # noqa: F401
+import yaml
 from embedsim.config import Settings
-from embedsim.emulator import GeminiEmulator
+from embedsim.emulator import EMULATOR_HEADER, GeminiEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "gemini-embedding-2-preview"
@@ -97,3 +100,76 @@ def test_recording_with_a_realistic_key_filters_headers_and_query(pytester: pyte
     text = cassette.read_text(encoding="utf-8")
     assert text.count("- request:") == 2 and "key=" not in text
     assert find_secrets(pytester.path / "cassettes", pytester.path / "rep") == []
+
+
+
+# --- provenance: the emulator is never a source of Gemini data ------------------------------------
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def emulator_traces(cassette_dir: Path) -> list[str]:
+    """``file: what`` for every cassette under ``cassette_dir/gemini*`` that was not answered by
+    the real service: a loopback URI, the emulator's header, or not a readable cassette."""
+    found = []
+    for path in sorted(p for p in cassette_dir.glob("gemini*/**/*") if p.is_file()):
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        if EMULATOR_HEADER.lower() in text.lower():
+            found.append(f"{path}: {EMULATOR_HEADER} header (answered by the embedsim emulator)")
+        try:
+            interactions = yaml.safe_load(text)["interactions"]
+            uris = [interaction["request"]["uri"] for interaction in interactions]
+        except (yaml.YAMLError, TypeError, KeyError):
+            found.append(f"{path}: not a vcr cassette")
+            continue
+        found += [f"{path}: loopback URI {uri}" for uri in uris if _loopback(urlsplit(uri).hostname or "")]
+    return found
+
+
+def test_repository_gemini_cassettes_come_from_the_real_service(embedsim_settings: Settings) -> None:
+    found = emulator_traces(ROOT / "cassettes") + emulator_traces(embedsim_settings.cassette_dir)
+    assert not found, ("only real Gemini responses may be stored under a Gemini model id - delete these and "
+                       "record them with a key:\n" + "\n".join(dict.fromkeys(found)))
+
+
+def test_the_provenance_scan_finds_emulator_cassettes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makeini(f"[pytest]\nembedsim_models = {MODEL}\n")
+    pytester.makepyfile(test_planted="""
+        from embedsim.items import text_item
+
+        def test_planted(experiment):
+            experiment.similarity([text_item("hello"), text_item("world")])
+    """)
+    with GeminiEmulator() as emulator:
+        base_url = emulator.base_url
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", base_url)
+        monkeypatch.setenv("GEMINI_API_KEY", FAKE_KEY)
+        pytester.runpytest("--record-mode=once").assert_outcomes(passed=1)
+    cassettes = pytester.path / "cassettes"
+    planted = cassettes / MODEL / "test_planted" / "test_planted.yaml"
+    assert emulator_traces(cassettes) == [f"{planted}: {EMULATOR_HEADER} header (answered by the embedsim emulator)",
+                                          f"{planted}: loopback URI {base_url}/v1/models/{MODEL}"
+                                          ":batchEmbedContents"]
+    # without the header, the loopback URI still gives it away; other hosts and other models pass
+    text = planted.read_text(encoding="utf-8")
+    planted.write_text(re.sub(rf"\s+{EMULATOR_HEADER}:\n\s+- not-gemini", "", text, flags=re.IGNORECASE),
+                       encoding="utf-8")
+    assert [t.split(": ", 1)[1][:13] for t in emulator_traces(cassettes)] == ["loopback URI "]
+    for host in ("[::1]:9", "localhost:9", "0.0.0.0:9"):
+        planted.write_text(text.replace(base_url, f"http://{host}"), encoding="utf-8")
+        assert any("loopback URI" in t for t in emulator_traces(cassettes))
+    planted.write_text(text.replace(base_url, "https://generativelanguage.googleapis.com")
+                       .replace(EMULATOR_HEADER.lower(), "x-other"), encoding="utf-8")
+    assert emulator_traces(cassettes) == []
+    planted.write_text("interactions: [", encoding="utf-8")
+    assert emulator_traces(cassettes) == [f"{planted}: not a vcr cassette"]
+    (cassettes / MODEL).rename(cassettes / "pixels-like-elsewhere")
+    assert emulator_traces(cassettes) == []

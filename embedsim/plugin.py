@@ -12,7 +12,9 @@ Fixtures:
 
 Markers: ``embedsim_xfail(*models, reason=...)`` and ``embedsim_models(*models)``.
 Recording reuses pytest-recording's ``--record-mode`` / ``--block-network`` /
-``--disable-recording``; snapshots reuse syrupy's ``--snapshot-update``.
+``--disable-recording`` (the model's calls while recording, or live with
+``--disable-recording``, are exempt from ``--block-network``); snapshots reuse
+syrupy's ``--snapshot-update``.
 """
 
 from __future__ import annotations
@@ -156,7 +158,7 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
         if not is_local(embedsim_model) and recording.api_key_from_env() is None:
             pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs GEMINI_API_KEY")
         live = get_embedder(embedsim_model, embedsim_settings.dimension)
-        yield live
+        yield live if live.local else recording.LiveEmbedder(live)
         if callable(getattr(live, "close", None)):
             live.close()  # type: ignore[attr-defined]
         return

@@ -346,6 +346,22 @@ def _network_allowed() -> Iterator[None]:
         socket.socket.connect, socket.socket.connect_ex = saved
 
 
+class LiveEmbedder:
+    """A remote embedder called live (``--disable-recording``): like recording, its calls are
+    exempt from ``--block-network``; nothing else in the test is."""
+
+    local = False
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dimension = inner.dimension
+
+    def embed(self, items: Sequence[Item]) -> np.ndarray:
+        with _network_allowed():
+            return self.inner.embed(items)
+
+
 class RecordedEmbedder:
     """Wraps a remote embedder whose HTTP calls go through a cassette, turning a
     cassette miss into a :class:`CassetteMismatch` that names the changed items."""

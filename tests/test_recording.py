@@ -216,6 +216,25 @@ def test_more(experiment):
     result.stdout.fnmatch_lines(["E*CassetteMismatch:*", "E*- text 'one more call'", "E*--record-mode=rewrite*"])
 
 
+def test_live_calls_are_exempt_from_block_network_the_rest_of_the_test_is_not(
+        project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    project.makepyfile(test_live="""
+        import os, socket, pytest
+        from urllib.parse import urlsplit
+        from embedsim.items import text_item
+
+        def test_live(embedder):
+            assert embedder.embed([text_item("hello")]).shape == (1, 768)
+            url = urlsplit(os.environ["GOOGLE_GEMINI_BASE_URL"])
+            with pytest.raises(RuntimeError, match="Network is disabled"):
+                socket.create_connection((url.hostname, url.port))
+    """)
+    result, emulator = record(project, monkeypatch, "--disable-recording", "--block-network", "test_live.py")
+    result.assert_outcomes(passed=1)
+    assert len(emulator.embed_calls) == 1
+    assert not (project.path / "cassettes").exists()
+
+
 def test_media_digests_keep_cassettes_small(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     (project.path / "inputs.json").write_text(json.dumps({**INPUTS, "size": 320}))  # two ~300 KB noise PNGs
     record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)

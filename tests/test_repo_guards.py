@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -101,6 +102,17 @@ def test_recording_with_a_realistic_key_filters_headers_and_query(pytester: pyte
     assert text.count("- request:") == 2 and "key=" not in text
     assert find_secrets(pytester.path / "cassettes", pytester.path / "rep") == []
 
+
+
+def test_repository_runs_block_the_network_except_loopback(pytestconfig: pytest.Config) -> None:
+    """pyproject's addopts: nothing in a test run reaches a real host (recording with a key is
+    exempt, see test_recording); the loopback emulator stays reachable."""
+    assert pytestconfig.getoption("--block-network")
+    with socket.socket() as sock, pytest.raises(RuntimeError, match="Network is disabled for host '192.0.2.1'"):
+        sock.connect(("192.0.2.1", 9))  # TEST-NET-1: refused before a packet leaves
+    with GeminiEmulator() as emulator:
+        host, port = emulator.base_url.removeprefix("http://").split(":")
+        socket.create_connection((host, int(port)), timeout=5).close()
 
 
 # --- provenance: the emulator is never a source of Gemini data ------------------------------------

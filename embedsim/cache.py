@@ -12,12 +12,13 @@ what an earlier run left in a cache.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from embedsim.files import atomic_write
 from embedsim.items import Item
 
 #: Bump when the stored format or key recipe changes.
@@ -49,16 +50,9 @@ class EmbeddingCache:
 
     def put(self, key: str, vector: np.ndarray) -> None:
         """Store ``vector`` (as float32) atomically under ``key``."""
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}-", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.save(handle, np.asarray(vector, dtype=np.float32), allow_pickle=False)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(vector, dtype=np.float32), allow_pickle=False)
+        atomic_write(self.path(key), buffer.getvalue())
 
     def __contains__(self, key: str) -> bool:
         return self.path(key).is_file()

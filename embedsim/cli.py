@@ -11,6 +11,7 @@ from pathlib import Path
 from embedsim import __version__
 from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, GEMINI_MODELS, Embedder, get_embedder, is_local
 from embedsim.errors import EmbedsimError, InputError
+from embedsim.files import atomic_write
 from embedsim.items import Item, load_item, text_item
 from embedsim.matrix import SimilarityMatrix, similarity
 
@@ -168,7 +169,7 @@ def run_matrix(args: argparse.Namespace) -> int:
 
         _write_output(png, lambda: save_heatmap(result, png, args.title))
     if csv:
-        _write_output(csv, lambda: _write_text(csv, result.to_csv()))
+        _write_output(csv, lambda: atomic_write(csv, result.to_csv().encode("utf-8")))
     return 0
 
 
@@ -242,11 +243,6 @@ def _pad(text: str, width: int, left: bool = False) -> str:
     """Pad to ``width`` display columns: labels left-aligned, numbers right-aligned."""
     space = " " * (width - _display_width(text))
     return text + space if left else space + text
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode("utf-8"))
 
 
 def _write_output(path: Path, write: Callable[[], object]) -> None:

@@ -16,14 +16,13 @@ instead; tile ``(r, c)`` is then exactly the box
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from PIL import Image
 
 from embedsim.errors import InputError
+from embedsim.files import atomic_write
 from embedsim.items import Item, encode_png, load_item
 
 TileLabels = Sequence[Mapping[str, str]]
@@ -121,7 +120,7 @@ def write_tiles(tiles: Sequence[Item], out_dir: str | Path) -> list[Path]:
         raise InputError(f"tiles {', '.join(duplicates)} appear more than once; give each tile its own label")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        return [_write_atomically(out_dir / name, tile.data) for name, tile in zip(names, tiles, strict=True)]
+        return [atomic_write(out_dir / name, tile.data) for name, tile in zip(names, tiles, strict=True)]
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot write tiles ({exc.strerror or exc}); check the folder") from None
 
@@ -134,14 +133,3 @@ def _tile_file_name(tile: Item) -> str:
         raise InputError(f"tile label {label!r} is not usable as a file name; rename the tile")
     return f"{label}.png"
 
-
-def _write_atomically(path: Path, data: bytes) -> Path:
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as temp:
-            temp.write(data)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path

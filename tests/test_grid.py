@@ -168,7 +168,7 @@ def test_write_tiles_leaves_nothing_half_written(tmp_path: Path, monkeypatch: py
     def failing_replace(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("embedsim.grid.os.replace", failing_replace)
+    monkeypatch.setattr("embedsim.files.os.replace", failing_replace)
     with pytest.raises(InputError, match=r"cannot write tiles \(No space left on device\); check the folder"):
         write_tiles(tiles, tmp_path)
     assert list(tmp_path.iterdir()) == []

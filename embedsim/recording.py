@@ -128,6 +128,13 @@ def before_record_request(request: Any) -> Any:
     return request
 
 
+def before_record_response(response: dict[str, Any]) -> dict[str, Any] | None:
+    """vcr hook: keep only successful answers. An error (a 429 that the SDK retried, a
+    400, a 500) is not recorded, so a cassette never replays a failure and a failed
+    recording leaves no cassette behind."""
+    return response if response["status"]["code"] < 400 else None
+
+
 def body_matcher(r1: Any, r2: Any) -> None:
     """vcr matcher: equal JSON bodies after :func:`digest_media` (bytes otherwise)."""
     a, b = _json_body(digest_media(r1.body)), _json_body(digest_media(r2.body))
@@ -146,6 +153,7 @@ def vcr_config() -> dict[str, Any]:
         "filter_headers": list(KEY_HEADERS),
         "filter_query_parameters": list(KEY_QUERY_PARAMETERS),
         "before_record_request": before_record_request,
+        "before_record_response": before_record_response,
         "match_on": MATCH_ON,
         "decode_compressed_response": True,
     }
@@ -245,33 +253,35 @@ def request_inputs(body: Any) -> tuple[list[str], dict[str, Any]]:
     return inputs, fields
 
 
-ITEMS_METADATA = "embedsim_items"
-
-
 def item_names(items: Sequence[Item]) -> dict[str, str]:
-    """``{"<mime> sha256:<hex>": "<kind> '<label>'"}`` for the media items (kept in the
-    cassette's metadata so a mismatch can name the items that changed)."""
+    """``{"<mime> sha256:<hex>": "<kind> '<label>'"}`` for the media items of a request."""
     return {f"{i.mime_type} sha256:{i.digest}": f"{i.kind} {i.label!r}" for i in items if i.kind != "text"}
 
 
-def _recorded_names(cassette: Any) -> dict[str, str]:
-    metadata = getattr(cassette, "_metadata", None)
-    names = metadata.get(ITEMS_METADATA) if isinstance(metadata, dict) else None
-    return dict(names) if isinstance(names, dict) else {}
+def _changed_in_place(live: list[str], recorded: list[list[str]]) -> list[tuple[str, str]]:
+    """``(now, before)`` media inputs at the same position of the live request and the
+    recorded request of the same length that shares most inputs with it."""
+    same_length = [inputs for inputs in recorded if len(inputs) == len(live)]
+    if not same_length:
+        return []
+    closest = max(same_length, key=lambda inputs: len(set(inputs) & set(live)))
+    return [(now, before) for now, before in zip(live, closest, strict=True)
+            if now != before and not now.startswith("text") and not before.startswith("text")]
 
 
 def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Sequence[Item],
                       path: Path, nodeid: str) -> str:
     """Which items changed between this request and the cassette, and how to re-record."""
     names = item_names(items)
-    recorded_names = _recorded_names(error.cassette)
     live_inputs, live_fields = request_inputs(error.failed_request.body)
     recorded_inputs: list[str] = []
+    recorded_requests: list[list[str]] = []
     recorded_fields: dict[str, Any] = {}
     recorded_paths = set()
     for request in error.cassette.requests:
         inputs, fields = request_inputs(request.body)
         recorded_inputs += inputs
+        recorded_requests.append(inputs)
         for key, value in fields.items():
             recorded_fields.setdefault(key, value)
         recorded_paths.add(request.path)
@@ -283,15 +293,15 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
     def show(entry: str) -> str:
         if entry.startswith("text"):
             return entry
-        name = names.get(entry) or recorded_names.get(entry)
+        name = names.get(entry)
         return f"{name} ({short(entry)})" if name else f"media ({short(entry)})"
 
     new = [e for e in dict.fromkeys(live_inputs) if e not in recorded_inputs]
     gone = [e for e in dict.fromkeys(recorded_inputs) if e not in live_inputs]
     lines = [f"the cassette {show_path(path)} does not match this test's request "
              f"({len(error.cassette)} recorded interaction(s)):"]
-    by_name = {name: entry for entry, name in recorded_names.items() if entry in gone}
-    changed = [(e, by_name[names[e]]) for e in new if names.get(e) in by_name]
+    changed = [(e, old) for e, old in _changed_in_place(live_inputs, recorded_requests)
+               if e in new and old in gone and e in names]
     if changed:
         lines.append("  items whose content changed:")
         lines += [f"    - {names[e]}: {short(e)} now, {short(old)} in the cassette" for e, old in changed]
@@ -368,9 +378,8 @@ class RecordedEmbedder:
 
     local = False
 
-    def __init__(self, inner: Embedder, path: Path, nodeid: str, recording: bool, cassette: Any = None) -> None:
+    def __init__(self, inner: Embedder, path: Path, nodeid: str, recording: bool) -> None:
         self.inner = inner
-        self.cassette = cassette
         self.model_id = inner.model_id
         self.dimension = inner.dimension
         self.cassette_path = path
@@ -384,8 +393,6 @@ class RecordedEmbedder:
                 return self.inner.embed(items)
             with _network_allowed():
                 vectors = self.inner.embed(items)
-            if self.cassette is not None and hasattr(self.cassette, "get_metadata"):
-                self.cassette.get_metadata(ITEMS_METADATA, {}).update(item_names(items))
             return vectors
         except Exception as exc:
             error = _cassette_error(exc)
@@ -425,11 +432,14 @@ def recorded_embedder(
         from embedsim.backends import get_embedder as factory
     key = api_key_from_env(environ)
     exists = path.is_file()
+    previous: bytes | None = None  # restored if re-recording ends without a new cassette
     if record_mode == "rewrite":
         if key is None:
             raise NotRecorded(f"--record-mode=rewrite needs GEMINI_API_KEY or GOOGLE_API_KEY to re-record "
                               f"{show_path(path)}: {record_command(nodeid, 'rewrite')}")
-        path.unlink(missing_ok=True)
+        if exists:
+            previous = path.read_bytes()
+            path.unlink()
         exists = False
     replay = exists and record_mode in ("none", "once")
     if not exists and record_mode == "none":
@@ -444,9 +454,11 @@ def recorded_embedder(
     inner = factory(model_id, dimension, api_key=PLACEHOLDER_KEY if replay else key, **options)
     vcr = make_vcr(path.parent, record_mode)
     try:
-        with vcr.use_cassette(path.name) as cassette:
-            yield RecordedEmbedder(inner, path, nodeid, recording=not replay, cassette=cassette)
+        with vcr.use_cassette(path.name):
+            yield RecordedEmbedder(inner, path, nodeid, recording=not replay)
     finally:
+        if previous is not None and not path.is_file():
+            atomic_write(path, previous)
         close = getattr(inner, "close", None)
         if callable(close):
             close()

@@ -193,6 +193,30 @@ def test_changed_item_fails_with_the_items_and_the_rerecord_command(project: pyt
     project.runpytest().assert_outcomes(passed=1)
 
 
+def test_failed_rerecording_keeps_the_old_cassette(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    before = cassette(project).read_bytes()
+    with GeminiEmulator() as emulator, monkeypatch.context() as env:
+        emulator.inject("400", times=None)  # the service refuses every call
+        env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+        env.setenv("GEMINI_API_KEY", FAKE_KEY)
+        project.runpytest("--record-mode=rewrite").assert_outcomes(failed=1)
+    assert cassette(project).read_bytes() == before
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_retried_error_is_not_recorded(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    with GeminiEmulator() as emulator, monkeypatch.context() as env:
+        emulator.inject("429")  # the SDK retries it and then gets the vectors
+        env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+        env.setenv("GEMINI_API_KEY", FAKE_KEY)
+        project.runpytest("--record-mode=once").assert_outcomes(passed=1)
+        assert len(emulator.embed_calls) == 2
+    statuses = [i["response"]["status"]["code"] for i in yaml.safe_load(cassette(project).read_text())["interactions"]]
+    assert statuses == [200]
+    project.runpytest("--block-network").assert_outcomes(passed=1)
+
+
 def test_unrecorded_extra_call_in_replay_fails_fast(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
     project.makepyfile(test_exp=EXPERIMENT + """

@@ -248,29 +248,6 @@ def floor_product(x: np.ndarray) -> np.ndarray:
     return a @ a.T
 
 
-def floor_product_float64(x: np.ndarray) -> np.ndarray:
-    """The same product after converting to float64 (what embedsim computes in)."""
-    x = x.astype(np.float64)
-    a = x / np.linalg.norm(x, axis=1, keepdims=True)
-    return a @ a.T
-
-
-def proposed_float32(x: np.ndarray, labels: Sequence[str]) -> SimilarityMatrix:
-    """``cosine_matrix`` with the proposed ``matrix._unit_rows`` (benchmarks/README.md): float32
-    input stays float32, norms and the zero / non-finite check in float64. Not embedsim's
-    code (yet): here to size the fix on the same data in the same run."""
-    vectors = np.asarray(x)
-    if vectors.dtype != np.float32:
-        vectors = vectors.astype(np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
-    bad = np.flatnonzero(~np.isfinite(norms) | (norms == 0))
-    if bad.size:
-        raise ValueError(f"zero or non-finite vector for {labels[bad[0]]!r}")
-    a = vectors / norms[:, None].astype(vectors.dtype)
-    return SimilarityMatrix(a @ a.T, tuple(labels), tuple(labels), True)
-
-
 def bench_matrix(quick: bool) -> dict[str, Any]:
     sizes = [64, 128] if quick else [256, 1024, 4096]
     dims = [128, 256] if quick else [768, 3072]
@@ -286,10 +263,8 @@ def bench_matrix(quick: bool) -> dict[str, Any]:
             times, ratios = interleaved_times({
                 "floor": lambda: floor_product(x),
                 "embedsim": lambda: cosine_matrix(x, labels),
-                "floor64": lambda: floor_product_float64(x),
-                "proposed": lambda: proposed_float32(x, labels),
             }, repeats)
-            embedsim_t, floor_t, floor64_t, proposed_t = (times[k] for k in ("embedsim", "floor", "floor64", "proposed"))
+            embedsim_t, floor_t = times["embedsim"], times["floor"]
             # agreement with the floor (a correctness sanity check, not a speed number)
             max_diff = float(np.max(np.abs(cosine_matrix(x, labels).values - floor_product(x))))
             expected_loop = None if loop_ref is None else loop_ref[1] * (n / loop_ref[0]) ** 2
@@ -306,14 +281,11 @@ def bench_matrix(quick: bool) -> dict[str, Any]:
                 loop_measured = False
             rows.append({
                 "n": n, "d": d,
-                "embedsim_s": embedsim_t, "floor_s": floor_t, "floor_float64_s": floor64_t,
-                "proposed_float32_s": proposed_t,
+                "embedsim_s": embedsim_t, "floor_s": floor_t,
                 "seed_loop_s": loop_t, "seed_loop_measured": loop_measured,
                 "seed_loop_extrapolated_from_n": None if loop_measured else loop_ref[0],  # type: ignore[index]
                 "loop_over_embedsim": loop_t / embedsim_t,
                 "embedsim_over_floor": ratios["embedsim"],
-                "embedsim_over_floor_float64": ratios["embedsim"] / ratios["floor64"],
-                "proposed_over_floor": ratios["proposed"],
                 "max_abs_diff_vs_floor": max_diff,
             })
             log(f"matrix: N={n} d={d} embedsim {embedsim_t * 1e3:.1f} ms, floor {floor_t * 1e3:.1f} ms, "
@@ -326,14 +298,12 @@ def bench_matrix(quick: bool) -> dict[str, Any]:
             **{f"matrix_vs_loop_d{r['d']}": {
                 "value": r["loop_over_embedsim"], "goal": 100.0, "op": ">=",
                 "note": f"N = {key_n}, d = {r['d']}; the bare float32 product reaches "
-                        f"{r['seed_loop_s'] / r['floor_s']:.0f}x, the proposed patch "
-                        f"{r['seed_loop_s'] / r['proposed_float32_s']:.0f}x",
+                        f"{r['seed_loop_s'] / r['floor_s']:.0f}x",
             } for r in at_key},
             "matrix_vs_floor": {
                 "value": max(r["embedsim_over_floor"] for r in rows if r["n"] >= (64 if quick else 1024)),
                 "goal": 1.3, "op": "<=",
-                "note": f"worst case over N >= {64 if quick else 1024} and both d, float32 floor; the proposed "
-                        f"patch: {max(r['proposed_over_floor'] for r in rows if r['n'] >= (64 if quick else 1024)):.2f}x",
+                "note": f"worst case over N >= {64 if quick else 1024} and both d, float32 floor",
             },
         },
     }
@@ -475,7 +445,7 @@ def bench_calls(quick: bool, dimension: int = 3072) -> dict[str, Any]:
 
 def _cassette_parts(path: Path) -> dict[str, int]:
     """File bytes; the same cassette with every recorded answer body emptied, written by
-    vcrpy's own serializer (so what remains is request, headers, item names); images sent."""
+    vcrpy's own serializer (so what remains is request and headers); images sent."""
     from vcr.serializers import yamlserializer
 
     text = path.read_text(encoding="utf-8")
@@ -509,23 +479,21 @@ def bench_cassette(quick: bool) -> dict[str, Any]:
     with GeminiEmulator() as emu, tempfile.TemporaryDirectory(prefix="embedsim-bench-cassette-") as tmp:
         for number, (case, items) in enumerate(cases.items()):
             for d in dims:
-                for digest, names in ((True, True), (True, False), (False, False)):
-                    name = f"{'digest' if digest else 'plain'}-{names}-{d}-{number}.yaml"
+                for digest in (True, False):
+                    name = f"{'digest' if digest else 'plain'}-{d}-{number}.yaml"
                     if digest:
                         machine_vcr = recording.make_vcr(tmp, "once")
                     else:
                         machine_vcr = vcr.VCR(cassette_library_dir=tmp, record_mode="once",
                                               filter_headers=list(recording.KEY_HEADERS))
-                    with machine_vcr.use_cassette(name) as cassette:
+                    with machine_vcr.use_cassette(name):
                         emb = embedder(emu.base_url, d)
                         emb.embed(items)
                         emb.close()
-                        if names:  # what the plugin's RecordedEmbedder adds: item names for mismatch messages
-                            cassette.get_metadata(recording.ITEMS_METADATA, {}).update(recording.item_names(items))
                     parts = _cassette_parts(Path(tmp) / name)
                     n = len(items)
                     rows.append({
-                        "case": case, "images": n, "dimension": d, "digest": digest, "item_names": names,
+                        "case": case, "images": n, "dimension": d, "digest": digest,
                         "image_bytes": sum(len(i.data) for i in items) // n,
                         **parts,
                         "image_part_bytes_per_image": parts["non_response_bytes"] / n,
@@ -533,7 +501,7 @@ def bench_cassette(quick: bool) -> dict[str, Any]:
                     })
                     log(f"cassette: {case} d={d} {'digest' if digest else 'plain'}: {parts['file_bytes']} bytes, "
                         f"without the answers {parts['non_response_bytes'] / n:.0f} B/image")
-    digest_rows = [r for r in rows if r["digest"] and r["item_names"]]
+    digest_rows = [r for r in rows if r["digest"]]
     batched = [r for r in digest_rows if r["images"] > 1]
     single = [r for r in digest_rows if r["images"] == 1]
     marginal = None
@@ -548,10 +516,9 @@ def bench_cassette(quick: bool) -> dict[str, Any]:
         "targets": {
             "cassette_bytes_per_image": {
                 "value": max(r["image_part_bytes_per_image"] for r in batched), "goal": 300.0, "op": "<=",
-                "note": "digest cassette as the plugin writes it (with item names) minus the recorded answers, "
-                        "per image, 16 images per call (one image per call: "
-                        f"{max(r['image_part_bytes_per_image'] for r in single):.0f} B; without the item names: "
-                        f"{max(r['image_part_bytes_per_image'] for r in rows if r['digest'] and not r['item_names'] and r['images'] > 1):.0f} B)",
+                "note": "digest cassette as the plugin writes it, minus the recorded answers, per image, "
+                        "16 images per call (one image per call: "
+                        f"{max(r['image_part_bytes_per_image'] for r in single):.0f} B, most of it the call's URI and headers)",
             },
         },
     }
@@ -754,11 +721,7 @@ class ServiceEmulator:
 
 def child_emulator(latency: float) -> dict[str, Any]:
     """``--child ["emulator", latency]``: serve until stdin closes, answering stats/reset."""
-    from http.server import ThreadingHTTPServer
-    from unittest import mock
-
-    with mock.patch.object(ThreadingHTTPServer, "request_queue_size", 128):
-        emu = GeminiEmulator(latency=latency).start()
+    emu = GeminiEmulator(latency=latency).start()
     try:
         print(json.dumps({"base_url": emu.base_url}), flush=True)
         for line in sys.stdin:
@@ -845,13 +808,13 @@ def _maxrss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
 
-def child_matrix(n: int, d: int, traced: bool, variant: str = "embedsim") -> dict[str, Any]:
+def child_matrix(n: int, d: int, traced: bool) -> dict[str, Any]:
     x = np.random.default_rng(0).standard_normal((n, d)).astype(np.float32)
     labels = [f"i{k}" for k in range(n)]
     before = _maxrss_bytes()
     if traced:
         tracemalloc.start()
-    m = cosine_matrix(x, labels) if variant == "embedsim" else proposed_float32(x, labels)
+    m = cosine_matrix(x, labels)
     out: dict[str, Any] = {"input_bytes": x.nbytes, "output_bytes": m.values.nbytes,
                            "output_dtype": str(m.values.dtype)}
     if traced:
@@ -902,17 +865,9 @@ def bench_memory(quick: bool) -> dict[str, Any]:
         traced = _child(["matrix", n, d, True])
         rss = _child(["matrix", n, d, False])
         data = traced["input_bytes"] + traced["output_bytes"]
-        data32 = traced["input_bytes"] + n * n * 4
         result["matrix"].append({
-            "n": n, "d": d, "variant": "embedsim", **traced, "maxrss_delta": rss["maxrss_delta"],
+            "n": n, "d": d, **traced, "maxrss_delta": rss["maxrss_delta"],
             "peak_over_data": traced["tracemalloc_peak"] / data,
-            "peak_over_float32_data": traced["tracemalloc_peak"] / data32,
-        })
-        proposed = _child(["matrix", n, d, True, "proposed"])
-        result["matrix"].append({
-            "n": n, "d": d, "variant": "proposed patch", **proposed, "maxrss_delta": None,
-            "peak_over_data": proposed["tracemalloc_peak"] / (proposed["input_bytes"] + proposed["output_bytes"]),
-            "peak_over_float32_data": proposed["tracemalloc_peak"] / data32,
         })
     cfg = large_config(quick)
     with ServiceEmulator(cfg["latency"]) as emu:
@@ -956,15 +911,13 @@ def tables(results: dict[str, Any]) -> str:
     if "matrix" in results:
         out += ["", "**Similarity matrices** (all pairs, float32 input; ratios = median over interleaved rounds, times = medians; loop = the seed's "
                 "Python double loop, *extrapolated* quadratically where marked)", "",
-                "| N | d | loop / embedsim | embedsim / floor (f32) | embedsim / floor (f64) | proposed f32 / floor "
-                "| embedsim | floor f32 | floor f64 | seed loop |",
-                "|---|---|---|---|---|---|---|---|---|---|"]
+                "| N | d | loop / embedsim | embedsim / floor | embedsim | floor | seed loop |",
+                "|---|---|---|---|---|---|---|"]
         for r in results["matrix"]["rows"]:
             loop = _fmt_s(r["seed_loop_s"]) + ("" if r["seed_loop_measured"] else
                                                 f" (extrapolated from N={r['seed_loop_extrapolated_from_n']})")
             out.append(f"| {r['n']} | {r['d']} | {r['loop_over_embedsim']:,.0f}x | {r['embedsim_over_floor']:.2f}x | "
-                       f"{r['embedsim_over_floor_float64']:.2f}x | {r['proposed_over_floor']:.2f}x | "
-                       f"{_fmt_s(r['embedsim_s'])} | {_fmt_s(r['floor_s'])} | {_fmt_s(r['floor_float64_s'])} | {loop} |")
+                       f"{_fmt_s(r['embedsim_s'])} | {_fmt_s(r['floor_s'])} | {loop} |")
     if "calls" in results:
         c = results["calls"]
         out += ["", f"**Recording the whole spec** ({c['source']}; output dimension {c['dimension']}; "
@@ -984,11 +937,11 @@ def tables(results: dict[str, Any]) -> str:
     if "cassette" in results:
         c = results["cassette"]
         out += ["", "**Cassette size** (one recorded call, bytes of YAML; \"without answers\" = the file minus the "
-                "recorded response with its vectors: request, headers, item names)", "",
+                "recorded response with its vectors: request and headers)", "",
                 "| case | d | cassette | without answers / image | total / image | file | image file |",
                 "|---|---|---|---|---|---|---|"]
         for r in c["rows"]:
-            kind = ("digests + item names (plugin)" if r["item_names"] else "digests only") if r["digest"] else "plain vcrpy"
+            kind = "digests (plugin)" if r["digest"] else "plain vcrpy"
             out.append(f"| {r['case']} | {r['dimension']} | {kind} | "
                        f"{r['image_part_bytes_per_image']:,.0f} | {r['total_bytes_per_image']:,.0f} | "
                        f"{r['file_bytes']:,} | {r['image_bytes']:,} |")
@@ -1009,7 +962,7 @@ def tables(results: dict[str, Any]) -> str:
     if "large" in results:
         g = results["large"]
         cfg = g["config"]
-        out += ["", f"**Large run**: {cfg['images']} distinct {_mb(g['image_bytes'])} PNGs, batch size "
+        out += ["", f"**Large run**: {cfg['images']} distinct PNGs ({_mb(g['image_bytes'])} in all), batch size "
                 f"{cfg['batch_size']}, latency {cfg['latency']} s per call, d = {cfg['dimension']}", "",
                 "| mode | time | calls | max in flight |", "|---|---|---|---|",
                 f"| sequential `embed` | {_fmt_s(g['sequential']['seconds'])} | {g['sequential']['calls']} | "
@@ -1030,9 +983,9 @@ def tables(results: dict[str, Any]) -> str:
                 "| what | data | tracemalloc peak | peak / data | maxrss delta |", "|---|---|---|---|---|"]
         for r in m["matrix"]:
             rss = "n/a" if r["maxrss_delta"] is None else _mb(r["maxrss_delta"])
-            out.append(f"| matrix N={r['n']} d={r['d']} ({r['variant']}) | {_mb(r['input_bytes'])} in + "
+            out.append(f"| matrix N={r['n']} d={r['d']} | {_mb(r['input_bytes'])} in + "
                        f"{_mb(r['output_bytes'])} out ({r['output_dtype']}) | {_mb(r['tracemalloc_peak'])} | "
-                       f"{r['peak_over_data']:.2f}x ({r['peak_over_float32_data']:.2f}x of float32 in+out) | {rss} |")
+                       f"{r['peak_over_data']:.2f}x | {rss} |")
         g = m["large"]
         out.append(f"| large run (client side) | {_mb(g['image_bytes'])} images + {_mb(g['output_bytes'])} vectors | "
                    f"{_mb(g['tracemalloc_peak'])} | {g['peak_over_data']:.1f}x | {_mb(g['maxrss_delta'])} |")

@@ -191,9 +191,7 @@ def test_unknown_model_id(capsys) -> None:
     assert err.startswith("embedsim: error: unknown model id 'clip-vit'") and "pixels" in err
 
 
-def test_missing_gemini_key_says_which_variable_to_set(capsys, monkeypatch) -> None:
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI"):
-        monkeypatch.delenv(name, raising=False)
+def test_missing_gemini_key_says_which_variable_to_set(capsys, clean_env) -> None:
     code, _, err = run(capsys, "matrix", "--rows", "text:a", "--model", "gemini-embedding-2-preview")
     assert code == 2 and "GEMINI_API_KEY" in err and "Traceback" not in err
 

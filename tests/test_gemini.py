@@ -192,12 +192,6 @@ def test_get_embedder_routes_gemini_ids(emulator: GeminiEmulator) -> None:
 
 
 # -- keys and environment -------------------------------------------------------------------
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE",
-                 "GOOGLE_GEMINI_BASE_URL", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "GOOGLE_GENAI_API_VERSION"):
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
 
 
 def test_missing_key_names_the_variable(clean_env: pytest.MonkeyPatch) -> None:

@@ -9,23 +9,13 @@ import embedsim.heatmap  # noqa: F401
 import hypothesis  # noqa: F401
 
 
-@pytest.fixture(autouse=True)
-def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner runs must not inherit an outer ``-n`` worker's identity (syrupy checks it)."""
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
 
 WORDS = """
 from embedsim.items import text_item
 WORDS = [text_item(w, labels={"g": g}) for w, g in
          [("apple", "fruit"), ("apples", "fruit"), ("car", "vehicle"), ("cars", "vehicle")]]
 """
-
-
-@pytest.fixture(autouse=True)
-def _no_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def test_help_documents_options_and_ini_keys(pytester: pytest.Pytester) -> None:

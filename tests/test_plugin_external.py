@@ -13,11 +13,7 @@ from embedsim.emulator import GeminiEmulator
 MODEL = "gemini-embedding-2-preview"
 
 
-@pytest.fixture(autouse=True)
-def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner runs must not inherit an outer ``-n`` worker's identity (syrupy checks it)."""
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("outside_xdist")
 
 PYPROJECT = f"""
 [project]
@@ -62,10 +58,9 @@ def test_words(experiment):
 """
 
 
+@pytest.mark.usefixtures("clean_env")
 def test_another_repo_records_against_the_emulator_and_replays_offline(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
     pytester.makefile(".toml", pyproject=PYPROJECT)
     pytester.mkdir("tests")
     (pytester.path / "tests" / "test_spec.py").write_text(SPEC, encoding="utf-8")

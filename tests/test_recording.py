@@ -40,11 +40,7 @@ MODEL = "gemini-embedding-2-preview"
 FAKE_KEY = "AIzaSyD-embedsimFakeKey0123456789abcdEx"  # realistic shape: AIza + 35 characters
 
 
-@pytest.fixture(autouse=True)
-def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner runs must not inherit an outer ``-n`` worker's identity (syrupy checks it)."""
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("outside_xdist")
 
 EXPERIMENT = """
 import io, json, os
@@ -77,9 +73,7 @@ INPUTS = {"images": [["face1", 40, "a"], ["face2", 200, "b"]], "words": [["dark"
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
+def project(pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch) -> pytest.Pytester:
     pytester.makeini(f"[pytest]\nembedsim_models = {MODEL}\n")
     pytester.makepyfile(test_exp=EXPERIMENT)
     (pytester.path / "inputs.json").write_text(json.dumps(INPUTS))

@@ -27,11 +27,7 @@ FAKE_KEY = "AIzaSyC-embedsimNotARealKey_0123456789x"
 assert re.fullmatch(r"AIza[0-9A-Za-z_-]{35}", FAKE_KEY)
 
 
-@pytest.fixture(autouse=True)
-def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner runs must not inherit an outer ``-n`` worker's identity (syrupy checks it)."""
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("outside_xdist")
 
 SECRETS = [
     (re.compile(r"AIza[0-9A-Za-z_\-]{35}"), "Google API key"),

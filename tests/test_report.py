@@ -15,11 +15,7 @@ import embedsim.heatmap  # noqa: F401
 import hypothesis  # noqa: F401
 
 
-@pytest.fixture(autouse=True)
-def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner runs must not inherit an outer ``-n`` worker's identity (syrupy checks it)."""
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
 
 EXPERIMENTS = """
 import pytest
@@ -47,12 +43,6 @@ def test_broken(experiment):
     m = experiment.similarity(WORDS)
     experiment.expect_groups(m, "g", margin=0.9)
 """
-
-
-@pytest.fixture(autouse=True)
-def _no_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def test_report_shows_models_side_by_side(pytester: pytest.Pytester) -> None:

@@ -17,7 +17,7 @@ One test = one cassette = one ``embed`` call of at most 100 distinct items, whic
 Gemini backend sends as one ``batchEmbedContents`` request (see
 ``embedsim/backends/gemini.py``): the whole spec is ``len(SPEC)`` requests per model.
 
-Experiments (numbers as in the seed article, ``/work/shared/seed/README.md``):
+Experiments (numbered as in the seed article):
 
 1. five different people x Japanese words 怒 哀 楽 (5 x 3)
 2. one person's 16 tiles (``face16`` grid, cut at test time) x Japanese words (16 x 3);

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import ctypes
 import glob
+import importlib.util
 import io
 import json
 import math
@@ -44,7 +44,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
@@ -61,7 +60,7 @@ from embedsim.backends.gemini import GeminiEmbedder  # noqa: E402
 from embedsim.datasets import Dataset  # noqa: E402
 from embedsim.emulator import GeminiEmulator  # noqa: E402
 from embedsim.items import Item, text_item  # noqa: E402
-from embedsim.matrix import SimilarityMatrix, cosine_matrix, similarity  # noqa: E402
+from embedsim.matrix import cosine_matrix, similarity  # noqa: E402
 
 MODEL = "gemini-embedding-2-preview"
 FAKE_KEY = "embedsim-benchmark-not-a-key"
@@ -605,13 +604,9 @@ def bench_replay(quick: bool) -> dict[str, Any]:
                    for _ in range(1 if quick else 3)]
         collect = _pytest([*common, "--collect-only"], tmp, replay_env, 600)
         xdist = None
-        try:
-            import xdist  # noqa: F401
-
+        if importlib.util.find_spec("xdist") is not None:
             log("replay: again with -n 2 (pytest-xdist)")
             xdist = _pytest([*common, "--record-mode", "none", "--block-network", "-n", "2"], tmp, replay_env, 600)
-        except ImportError:
-            pass
         cassette_files = sorted(cassettes.rglob("*.yaml"))
         parts = [_cassette_parts(p) for p in cassette_files]
         images = sum(p["images"] for p in parts)

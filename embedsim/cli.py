@@ -228,7 +228,7 @@ def format_table(matrix: SimilarityMatrix, digits: int = 3) -> str:
         max(_display_width(label), *(len(row[j]) for row in cells))
         for j, label in enumerate(matrix.col_labels)
     ]
-    header = [_pad("", label_width, left=True), *(_pad(l, w) for l, w in zip(matrix.col_labels, widths, strict=True))]
+    header = [_pad("", label_width, left=True), *(_pad(col, w) for col, w in zip(matrix.col_labels, widths, strict=True))]
     lines = ["  ".join(header).rstrip()]
     for label, row in zip(matrix.row_labels, cells, strict=True):
         lines.append("  ".join([_pad(label, label_width, left=True), *(_pad(c, w) for c, w in zip(row, widths, strict=True))]))

@@ -146,8 +146,7 @@ class GeminiEmulator:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("emulator not started; call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.host}:{self._server.server_port}"
 
     def start(self) -> GeminiEmulator:
         if self._server is not None:
@@ -263,6 +262,7 @@ class GeminiEmulator:
         if request.body is None or not isinstance(request.body, dict):
             raise ApiError(400, f"Invalid JSON payload received. {raw[:40]!r}")
         model, method = match.group(2), match.group(3)
+        answer: dict[str, Any]
         if method == "batchEmbedContents":
             answer = {"embeddings": self._batch(model, request.body)}
         else:

@@ -349,11 +349,12 @@ def _network_allowed() -> Iterator[None]:
     from pytest_recording import network
 
     saved = socket.socket.connect, socket.socket.connect_ex
-    socket.socket.connect, socket.socket.connect_ex = network._original_connect, network._original_connect_ex
+    socket.socket.connect, socket.socket.connect_ex = (  # type: ignore[method-assign]
+        network._original_connect, network._original_connect_ex)
     try:
         yield
     finally:
-        socket.socket.connect, socket.socket.connect_ex = saved
+        socket.socket.connect, socket.socket.connect_ex = saved  # type: ignore[method-assign]
 
 
 class LiveEmbedder:
@@ -429,7 +430,9 @@ def recorded_embedder(
     if record_mode not in RECORD_MODES:
         raise EmbedsimError(f"unknown record mode {record_mode!r}; use one of {', '.join(RECORD_MODES)}")
     if factory is None:
-        from embedsim.backends import get_embedder as factory
+        from embedsim.backends import get_embedder
+
+        factory = get_embedder
     key = api_key_from_env(environ)
     exists = path.is_file()
     previous: bytes | None = None  # restored if re-recording ends without a new cassette

@@ -300,9 +300,9 @@ def _html(used: list[str], tests: Tests, commands: dict[str, tuple[int, str]]) -
     out.append("<h2>Tests</h2><table><tr><th>test</th>" + "".join(f"<th>{e(model_label(m))}</th>" for m in used)
                + "</tr>")
     for (module, test), per_model in tests:
-        cells = "".join(f"<td>{_badge_html(status(per_model[m]), _outcome(per_model[m])[0])}</td>"
-                        if m in per_model else "<td>-</td>" for m in used)
-        out.append(f"<tr><td><a href='#{_anchor(module, test)}'>{e(test)}</a></td>{cells}</tr>")
+        badges = "".join(f"<td>{_badge_html(status(per_model[m]), _outcome(per_model[m])[0])}</td>"
+                         if m in per_model else "<td>-</td>" for m in used)
+        out.append(f"<tr><td><a href='#{_anchor(module, test)}'>{e(test)}</a></td>{badges}</tr>")
     out.append("</table>")
     for (module, test), per_model in tests:
         out.append(f"<h2 id='{_anchor(module, test)}'>{e(test)}</h2>")

@@ -226,7 +226,7 @@ def test_more(experiment):
     result = project.runpytest("-rs", "-k", "faces_again or faces")
     assert time.perf_counter() - started < 10
     result.assert_outcomes(passed=1, skipped=1)
-    result.stdout.fnmatch_lines([f"*--record-mode=once*"])
+    result.stdout.fnmatch_lines(["*--record-mode=once*"])
 
     cassette(project).rename(cassette(project).with_name("test_more.yaml"))
     result = project.runpytest("-k", "test_more")

@@ -27,6 +27,8 @@ KINDS: tuple[Kind, ...] = ("text", "image", "audio", "video", "pdf")
 #: Formats the Gemini API takes as images; everything else is converted to PNG.
 PASS_THROUGH_IMAGES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 _EXIF_ORIENTATION = 0x0112
+#: File suffixes read as UTF-8 text (when they decode as UTF-8).
+TEXT_SUFFIXES = (".txt", ".md")
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,9 @@ def item_from_bytes(
     if not data:
         raise InputError(f"{where}: file is empty; replace it with a real image, audio, video, PDF or text file")
     labels = dict(labels or {})
+    text_file = source.lower().endswith(TEXT_SUFFIXES)
+    if text_file and _is_utf8(data):  # text first: "ID3 tags ..." or "The wide river" are not media
+        return _text_file_item(data, label, labels, source)
     sniffed = sniff_media(data)
     if sniffed is not None:
         kind, mime = sniffed
@@ -109,12 +114,20 @@ def item_from_bytes(
     if _looks_like_image(data):
         image_bytes, mime = normalise_image(data, where)
         return Item("image", image_bytes, mime, label, labels, source)
-    if source.lower().endswith((".txt", ".md")):
+    if text_file:
         return _text_file_item(data, label, labels, source)
     raise InputError(
         f"{where}: unsupported file type; use an image (PNG, JPEG, WebP, BMP, GIF, TIFF), "
         "audio (MP3, WAV), video (MP4, MOV), PDF or UTF-8 .txt"
     )
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _text_file_item(data: bytes, label: str, labels: dict[str, str], source: str) -> Item:
@@ -135,14 +148,23 @@ def sniff_media(data: bytes) -> tuple[Kind, str] | None:
         return "pdf", "application/pdf"
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return "audio", "audio/wav"
-    if data.startswith(b"ID3") or _is_mpeg_audio_frame(data):
+    if (data.startswith(b"ID3") and len(data) > 4 and data[3] in (2, 3, 4)) or _is_mpeg_audio_frame(data):
         return "audio", "audio/mp3"
+    if not _plausible_box(data):
+        return None
     if data[4:8] == b"ftyp":
         brand = data[8:12]
         return "video", "video/quicktime" if brand == b"qt  " else "video/mp4"
     if data[4:8] in (b"moov", b"mdat", b"wide", b"free"):
         return "video", "video/quicktime"
     return None
+
+
+def _plausible_box(data: bytes) -> bool:
+    """An ISO/QuickTime box header: a big-endian size of 0 (to the end), 1 (64-bit size
+    follows) or 8 .. len(data), so text that happens to spell ``wide`` or ``free`` is not video."""
+    size = int.from_bytes(data[:4], "big")
+    return len(data) >= 8 and (size in (0, 1) or 8 <= size <= len(data))
 
 
 def _is_mpeg_audio_frame(data: bytes) -> bool:

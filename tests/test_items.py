@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from embedsim.errors import InputError
-from embedsim.items import Item, item_from_bytes, load_item, text_item
+from embedsim.items import Item, item_from_bytes, load_item, sniff_media, text_item
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (12, 8), **save: Any) -> bytes:
@@ -167,6 +167,21 @@ def test_utf16_text_is_not_mistaken_for_mp3(tmp_path: Path) -> None:
     path = write(tmp_path, "notes.txt", "hi".encode("utf-16"))
     with pytest.raises(InputError, match="not valid UTF-8"):
         load_item(path)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("river.txt", "The wide river flows"),  # bytes 4-8 spell a QuickTime box type
+    ("birds.txt", "Set free the birds."),
+    ("tags.md", "ID3 tags are metadata"),  # starts like an MP3 tag
+])
+def test_text_files_that_start_like_media_stay_text(tmp_path: Path, name: str, text: str) -> None:
+    item = load_item(write(tmp_path, name, text.encode()))
+    assert (item.kind, item.mime_type, item.text) == ("text", "text/plain", text)
+
+
+@pytest.mark.parametrize("data", [b"The wide river flows", b"ID3 tags are metadata"])
+def test_text_bytes_are_not_sniffed_as_media(data: bytes) -> None:
+    assert sniff_media(data) is None
 
 
 # --- bad input: each names the file and says what to do -----------------------------

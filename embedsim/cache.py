@@ -1,6 +1,6 @@
 """An opt-in persistent, content-addressed embedding cache (one ``.npy`` file per key).
 
-The key is a SHA-256 over model id, output dimension, task, item kind and item digest,
+The key is a SHA-256 over endpoint, model id, output dimension, task, item kind and digest,
 so the same bytes embedded the same way are requested once, across runs and processes.
 Files live in a sharded tree ``<dir>/<key[:2]>/<key>.npy`` and are written atomically
 (temporary file in the same folder, then :func:`os.replace`), so concurrent processes
@@ -22,7 +22,7 @@ from embedsim.files import atomic_write
 from embedsim.items import Item
 
 #: Bump when the stored format or key recipe changes.
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 
 class EmbeddingCache:
@@ -32,9 +32,10 @@ class EmbeddingCache:
         self.directory = Path(directory).expanduser()
 
     @staticmethod
-    def key(model_id: str, dimension: int, task: str | None, item: Item) -> str:
-        """The content address of ``item`` embedded by ``model_id`` at ``dimension`` for ``task``."""
-        recipe = "\0".join((CACHE_VERSION, model_id, str(dimension), task or "", item.kind, item.digest))
+    def key(model_id: str, dimension: int, task: str | None, item: Item, endpoint: str = "") -> str:
+        """The content address of ``item`` embedded by ``model_id`` at ``dimension`` for ``task``,
+        as served by ``endpoint`` (so an emulator's or a proxy's answers never pass for the service's)."""
+        recipe = "\0".join((CACHE_VERSION, endpoint, model_id, str(dimension), task or "", item.kind, item.digest))
         return hashlib.sha256(recipe.encode("utf-8")).hexdigest()
 
     def path(self, key: str) -> Path:

@@ -119,6 +119,17 @@ def test_only_missing_items_are_requested(emulator: GeminiEmulator, tmp_path: Pa
     assert [r["content"]["parts"][0]["text"] for r in emulator.embed_calls[0].body["requests"]] == ["text 4", "text 5"]
 
 
+def test_another_endpoint_is_another_entry(emulator: GeminiEmulator, tmp_path: Path) -> None:
+    """Vectors cached from one server (the emulator) never answer for another (the service)."""
+    cache = EmbeddingCache(tmp_path)
+    make(emulator, cache).embed(texts(2))
+    with GeminiEmulator() as other:
+        make(other, cache).embed(texts(2))
+        assert requested(other) == 2
+    make(emulator, cache, api_version="v1beta").embed(texts(2))
+    assert len(cache) == 6
+
+
 def test_another_dimension_or_task_is_another_entry(emulator: GeminiEmulator, tmp_path: Path) -> None:
     cache = EmbeddingCache(tmp_path)
     make(emulator, cache).embed(texts(2))

@@ -19,7 +19,7 @@ from PIL import Image
 
 from embedsim.backends import get_embedder
 from embedsim.backends import gemini
-from embedsim.backends.gemini import GeminiEmbedder, MissingKeyError
+from embedsim.backends.gemini import GeminiEmbedder, MissingKeyError, estimate_tokens
 from embedsim.emulator import GeminiEmulator
 from embedsim.errors import BackendError, InputError
 from embedsim.items import Item, text_item
@@ -169,6 +169,21 @@ def test_task_goes_into_the_text_for_embedding_2(emulator: GeminiEmulator) -> No
         assert request["content"]["parts"] == [{"text": "task: sentence similarity | query: hello"}]
 
 
+def test_retrieval_documents_get_the_document_format_for_embedding_2(emulator: GeminiEmulator) -> None:
+    make(emulator, task="RETRIEVAL_DOCUMENT").embed([text_item("the sky is blue")])
+    make(emulator, task="RETRIEVAL_QUERY").embed([text_item("why is the sky blue")])
+    parts = [call.body["requests"][0]["content"]["parts"] for call in emulator.embed_calls]
+    assert parts == [[{"text": "title: none | text: the sky is blue"}],
+                     [{"text": "task: search result | query: why is the sky blue"}]]
+
+
+def test_a_misspelt_task_type_is_refused_for_every_model(emulator: GeminiEmulator) -> None:
+    for model in ("gemini-embedding-2-preview", "gemini-embedding-001"):
+        with pytest.raises(InputError, match="unknown task 'SEMANTIC_SIMILARTY'"):
+            make(emulator, model=model, task="SEMANTIC_SIMILARTY")
+    assert emulator.requests == []
+
+
 def test_task_type_for_embedding_001(emulator: GeminiEmulator) -> None:
     make(emulator, model="gemini-embedding-001", task="sentence similarity").embed([text_item("hello")])
     (request,) = emulator.embed_calls[0].body["requests"]
@@ -244,6 +259,13 @@ def test_text_over_the_token_limit_is_refused_naming_the_item(emulator: GeminiEm
         make(emulator).embed([text_item("fine"), long])
     with pytest.raises(InputError, match="2048-token"):
         make(emulator, model="gemini-embedding-001").embed([text_item("word " * 2100, label="x")])
+    assert emulator.requests == []
+
+
+def test_cjk_text_counts_about_a_token_per_character(emulator: GeminiEmulator) -> None:
+    assert estimate_tokens("怒" * 10_000) >= 10_000 and estimate_tokens("word " * 100) == 125
+    with pytest.raises(InputError, match="8192-token"):
+        make(emulator).embed([text_item("怒" * 9000, label="long japanese")])
     assert emulator.requests == []
 
 

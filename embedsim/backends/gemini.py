@@ -51,8 +51,6 @@ from embedsim.progress import Progress, ProgressOption
 
 #: The service rejects more than this many requests in one ``batchEmbedContents`` call.
 MAX_BATCH_REQUESTS = 100
-#: At most this many images in one content (we send one item per content anyway).
-MAX_IMAGES_PER_CONTENT = 6
 MIN_DIMENSION, MAX_DIMENSION = 128, 3072
 #: HTTP statuses the SDK retries (its defaults, made explicit so messages can say so).
 RETRIED_STATUS_CODES = (408, 429, 500, 502, 503, 504)
@@ -84,6 +82,14 @@ _TASK_TYPES = {prefix: task_type for task_type, prefix in reversed(list(TASKS.it
 _KEY_PATTERN = re.compile(r"AIza[0-9A-Za-z_\-]{20,}")
 
 
+def _check_task(model_id: str, task: str | None) -> None:
+    """Refuse a task that looks like a ``task_type`` name but is none (a typo would
+    otherwise go into embedding-2's text prefix unnoticed)."""
+    if task is not None and re.fullmatch(r"[A-Z_]+", task.strip()) and task.strip() not in TASKS:
+        raise InputError(f"{model_id}: unknown task {task!r}; use one of {sorted(TASKS)} or a prefix task "
+                         "such as 'sentence similarity'")
+
+
 class MissingKeyError(BackendError):
     """No API key and no Vertex AI configuration: nothing to authenticate with."""
 
@@ -103,8 +109,10 @@ def is_multimodal(model_id: str) -> bool:
 
 
 def estimate_tokens(text: str) -> int:
-    """A rough token count: UTF-8 bytes / :data:`BYTES_PER_TOKEN`, at least the word count."""
-    return max(len(text.split()), math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN))
+    """A rough token count: ASCII bytes / :data:`BYTES_PER_TOKEN` plus one token per
+    non-ASCII character (CJK text is about one token per character), at least the word count."""
+    non_ascii = sum(1 for char in text if char >= "\x80")
+    return max(len(text.split()), math.ceil((len(text) - non_ascii) / BYTES_PER_TOKEN) + non_ascii)
 
 
 def _payload_bytes(item: Item) -> int:
@@ -164,6 +172,7 @@ class GeminiEmbedder:
         self.cache, self.progress, self.timeout, self.attempts = cache, progress, timeout, attempts
         self.multimodal = is_multimodal(model_id)
         self.task = task
+        _check_task(model_id, task)
         self._config = types.EmbedContentConfig(output_dimensionality=dimension, task_type=self._task_type(task))
         http_options = types.HttpOptions(
             api_version=api_version,
@@ -188,6 +197,8 @@ class GeminiEmbedder:
                     "GOOGLE_GENAI_USE_VERTEXAI=true with GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION."
                 ) from None
             raise BackendError(f"{model_id}: cannot create the google-genai client: {self._redact(str(exc))}") from None
+        #: Where the calls go (base URL and API version): part of every cache key.
+        self.endpoint = f"{self.client._api_client._http_options.base_url}{api_version}"
         effective = getattr(self.client._api_client, "api_key", None)
         if effective:
             self._secrets.append(effective)
@@ -275,7 +286,7 @@ class GeminiEmbedder:
         vectors: list[np.ndarray | None] = [None] * len(unique)
         if self.cache is not None:
             for i, item in enumerate(unique):
-                keys[i] = key = self.cache.key(self.model_id, self.dimension, self.task, item)
+                keys[i] = key = self.cache.key(self.model_id, self.dimension, self.task, item, self.endpoint)
                 vector = self.cache.get(key)
                 if vector is not None and vector.shape == (self.dimension,) and np.isfinite(vector).all():
                     vectors[i] = vector
@@ -309,7 +320,10 @@ class GeminiEmbedder:
         if item.mime_type not in SUPPORTED_MIME_TYPES:
             raise InputError(f"{where} has unsupported MIME type {item.mime_type!r}; use one of {sorted(SUPPORTED_MIME_TYPES)}")
         if item.kind == "text":
-            text = item.data.decode("utf-8", errors="replace")
+            try:
+                text = item.data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{where} is not valid UTF-8 text; build it with text_item()") from None
             if not text.strip():
                 raise InputError(f"{where} is empty or whitespace only; give it some text")
             limit = MAX_TEXT_TOKENS if self.multimodal else MAX_TEXT_TOKENS_001
@@ -339,8 +353,10 @@ class GeminiEmbedder:
     def _text(self, item: Item) -> str:
         text = item.data.decode("utf-8")
         if self.task and self.multimodal:
-            task = TASKS.get(self.task.strip().upper(), self.task.strip())
-            return f"task: {task} | query: {text}"
+            name = self.task.strip()
+            if name.upper() == "RETRIEVAL_DOCUMENT":  # the document side of asymmetric retrieval
+                return f"title: none | text: {text}"
+            return f"task: {TASKS.get(name.upper(), name)} | query: {text}"
         return text
 
     def _part(self, item: Item) -> types.Part:
@@ -351,10 +367,6 @@ class GeminiEmbedder:
     def _call(self, batch: list[Item]) -> dict[str, Any]:
         """Arguments of ``embed_content``: one ``types.Content`` (one part) per item."""
         contents = [types.Content(parts=[self._part(item)]) for item in batch]
-        for content, item in zip(contents, batch):
-            images = sum(1 for p in content.parts or [] if p.inline_data and (p.inline_data.mime_type or "").startswith("image/"))
-            if images > MAX_IMAGES_PER_CONTENT:  # cannot happen with one part; guards a regression
-                raise InputError(f"{self.model_id}: item {item.describe()} has {images} images in one content")
         return {"model": self.model_id, "contents": contents, "config": self._config}
 
     def _vectors(self, response: types.EmbedContentResponse, batch: list[Item], number: int, total: int) -> np.ndarray:
@@ -407,7 +419,7 @@ class GeminiEmbedder:
         if isinstance(exc, (genai_errors.UnknownApiResponseError, json.JSONDecodeError)):
             what = "the answer is not valid JSON (malformed or truncated body)"
         elif _is_timeout(exc):
-            what = f"no answer within the {self.timeout} s timeout"
+            what = "no answer in time" if self.timeout is None else f"no answer within the {self.timeout} s timeout"
             if is_async and isinstance(exc, TimeoutError):
                 what += " (google-genai does not retry aiohttp timeouts; embed() does)"
             elif self.attempts > 1:

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from embedsim.backends import DEFAULT_MODEL
+from embedsim.backends import DEFAULT_MODEL, check_model_id
 from embedsim.backends.base import DEFAULT_DIMENSION
+from embedsim.errors import InputError
 
 DEFAULT_CASSETTE_DIR = "cassettes"
 #: Absolute tolerance of matrix snapshots (cosine similarity units).
@@ -133,11 +134,19 @@ def load_settings(config: pytest.Config) -> Settings:
     selected = _split_models(values["models"]) if values["models"] else models
     if not models or not selected:
         raise pytest.UsageError("embedsim: no model configured; e.g. --embedsim-model pixels")
+    for model in dict.fromkeys(models + selected):
+        try:
+            check_model_id(model)
+        except InputError as exc:
+            raise pytest.UsageError(f"embedsim: {exc}") from None
     report = values["report"]
+    if values["dimension"] is not None and _number(values["dimension"], int, "dimension") < 1:
+        raise pytest.UsageError(f"embedsim: dimension must be at least 1, got {values['dimension']!r}")
     return Settings(
         models=models,
         selected=selected,
-        dimension=_number(values["dimension"] or DEFAULT_DIMENSION, int, "dimension"),
+        dimension=_number(values["dimension"] if values["dimension"] is not None else DEFAULT_DIMENSION,
+                          int, "dimension"),
         cassette_dir=root / str(values["cassette_dir"] or DEFAULT_CASSETTE_DIR),
         tolerance=_number(values["tolerance"] if values["tolerance"] is not None else DEFAULT_TOLERANCE,
                           float, "tolerance"),

@@ -39,6 +39,7 @@ EXPERIMENT = pytest.StashKey[Experiment]()
 ORDER = pytest.StashKey[int]()
 OUTCOME = pytest.StashKey[dict[str, Any]]()
 UNSELECTED = pytest.StashKey[bool]()
+SHARED_CASSETTE = pytest.StashKey[str]()
 MODEL_PARAM = "embedsim_model"
 
 
@@ -57,8 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     settings = load_settings(config)
     config.stash[SETTINGS] = settings
-    if settings.report_dir is not None and not hasattr(config, "workerinput"):
-        report.prepare(settings.report_dir)
+    if (report_dir := _report_dir(config, settings)) is not None:
+        report.prepare(report_dir)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -95,14 +96,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Skip the tests of configured models that ``--embedsim-model`` left out. (Skipped, not
     deselected: syrupy matches snapshots by test name without parameters, so only a
     skip keeps it from deleting - or failing on - the other models' snapshots.)"""
-    selected = config.stash[SETTINGS].selected
+    settings = config.stash[SETTINGS]
+    owners: dict[Path, list[pytest.Item]] = {}
     for index, item in enumerate(items):
         item.stash[ORDER] = index  # the report lists tests in collection order
         model = _model_of(item)
-        if model is not None and model not in selected:
+        if model is not None and model not in settings.selected:
             item.stash[UNSELECTED] = True
             item.add_marker(pytest.mark.skip(
-                reason=f"{model} not selected: this run uses --embedsim-model {','.join(selected)}"))
+                reason=f"{model} not selected: this run uses --embedsim-model {','.join(settings.selected)}"))
+        elif model is not None and not is_local(model):
+            owners.setdefault(cassette_of(item, settings, model), []).append(item)
+    for path, sharing in owners.items():
+        for item in sharing[1:] if len(sharing) > 1 else ():
+            item.stash[SHARED_CASSETTE] = (
+                f"{item.nodeid} would share the cassette {recording.show_path(path)} with {sharing[0].nodeid}: "
+                "cassettes are named <model>/<module name>/<test name>; rename this test or its module")
+
+
+def cassette_of(item: pytest.Item, settings: Settings, model: str) -> Path:
+    """Where the cassette of ``item`` run with ``model`` lives."""
+    return recording.cassette_path(settings.cassette_dir, model, Path(item.path).stem, base_test_name(item, model))
 
 
 def _model_of(item: pytest.Item) -> str | None:
@@ -163,8 +177,9 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
             live.close()  # type: ignore[attr-defined]
         return
     node = request.node
-    path = recording.cassette_path(embedsim_settings.cassette_dir, embedsim_model, Path(node.path).stem,
-                                   base_test_name(node, embedsim_model))
+    if SHARED_CASSETTE in node.stash:
+        pytest.fail(node.stash[SHARED_CASSETTE], pytrace=False)
+    path = cassette_of(node, embedsim_settings, embedsim_model)
     mode = config.getoption("record_mode", None) or "none"
     try:
         manager = recording.recorded_embedder(embedsim_model, embedsim_settings.dimension, path, mode, node.nodeid)
@@ -282,12 +297,18 @@ def _summary_line(item: pytest.Item) -> str:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     settings = config.stash.get(SETTINGS, None)
-    if settings is None or settings.report_dir is None or hasattr(config, "workerinput"):
-        return
-    report.build_index(settings.report_dir, settings.models, config.rootpath)
+    if settings is not None and (report_dir := _report_dir(config, settings)) is not None:
+        report.build_index(report_dir, settings.models, config.rootpath)
+
+
+def _report_dir(config: pytest.Config, settings: Settings) -> Path | None:
+    """The report folder, for the main process of a run that runs tests (not ``--co``)."""
+    if hasattr(config, "workerinput") or config.getoption("collectonly", False):
+        return None
+    return settings.report_dir
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     settings = config.stash.get(SETTINGS, None)
-    if settings is not None and settings.report_dir is not None and not hasattr(config, "workerinput"):
-        terminalreporter.write_line(f"embedsim report: {settings.report_dir / 'index.html'}")
+    if settings is not None and (report_dir := _report_dir(config, settings)) is not None:
+        terminalreporter.write_line(f"embedsim report: {report_dir / 'index.html'}")

@@ -278,7 +278,9 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
     recorded_requests: list[list[str]] = []
     recorded_fields: dict[str, Any] = {}
     recorded_paths = set()
-    for request in error.cassette.requests:
+    cassette = error.cassette
+    unplayed = [r for n, r in enumerate(cassette.requests) if not cassette.play_counts[n]]  # not answered yet
+    for request in unplayed or cassette.requests:
         inputs, fields = request_inputs(request.body)
         recorded_inputs += inputs
         recorded_requests.append(inputs)
@@ -386,6 +388,8 @@ class RecordedEmbedder:
         self.cassette_path = path
         self.nodeid = nodeid
         self.recording = recording
+        #: True once a call failed: what was recorded is incomplete.
+        self.failed = False
 
     def embed(self, items: Sequence[Item]) -> np.ndarray:
         __tracebackhide__ = True
@@ -393,9 +397,9 @@ class RecordedEmbedder:
             if not self.recording:
                 return self.inner.embed(items)
             with _network_allowed():
-                vectors = self.inner.embed(items)
-            return vectors
-        except Exception as exc:
+                return self.inner.embed(items)
+        except BaseException as exc:
+            self.failed = True
             error = _cassette_error(exc)
             if error is None:
                 raise
@@ -423,8 +427,10 @@ def recorded_embedder(
 ) -> Iterator[RecordedEmbedder]:
     """An embedder for ``model_id`` whose calls are recorded to / replayed from ``path``.
 
-    Raises :class:`NotRecorded` (before any call) when there is no cassette and
-    recording is impossible: mode ``none``, or no API key in the environment.
+    Raises :class:`NotRecorded` (before any call) when the mode needs a recording that
+    cannot be made: no cassette in mode ``none``, or no API key in the environment for a
+    mode that records (``once`` without a cassette, ``new_episodes``, ``all``, ``rewrite``).
+    A failed ``rewrite`` puts the previous cassette back.
     Replays hand the SDK :data:`PLACEHOLDER_KEY`, never the real key.
     """
     if record_mode not in RECORD_MODES:
@@ -435,7 +441,7 @@ def recorded_embedder(
         factory = get_embedder
     key = api_key_from_env(environ)
     exists = path.is_file()
-    previous: bytes | None = None  # restored if re-recording ends without a new cassette
+    previous: bytes | None = None  # restored if re-recording ends without a complete new cassette
     if record_mode == "rewrite":
         if key is None:
             raise NotRecorded(f"--record-mode=rewrite needs GEMINI_API_KEY or GOOGLE_API_KEY to re-record "
@@ -450,17 +456,18 @@ def recorded_embedder(
                           f"{record_command(nodeid)}")
     if not replay and key is None and not exists:
         raise NotRecorded(f"not recorded yet: no cassette {show_path(path)} for {model_id} and no GEMINI_API_KEY "
-                          f"to record it; record it with: {record_command(nodeid)}")
+                          f"(or GOOGLE_API_KEY) to record it; record it with: {record_command(nodeid)}")
     if not replay and key is None:
-        raise NotRecorded(f"--record-mode={record_mode} needs GEMINI_API_KEY to add to {show_path(path)}; "
-                          "set the key, or replay it with --record-mode=none")
+        raise NotRecorded(f"--record-mode={record_mode} needs GEMINI_API_KEY (or GOOGLE_API_KEY) to add to "
+                          f"{show_path(path)}; set the key, or replay it with --record-mode=none")
     inner = factory(model_id, dimension, api_key=PLACEHOLDER_KEY if replay else key, **options)
     vcr = make_vcr(path.parent, record_mode)
+    embedder = RecordedEmbedder(inner, path, nodeid, recording=not replay)
     try:
         with vcr.use_cassette(path.name):
-            yield RecordedEmbedder(inner, path, nodeid, recording=not replay)
+            yield embedder
     finally:
-        if previous is not None and not path.is_file():
+        if previous is not None and (embedder.failed or not path.is_file()):
             atomic_write(path, previous)
         close = getattr(inner, "close", None)
         if callable(close):

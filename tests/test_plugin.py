@@ -114,6 +114,39 @@ def test_bad_settings_are_usage_errors(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*embedsim: dimension must be a int, got 'lots'*"])
 
 
+@pytest.mark.parametrize("args, message", [
+    (("--embedsim-model", "pixel"), "*embedsim: unknown model id 'pixel': use 'pixels'*"),
+    (("--embedsim-model", "gemini-embeding-2"), "*embedsim: unknown model id 'gemini-embeding-2'*"),
+    (("--embedsim-dimension", "0"), "*embedsim: dimension must be at least 1, got '0'*"),
+])
+def test_a_mistyped_model_or_dimension_stops_the_run(pytester: pytest.Pytester, args: tuple[str, ...],
+                                                     message: str) -> None:
+    pytester.makepyfile("def test_words(embedder):\n    pass\n")
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # not "1 skipped" and a green run
+    result.stderr.fnmatch_lines([message])
+
+
+def test_tests_that_would_share_a_cassette_fail(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nembedsim_models = gemini-embedding-2-preview\n")
+    for folder in ("a", "b"):
+        pytester.mkdir(folder).joinpath("test_api.py").write_text("def test_words(embedder):\n    pass\n")
+    result = pytester.runpytest("--import-mode=importlib")
+    result.assert_outcomes(skipped=1, errors=1)  # fails at setup, before any call or replay
+    result.stdout.fnmatch_lines(["b/test_api.py::test_words[[]gemini-embedding-2-preview[]] would share the cassette "
+                                 "cassettes/gemini-embedding-2-preview/test_api/test_words.yaml with a/test_api.py*"])
+
+
+def test_collect_only_leaves_the_report_alone(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_words(embedder):\n    pass\n")
+    pytester.runpytest("--embedsim-report", "r").assert_outcomes(passed=1)
+    index = (pytester.path / "r" / "index.html").read_text()
+    fragments = sorted((pytester.path / "r").rglob("*.json"))
+    pytester.runpytest("--co", "--embedsim-report", "r")
+    assert (pytester.path / "r" / "index.html").read_text() == index
+    assert sorted((pytester.path / "r").rglob("*.json")) == fragments
+
+
 def test_embedsim_models_marker_limits_a_test(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nembedsim_models = pixels gemini-embedding-2-preview\n")
     pytester.makepyfile("""

@@ -199,6 +199,50 @@ def test_failed_rerecording_keeps_the_old_cassette(project: pytest.Pytester, mon
     project.runpytest().assert_outcomes(passed=1)
 
 
+TWO_CALLS = """
+import json
+from pathlib import Path
+from embedsim.items import text_item
+
+def test_two_calls(embedder):
+    first, second = json.loads(Path("words.json").read_text())
+    embedder.embed([text_item(w) for w in first])
+    embedder.embed([text_item(w) for w in second])
+"""
+
+
+def two_call_project(project: pytest.Pytester, first: list[str], second: list[str]) -> Path:
+    project.makepyfile(test_exp=TWO_CALLS)
+    (project.path / "words.json").write_text(json.dumps([first, second]))
+    return project.path / "cassettes" / MODEL / "test_exp" / "test_two_calls.yaml"
+
+
+def test_a_rewrite_that_fails_midway_keeps_the_old_cassette(project: pytest.Pytester,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    path = two_call_project(project, ["apple", "car"], ["boat"])
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    before = path.read_bytes()
+    with GeminiEmulator() as emulator, monkeypatch.context() as env:
+        emulator.inject("400", after=1)  # the first call is answered, the second refused
+        env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+        env.setenv("GEMINI_API_KEY", FAKE_KEY)
+        project.runpytest("--record-mode=rewrite").assert_outcomes(failed=1)
+    assert path.read_bytes() == before  # not a one-call cassette
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_mismatch_in_a_later_call_lists_only_what_changed(project: pytest.Pytester,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    two_call_project(project, ["apple", "car"], ["boat"])
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    (project.path / "words.json").write_text(json.dumps([["apple", "car"], ["ship"]]))
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E*items sent now but not in the cassette*", "E*- text 'ship'",
+                                 "E*items in the cassette that are no longer sent:", "E*- text 'boat'"])
+    assert "- text 'apple'" not in result.stdout.str() and "- text 'car'" not in result.stdout.str()
+
+
 def test_a_retried_error_is_not_recorded(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     with GeminiEmulator() as emulator, monkeypatch.context() as env:
         emulator.inject("429")  # the SDK retries it and then gets the vectors

@@ -18,20 +18,27 @@ def is_local(model_id: str) -> bool:
     return model_id in LOCAL_MODELS
 
 
+def check_model_id(model_id: str) -> None:
+    """Raise :class:`InputError` for a model id no backend serves (a typo, say). Any
+    ``gemini-embedding*`` id is accepted, so a new model version needs no code change."""
+    if not (is_local(model_id) or model_id.startswith("gemini-embedding")):
+        raise InputError(
+            f"unknown model id {model_id!r}: use 'pixels' (offline baseline) or a Gemini "
+            f"embedding model such as {', '.join(GEMINI_MODELS)}"
+        )
+
+
 def get_embedder(model_id: str = DEFAULT_MODEL, dimension: int = DEFAULT_DIMENSION, **options: Any) -> Embedder:
     """Create the embedder for ``model_id``; ``options`` go to the backend's constructor."""
+    check_model_id(model_id)
     if model_id == "pixels":
         from embedsim.backends.pixels import PixelEmbedder
 
         return PixelEmbedder(dimension=dimension)
-    if model_id.startswith("gemini"):
-        from embedsim.backends.gemini import GeminiEmbedder
+    from embedsim.backends.gemini import GeminiEmbedder
 
-        return GeminiEmbedder(model_id, dimension=dimension, **options)
-    raise InputError(
-        f"unknown model id {model_id!r}: use 'pixels' (offline baseline) or a Gemini "
-        f"embedding model such as {', '.join(GEMINI_MODELS)}"
-    )
+    return GeminiEmbedder(model_id, dimension=dimension, **options)
 
 
-__all__ = ["DEFAULT_DIMENSION", "DEFAULT_MODEL", "Embedder", "GEMINI_MODELS", "get_embedder", "is_local"]
+__all__ = ["DEFAULT_DIMENSION", "DEFAULT_MODEL", "Embedder", "GEMINI_MODELS", "check_model_id", "get_embedder",
+           "is_local"]

@@ -251,5 +251,29 @@ def test_pixels_single_colour_image_gives_a_finite_non_zero_vector() -> None:
     assert np.all(np.isfinite(vector)) and np.linalg.norm(vector) == pytest.approx(1.0, rel=1e-5)
 
 
+def test_pixels_flat_images_are_not_matched_by_their_file_headers() -> None:
+    def flat_jpeg(colour: tuple[int, int, int]) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 64), colour).save(buffer, format="JPEG")
+        return buffer.getvalue()
+
+    black, white = (item_from_bytes(flat_jpeg(c), n) for c, n in (((0, 0, 0), "black"), ((255, 255, 255), "white")))
+    assert black.data[:64] == white.data[:64]  # same header: it must not decide the vector
+    vectors = PixelEmbedder().embed([black, white])
+    assert abs(float(vectors[0] @ vectors[1])) < 0.5
+
+
+def test_pixels_hashes_media_bytes_fast_and_from_a_bounded_prefix() -> None:
+    from embedsim.backends.pixels import MAX_HASHED_BYTES
+
+    head = b"\x00\x00\x00\x18ftypmp42" + np.random.default_rng(1).integers(0, 256, MAX_HASHED_BYTES,
+                                                                           dtype=np.uint8).tobytes()
+    video, longer = item_from_bytes(head, "video"), item_from_bytes(head + b"more frames", "longer")
+    other = item_from_bytes(head[:1000] + bytes(1000), "other")
+    vectors = PixelEmbedder().embed([video, longer, other])
+    assert video.kind == "video" and np.array_equal(vectors[0], vectors[1])  # only the first 8 MiB count
+    assert float(vectors[0] @ vectors[2]) < 0.99
+
+
 def test_pixels_of_nothing_is_an_empty_array() -> None:
     assert PixelEmbedder(dimension=16).embed([]).shape == (0, 16)

@@ -3,7 +3,9 @@
 Images become a small fixed-size RGB thumbnail whose pixels are centred,
 L2-normalised and projected to ``dimension`` with a fixed-seed Gaussian random
 projection. Text becomes hashed character n-grams (1-3) in the same space; audio,
-video and PDF become hashed byte 4-grams. It needs no network and no weights, and the
+video and PDF become hashed byte 4-grams (of their first 8 MiB). An image with no
+pixel variation (one flat colour) carries no information once centred: it gets a
+direction hashed from its digest. It needs no network and no weights, and the
 same input gives the same vector on any machine.
 
 It has **no semantics and no cross-modal alignment**: an image-vs-text similarity
@@ -26,6 +28,8 @@ from embedsim.backends.base import DEFAULT_DIMENSION, l2_normalise
 from embedsim.items import Item
 
 THUMBNAIL = 24  # px; 24 x 24 x 3 = 1728 pixel features
+#: Audio, video and PDF are hashed from their first 8 MiB (same input, same vector; bounded work).
+MAX_HASHED_BYTES = 8 * 1024 * 1024
 SEED = 20260310
 
 
@@ -59,8 +63,16 @@ def _text_tokens(text: str) -> list[bytes]:
     return [padded[i : i + n].encode() for n in (1, 2, 3) for i in range(len(padded) - n + 1)]
 
 
-def _byte_tokens(data: bytes) -> list[bytes]:
-    return [data[i : i + 4] for i in range(0, max(len(data) - 3, 1))]
+def hashed_byte_grams(data: bytes, dimension: int) -> np.ndarray:
+    """Signed feature hashing of the byte 4-grams of the first :data:`MAX_HASHED_BYTES`
+    bytes (vectorised: a multiplicative hash of each 4-gram as an integer)."""
+    raw = np.frombuffer(data[:MAX_HASHED_BYTES].ljust(4, b"\0"), dtype=np.uint8).astype(np.uint64)
+    grams = raw[:-3] << np.uint64(24) | raw[1:-2] << np.uint64(16) | raw[2:-1] << np.uint64(8) | raw[3:]
+    with np.errstate(over="ignore"):
+        h = grams * np.uint64(0x9E3779B97F4A7C15)
+    h ^= h >> np.uint64(29)
+    signs = np.where(h >> np.uint64(63), 1.0, -1.0)
+    return np.bincount((h % np.uint64(dimension)).astype(np.intp), weights=signs, minlength=dimension)
 
 
 class PixelEmbedder:
@@ -78,9 +90,9 @@ class PixelEmbedder:
         elif item.kind == "text":
             vector = hashed_ngrams(_text_tokens(item.text), self.dimension)
         else:
-            vector = hashed_ngrams(_byte_tokens(item.data), self.dimension)
-        if not np.any(vector):  # e.g. a flat single-colour image: keep it finite and non-zero
-            vector = hashed_ngrams([item.data[:64] or b"\0"], self.dimension)
+            vector = hashed_byte_grams(item.data, self.dimension)
+        if not np.any(vector):  # e.g. a flat single-colour image: no pixel information, a random direction
+            vector = hashed_ngrams([item.digest.encode()], self.dimension)
         return vector
 
     def embed(self, items: Sequence[Item]) -> np.ndarray:

@@ -214,7 +214,11 @@ def dataset_rows(folder: Path, selections: Sequence[str]) -> list[Item]:
         if not (name and equals and values) or name in query:
             raise InputError(f"--select {selection!r}: write NAME=VALUE[,VALUE...], each NAME once")
         query[name] = values.split(",")
-    items = Dataset.load(folder).select(**query)
+    dataset = Dataset.load(folder)
+    if not dataset.items:
+        raise InputError(f"{folder}: the manifest lists no [[item]] (grids are not rows); cut a grid with "
+                         "'embedsim split' and pass the tiles' folder to --rows")
+    items = dataset.select(**query)
     if not items:
         raise InputError(f"{folder}: no item matches {' '.join(selections)}")
     return items

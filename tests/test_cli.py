@@ -143,6 +143,13 @@ def test_matrix_from_a_dataset_selection(capsys) -> None:
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["obama_1", "obama_2", "obama_3"]
 
 
+def test_matrix_of_a_grid_only_dataset_says_how_to_use_its_tiles(capsys, tmp_path) -> None:
+    (tmp_path / "manifest.toml").write_text('[[grid]]\nid = "g"\nfile = "face16.jpg"\nrows = 4\ncols = 4\n')
+    (tmp_path / "face16.jpg").write_bytes((FACES / "face16.jpg").read_bytes())
+    code, _, err = run(capsys, "matrix", "--dataset", str(tmp_path))
+    assert code == 2 and "lists no [[item]] (grids are not rows)" in err and "embedsim split" in err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -151,13 +158,6 @@ def test_matrix_from_a_dataset_selection(capsys) -> None:
         (["--rows", "text:a", "--select", "person=x"], "--select filters a --dataset"),
     ],
 )
-def test_matrix_of_a_grid_only_dataset_says_how_to_use_its_tiles(capsys, tmp_path) -> None:
-    (tmp_path / "manifest.toml").write_text('[[grid]]\nid = "g"\nfile = "face16.jpg"\nrows = 4\ncols = 4\n')
-    (tmp_path / "face16.jpg").write_bytes((FACES / "face16.jpg").read_bytes())
-    code, _, err = run(capsys, "matrix", "--dataset", str(tmp_path))
-    assert code == 2 and "lists no [[item]] (grids are not rows)" in err and "embedsim split" in err
-
-
 def test_matrix_bad_dataset_selections(capsys, argv, message) -> None:
     code, out, err = run(capsys, "matrix", *argv)
     assert (code, out) == (2, "") and message in err

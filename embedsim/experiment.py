@@ -286,13 +286,13 @@ class Experiment:
             self._heatmap_snapshot = self._snapshot_factory(heatmap_extension(it))
         index = None if record.name == "matrix" else record.name
         problems = []
-        for assertion, data, wanted in ((self._matrix_snapshot, matrix, True),
-                                        (self._heatmap_snapshot, matrix, heatmap)):
+        for assertion, kind, wanted in ((self._matrix_snapshot, "matrix table", True),
+                                        (self._heatmap_snapshot, "heatmap", heatmap)):
             if not wanted:
                 continue
             target = assertion(name=index) if index else assertion
-            if not target == data:
-                problems.append("\n".join([f"snapshot {assertion.name} does not match "
+            if not target == matrix:  # syrupy resets the name afterwards: name the matrix ourselves
+                problems.append("\n".join([f"{kind} of {record.name!r} does not match its snapshot "
                                            f"(update with --snapshot-update):", *assertion.get_assert_diff()]))
         if problems:
             raise SnapshotMismatch("\n\n".join(problems))

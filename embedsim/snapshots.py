@@ -63,8 +63,12 @@ def matrix_to_table(matrix: SimilarityMatrix) -> str:
 
 
 def table_to_matrix(text: str) -> SimilarityMatrix:
-    """Parse :func:`matrix_to_table` output (comment lines start with ``#``)."""
-    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    """Parse :func:`matrix_to_table` output: comment lines (starting with ``#``) up to the
+    header row, which starts with a tab; after it every line is a row, whose label may
+    start with ``#``."""
+    lines = [line for line in text.splitlines() if line]
+    while lines and lines[0].startswith("#"):
+        del lines[0]
     if not lines:
         raise ValueError("empty matrix table")
     header = lines[0].split("\t")
@@ -225,6 +229,8 @@ class HeatmapSnapshotExtension(SingleFileSnapshotExtension):
             path.unlink(missing_ok=True)
 
     def diff_lines(self, serialized_data: Any, snapshot_data: Any) -> Iterator[str]:
+        if not snapshot_data:  # no snapshot yet (syrupy passes "" for None): nothing to compare
+            return
         yield from (self._failure or "heatmap differs from the snapshot").splitlines()
 
     @classmethod

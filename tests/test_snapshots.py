@@ -53,6 +53,24 @@ def test_table_round_trip_keeps_labels_and_values() -> None:
     assert np.allclose(back.values, m.values, atol=1e-6)
 
 
+def test_rows_labelled_with_a_hash_are_compared() -> None:
+    from embedsim.snapshots import MatrixSnapshotExtension
+
+    stored = SimilarityMatrix(np.array([[1.0, 0.5], [0.5, 1.0]]), ("#1", "b"), ("#1", "b"), all_pairs=True)
+    back = table_to_matrix(matrix_to_table(stored))
+    assert back.row_labels == ("#1", "b") and back.col_labels == ("#1", "b") and back.all_pairs
+    assert np.allclose(back.values, stored.values)
+
+    ext = MatrixSnapshotExtension()
+    changed = SimilarityMatrix(np.array([[1.0, 0.6], [0.5, 1.0]]), ("#1", "b"), ("#1", "b"), all_pairs=True)
+    snapshot = matrix_to_table(stored)
+    assert ext.matches(serialized_data=matrix_to_table(stored), snapshot_data=snapshot)
+    assert not ext.matches(serialized_data=matrix_to_table(changed), snapshot_data=snapshot)
+    assert "#1" in "\n".join(ext.diff_lines(matrix_to_table(changed), snapshot))
+    # comment lines come only before the header
+    assert table_to_matrix("# a comment\n# another\n\tx\n#r\t0.5\n").row_labels == ("#r",)
+
+
 def test_compare_matrices_lists_moved_cells() -> None:
     a = SimilarityMatrix(np.array([[0.5, 0.2], [0.1, 0.9]]), ("r1", "r2"), ("c1", "c2"))
     b = SimilarityMatrix(np.array([[0.5, 0.25], [0.1, 0.90005]]), ("r1", "r2"), ("c1", "c2"))
@@ -140,8 +158,49 @@ def test_experiment_snapshot_writes_table_and_heatmap(pytester: pytest.Pytester)
     # another "model" (dimension) changes every value: the table says which cells moved
     result = pytester.runpytest("--embedsim-dimension", "128")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*SnapshotMismatch: snapshot*does not match (update with --snapshot-update):*",
+    result.stdout.fnmatch_lines(["*SnapshotMismatch: matrix table of 'matrix' does not match its snapshot "
+                                 "(update with --snapshot-update):*",
                                  "*cells moved by more than the tolerance 0.0001*"])
+
+
+def test_snapshot_mismatch_names_the_matrix_and_what_differs(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_e="""
+        import numpy as np
+        from pathlib import Path
+        from embedsim.matrix import SimilarityMatrix
+
+        def test_two(experiment):
+            offset = float(Path("offset.txt").read_text())
+            values = np.array([[1.0, 0.5], [0.5, 1.0]])
+            first = SimilarityMatrix(values, ("a", "b"), ("a", "b"), all_pairs=True)
+            second = SimilarityMatrix(values + [[0, offset], [0, 0]], ("#1", "b"), ("a", "b"))
+            experiment.snapshot(experiment.add_matrix(first, name="first"))
+            experiment.snapshot(experiment.add_matrix(second, name="second"))
+    """)
+    offset = pytester.path / "offset.txt"
+    offset.write_text("0")
+    pytester.runpytest("--snapshot-update").assert_outcomes(passed=1)
+    offset.write_text("0.4")  # the "#1" row of the second matrix
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*SnapshotMismatch: matrix table of 'second' does not match its snapshot*",
+                                 "*#1*b*0.900000*0.500000*+0.400000*",
+                                 "*heatmap of 'second' does not match its snapshot*",
+                                 "*images differ: RMS*"])
+    assert "'first'" not in result.stdout.str() and "snapshot snapshot" not in result.stdout.str()
+
+    # no snapshot yet: syrupy says so, and the heatmap claims no difference
+    offset.write_text("0")
+    folder = pytester.path / "__snapshots__" / "test_e"
+    for path in folder.glob("*[[]first[]]*"):
+        path.unlink()
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*matrix table of 'first' does not match its snapshot*",
+                                 "*Snapshot 'test_two[[]pixels[]][[]first[]]' does not exist!",
+                                 "*heatmap of 'first' does not match its snapshot*",
+                                 "*Snapshot 'test_two[[]pixels[]][[]first[]]' does not exist!"])
+    assert "heatmap differs" not in result.stdout.str() and "'second'" not in result.stdout.str()
 
 
 def test_snapshot_side_files_are_skipped_by_discovery(tmp_path: Path) -> None:

@@ -428,14 +428,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", default=None, help="require this key (default: any non-empty key)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     args = parser.parse_args(argv)
-    with GeminiEmulator(args.host, args.port, api_key=args.api_key, latency=args.latency) as emulator:
-        print(f"Gemini embedding emulator (a test tool; vectors are NOT Gemini's) at {emulator.base_url}", flush=True)
-        print(f"  export GOOGLE_GEMINI_BASE_URL={emulator.base_url}", flush=True)
-        try:
+    try:  # around everything: Ctrl-C may come while the banner is still being printed
+        with GeminiEmulator(args.host, args.port, api_key=args.api_key, latency=args.latency) as emulator:
+            print(f"Gemini embedding emulator (a test tool; vectors are NOT Gemini's) at {emulator.base_url}",
+                  flush=True)
+            print(f"  export GOOGLE_GEMINI_BASE_URL={emulator.base_url}", flush=True)
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

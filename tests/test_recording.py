@@ -154,12 +154,9 @@ def test_record_then_replay_offline_gives_identical_vectors(project: pytest.Pyte
     assert text.count('"data":"sha256:') == 2 and "iVBOR" not in text  # digests, no base64 PNG
 
     (project.path / f"vectors-{MODEL}.json").unlink()
-    started = time.perf_counter()
     result = project.runpytest("--block-network", "-p", "no:randomly")  # emulator stopped, no key
-    elapsed = time.perf_counter() - started
     result.assert_outcomes(passed=1)
-    assert (project.path / f"vectors-{MODEL}.json").read_text() == recorded
-    assert elapsed < 10
+    assert (project.path / f"vectors-{MODEL}.json").read_text() == recorded  # replay time: benchmarks/
 
 
 def test_changed_item_fails_with_the_items_and_the_rerecord_command(project: pytest.Pytester,

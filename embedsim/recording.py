@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from embedsim.backends.base import Embedder
-from embedsim.errors import EmbedsimError
+from embedsim.errors import EmbedsimError, RecordingError
 from embedsim.files import atomic_write
 from embedsim.items import Item
 
@@ -68,7 +68,7 @@ RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 _MEDIA_KEYS = ("inline_data", "inlineData")
 
 
-class CassetteMismatch(EmbedsimError):
+class CassetteMismatch(RecordingError):
     """A replayed test sent a request its cassette does not hold."""
 
 
@@ -410,7 +410,7 @@ class RecordedEmbedder:
         return f"<{self.model_id} {mode} {self.cassette_path}>"
 
 
-class NotRecorded(EmbedsimError):
+class NotRecorded(RecordingError):
     """No cassette and no way to record one (the plugin turns this into a skip)."""
 
 

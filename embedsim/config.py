@@ -81,6 +81,8 @@ def _models(value: Any, key: str, source: Source) -> tuple[str, ...]:
     if not isinstance(entries, (list, tuple)) or not all(isinstance(e, str) for e in entries):
         raise _refuse(key, "a model id or a list of model ids", value, source)
     models = tuple(dict.fromkeys(m for entry in entries for m in entry.replace(",", " ").split()))
+    if not models:
+        raise _refuse(key, "a model id or a list of model ids", value, source)
     for model in models:
         try:
             check_model_id(model)

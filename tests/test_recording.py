@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 
 # pytester's inline runs drop modules first imported inside them; import the heavy ones here once
-import embedsim.backends.gemini  # noqa: F401
+import embedsim.backends.gemini_embedder  # noqa: F401
 import embedsim.heatmap  # noqa: F401
 import hypothesis  # noqa: F401
 import vcr  # noqa: F401

@@ -165,7 +165,7 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     """The embedder of the current model. Local models (``pixels``) run as they are; remote
     ones replay ``<cassette dir>/<model>/<module>/<test>.yaml`` (``--record-mode=none``,
     the default) or record it (``--record-mode=once|new_episodes|all|rewrite`` with
-    ``GEMINI_API_KEY``). A test with no cassette and no way to record one is skipped with
+    the backend's key, e.g. ``GEMINI_API_KEY``). A test with no cassette and no way to record one is skipped with
     the command that records it; a request the cassette does not hold fails with the
     items that changed."""
     config = request.config

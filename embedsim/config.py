@@ -45,7 +45,8 @@ class Settings:
     #: The models this run uses (``--embedsim-model``, else :attr:`models`); the other
     #: models' tests are skipped, so syrupy keeps their snapshots.
     selected: tuple[str, ...] = (DEFAULT_MODEL,)
-    dimension: int = DEFAULT_DIMENSION
+    #: ``None``: each backend's own default (:attr:`BackendSpec.default_dimension`).
+    dimension: int | None = None
     cassette_dir: Path = Path(DEFAULT_CASSETTE_DIR)
     tolerance: float = DEFAULT_TOLERANCE
     image_tolerance: float = DEFAULT_IMAGE_TOLERANCE
@@ -56,7 +57,8 @@ class Settings:
 
     def summary(self, record_mode: str) -> str:
         """One line: models, dimension, cassette folder and record mode."""
-        return (f"models {', '.join(self.selected)}; dimension {self.dimension}; "
+        dimension = self.dimension if self.dimension is not None else "backend default"
+        return (f"models {', '.join(self.selected)}; dimension {dimension}; "
                 f"cassettes {self.cassette_dir} (record mode {record_mode})")
 
 
@@ -139,7 +141,8 @@ OPTIONS: tuple[Option, ...] = (
            "Model id to run embedder/experiment tests with; repeat or comma-separate for "
            "several. Overrides the configured list (ini 'embedsim_models', default: pixels)."),
     Option("--embedsim-dimension", "embedsim_dimension", "dimension", _dimension,
-           f"Output dimensionality requested from the models (default: {DEFAULT_DIMENSION})."),
+           "Output dimensionality requested from the models (default: each backend's own, "
+           f"{DEFAULT_DIMENSION} for pixels and Gemini)."),
     Option("--embedsim-cassette-dir", "embedsim_cassette_dir", "cassette_dir", _folder,
            "Folder of the cassettes, relative to the rootdir (in a config file: to that file); they are "
            "stored as <dir>/<model id>/<test module>/<test name>.yaml (default: cassettes)."),
@@ -226,7 +229,7 @@ def load_settings(config: pytest.Config) -> Settings:
     return Settings(
         models=models,
         selected=selected,
-        dimension=values.get("dimension", DEFAULT_DIMENSION),
+        dimension=values.get("dimension"),
         cassette_dir=values.get("cassette_dir", Path(config.rootpath) / DEFAULT_CASSETTE_DIR),
         tolerance=values.get("tolerance", DEFAULT_TOLERANCE),
         image_tolerance=values.get("image_tolerance", DEFAULT_IMAGE_TOLERANCE),

@@ -192,16 +192,19 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     """The embedder of the current model. Local models (``pixels``) run as they are; remote
     ones replay ``<cassette dir>/<model>/<module>/<test>.yaml`` (``--record-mode=none``,
     the default) or record it (``--record-mode=once|new_episodes|all|rewrite`` with
-    ``GEMINI_API_KEY``). A test with no cassette and no way to record one is skipped with
+    the backend's key, e.g. ``GEMINI_API_KEY``). A test with no cassette and no way to record one is skipped with
     the command that records it; a request the cassette does not hold fails with the
     items that changed."""
+    import os
+
     from embedsim import recording
-    from embedsim.backends import get_embedder
+    from embedsim.backends import get_embedder, resolve
 
     config = request.config
     if is_local(embedsim_model) or config.getoption("disable_recording", False):
-        if not is_local(embedsim_model) and recording.api_key_from_env() is None:
-            pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs GEMINI_API_KEY")
+        spec = resolve(embedsim_model)
+        if not spec.local and spec.api_key(os.environ) is None:
+            pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs {' or '.join(spec.key_env)}")
         live = get_embedder(embedsim_model, embedsim_settings.dimension)
         yield live if live.local else recording.LiveEmbedder(live)
         if callable(getattr(live, "close", None)):

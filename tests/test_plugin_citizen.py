@@ -69,7 +69,7 @@ def test_unconfigured_use_of_the_fixtures_says_once_which_defaults_it_used(pytes
     text = result.stdout.str()
     assert text.count("embedsim: not configured in this project") == 1
     result.stdout.fnmatch_lines(["embedsim: not configured in this project *; its fixtures used the defaults: "
-                                 "models pixels; dimension 768; cassettes *"])
+                                 "models pixels; dimension backend default; cassettes *"])
     assert "embedsim: models" not in text  # no header line
 
 

@@ -143,7 +143,7 @@ def run_split(args: argparse.Namespace) -> int:
     """``embedsim split``: write the tiles and print their paths."""
     from embedsim.grid import split_grid, write_tiles
 
-    tiles = split_grid(args.grid, args.rows, args.cols, trim=args.trim)
+    tiles = split_grid(args.grid, args.rows, args.cols, trim=args.trim, trim_hint="pass --trim")
     for path in write_tiles(tiles, args.out):
         print(path)
     return 0

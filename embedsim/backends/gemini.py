@@ -46,7 +46,7 @@ from google.genai import types
 from embedsim.backends.base import DEFAULT_DIMENSION, l2_normalise
 from embedsim.cache import EmbeddingCache
 from embedsim.errors import BackendError, InputError
-from embedsim.items import Item
+from embedsim.items import BYTES_PER_TOKEN, Item, estimate_tokens
 from embedsim.progress import Progress, ProgressOption
 
 #: The service rejects more than this many requests in one ``batchEmbedContents`` call.
@@ -59,8 +59,6 @@ MAX_REQUEST_BYTES = 20 * 1024 * 1024
 #: Input token limits per item; checked before sending with :func:`estimate_tokens`.
 MAX_TEXT_TOKENS = 8192
 MAX_TEXT_TOKENS_001 = 2048
-#: Rule-of-thumb bytes of UTF-8 per token used by :func:`estimate_tokens`.
-BYTES_PER_TOKEN = 4
 SUPPORTED_MIME_TYPES = frozenset(
     {
         "text/plain", "image/png", "image/jpeg", "audio/mp3", "audio/mpeg", "audio/wav",
@@ -106,13 +104,6 @@ def is_multimodal(model_id: str) -> bool:
     """True for the embedding-2 family (no ``taskType``; the grouping trap applies)."""
     name = model_id.rsplit("/", 1)[-1]
     return "gemini" in name and not name.startswith(("gemini-embedding-001", "gemini-embedding-exp"))
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count: ASCII bytes / :data:`BYTES_PER_TOKEN` plus one token per
-    non-ASCII character (CJK text is about one token per character), at least the word count."""
-    non_ascii = sum(1 for char in text if char >= "\x80")
-    return max(len(text.split()), math.ceil((len(text) - non_ascii) / BYTES_PER_TOKEN) + non_ascii)
 
 
 def _payload_bytes(item: Item) -> int:

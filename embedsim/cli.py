@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from embedsim import __version__
@@ -16,6 +18,8 @@ from embedsim.items import Item, load_item, text_item
 from embedsim.matrix import SimilarityMatrix, similarity
 
 TEXT_PREFIX = "text:"
+#: The largest ``--dimension`` (Gemini's maximum is 3072; ``pixels`` would need 1728 x N floats).
+MAX_DIMENSION = 8192
 
 _DESCRIPTION = "Test multimodal embedding models the way software is tested."
 
@@ -37,7 +41,9 @@ Each input is one of:
   text:WORDS  a text to embed; the prefix always means text (text:怒, "text:a sad face")
   FILE        an image, audio, video, PDF or UTF-8 .txt file (label = file stem)
   DIR         every non-hidden file in the folder, sorted by name
-Anything else is an error; write text:... to embed a text.
+Anything else is an error; write text:... to embed a text. Labels must be unique:
+files with the same stem are labelled by their path as given (a/photo.png, b/photo.png).
+Outputs never replace an input nor each other, and are not written into a row/column folder.
 Instead of --rows, --dataset DIR takes the rows from a fixture folder's manifest.toml.
 """
 
@@ -123,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"embedding model id (default: {DEFAULT_MODEL}, the offline baseline - not a semantic model)",
     )
     matrix.add_argument(
-        "--dimension", type=_positive_int, default=DEFAULT_DIMENSION,
-        help=f"embedding dimension (default: {DEFAULT_DIMENSION})",
+        "--dimension", type=_dimension, default=DEFAULT_DIMENSION,
+        help=f"embedding dimension, 1 to {MAX_DIMENSION} (default: {DEFAULT_DIMENSION})",
     )
     matrix.add_argument(
         "--cache", type=Path, metavar="DIR",
@@ -155,6 +161,13 @@ def run_matrix(args: argparse.Namespace) -> int:
         raise InputError("--select filters a --dataset; give --dataset DIR too")
     rows = dataset_rows(args.dataset, args.select) if args.dataset else resolve_inputs(args.rows)
     cols = resolve_inputs(args.cols) if args.cols else None
+    png = args.png or (args.out / "matrix.png" if args.out else None)
+    csv = args.csv or (args.out / "matrix.csv" if args.out else None)
+    outputs = {_output_option(args, "png"): png, _output_option(args, "csv"): csv}
+    folders = [Path(a) for a in [*(args.rows or ()), *(args.cols or ())] if not a.startswith(TEXT_PREFIX)]
+    folders += [args.dataset] if args.dataset else []
+    check_outputs({option: path for option, path in outputs.items() if path},
+                  [*rows, *(cols or ())], [f for f in folders if f.is_dir()])
     embedder = _embedder(args.model, args.dimension, args.cache)
     result = similarity(embedder, rows, cols)
     print(format_table(result))
@@ -162,8 +175,6 @@ def run_matrix(args: argparse.Namespace) -> int:
         print(f"note: {args.model} is a baseline without semantics; across media its values are noise",
               file=sys.stderr)
 
-    png = args.png or (args.out / "matrix.png" if args.out else None)
-    csv = args.csv or (args.out / "matrix.csv" if args.out else None)
     if png:
         from embedsim.heatmap import save_heatmap
 
@@ -183,7 +194,8 @@ def _embedder(model: str, dimension: int, cache: Path | None) -> Embedder:
 
 
 def resolve_inputs(arguments: Sequence[str]) -> list[Item]:
-    """Items for ``text:...`` arguments, files and folders (see ``embedsim matrix --help``)."""
+    """Items for ``text:...`` arguments, files and folders (see ``embedsim matrix --help``),
+    with unique labels: files sharing a stem are labelled by their path as given."""
     items: list[Item] = []
     for argument in arguments:
         if argument.startswith(TEXT_PREFIX):
@@ -201,7 +213,47 @@ def resolve_inputs(arguments: Sequence[str]) -> list[Item]:
             raise InputError(
                 f"{argument}: no such file or folder; to embed it as text, write {TEXT_PREFIX}{argument}"
             )
+    return _unique_labels(items)
+
+
+def _unique_labels(items: Sequence[Item]) -> list[Item]:
+    """Relabel files whose stems clash by their path; refuse an input given twice."""
+    stems = Counter(item.label for item in items)
+    items = [dataclasses.replace(item, label=item.source) if stems[item.label] > 1 and item.source else item
+             for item in items]
+    labels = Counter(item.label for item in items)
+    twice = [item for item in items if labels[item.label] > 1]
+    if twice:
+        what = twice[0].source or f"{TEXT_PREFIX}{twice[0].text}"
+        raise InputError(f"{what}: given more than once (as {len([i for i in twice if i.label == twice[0].label])} "
+                         "inputs with one label); give each input once")
     return items
+
+
+def check_outputs(outputs: dict[str, Path], inputs: Iterable[Item], folders: Iterable[Path]) -> None:
+    """Refuse an output path (``{option: path}``) that is an input file, another output or
+    a file directly in an input folder (the next run over that folder would embed it)."""
+    sources = {Path(item.source).resolve(): item.source for item in inputs if item.source}
+    seen: dict[Path, str] = {}
+    for option, path in outputs.items():
+        where = path.resolve()
+        if where in sources:
+            raise InputError(f"{option} {path}: is the input {sources[where]}; writing it would replace the "
+                             "input - choose another path")
+        if where in seen:
+            raise InputError(f"{option} {path}: is also the {seen[where]} output; give each output its own path")
+        for folder in folders:
+            if where.parent == folder.resolve():
+                raise InputError(f"{option} {path}: is inside the input folder {folder}, so the next run over "
+                                 "it would embed the output; write it elsewhere")
+        seen[where] = option
+    for option, path in outputs.items():
+        if path.is_dir():
+            raise InputError(f"{option} {path}: is a folder; give a file path")
+
+
+def _output_option(args: argparse.Namespace, kind: str) -> str:
+    return f"--{kind}" if getattr(args, kind) else "-o"
 
 
 def dataset_rows(folder: Path, selections: Sequence[str]) -> list[Item]:
@@ -265,4 +317,11 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _dimension(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_DIMENSION:
+        raise argparse.ArgumentTypeError(f"{value} is over the maximum of {MAX_DIMENSION}")
     return value

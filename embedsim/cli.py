@@ -11,15 +11,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from embedsim import __version__
-from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, GEMINI_MODELS, Embedder, get_embedder, is_local
+from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, Embedder, backends, get_embedder, is_local
 from embedsim.errors import EmbedsimError, InputError
 from embedsim.files import atomic_write
 from embedsim.items import Item, load_item, text_item
 from embedsim.matrix import SimilarityMatrix, similarity
 
 TEXT_PREFIX = "text:"
-#: The largest ``--dimension`` (Gemini's maximum is 3072; ``pixels`` would need 1728 x N floats).
-MAX_DIMENSION = 8192
 
 _DESCRIPTION = "Test multimodal embedding models the way software is tested."
 
@@ -47,13 +45,20 @@ Outputs never replace an input nor each other, and are not written into a row/co
 Instead of --rows, --dataset DIR takes the rows from a fixture folder's manifest.toml.
 """
 
-_MATRIX_EPILOG = f"""\
-models:
-  pixels (default)  the offline baseline: raw pixels / hashed characters, no network.
-                    A control, not a semantic model: image-vs-text values are noise.
-  {", ".join(GEMINI_MODELS)}
-                    Gemini models; set GEMINI_API_KEY (or GOOGLE_API_KEY).
 
+def _models_help() -> str:
+    """One entry per installed backend: its model ids, what it is, and the key it needs."""
+    lines = ["models:"]
+    for spec in backends():
+        ids = ", ".join(spec.model_ids) + (f" (any {spec.id_pattern})" if spec.id_pattern else "")
+        what = ", ".join(filter(None, [spec.description, "local, no network" if spec.local else "remote API"]))
+        key = f"; set {' or '.join(spec.key_env)}" if spec.key_env else ""
+        default = " (default)" if DEFAULT_MODEL in spec.model_ids else ""
+        lines += [f"  {ids}{default}", f"      {spec.name}: {what}{key}."]
+    return "\n".join(lines) + "\n\n"
+
+
+_MATRIX_EXAMPLES = """\
 examples:
   embedsim matrix --rows tiles/ --cols text:怒 text:哀 text:楽 -o out/
   embedsim matrix --rows face1.jpg face2.jpg tiles/face16_01.png --png faces.png
@@ -110,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         "matrix",
         help="print and draw the similarity matrix of files and texts",
         description=_MATRIX_DESCRIPTION,
-        epilog=_MATRIX_EPILOG,
+        epilog=_models_help() + _MATRIX_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     row_source = matrix.add_mutually_exclusive_group(required=True)
@@ -129,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"embedding model id (default: {DEFAULT_MODEL}, the offline baseline - not a semantic model)",
     )
     matrix.add_argument(
-        "--dimension", type=_dimension, default=DEFAULT_DIMENSION,
-        help=f"embedding dimension, 1 to {MAX_DIMENSION} (default: {DEFAULT_DIMENSION})",
+        "--dimension", type=_positive_int, default=None,
+        help=f"embedding dimension (default: the backend's own, {DEFAULT_DIMENSION} for pixels and Gemini)",
     )
     matrix.add_argument(
         "--cache", type=Path, metavar="DIR",
@@ -184,7 +189,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
-def _embedder(model: str, dimension: int, cache: Path | None) -> Embedder:
+def _embedder(model: str, dimension: int | None, cache: Path | None) -> Embedder:
     """The model's embedder, with the embedding cache for remote models when asked for."""
     if cache is None or is_local(model):
         return get_embedder(model, dimension)
@@ -319,9 +324,3 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
     return value
 
-
-def _dimension(text: str) -> int:
-    value = _positive_int(text)
-    if value > MAX_DIMENSION:
-        raise argparse.ArgumentTypeError(f"{value} is over the maximum of {MAX_DIMENSION}")
-    return value

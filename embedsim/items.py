@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import os
 import stat
 import warnings
@@ -25,10 +24,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from embedsim.errors import InputError
+from embedsim.tokens import BYTES_PER_TOKEN, estimate_tokens
 
 Kind = Literal["text", "image", "audio", "video", "pdf"]
 KINDS: tuple[Kind, ...] = ("text", "image", "audio", "video", "pdf")
@@ -41,8 +40,6 @@ TEXT_SUFFIXES = (".txt", ".md")
 #: The largest text input of any supported model (Gemini embedding-2), estimated with
 #: :func:`estimate_tokens`; longer texts are refused for every model, ``pixels`` too.
 MAX_TEXT_TOKENS = 8192
-#: Rule-of-thumb bytes of UTF-8 per token used by :func:`estimate_tokens`.
-BYTES_PER_TOKEN = 4
 #: ``ftyp`` major brands of HEIF/AVIF still images and image sequences (ISO/IEC 23008-12, AV1 image format).
 IMAGE_BRANDS = frozenset(
     b"avif avis avio heic heix heim heis hevc hevx hevm hevs mif1 mif2 msf1 jpeg jpgs avci avcs vvic vvis".split()
@@ -101,13 +98,6 @@ def text_item(text: str, label: str | None = None, labels: Mapping[str, str] | N
                          "UTF-8); give valid UTF-8 text")
     _check_text_length(text, where)
     return Item("text", text.encode("utf-8"), "text/plain", label or text, dict(labels or {}))
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count: ASCII bytes / :data:`BYTES_PER_TOKEN` plus one token per
-    non-ASCII character (CJK text is about one token per character), at least the word count."""
-    non_ascii = sum(1 for char in text if char >= "\x80")
-    return max(len(text.split()), math.ceil((len(text) - non_ascii) / BYTES_PER_TOKEN) + non_ascii)
 
 
 def _check_text_length(text: str, where: str) -> None:
@@ -340,6 +330,8 @@ def high_depth(image: Image.Image) -> Image.Image:
     16-bit values and 32-bit integers within 0..65535 are kept as they are; other 32-bit
     integer and all float images are stretched linearly from their minimum (0) to their
     maximum (65535), a flat one becomes 0. NaN or infinite pixels raise :class:`InputError`."""
+    import numpy as np
+
     values = np.asarray(image)
     if image.mode.startswith("I;16"):
         return Image.fromarray(values.astype(np.uint16))

@@ -246,7 +246,7 @@ def test_help_documents_both_commands_and_the_input_rule(capsys) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0 and "split" in out and "matrix" in out and "embedsim split face16.jpg" in out
     code, out, _ = run(capsys, "matrix", "--help")
-    assert code == 0 and "text:WORDS" in out and "offline baseline" in out and "GEMINI_API_KEY" in out
+    assert code == 0 and "text:WORDS" in out and "baseline, no semantics" in out and "GEMINI_API_KEY" in out
 
 
 def test_python_dash_m_and_console_script(tmp_path) -> None:
@@ -333,7 +333,7 @@ def test_devices_and_fifos_are_refused(tmp_path, capsys) -> None:
 
 def test_the_dimension_is_bounded(capsys) -> None:
     code, out, err = run(capsys, "matrix", "--rows", "text:a", "--dimension", "100000000")
-    assert (code, out) == (2, "") and "--dimension: 100000000 is over the maximum of 8192" in err
+    assert (code, out) == (2, "") and "dimension 100000000 is out of range; use an integer from 1 to" in err
 
 
 def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tiles, capsys) -> None:

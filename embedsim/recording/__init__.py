@@ -28,7 +28,7 @@ or in plain code: ``with make_vcr(directory, "none").use_cassette("name.yaml"): 
 from embedsim.recording.bodies import BODY_MATCHER, body_matcher, digest_media, request_inputs
 from embedsim.recording.embedders import PLACEHOLDER_KEY, LiveEmbedder, RecordedEmbedder, recorded_embedder
 from embedsim.recording.mismatch import CassetteMismatch, describe_mismatch, item_names
-from embedsim.recording.modes import KEY_ENVIRONMENT, RECORD_MODES, NotRecorded, api_key_from_env
+from embedsim.recording.modes import RECORD_MODES, NotRecorded, api_key_from_env
 from embedsim.recording.naming import cassette_path, record_command, safe_name, show_path
 from embedsim.recording.vcr_settings import (
     KEY_HEADERS,
@@ -42,7 +42,7 @@ from embedsim.recording.vcr_settings import (
 )
 
 __all__ = [
-    "BODY_MATCHER", "KEY_ENVIRONMENT", "KEY_HEADERS", "KEY_QUERY_PARAMETERS", "MATCH_ON", "PLACEHOLDER_KEY",
+    "BODY_MATCHER", "KEY_HEADERS", "KEY_QUERY_PARAMETERS", "MATCH_ON", "PLACEHOLDER_KEY",
     "RECORD_MODES", "AtomicPersister", "CassetteMismatch", "LiveEmbedder", "NotRecorded", "RecordedEmbedder",
     "api_key_from_env", "before_record_request", "before_record_response", "body_matcher", "cassette_path",
     "describe_mismatch", "digest_media", "item_names", "make_vcr", "record_command", "recorded_embedder",

@@ -81,7 +81,8 @@ class RecordedEmbedder:
             error = cassette_error(exc)
             if error is None:
                 raise
-            raise CassetteMismatch(describe_mismatch(error, items, self.cassette_path, self.nodeid)) from None
+            raise CassetteMismatch(describe_mismatch(error, items, self.cassette_path, self.nodeid,
+                                                     self.model_id)) from None
 
     def __repr__(self) -> str:
         mode = "recording" if self.recording else "replaying"
@@ -110,7 +111,7 @@ def recorded_embedder(
         from embedsim.backends import get_embedder
 
         factory = get_embedder
-    key = api_key_from_env(environ)
+    key = api_key_from_env(model_id, environ)
     replay = replays(record_mode, path, key, model_id, nodeid)
     previous: bytes | None = None  # restored if re-recording ends without a complete new cassette
     if record_mode == "rewrite" and path.is_file():

@@ -36,7 +36,7 @@ def _changed_in_place(live: list[str], recorded: list[list[str]]) -> list[tuple[
 
 
 def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Sequence[Item],
-                      path: Path, nodeid: str) -> str:
+                      path: Path, nodeid: str, model_id: str = "") -> str:
     """Which items changed between this request and the cassette, and how to re-record."""
     names = item_names(items)
     live_inputs, live_fields = request_inputs(error.failed_request.body)
@@ -91,7 +91,7 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
         reason = getattr(error, "reason", "")
         lines.append("  the same request was made more often than recorded" if reason == "already_played"
                      else "  the requests differ in order or count")
-    lines.append(f"re-record it with: {record_command(nodeid, 'rewrite')}")
+    lines.append(f"re-record it with: {record_command(nodeid, 'rewrite', model_id)}")
     return "\n".join(lines)
 
 

@@ -6,24 +6,24 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from embedsim.backends import resolve
 from embedsim.errors import EmbedsimError
 from embedsim.recording.naming import record_command, show_path
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
-#: Environment variables the key is read from, first found wins.
-KEY_ENVIRONMENT = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 
 
 class NotRecorded(EmbedsimError):
     """No cassette and no way to record one (the plugin turns this into a skip)."""
 
 
-def api_key_from_env(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The API key from :data:`KEY_ENVIRONMENT`, or None."""
-    for name in KEY_ENVIRONMENT:
-        if environ.get(name, "").strip():
-            return environ[name].strip()
-    return None
+def api_key_from_env(model_id: str, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The API key of ``model_id``'s backend (its ``key_env`` variables), or None."""
+    return resolve(model_id).api_key(environ)
+
+
+def _key_names(model_id: str) -> str:
+    return " or ".join(resolve(model_id).key_env) or "an API key"
 
 
 def replays(record_mode: str, path: Path, key: str | None, model_id: str, nodeid: str) -> bool:
@@ -35,18 +35,19 @@ def replays(record_mode: str, path: Path, key: str | None, model_id: str, nodeid
     exists = path.is_file()
     if record_mode == "rewrite":
         if key is None:
-            raise NotRecorded(f"--record-mode=rewrite needs GEMINI_API_KEY or GOOGLE_API_KEY to re-record "
-                              f"{show_path(path)}: {record_command(nodeid, 'rewrite')}")
+            raise NotRecorded(f"--record-mode=rewrite needs {_key_names(model_id)} to re-record "
+                              f"{show_path(path)}: {record_command(nodeid, 'rewrite', model_id)}")
         return False
     if exists and record_mode in ("none", "once"):
         return True
     if not exists and record_mode == "none":
         raise NotRecorded(f"not recorded yet: no cassette {show_path(path)} for {model_id}; record it with: "
-                          f"{record_command(nodeid)}")
+                          f"{record_command(nodeid, model_id=model_id)}")
     if key is None and not exists:
-        raise NotRecorded(f"not recorded yet: no cassette {show_path(path)} for {model_id} and no GEMINI_API_KEY "
-                          f"(or GOOGLE_API_KEY) to record it; record it with: {record_command(nodeid)}")
+        raise NotRecorded(f"not recorded yet: no cassette {show_path(path)} for {model_id} and no "
+                          f"{_key_names(model_id)} to record it; record it with: "
+                          f"{record_command(nodeid, model_id=model_id)}")
     if key is None:
-        raise NotRecorded(f"--record-mode={record_mode} needs GEMINI_API_KEY (or GOOGLE_API_KEY) to add to "
+        raise NotRecorded(f"--record-mode={record_mode} needs {_key_names(model_id)} to add to "
                           f"{show_path(path)}; set the key, or replay it with --record-mode=none")
     return False

@@ -26,7 +26,9 @@ def show_path(path: Path) -> str:
         return str(path)
 
 
-def record_command(nodeid: str, mode: str = "once") -> str:
+def record_command(nodeid: str, mode: str = "once", model_id: str = "") -> str:
     """The shell command that records (``once``) or re-records (``rewrite``) one test, and
-    writes its snapshots for the new recording."""
-    return f"GEMINI_API_KEY=... pytest {shlex.quote(nodeid)} --record-mode={mode} --snapshot-update"
+    writes its snapshots for the new recording (with the key variable of ``model_id``'s backend)."""
+    from embedsim.backends import key_hint
+
+    return f"{key_hint(model_id)}pytest {shlex.quote(nodeid)} --record-mode={mode} --snapshot-update"

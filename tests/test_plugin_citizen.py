@@ -15,9 +15,8 @@ import embedsim.heatmap  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
 
-#: Imported only when a test uses embedsim's fixtures. (numpy, PIL and embedsim.items join
-#: this list once the backend registry no longer imports them.)
-HEAVY = ("matplotlib", "vcr", "google.genai", "embedsim.recording", "embedsim.experiment", "embedsim.report",
+#: Imported only when a test uses embedsim's fixtures.
+HEAVY = ("numpy", "PIL", "embedsim.items", "matplotlib", "vcr", "google.genai", "embedsim.recording", "embedsim.experiment", "embedsim.report",
          "embedsim.snapshots", "embedsim.heatmap")
 
 

@@ -1,5 +1,7 @@
 """The project's exceptions: every message names the file or item and says what to do."""
 
+from typing import Any
+
 
 class EmbedsimError(Exception):
     """Base class of every error embedsim raises on purpose."""
@@ -7,6 +9,16 @@ class EmbedsimError(Exception):
 
 class InputError(EmbedsimError):
     """A file, text, manifest or option that embedsim cannot use as given."""
+
+
+class ExpectationFailed(AssertionError):
+    """An expectation over a similarity matrix did not hold; ``check`` (an
+    :class:`embedsim.expect.Check`) has the details. (Here, not in ``embedsim.expect``, so
+    the plugin's ``embedsim_xfail`` default ``raises=`` needs no numpy import.)"""
+
+    def __init__(self, check: Any) -> None:
+        super().__init__(check.message)
+        self.check = check
 
 
 class BackendError(EmbedsimError):

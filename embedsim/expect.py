@@ -20,19 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from embedsim.errors import InputError
+from embedsim.errors import ExpectationFailed, InputError
 from embedsim.matrix import SimilarityMatrix, group_mask, roc_auc
 
 #: At most this many offending pairs are listed in a message.
 MAX_LISTED = 12
-
-
-class ExpectationFailed(AssertionError):
-    """An expectation over a similarity matrix did not hold; ``check`` has the details."""
-
-    def __init__(self, check: Check) -> None:
-        super().__init__(check.message)
-        self.check = check
 
 
 class GroupSeparationError(ExpectationFailed):

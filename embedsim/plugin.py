@@ -40,6 +40,7 @@ ORDER = pytest.StashKey[int]()
 OUTCOME = pytest.StashKey[dict[str, Any]]()
 UNSELECTED = pytest.StashKey[bool]()
 SHARED_CASSETTE = pytest.StashKey[str]()
+REPORT_STARTED = pytest.StashKey[float]()
 MODEL_PARAM = "embedsim_model"
 
 
@@ -59,7 +60,11 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = load_settings(config)
     config.stash[SETTINGS] = settings
     if (report_dir := _report_dir(config, settings)) is not None:
-        report.prepare(report_dir)
+        try:
+            report.prepare(report_dir)
+        except report.ReportFolderError as exc:
+            raise pytest.UsageError(f"embedsim: {exc}") from None
+        config.stash[REPORT_STARTED] = time.time()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -298,7 +303,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     settings = config.stash.get(SETTINGS, None)
     if settings is not None and (report_dir := _report_dir(config, settings)) is not None:
-        report.build_index(report_dir, settings.models, config.rootpath)
+        report.build_index(report_dir, tuple(dict.fromkeys(settings.models + settings.selected)), config.rootpath,
+                           started=config.stash.get(REPORT_STARTED, None))
 
 
 def _report_dir(config: pytest.Config, settings: Settings) -> Path | None:

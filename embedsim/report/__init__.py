@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from embedsim.report import folder
-from embedsim.report.entries import BADGES, BASELINES, model_label, record_commands, status
+from embedsim.report.entries import BADGES, model_label, record_commands, status
 from embedsim.report.folder import FRAGMENTS, HEATMAPS, MARKER, ReportFolderError, prepare, read_fragments
 
 if TYPE_CHECKING:
@@ -47,5 +47,5 @@ def build_index(report_dir: Path, *args: Any, **kwargs: Any) -> tuple[Path, Path
     return build(report_dir, *args, **kwargs)
 
 
-__all__ = ["BADGES", "BASELINES", "FRAGMENTS", "HEATMAPS", "MARKER", "ReportFolderError", "build_index", "model_label",
+__all__ = ["BADGES", "FRAGMENTS", "HEATMAPS", "MARKER", "ReportFolderError", "build_index", "model_label",
            "prepare", "read_fragments", "record_commands", "status", "write_fragment"]

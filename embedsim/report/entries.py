@@ -11,8 +11,6 @@ from typing import Any
 
 from embedsim.report.folder import Entry
 
-#: How the report names models that are controls rather than candidates.
-BASELINES = {"pixels": "baseline, no semantics"}
 #: Outcome -> the word the report shows, in the order of the summary table.
 BADGES = {"passed": "pass", "failed": "FAIL", "inconclusive": "inconclusive", "xfailed": "xfail",
           "xpassed": "XPASS(strict)", "skipped": "skipped", "n/a": "n/a", "not recorded": "not recorded yet",
@@ -26,9 +24,17 @@ INTRO = ("Each section is one test: an experiment run once per model. For each m
 Tests = list[tuple[tuple[str, str], dict[str, Entry]]]
 
 
+def baseline(model: str) -> str:
+    """The backend's description of a control model (``baseline, no semantics``), else ``""``."""
+    from embedsim.backends import find
+
+    spec = find(model)
+    return spec.description if spec is not None else ""
+
+
 def model_label(model: str) -> str:
-    """``pixels (baseline, no semantics)`` for a :data:`BASELINES` model, else the model id."""
-    return f"{model} ({BASELINES[model]})" if model in BASELINES else model
+    """``pixels (baseline, no semantics)`` for a model its backend describes, else the model id."""
+    return f"{model} ({baseline(model)})" if baseline(model) else model
 
 
 def status(entry: Entry) -> str:
@@ -95,8 +101,8 @@ def stats_lines(matrix: dict[str, Any]) -> list[str]:
 
 
 def intro(used: list[str]) -> str:
-    return " ".join([INTRO, *(f"{m} is a control ({BASELINES[m]}): an expectation that {m} passes as well "
-                              f"cannot tell a model from {m}." for m in used if m in BASELINES)])
+    return " ".join([INTRO, *(f"{m} is a control ({baseline(m)}): an expectation that {m} passes as well "
+                              f"cannot tell a model from {m}." for m in used if baseline(m))])
 
 
 def doc(per_model: dict[str, Entry]) -> str:
@@ -127,6 +133,8 @@ def record_commands(tests: Tests, report_arg: str) -> dict[str, tuple[int, str]]
         for model, entry in per_model.items():
             if status(entry) == "not recorded":
                 missing.setdefault(model, []).append(module)
+    from embedsim.backends import key_hint
+
     together: dict[tuple[str, ...], list[str]] = {}
     for model, wanted in missing.items():
         paths = []
@@ -134,10 +142,10 @@ def record_commands(tests: Tests, report_arg: str) -> dict[str, tuple[int, str]]
             folder = posixpath.dirname(module)
             whole = folder and all(posixpath.dirname(m) != folder or m in wanted for m in modules)
             paths.append(folder if whole else module)
-        together.setdefault((str(len(wanted)), *dict.fromkeys(paths)), []).append(model)
+        together.setdefault((key_hint(model), str(len(wanted)), *dict.fromkeys(paths)), []).append(model)
     out = {}
-    for (count, *paths), models in together.items():
-        out[",".join(models)] = (int(count), f"GEMINI_API_KEY=... python -m pytest {' '.join(map(shlex.quote, paths))} "
+    for (hint, count, *paths), models in together.items():
+        out[",".join(models)] = (int(count), f"{hint}python -m pytest {' '.join(map(shlex.quote, paths))} "
                                              f"--embedsim-model {shlex.quote(','.join(models))} --record-mode=once "
                                              f"--snapshot-update --embedsim-report {shlex.quote(report_arg)}")
     return out

@@ -114,7 +114,7 @@ def _heatmap_style() -> Iterator[None]:
 
 
 def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str, low: float, high: float, cmap: str,
-          label: str) -> Figure:
+          bar_label: str) -> Figure:
     n_rows, n_cols = values.shape
     cell_width, cell_height = _cell_inches(n_rows, n_cols, square=matrix.all_pairs)
     label_points = min(_LABEL_POINTS, max(5.0, cell_height * 72 * 0.6))
@@ -150,7 +150,7 @@ def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str, low: float, 
     if n_rows <= ANNOTATE_MAX and n_cols <= ANNOTATE_MAX:
         _annotate(axes, image, values, label_points)
     colorbar = figure.colorbar(image, ax=axes, fraction=0.9 / width, pad=0.1 / width, aspect=max(12.0, grid_height / 0.2))
-    colorbar.set_label(label)
+    colorbar.set_label(bar_label)
     colorbar.outline.set_visible(False)
     return figure
 

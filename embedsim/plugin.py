@@ -209,7 +209,7 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
     node = request.node
     exp = Experiment(
         embedder,
-        base_test_name(node, embedder.model_id),
+        base_test_name(node, _model_of(node) or embedder.model_id),  # a variant id@dimension is the parameter
         node.nodeid,
         snapshot=lambda extension: snapshot_assertion(request, extension),
         matrix_tolerance=embedsim_settings.tolerance,

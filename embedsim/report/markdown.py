@@ -98,7 +98,7 @@ def _comparison(comparison: dict[str, Any]) -> list[str]:
     if not comparison["compared"]:
         return lines + ["No test has results from both models yet."]
     for s in comparison["tests"]:
-        lines += [f"### {s['test']}", "", f"`{s['module']}`: {s['old_outcome']} -> {s['new_outcome']}", ""]
+        lines += [f"### {s['test']}", "", f"`{s['module']}`: {BADGES.get(s['old_outcome'], s['old_outcome'])} -> {BADGES.get(s['new_outcome'], s['new_outcome'])}", ""]
         lines += [f"- {_md(e.check_change_line(ch))}" for ch in s["checks"]]
         if s["statistics"]:
             lines += [""] + _table(["statistic", comparison["old"], comparison["new"], "difference"],

@@ -151,7 +151,7 @@ def _comparison(comparison: dict[str, Any]) -> list[str]:
         return out + ["<p>No test has results from both models yet.</p>"]
     for s in comparison["tests"]:
         out.append(f"<h3>{esc(s['test'])}</h3><p class='module'><code>{esc(s['module'])}</code>: "
-                   f"{esc(s['old_outcome'])} -> {esc(s['new_outcome'])}</p>")
+                   f"{esc(BADGES.get(s['old_outcome'], s['old_outcome']))} -> {esc(BADGES.get(s['new_outcome'], s['new_outcome']))}</p>")
         if s["checks"]:
             out.append("<ul>" + "".join(f"<li class='{'flipped' if ch['flipped'] else ''}'>"
                                         f"{esc(e.check_change_line(ch))}</li>" for ch in s["checks"]) + "</ul>")

@@ -44,7 +44,7 @@ def status(entry: Entry) -> str:
     reason = entry.get("reason", "")
     if outcome in ("not applicable", "n/a") or (outcome == "skipped" and "not applicable" in reason.lower()):
         return "n/a"
-    if outcome == "skipped" and "not recorded yet" in reason:
+    if outcome == "skipped" and (entry.get("cause") == "recording" or "not recorded yet" in reason):
         return "not recorded"
     return outcome
 

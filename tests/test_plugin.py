@@ -408,7 +408,7 @@ def test_report_outcomes_come_from_data_not_from_failure_text(pytester: pytest.P
             pass
     """)
     pytester.runpytest().assert_outcomes(failed=2)
-    entries = {e["test"]: e for e in json.loads((pytester.path / "r" / "report.json").read_text())}
+    entries = {e["test"]: e for e in json.loads((pytester.path / "r" / "report.json").read_text())["entries"]}
     assert entries["test_says_xpass"]["outcome"] == "failed" and entries["test_says_xpass"]["cause"] == ""
     assert entries["test_real_xpass"]["outcome"] == "xpassed"
 

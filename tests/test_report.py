@@ -234,7 +234,7 @@ def test_snap(experiment):
 def _fragment(model: str, low: float, high: float, order: int = 0, module: str = "tests/test_a.py",
               test: str = "test_x", outcome: str = "passed", reason: str = "") -> dict:
     return {"nodeid": f"{module}::{test}[{model}]", "module": module, "test": test, "model": model, "order": order,
-            "outcome": outcome, "reason": reason, "checks": [],
+            "outcome": outcome, "reason": reason, "cause": "recording" if "not recorded" in reason else "", "checks": [],
             "matrices": [{"name": "matrix", "row_labels": ["a", "b"], "col_labels": ["x", "y"], "all_pairs": False,
                           "values": [[low, high], [high, low]], "stats": {}}]}
 
@@ -355,5 +355,5 @@ def test_statistics_show_interval_n_chance_and_majority_and_na_for_models_that_c
     assert entries.check_line(check) == (
         "inconclusive: top1(expression) >= 75% (top-1 share 0.7500 [95% CI 0.2500, 1.0000], threshold 0.1000, "
         "4 rows, chance 0.3333, majority guess 0.7500, p 0.0200)")
-    skipped = _fragment("dlib-face", 0, 1, outcome="skipped", reason="not applicable: dlib-face embeds images only")
-    assert entries.status(skipped) == "n/a" and entries.outcome(skipped) == ("n/a", "not applicable: dlib-face embeds images only")
+    skipped = _fragment("dlib-face", 0, 1, outcome="not applicable", reason="dlib-face embeds images only")
+    assert entries.status(skipped) == "n/a" and entries.outcome(skipped) == ("n/a", "dlib-face embeds images only")

@@ -39,12 +39,11 @@ def model_label(model: str) -> str:
 
 def status(entry: Entry) -> str:
     """A key of :data:`BADGES`: the test's outcome; a skip because the model cannot run the
-    experiment is ``n/a``, one because its cassette is missing ``not recorded``."""
+    experiment is ``n/a``, one for a recording reason (no cassette) ``not recorded``."""
     outcome = entry["outcome"]
-    reason = entry.get("reason", "")
-    if outcome in ("not applicable", "n/a") or (outcome == "skipped" and "not applicable" in reason.lower()):
+    if outcome == "not applicable":
         return "n/a"
-    if outcome == "skipped" and (entry.get("cause") == "recording" or "not recorded yet" in reason):
+    if outcome == "skipped" and entry.get("cause") == "recording":
         return "not recorded"
     return outcome
 

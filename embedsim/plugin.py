@@ -101,7 +101,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     models = list(dict.fromkeys(settings.models + settings.selected))
     only = metafunc.definition.get_closest_marker("embedsim_models")
     if only is not None:
-        models = [m for m in models if m in only.args]
+        models = [m for m in models if _named(m, only.args)]
     params = []
     for model in models:
         marks = []
@@ -110,13 +110,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
             if not mark.args:
                 raise pytest.UsageError(f"{metafunc.definition.nodeid}: embedsim_xfail needs model ids")
-            if model in mark.args:
+            if _named(model, mark.args):
                 reason = mark.kwargs.get("reason", "")
                 marks.append(pytest.mark.xfail(reason=f"{model}: {reason}" if reason else model,
                                                strict=mark.kwargs.get("strict", True),
                                                raises=mark.kwargs.get("raises", ExpectationFailed)))
         params.append(pytest.param(model, marks=marks, id=model))
     metafunc.parametrize(MODEL_PARAM, params, indirect=True)
+
+
+def _named(model: str, ids: tuple[str, ...]) -> bool:
+    """A marker's model ids name ``model``: itself, or its base id for a variant ``id@dimension``."""
+    return model in ids or model.partition("@")[0] in ids
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -349,7 +354,7 @@ def pytest_sessionfinish(session: pytest.Session) -> Any:
         from embedsim import report
 
         report.build_index(report_dir, tuple(dict.fromkeys(settings.models + settings.selected)), config.rootpath,
-                           started=config.stash.get(REPORT_STARTED, None))
+                           started=config.stash.get(REPORT_STARTED, None), pairs=settings.compare or None)
     return result
 
 

@@ -357,3 +357,55 @@ def test_statistics_show_interval_n_chance_and_majority_and_na_for_models_that_c
         "4 rows, chance 0.3333, majority guess 0.7500, p 0.0200)")
     skipped = _fragment("dlib-face", 0, 1, outcome="not applicable", reason="dlib-face embeds images only")
     assert entries.status(skipped) == "n/a" and entries.outcome(skipped) == ("n/a", "dlib-face embeds images only")
+
+
+def test_compared_pairs_are_configurable_and_variants_are_models(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nembedsim_models = pixels pixels@64\n")
+    pytester.makepyfile(test_exp=EXPERIMENTS)
+    rep = pytester.path / "rep"
+
+    def comparisons(*args: str) -> list[tuple[str, str, int]]:
+        pytester.runpytest("--embedsim-report", "rep", *args).assert_outcomes(passed=2, failed=2, xfailed=2)
+        return [(c["old"], c["new"], c["compared"])
+                for c in json.loads((rep / "report.json").read_text(encoding="utf-8"))["comparisons"]]
+
+    assert comparisons() == [("pixels", "pixels@64", 3)]  # default: each against the one before it
+    assert comparisons("--embedsim-compare", "pixels@64:pixels") == [("pixels@64", "pixels", 3)]
+    md = (rep / "index.md").read_text(encoding="utf-8")
+    assert "| | pixels (baseline, no semantics) | pixels@64 (baseline, no semantics) |" in md
+    assert len(list((rep / "heatmaps" / "pixels@64..pixels").glob("*.png"))) == 3
+    result = pytester.runpytest("--embedsim-report", "rep", "--embedsim-compare", "pixels")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*compare must be OLD:NEW model pairs*got 'pixels'*"])
+
+
+def test_provenance_is_shown_per_model_and_foreign_hosts_are_flagged(tmp_path: Path) -> None:
+    from embedsim.report import origin
+
+    official = "generativelanguage.googleapis.com"
+    records = {"test_a/test_x.yaml": {"recorded_at": "2026-12-01T20:00:00+00:00", "embedsim": "0.1.0",
+                                      "sdk": "google-genai-sdk/3.6.1", "api_version": "v1beta",
+                                      "endpoint": f"https://{official}", "dimension": 3072, "task": None,
+                                      "emulator": False, "interactions": 1},
+               "test_a/test_y.yaml": {"endpoint": "http://127.1:8765", "emulator": False},
+               "test_a/test_z.yaml": {"endpoint": f"https://{official}", "emulator": True}}
+    rows = origin.model_provenance({"gemini-embedding-2": tmp_path}, {"gemini-embedding-2": official},
+                                   lambda folder: records if folder == tmp_path else {})["gemini-embedding-2"]
+    assert [(r["cassette"], r["official"], r.get("flag")) for r in rows] == [
+        ("test_a/test_x.yaml", True, None),
+        ("test_a/test_y.yaml", False, f"answered by 127.1, not {official}"),
+        ("test_a/test_z.yaml", False, "answered by the embedsim emulator")]
+    assert rows[0]["api_version"] == "v1beta" and "task" not in rows[0]
+
+    report.prepare(tmp_path / "rep")
+    report.write_fragment(tmp_path / "rep", _fragment("gemini-embedding-2", 0, 1), None)
+    report.build_index(tmp_path / "rep", ["gemini-embedding-2"], provenance={"gemini-embedding-2": rows})
+    md = (tmp_path / "rep" / "index.md").read_text(encoding="utf-8")
+    assert "## Provenance of the recordings" in md
+    assert ("> **Warning: 2 recording(s) of gemini-embedding-2 were answered by a host other than the vendor's "
+            "official one.**") in md
+    assert f"| test_a/test_x.yaml | 2026-12-01T20:00:00+00:00 | 0.1.0 | google-genai-sdk/3.6.1 | v1beta | https://{official} |" in md
+    page = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
+    assert "2 recording(s) of gemini-embedding-2 were answered by a host other than the vendor's official one" in page
+    data = json.loads((tmp_path / "rep" / "report.json").read_text(encoding="utf-8"))
+    assert data["provenance"]["gemini-embedding-2"] == rows

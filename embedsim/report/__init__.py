@@ -11,7 +11,7 @@ run did not run (``-k``, ``--embedsim-model``) are kept from earlier runs and ma
 
 Modules: :mod:`~embedsim.report.folder` (marker, fragments, lock),
 :mod:`~embedsim.report.entries` (what a result says), :mod:`~embedsim.report.compare`
-(what changed), :mod:`~embedsim.report.images`, :mod:`~embedsim.report.markdown`,
+(what changed), :mod:`~embedsim.report.origin` (provenance rows), :mod:`~embedsim.report.images`, :mod:`~embedsim.report.markdown`,
 :mod:`~embedsim.report.page` and :mod:`~embedsim.report.build`. This module imports
 nothing heavy: numpy and matplotlib load when the report is built.
 """

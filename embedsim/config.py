@@ -45,6 +45,9 @@ class Settings:
     tolerance: float = DEFAULT_TOLERANCE
     image_tolerance: float = DEFAULT_IMAGE_TOLERANCE
     report_dir: Path | None = None
+    #: Confidence at which every expectation's bootstrap interval must clear its threshold
+    #: (``--embedsim-confidence``); None: the point estimates decide.
+    confidence: float | None = None
 
 
 #: (option, ini key, [tool.embedsim] key, help)
@@ -61,6 +64,10 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
      f"Absolute tolerance of matrix snapshots (default: {DEFAULT_TOLERANCE:g})."),
     ("--embedsim-image-tolerance", "embedsim_image_tolerance", "image_tolerance",
      f"RMS tolerance (0-255) of heatmap snapshots (default: {DEFAULT_IMAGE_TOLERANCE:g})."),
+    ("--embedsim-confidence", "embedsim_confidence", "confidence",
+     "Require every expectation's bootstrap interval at this level (e.g. 0.95) to clear its "
+     "threshold; an estimate that passes while its interval does not is INCONCLUSIVE "
+     "(the test fails). Default: none, the point estimates decide."),
     ("--embedsim-report", "embedsim_report", "report",
      "Write a report folder (heatmaps per model, index.html and index.md comparing "
      "the models side by side) to this directory, relative to the rootdir."),
@@ -153,4 +160,14 @@ def load_settings(config: pytest.Config) -> Settings:
         image_tolerance=_number(values["image_tolerance"] if values["image_tolerance"] is not None
                                 else DEFAULT_IMAGE_TOLERANCE, float, "image tolerance"),
         report_dir=(root / str(report)) if report else None,
+        confidence=_confidence(values["confidence"]),
     )
+
+
+def _confidence(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    number = _number(value, float, "confidence")
+    if not 0 <= number < 1:
+        raise pytest.UsageError(f"embedsim: confidence must be at least 0 and below 1 (e.g. 0.95), got {value!r}")
+    return number or None

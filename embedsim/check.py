@@ -138,20 +138,20 @@ class Check:
 
     @property
     def summary(self) -> str:
-        """One line: description, verdict, statistic vs threshold, n, interval and chance levels."""
+        """One line: description, verdict, statistic vs threshold and how many pairs (or rows) it covers."""
         verdict = {"passed": "holds", "failed": "FAILED", "inconclusive": "INCONCLUSIVE"}[self.outcome]
-        evidence = f"; {self.evidence}" if self.evidence else ""
-        line = (f"{self.description}: {verdict} ({self.kind} {self.statistic:.4f}, "
-                f"threshold {self.threshold:.4f}, {self.n} {self.unit}{evidence})")
-        if self.outcome == "inconclusive":
-            line += (f" - not enough evidence: the estimate meets the threshold but the lower end of its "
-                     f"{self.confidence:.0%} interval does not, with {self.n_items} items")
-        return line
+        return (f"{self.description}: {verdict} ({self.kind} {self.statistic:.4f}, "
+                f"threshold {self.threshold:.4f}, {self.n} {self.unit})")
 
     @property
     def message(self) -> str:
-        """The summary plus the offending pairs (at most :data:`MAX_LISTED`)."""
+        """The summary, the evidence, and the offending pairs (at most :data:`MAX_LISTED`)."""
         lines = [self.summary]
+        if self.evidence:
+            lines.append(f"evidence: {self.evidence}")
+        if self.outcome == "inconclusive":
+            lines.append(f"not enough evidence: the estimate meets the threshold but the lower end of its "
+                         f"{self.confidence:.0%} interval does not, with {self.n_items} items")
         if self.pairs:
             lines.append("offending pairs:")
             lines += [f"  {pair}" for pair in self.pairs[:MAX_LISTED]]

@@ -119,7 +119,7 @@ def check_groups(
     description = (f"same group more similar than different groups by {margin:g} "
                    f"(means {within.mean():.4f} vs {between.mean():.4f})")
     scored = stats.Pairs.from_masks(values, same, different, matrix.all_pairs)
-    p_margin, _p_auc = stats.permutation_p_values(scored)
+    p_margin = stats.permutation_p_value(scored, "margin")
     return check_statistic("mean margin", description, stats.mean_margin(scored), n_items, at_least=margin,
                            n=int(within.size + between.size), pairs=pairs, error=GroupSeparationError, unit="pairs",
                            chance=0.0, majority=constant, p_value=p_margin, confidence=confidence,
@@ -316,7 +316,7 @@ def check_auc(matrix: SimilarityMatrix, groups: Sequence[str], col_groups: Seque
     pairs = () if auc >= at_least else tuple(_crossing_pairs(matrix, same, different, float(np.median(within)),
                                                              float(np.median(between)), "median"))
     scored = stats.Pairs.from_masks(matrix.values, same, different, matrix.all_pairs)
-    _p_margin, p_auc = stats.permutation_p_values(scored)
+    p_auc = stats.permutation_p_value(scored, "auc")
     description = f"same-group vs different-group ROC-AUC at least {at_least:g}"
     return check_statistic("AUC", description, stats.auc(scored), matrix.shape[0], at_least=at_least,
                            n=int(within.size + between.size), pairs=pairs, error=AucError, unit="pairs",

@@ -175,7 +175,7 @@ def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups:
     pairs = stats.Pairs.from_masks(matrix.values, same, different, matrix.all_pairs)
     margin = stats.interval(stats.bootstrap(stats.mean_margin(pairs), pairs.n), confidence)
     auc = stats.interval(stats.bootstrap(stats.auc(pairs), pairs.n), confidence)
-    p_margin, p_auc = stats.permutation_p_values(pairs)
+    p_margin, p_auc = stats.permutation_p_value(pairs, "margin"), stats.permutation_p_value(pairs, "auc")
     return GroupStats(
         float(within.mean()),
         float(between.mean()),

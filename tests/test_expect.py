@@ -323,5 +323,5 @@ def test_auc(experiment):
     pytester.runpytest("-p", "no:randomly").assert_outcomes(failed=1)
     pytester.makeini("[pytest]\nembedsim_confidence = 0\n")  # the ini key wins over [tool.embedsim]
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
-    assert "must be at least 0 and below 1" in "\n".join(
+    assert "confidence must be below 1" in "\n".join(
         pytester.runpytest("--embedsim-confidence", "95").stderr.lines)

@@ -26,6 +26,12 @@ MAX_TEXT_TOKENS = 8192
 MAX_TEXT_TOKENS_001 = 2048
 #: Rule-of-thumb bytes of UTF-8 per token used by :func:`estimate_tokens`.
 BYTES_PER_TOKEN = 4
+#: The API version asked for unless set (``--embedsim-api-version``, CLI ``--api-version``): the one
+#: Google's REST examples for the embedding models use. google-genai 3.x would send ``v1``.
+DEFAULT_API_VERSION = "v1beta"
+#: Seconds one attempt may take unless set (``--embedsim-timeout``, CLI ``--timeout``); the SDK's
+#: retries then apply to a timeout as to any transient error.
+DEFAULT_TIMEOUT = 60.0
 #: Text-only model families (everything else matching ``gemini-embedding.*`` is multimodal).
 TEXT_ONLY_PATTERN = r"gemini-embedding-(001|exp).*"
 

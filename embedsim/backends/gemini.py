@@ -12,7 +12,7 @@ from typing import Any
 
 from embedsim.backends.base import DEFAULT_DIMENSION, MODALITIES, BackendSpec
 from embedsim.errors import BackendError, InputError
-from embedsim.tokens import BYTES_PER_TOKEN, estimate_tokens
+from embedsim.tokens import BYTES_PER_TOKEN, estimate_tokens  # noqa: F401  (re-exported)
 
 #: The Gemini Developer API's host; answers from any other host are not the vendor's.
 OFFICIAL_HOST = "generativelanguage.googleapis.com"

@@ -351,10 +351,11 @@ def test_statistics_show_interval_n_chance_and_majority_and_na_for_models_that_c
     from embedsim.report import entries
 
     check = {**_check("top1(expression) >= 75%", "inconclusive", 0.75), "kind": "top-1 share", "n": 4, "unit": "rows",
-             "ci_low": 0.25, "ci_high": 1.0, "confidence": 0.95, "chance": 1 / 3, "majority": 0.75, "p_value": 0.02}
+             "ci_low": 0.25, "ci_high": 1.0, "confidence": 0.95, "n_items": 4, "chance": 1 / 3, "majority": 0.75,
+             "p_value": 0.02}
     assert entries.check_line(check) == (
-        "inconclusive: top1(expression) >= 75% (top-1 share 0.7500 [95% CI 0.2500, 1.0000], threshold 0.1000, "
-        "4 rows, chance 0.3333, majority guess 0.7500, p 0.0200)")
+        "inconclusive: top1(expression) >= 75% (top-1 share 0.7500, threshold 0.1000, 4 rows) "
+        "[95% CI 0.250..1.000, 4 items; chance 0.333; constant answer 0.750; permutation p 0.020]")
     skipped = _fragment("dlib-face", 0, 1, outcome="not applicable", reason="dlib-face embeds images only")
     assert entries.status(skipped) == "n/a" and entries.outcome(skipped) == ("n/a", "dlib-face embeds images only")
 

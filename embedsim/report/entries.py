@@ -64,10 +64,6 @@ def earlier(entry: Entry) -> str:
     return "from an earlier run at " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(entry.get("time", 0)))
 
 
-def number(value: Any, digits: int = 4) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
 def interval(record: dict[str, Any], low: str = "ci_low", high: str = "ci_high") -> str:
     """`` [95% CI 0.41, 0.62]`` when the record has an interval, else empty."""
     if record.get(low) is None or record.get(high) is None:
@@ -77,26 +73,37 @@ def interval(record: dict[str, Any], low: str = "ci_low", high: str = "ci_high")
 
 
 def check_line(check: dict[str, Any]) -> str:
-    """``pass: name (kind 0.53 [95% CI ...], threshold 0.1, n 6 pairs, chance ..., majority ...)``."""
-    extra = "".join(f", {label} {check[key]:.4f}" for key, label in
-                    (("chance", "chance"), ("majority", "majority guess"), ("p_value", "p")) if check.get(key) is not None)
+    """``pass: name (kind 0.53, threshold 0.1, 6 pairs) [95% CI ..., n items; chance ...; ...]``."""
     reason = f" - {check['reason']}" if check.get("reason") else ""
     return (f"{BADGES.get(check['outcome'], check['outcome'])}: {check['name']} ({check['kind']} "
-            f"{check['statistic']:.4f}{interval(check)}, threshold {check['threshold']:.4f}, "
-            f"{check['n']} {check['unit']}{extra}){reason}")
+            f"{check['statistic']:.4f}, threshold {check['threshold']:.4f}, {check['n']} {check['unit']})"
+            f"{evidence(check)}{reason}")
+
+
+def evidence(c: dict[str, Any]) -> str:
+    """`` [95% CI a..b, n items; chance x; constant y; p z]`` from a check's evidence fields."""
+    parts = []
+    if c.get("ci_low") is not None:
+        parts.append(f"{c['confidence']:.0%} CI {c['ci_low']:.3f}..{c['ci_high']:.3f}"
+                     f"{' (required)' if c.get('confidence_required') else ''}, {c['n_items']} items")
+    parts += [f"{label} {c[key]:.3f}" for key, label in (("chance", "chance"), ("majority", "constant answer"),
+                                                         ("p_value", "permutation p")) if c.get(key) is not None]
+    return f" [{'; '.join(parts)}]" if parts else ""
 
 
 def stats_lines(matrix: dict[str, Any]) -> list[str]:
-    """One line per group statistic of a matrix record: means, margin and AUC (with their
-    intervals and p-value when present)."""
-    lines = []
-    for key, s in matrix.get("stats", {}).items():
-        p = f", p {s['p_value']:.4f}" if s.get("p_value") is not None else ""
-        lines.append(f"{matrix['name']} by {key}: within {s['within_mean']:.4f} ({s['n_within']:.0f} pairs), between "
-                     f"{s['between_mean']:.4f} ({s['n_between']:.0f} pairs), margin {s['margin']:.4f}"
-                     f"{interval(s, 'margin_ci_low', 'margin_ci_high')}, AUC {s['auc']:.4f}"
-                     f"{interval(s, 'auc_ci_low', 'auc_ci_high')}{p}")
-    return lines
+    """One line per group statistic of a matrix record: means, margin and AUC, with their
+    intervals, chance levels and permutation p-values when present."""
+    def extra(s: dict[str, Any]) -> str:
+        if "p_value_auc" not in s:
+            return ""
+        return (f"; {s['confidence']:.0%} CI margin {s['margin_low']:.3f}..{s['margin_high']:.3f}, AUC "
+                f"{s['auc_low']:.3f}..{s['auc_high']:.3f} over {s['n_items']:.0f} items; chance: margin 0, AUC 0.5; "
+                f"permutation p {s['p_value_margin']:.3f} (margin), {s['p_value_auc']:.3f} (AUC)")
+
+    return [f"{matrix['name']} by {key}: within {s['within_mean']:.4f} ({s['n_within']:.0f} pairs), between "
+            f"{s['between_mean']:.4f} ({s['n_between']:.0f} pairs), margin {s['margin']:.4f}, AUC {s['auc']:.4f}"
+            f"{extra(s)}" for key, s in matrix.get("stats", {}).items()]
 
 
 def intro(used: list[str]) -> str:

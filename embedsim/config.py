@@ -132,9 +132,12 @@ def _pairs(value: Any, key: str, source: Source) -> tuple[tuple[str, str], ...]:
     for pair in dict.fromkeys(p for entry in entries for p in entry.replace(",", " ").split()):
         old, sep, new = pair.partition(":")
         if not (sep and old and new):
-            raise _refuse(key, "OLD:NEW model pairs, e.g. gemini-embedding-2-preview:gemini-embedding-2", pair, source)
+            break
         pairs.append((_models(old, key, source)[0], _models(new, key, source)[0]))
-    return tuple(pairs)
+    else:
+        if pairs:
+            return tuple(pairs)
+    raise _refuse(key, "OLD:NEW model pairs, e.g. gemini-embedding-2-preview:gemini-embedding-2", value, source)
 
 
 def _confidence(value: Any, key: str, source: Source) -> float | None:

@@ -20,20 +20,25 @@ def model_params(definition: Any, settings: Settings) -> list[Any]:
     models = list(dict.fromkeys(settings.models + settings.selected))
     only = definition.get_closest_marker("embedsim_models")
     if only is not None:
-        models = [m for m in models if m in only.args]
+        models = [m for m in models if _named(m, only.args)]
     params = []
     for model in models:
         marks = []
         for mark in definition.iter_markers("embedsim_xfail"):
             if not mark.args:
                 raise pytest.UsageError(f"{definition.nodeid}: embedsim_xfail needs model ids")
-            if model in mark.args:
+            if _named(model, mark.args):
                 reason = mark.kwargs.get("reason", "")
                 marks.append(pytest.mark.xfail(reason=f"{model}: {reason}" if reason else model,
                                                strict=mark.kwargs.get("strict", True),
                                                raises=mark.kwargs.get("raises", ExpectationFailed)))
         params.append(pytest.param(model, marks=marks, id=model))
     return params
+
+
+def _named(model: str, ids: tuple[str, ...]) -> bool:
+    """A marker's model ids name ``model``: itself, or its base id for a variant ``id@dimension``."""
+    return model in ids or model.partition("@")[0] in ids
 
 
 def model_of(item: pytest.Item) -> str | None:

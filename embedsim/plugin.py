@@ -19,6 +19,7 @@ syrupy's ``--snapshot-update``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ import pytest
 from embedsim.backends import is_local
 from embedsim.config import Settings, add_options, load_settings
 from embedsim.parametrize import MODEL_PARAM, base_test_name, model_of, model_params
-from embedsim.run_hooks import EXPERIMENT, ORDER, UNSELECTED, USED, RunHooks, record_mode, report_dir
+from embedsim.run_hooks import EXPERIMENT, ORDER, REPORT_STARTED, UNSELECTED, USED, RunHooks, record_mode, report_dir
 
 if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
     from embedsim.backends.base import Embedder
@@ -63,7 +64,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if (folder := report_dir(config, settings)) is not None:
         from embedsim import report
 
-        report.prepare(folder)
+        try:
+            report.prepare(folder)
+        except report.ReportFolderError as exc:
+            raise pytest.UsageError(f"embedsim: {exc}") from None
+        config.stash[REPORT_STARTED] = time.time()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -178,12 +183,13 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
     node = request.node
     exp = Experiment(
         embedder,
-        base_test_name(node, embedder.model_id),
+        base_test_name(node, model_of(node) or embedder.model_id),  # a variant id@dimension is the parameter
         node.nodeid,
         # syrupy's own fixture, asked for only when the test takes a snapshot
         snapshot=lambda extension: request.getfixturevalue("snapshot").use_extension(extension),
         matrix_tolerance=embedsim_settings.tolerance,
         image_tolerance=embedsim_settings.image_tolerance,
+        confidence=embedsim_settings.confidence,
     )
     node.stash[EXPERIMENT] = exp
     return exp

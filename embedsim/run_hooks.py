@@ -22,6 +22,8 @@ EXPERIMENT = pytest.StashKey["Experiment"]()
 ORDER = pytest.StashKey[int]()
 OUTCOME = pytest.StashKey[dict[str, Any]]()
 UNSELECTED = pytest.StashKey[bool]()
+#: When the report run started (``time.time()``), for the report's index.
+REPORT_STARTED = pytest.StashKey[float]()
 #: True once a collected test of this run (or of an xdist worker) uses embedsim's fixtures.
 USED = pytest.StashKey[bool]()
 
@@ -93,7 +95,9 @@ class RunHooks:
         if (folder := report_dir(config, self.settings)) is not None:
             from embedsim import report
 
-            report.build_index(folder, self.settings.models, config.rootpath)
+            settings = self.settings
+            report.build_index(folder, tuple(dict.fromkeys(settings.models + settings.selected)), config.rootpath,
+                               started=config.stash.get(REPORT_STARTED, None), pairs=settings.compare or None)
         return result
 
     @pytest.hookimpl(optionalhook=True)

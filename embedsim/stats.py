@@ -181,9 +181,9 @@ def mean_margin(pairs: Pairs) -> Statistic:
     s = pairs.same.astype(np.float64)
     parts = np.stack([s * pairs.values, s, (1 - s) * pairs.values, 1 - s])  # (4, pairs)
     if pairs.all_pairs:  # sum_{i<j} a_ij w_i w_j as a quadratic form of the item weights
-        forms = np.zeros((4, pairs.n, pairs.n))
-        forms[:, pairs.i, pairs.j] = parts
-        forms = (forms + forms.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(pairs.n, -1)  # (n, 4n)
+        upper = np.zeros((4, pairs.n, pairs.n))
+        upper[:, pairs.i, pairs.j] = parts
+        forms = (upper + upper.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(pairs.n, -1)  # (n, 4n)
 
         def sums(w: np.ndarray) -> np.ndarray:
             return 0.5 * np.einsum("bci,bi->bc", _dot(w, forms).reshape(len(w), 4, pairs.n), w)

@@ -35,3 +35,11 @@ def outside_xdist(monkeypatch: pytest.MonkeyPatch) -> None:
     """Inner pytester runs must not inherit an outer ``-n`` worker's identity (syrupy checks it)."""
     for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def emulator_recordings_in_pytester(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Throwaway pytester projects may record the emulator's answers under Gemini ids (the
+    recording layer refuses that elsewhere: ``embedsim.recording.ALLOW_EMULATOR``)."""
+    if "pytester" in request.fixturenames:
+        monkeypatch.setenv("EMBEDSIM_ALLOW_EMULATOR_RECORDINGS", "1")

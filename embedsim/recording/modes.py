@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from embedsim.errors import EmbedsimError
@@ -15,38 +15,57 @@ KEY_ENVIRONMENT = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 
 
 class NotRecorded(EmbedsimError):
-    """No cassette and no way to record one (the plugin turns this into a skip)."""
+    """No cassette and no way to record one, for a model with no recordings yet (the
+    plugin turns this into a skip)."""
 
 
-def api_key_from_env(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The API key from :data:`KEY_ENVIRONMENT`, or None."""
-    for name in KEY_ENVIRONMENT:
+class MissingRecording(EmbedsimError):
+    """No cassette for a test of a model that has recordings (a renamed or new test):
+    the plugin fails the test, so CI does not turn green by skipping it."""
+
+
+def api_key_from_env(environ: Mapping[str, str] = os.environ, names: Sequence[str] = KEY_ENVIRONMENT) -> str | None:
+    """The API key from the first of ``names`` set in ``environ``, or None."""
+    for name in names:
         if environ.get(name, "").strip():
             return environ[name].strip()
     return None
 
 
-def replays(record_mode: str, path: Path, key: str | None, model_id: str, nodeid: str) -> bool:
-    """True to replay ``path``, False to record it; :class:`NotRecorded` when the mode needs
-    a recording that cannot be made: no cassette in mode ``none``, or no API key for a mode
-    that records (``once`` without a cassette, ``new_episodes``, ``all``, ``rewrite``)."""
+def has_recordings(model_dir: Path) -> bool:
+    """True when ``model_dir`` (a model's cassette folder) holds a cassette."""
+    return model_dir.is_dir() and any(p.is_file() for p in model_dir.rglob("*.yaml"))
+
+
+def replays(record_mode: str, path: Path, key: str | None, model_id: str, nodeid: str, *,
+            model_dir: Path | None = None, options: Sequence[str] = (),
+            key_names: Sequence[str] = KEY_ENVIRONMENT) -> bool:
+    """True to replay ``path``, False to record it. Refuses, before any call, a mode that
+    needs a recording that cannot be made: no cassette in mode ``none``, or no API key for
+    a mode that records (``once`` without a cassette, ``new_episodes``, ``all``,
+    ``rewrite``) - with :class:`MissingRecording` when the cassette is missing but the
+    model has recordings in ``model_dir``, else :class:`NotRecorded`. ``options`` go
+    into the record command printed."""
     if record_mode not in RECORD_MODES:
         raise EmbedsimError(f"unknown record mode {record_mode!r}; use one of {', '.join(RECORD_MODES)}")
+    keys = " or ".join(key_names)
     exists = path.is_file()
     if record_mode == "rewrite":
         if key is None:
-            raise NotRecorded(f"--record-mode=rewrite needs GEMINI_API_KEY or GOOGLE_API_KEY to re-record "
-                              f"{show_path(path)}: {record_command(nodeid, 'rewrite')}")
+            raise NotRecorded(f"--record-mode=rewrite needs {keys} to re-record "
+                              f"{show_path(path)}: {record_command(nodeid, 'rewrite', options, key_names[0])}")
         return False
     if exists and record_mode in ("none", "once"):
         return True
-    if not exists and record_mode == "none":
-        raise NotRecorded(f"not recorded yet: no cassette {show_path(path)} for {model_id}; record it with: "
-                          f"{record_command(nodeid)}")
-    if key is None and not exists:
-        raise NotRecorded(f"not recorded yet: no cassette {show_path(path)} for {model_id} and no GEMINI_API_KEY "
-                          f"(or GOOGLE_API_KEY) to record it; record it with: {record_command(nodeid)}")
+    if not exists and (record_mode == "none" or key is None):
+        command = record_command(nodeid, "once", options, key_names[0])
+        if model_dir is not None and has_recordings(model_dir):
+            raise MissingRecording(f"no cassette {show_path(path)} for this test, but {model_id} has recordings in "
+                                   f"{show_path(model_dir)} (a renamed or new test?); record it with: {command}")
+        why = "" if record_mode == "none" else f" and no {keys} to record it"
+        raise NotRecorded(f"not recorded yet: no cassette {show_path(path)} for {model_id}{why}; "
+                          f"record it with: {command}")
     if key is None:
-        raise NotRecorded(f"--record-mode={record_mode} needs GEMINI_API_KEY (or GOOGLE_API_KEY) to add to "
+        raise NotRecorded(f"--record-mode={record_mode} needs {keys} to add to "
                           f"{show_path(path)}; set the key, or replay it with --record-mode=none")
     return False

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 
 # pytester's inline runs drop modules first imported inside them; import the heavy ones here once
-import embedsim.backends.gemini  # noqa: F401
+import embedsim.backends.gemini_embedder  # noqa: F401
 import embedsim.heatmap  # noqa: F401
 import hypothesis  # noqa: F401
 import vcr  # noqa: F401
@@ -33,6 +33,7 @@ from embedsim.recording import (
     body_matcher,
     cassette_path,
     digest_media,
+    key_names,
     record_command,
     recorded_embedder,
 )
@@ -129,7 +130,7 @@ def test_body_matcher_compares_normalised_json() -> None:
 def test_paths_and_commands() -> None:
     assert cassette_path("cassettes", MODEL, "test_faces", "test_x[a/b]") == Path(
         f"cassettes/{MODEL}/test_faces/test_x[a-b].yaml")
-    assert record_command("tests/test_x.py::test_y[gemini]") == (
+    assert record_command("tests/test_x.py::test_y[gemini]", key_name=key_names(MODEL)[0]) == (
         "GEMINI_API_KEY=... pytest 'tests/test_x.py::test_y[gemini]' --record-mode=once --snapshot-update")
 
 

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-import embedsim.backends.gemini  # noqa: F401  (pytester inline runs: import once here)
+import embedsim.backends.gemini_embedder  # noqa: F401  (pytester inline runs: import once here)
 import hypothesis  # noqa: F401
 import yaml
+from embedsim.backends import find
 from embedsim.config import Settings
 from embedsim.emulator import EMULATOR_HEADER, GeminiEmulator
 from embedsim.recording import PROVENANCE_FILE, read_provenance
@@ -114,18 +115,22 @@ def test_repository_runs_block_the_network_except_loopback(pytestconfig: pytest.
 # --- provenance: the emulator is never a source of Gemini data ------------------------------------
 
 
-#: The official endpoint host of each vendor's cassette folders (``cassettes/<prefix>*``).
-OFFICIAL_HOSTS = {"gemini": "generativelanguage.googleapis.com"}
+def _official_hosts(cassette_dir: Path) -> dict[Path, str]:
+    """``{model folder: official host}`` for the folders of a vendor's model ids (the
+    backend registry's ``official_host``)."""
+    folders = sorted(p for p in cassette_dir.iterdir() if p.is_dir()) if cassette_dir.is_dir() else []
+    return {folder: spec.official_host for folder in folders
+            if (spec := find(folder.name)) is not None and spec.official_host is not None}
 
 
 def emulator_traces(cassette_dir: Path) -> list[str]:
-    """``file: what`` for every file under a vendor's model folders (``cassette_dir/gemini*``)
+    """``file: what`` for every file under a vendor's model folders (``cassette_dir/<model id>``)
     that was not answered by the vendor's official host: an endpoint host in a cassette or
     in ``provenance.json`` other than the official one (whatever its spelling: no URI
     patterns), the emulator's header, or not a readable cassette."""
     found = []
-    for prefix, official in OFFICIAL_HOSTS.items():
-        for path in sorted(p for p in cassette_dir.glob(f"{prefix}*/**/*") if p.is_file()):
+    for folder, official in _official_hosts(cassette_dir).items():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             text = path.read_bytes().decode("utf-8", errors="replace")
             if path.name == PROVENANCE_FILE:
                 for cassette, entry in read_provenance(path.parent).items():
@@ -195,5 +200,5 @@ def test_the_provenance_scan_finds_emulator_cassettes(pytester: pytest.Pytester,
     assert emulator_traces(cassettes) == []
     planted.write_text("interactions: [", encoding="utf-8")
     assert emulator_traces(cassettes) == [f"{planted}: not a vcr cassette"]
-    (cassettes / MODEL).rename(cassettes / "pixels-like-elsewhere")
+    (cassettes / MODEL).rename(cassettes / "pixels")  # a local model: no official host to come from
     assert emulator_traces(cassettes) == []

@@ -36,12 +36,12 @@ from embedsim.recording.embedders import (
 )
 from embedsim.recording.mismatch import CassetteMismatch, describe_mismatch, item_names
 from embedsim.recording.modes import (
-    KEY_ENVIRONMENT,
     RECORD_MODES,
     MissingRecording,
     NotRecorded,
     api_key_from_env,
     has_recordings,
+    key_names,
 )
 from embedsim.recording.naming import cassette_path, model_cassette_path, record_command, safe_name, short_name, show_path
 from embedsim.recording.network import NetworkPolicy
@@ -65,11 +65,11 @@ from embedsim.recording.vcr_settings import (
 )
 
 __all__ = [
-    "ALLOW_EMULATOR", "BODY_MATCHER", "KEY_ENVIRONMENT", "KEY_HEADERS", "KEY_QUERY_PARAMETERS", "MATCH_ON",
+    "ALLOW_EMULATOR", "BODY_MATCHER", "KEY_HEADERS", "KEY_QUERY_PARAMETERS", "MATCH_ON",
     "PATH_MATCHER", "PLACEHOLDER_KEY", "PROVENANCE_FILE", "RECORD_MODES", "AtomicPersister", "CassetteMismatch",
     "CassetteUnreadable", "EmulatorAnswer", "LiveEmbedder", "MissingRecording", "NetworkPolicy", "NotRecorded",
     "RecordedEmbedder", "StagedPersister", "api_key_from_env", "before_record_request", "before_record_response",
-    "body_matcher", "cassette_path", "describe_mismatch", "digest_media", "has_recordings", "item_names",
+    "body_matcher", "cassette_path", "describe_mismatch", "digest_media", "has_recordings", "item_names", "key_names",
     "make_vcr", "merged_config", "model_cassette_path", "path_matcher", "read_provenance", "record_command",
     "recorded_embedder", "register", "request_inputs", "safe_name", "short_name", "show_path", "vcr_config",
     "versionless_path",

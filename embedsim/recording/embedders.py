@@ -18,7 +18,7 @@ from embedsim.backends.base import Embedder
 from embedsim.errors import EmbedsimError
 from embedsim.items import Item
 from embedsim.recording.mismatch import CassetteMismatch, cassette_error, describe_mismatch
-from embedsim.recording.modes import KEY_ENVIRONMENT, api_key_from_env, replays
+from embedsim.recording.modes import api_key_from_env, key_names, replays
 from embedsim.recording.naming import record_command
 from embedsim.recording.network import NetworkPolicy
 from embedsim.recording.provenance import answered_by_emulator, describe, write_provenance
@@ -64,7 +64,7 @@ class RecordedEmbedder:
 
     def __init__(self, inner: Embedder, path: Path, nodeid: str, recording: bool, *,
                  network: NetworkPolicy = NetworkPolicy(), options: Sequence[str] = (),
-                 key_name: str = KEY_ENVIRONMENT[0], vendor: bool = True,
+                 key_name: str | None = None, vendor: bool = True,
                  environ: Mapping[str, str] = os.environ) -> None:
         self.inner = inner
         self.model_id = inner.model_id
@@ -128,8 +128,6 @@ def recorded_embedder(
     configure: Callable[[VCR], None] | None = None,
     network: NetworkPolicy = NetworkPolicy(),
     options: Sequence[str] = (),
-    key_names: Sequence[str] = KEY_ENVIRONMENT,
-    vendor: bool = True,
     **backend_options: Any,
 ) -> Iterator[RecordedEmbedder]:
     """An embedder for ``model_id`` whose calls are recorded to / replayed from ``path``.
@@ -144,14 +142,15 @@ def recorded_embedder(
     blocks; ``options`` the run's options for printed record commands. A replay hands the
     SDK :data:`PLACEHOLDER_KEY` and may not connect anywhere.
     """
-    if factory is None:
-        from embedsim.backends import get_embedder
+    from embedsim.backends import find, get_embedder
 
-        factory = get_embedder
+    factory = get_embedder if factory is None else factory
     model_dir = path.parent.parent if model_dir is None else model_dir
-    key = api_key_from_env(environ, key_names)
-    replay = replays(record_mode, path, key, model_id, nodeid, model_dir=model_dir, options=options,
-                     key_names=key_names)
+    spec = find(model_id)
+    vendor = spec is not None and spec.official_host is not None
+    key_name = next(iter(key_names(model_id)), None)
+    key = api_key_from_env(model_id, environ)
+    replay = replays(record_mode, path, key, model_id, nodeid, model_dir=model_dir, options=options)
     persister = StagedPersister(fresh=record_mode == "rewrite")
     vcr = make_vcr(path.parent, record_mode, user_config=vcr_config, persister=persister, configure=configure)
     context = vcr.use_cassette(path.name)
@@ -160,12 +159,12 @@ def recorded_embedder(
     except CassetteUnreadable as exc:
         raise CassetteUnreadable(
             f"{exc}: restore it from version control (git checkout -- {path}) or delete it and record it again "
-            f"with: {record_command(nodeid, 'rewrite', options, key_names[0])}") from None
+            f"with: {record_command(nodeid, 'rewrite', options, key_name)}") from None
     inner = None
     try:
         inner = factory(model_id, dimension, api_key=PLACEHOLDER_KEY if replay else key, **backend_options)
         embedder = RecordedEmbedder(inner, path, nodeid, recording=not replay, network=network, options=options,
-                                    key_name=key_names[0], vendor=vendor, environ=environ)
+                                    key_name=key_name, vendor=vendor, environ=environ)
         embedder.cassette = cassette
         yield embedder
     finally:

@@ -37,7 +37,7 @@ def _changed_in_place(live: list[str], recorded: list[list[str]]) -> list[tuple[
 
 
 def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Sequence[Item],
-                      path: Path, nodeid: str, options: Sequence[str] = (), key_name: str = "GEMINI_API_KEY") -> str:
+                      path: Path, nodeid: str, options: Sequence[str] = (), key_name: str | None = None) -> str:
     """Which items changed between this request and the cassette, and how to re-record
     (with the run's ``options``)."""
     names = item_names(items)

@@ -10,8 +10,6 @@ from embedsim.errors import EmbedsimError
 from embedsim.recording.naming import record_command, show_path
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
-#: Environment variables the key is read from, first found wins.
-KEY_ENVIRONMENT = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 
 
 class NotRecorded(EmbedsimError):
@@ -24,9 +22,17 @@ class MissingRecording(EmbedsimError):
     the plugin fails the test, so CI does not turn green by skipping it."""
 
 
-def api_key_from_env(environ: Mapping[str, str] = os.environ, names: Sequence[str] = KEY_ENVIRONMENT) -> str | None:
-    """The API key from the first of ``names`` set in ``environ``, or None."""
-    for name in names:
+def key_names(model_id: str) -> tuple[str, ...]:
+    """The environment variables of ``model_id``'s key (its backend's ``key_env``)."""
+    from embedsim.backends import find
+
+    spec = find(model_id)
+    return spec.key_env if spec is not None else ()
+
+
+def api_key_from_env(model_id: str, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The API key of ``model_id``'s backend from ``environ``, or None."""
+    for name in key_names(model_id):
         if environ.get(name, "").strip():
             return environ[name].strip()
     return None
@@ -38,8 +44,7 @@ def has_recordings(model_dir: Path) -> bool:
 
 
 def replays(record_mode: str, path: Path, key: str | None, model_id: str, nodeid: str, *,
-            model_dir: Path | None = None, options: Sequence[str] = (),
-            key_names: Sequence[str] = KEY_ENVIRONMENT) -> bool:
+            model_dir: Path | None = None, options: Sequence[str] = ()) -> bool:
     """True to replay ``path``, False to record it. Refuses, before any call, a mode that
     needs a recording that cannot be made: no cassette in mode ``none``, or no API key for
     a mode that records (``once`` without a cassette, ``new_episodes``, ``all``,
@@ -48,17 +53,19 @@ def replays(record_mode: str, path: Path, key: str | None, model_id: str, nodeid
     into the record command printed."""
     if record_mode not in RECORD_MODES:
         raise EmbedsimError(f"unknown record mode {record_mode!r}; use one of {', '.join(RECORD_MODES)}")
-    keys = " or ".join(key_names)
+    names = key_names(model_id)
+    keys = " or ".join(names) or "an API key"
+    key_name = names[0] if names else None
     exists = path.is_file()
     if record_mode == "rewrite":
         if key is None:
             raise NotRecorded(f"--record-mode=rewrite needs {keys} to re-record "
-                              f"{show_path(path)}: {record_command(nodeid, 'rewrite', options, key_names[0])}")
+                              f"{show_path(path)}: {record_command(nodeid, 'rewrite', options, key_name)}")
         return False
     if exists and record_mode in ("none", "once"):
         return True
     if not exists and (record_mode == "none" or key is None):
-        command = record_command(nodeid, "once", options, key_names[0])
+        command = record_command(nodeid, "once", options, key_name)
         if model_dir is not None and has_recordings(model_dir):
             raise MissingRecording(f"no cassette {show_path(path)} for this test, but {model_id} has recordings in "
                                    f"{show_path(model_dir)} (a renamed or new test?); record it with: {command}")

@@ -51,10 +51,10 @@ def show_path(path: Path) -> str:
         return str(path)
 
 
-def record_command(nodeid: str, mode: str = "once", options: Sequence[str] = (),
-                   key_name: str = "GEMINI_API_KEY") -> str:
+def record_command(nodeid: str, mode: str = "once", options: Sequence[str] = (), key_name: str | None = None) -> str:
     """The shell command that records (``once``) or re-records (``rewrite``) one test with
-    the run's ``options`` (model, dimension, cassette folder...), and writes its
-    snapshots for the new recording."""
+    the run's ``options`` (model, dimension, cassette folder...) and the backend's key
+    variable ``key_name``, and writes its snapshots for the new recording."""
     extra = "".join(f" {shlex.quote(option)}" for option in options)
-    return f"{key_name}=... pytest {shlex.quote(nodeid)}{extra} --record-mode={mode} --snapshot-update"
+    key = f"{key_name}=... " if key_name else ""
+    return f"{key}pytest {shlex.quote(nodeid)}{extra} --record-mode={mode} --snapshot-update"

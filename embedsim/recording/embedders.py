@@ -135,9 +135,9 @@ def recorded_embedder(
     Refuses (:func:`~embedsim.recording.modes.replays`, before any call) a mode that needs
     a recording that cannot be made, and a cassette that cannot be read
     (:class:`~embedsim.recording.vcr_settings.CassetteUnreadable`). ``model_dir`` is the
-    model's cassette folder (default: ``path``'s grandparent): a missing cassette of a
-    model with recordings there is :class:`~embedsim.recording.modes.MissingRecording`,
-    and it holds the recordings' provenance. ``vcr_config`` / ``configure`` are the user's
+    model's cassette folder, if known: a missing cassette of a model with recordings there
+    is :class:`~embedsim.recording.modes.MissingRecording`, and it holds the recordings'
+    provenance. ``vcr_config`` / ``configure`` are the user's
     vcr settings and pytest-recording's configure hook; ``network`` what pytest-recording
     blocks; ``options`` the run's options for printed record commands. A replay hands the
     SDK :data:`PLACEHOLDER_KEY` and may not connect anywhere.
@@ -145,7 +145,6 @@ def recorded_embedder(
     from embedsim.backends import find, get_embedder
 
     factory = get_embedder if factory is None else factory
-    model_dir = path.parent.parent if model_dir is None else model_dir
     spec = find(model_id)
     vendor = spec is not None and spec.official_host is not None
     key_name = next(iter(key_names(model_id)), None)
@@ -172,5 +171,5 @@ def recorded_embedder(
         close = getattr(inner, "close", None)
         if callable(close):
             close()
-    if not embedder.failed and (written := persister.commit()) is not None:
+    if not embedder.failed and (written := persister.commit()) is not None and model_dir is not None:
         write_provenance(model_dir, written, describe(cassette.requests, cassette.responses))

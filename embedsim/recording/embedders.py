@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from embedsim.backends.base import Embedder
-from embedsim.errors import EmbedsimError
+from embedsim.errors import RecordingError
 from embedsim.items import Item
 from embedsim.recording.mismatch import CassetteMismatch, cassette_error, describe_mismatch
 from embedsim.recording.modes import api_key_from_env, key_names, replays
@@ -35,7 +35,7 @@ PLACEHOLDER_KEY = "embedsim-replay-placeholder"
 ALLOW_EMULATOR = "EMBEDSIM_ALLOW_EMULATOR_RECORDINGS"
 
 
-class EmulatorAnswer(EmbedsimError):
+class EmulatorAnswer(RecordingError):
     """A recording under a vendor's model id was answered by the embedsim emulator."""
 
 

@@ -6,18 +6,18 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from embedsim.errors import EmbedsimError
+from embedsim.errors import EmbedsimError, RecordingError
 from embedsim.recording.naming import record_command, show_path
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 
 
-class NotRecorded(EmbedsimError):
+class NotRecorded(RecordingError):
     """No cassette and no way to record one, for a model with no recordings yet (the
     plugin turns this into a skip)."""
 
 
-class MissingRecording(EmbedsimError):
+class MissingRecording(RecordingError):
     """No cassette for a test of a model that has recordings (a renamed or new test):
     the plugin fails the test, so CI does not turn green by skipping it."""
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from embedsim.errors import EmbedsimError
+from embedsim.errors import RecordingError
 from embedsim.files import atomic_write
 from embedsim.recording.bodies import BODY_MATCHER, body_matcher, digest_media
 
@@ -37,7 +37,7 @@ _VERSION_SEGMENT = re.compile(r"^/v\d+(?:(?:alpha|beta)\d*)?(?=/)")
 _NOT_VCR = ("allowed_hosts", "record_mode")
 
 
-class CassetteUnreadable(EmbedsimError):
+class CassetteUnreadable(RecordingError):
     """A cassette file exists but is not a readable vcr cassette."""
 
 

@@ -25,6 +25,7 @@ import hypothesis  # noqa: F401
 import vcr  # noqa: F401
 import yaml
 from embedsim import files
+from embedsim.backends.gemini import DEFAULT_API_VERSION
 from embedsim.emulator import GeminiEmulator
 from embedsim.items import item_from_bytes
 from embedsim.recording import (
@@ -537,7 +538,7 @@ def test_every_recording_states_its_provenance(project: pytest.Pytester, monkeyp
     assert entry["sdk"].startswith("google-genai-sdk/") and entry["embedsim"]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", entry["endpoint"])  # the emulator, with its port
     assert (entry["api_version"], entry["dimension"], entry["task"], entry["emulator"], entry["interactions"]) == (
-        "v1", 256, None, True, 1)
+        DEFAULT_API_VERSION, 256, None, True, 1)
     assert entry["recorded_at"].endswith("+00:00")
 
 

@@ -65,7 +65,7 @@ class RecordedEmbedder:
     def __init__(self, inner: Embedder, path: Path, nodeid: str, recording: bool, *,
                  network: NetworkPolicy = NetworkPolicy(), options: Sequence[str] = (),
                  key_name: str | None = None, vendor: bool = True,
-                 environ: Mapping[str, str] = os.environ) -> None:
+                 environ: Mapping[str, str] | None = None) -> None:
         self.inner = inner
         self.model_id = inner.model_id
         self.dimension = inner.dimension
@@ -75,7 +75,7 @@ class RecordedEmbedder:
         self.network = network
         self.options = tuple(options)
         self.key_name = key_name
-        self.refuse_emulator = vendor and environ.get(ALLOW_EMULATOR, "") != "1"
+        self.refuse_emulator = vendor and (os.environ if environ is None else environ).get(ALLOW_EMULATOR, "") != "1"
         self.cassette: Any = None
         self._checked = 0
         #: True once a call failed: what was recorded is incomplete and is not kept.
@@ -121,7 +121,7 @@ def recorded_embedder(
     record_mode: str,
     nodeid: str,
     factory: Callable[..., Embedder] | None = None,
-    environ: Mapping[str, str] = os.environ,
+    environ: Mapping[str, str] | None = None,
     *,
     model_dir: Path | None = None,
     vcr_config: Mapping[str, Any] | None = None,

@@ -30,12 +30,13 @@ def key_names(model_id: str) -> tuple[str, ...]:
     return spec.key_env if spec is not None else ()
 
 
-def api_key_from_env(model_id: str, environ: Mapping[str, str] = os.environ) -> str | None:
-    """The API key of ``model_id``'s backend from ``environ``, or None."""
-    for name in key_names(model_id):
-        if environ.get(name, "").strip():
-            return environ[name].strip()
-    return None
+def api_key_from_env(model_id: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The API key (a :class:`~embedsim.backends.base.Secret`) of ``model_id``'s backend from
+    ``environ`` (default ``os.environ``, never a local a traceback could show), or None."""
+    from embedsim.backends import find
+
+    spec = find(model_id)
+    return spec.api_key(os.environ if environ is None else environ) if spec is not None else None
 
 
 def has_recordings(model_dir: Path) -> bool:

@@ -120,8 +120,8 @@ def to_float32_text(response: dict[str, Any]) -> dict[str, Any]:
 def make_vcr(directory: Path, mode: str, serializer: str) -> Any:
     from vcr import VCR
 
-    config = {**vcr_config(), "before_record_response": to_float32_text}
-    vcr = VCR(cassette_library_dir=str(directory), record_mode=mode, serializer=serializer, **config)
+    config = {**vcr_config(), "before_record_response": to_float32_text, "serializer": serializer}
+    vcr = VCR(cassette_library_dir=str(directory), record_mode=mode, **config)
     vcr.register_matcher(BODY_MATCHER, body_matcher)
     vcr.register_serializer(cassette_format.NAME, cassette_format)
     return vcr

@@ -21,6 +21,7 @@ The plugin's ``embedder`` fixture uses all this itself. For pytest-recording's o
     def pytest_recording_configure(config, vcr):
         vcr.register_matcher(BODY_MATCHER, body_matcher)
         vcr.register_persister(AtomicPersister)
+        vcr.register_serializer(cassette_format.NAME, cassette_format)  # from embedsim import cassette_format
 
 or in plain code: ``with make_vcr(directory, "none").use_cassette("name.yaml"): ...``.
 """

@@ -10,6 +10,7 @@ an atomic persister.
 * Cassettes are written atomically (:class:`AtomicPersister`: a temporary file in the
   same folder, then a rename), so an interrupted recording or parallel recorders
   (pytest-xdist, two runs at once) never leave a half-written cassette.
+* Vectors are stored compactly and losslessly (:mod:`embedsim.cassette_format`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from embedsim import cassette_format
 from embedsim.files import atomic_write
 from embedsim.recording.bodies import BODY_MATCHER, body_matcher, digest_media
 
@@ -53,6 +55,7 @@ def vcr_config() -> dict[str, Any]:
         "before_record_response": before_record_response,
         "match_on": MATCH_ON,
         "decode_compressed_response": True,
+        "serializer": cassette_format.NAME,  # registered by make_vcr; plain vcrpy YAML still loads
     }
 
 
@@ -84,4 +87,5 @@ def make_vcr(cassette_dir: str | Path, record_mode: str = "none") -> VCR:
               **vcr_config())
     vcr.register_matcher(BODY_MATCHER, body_matcher)
     vcr.register_persister(AtomicPersister)
+    vcr.register_serializer(cassette_format.NAME, cassette_format)
     return vcr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import struct
 from pathlib import Path
@@ -12,14 +13,8 @@ import pytest
 import yaml
 
 from embedsim import cassette_format
-from embedsim.backends.gemini_embedder import GeminiEmbedder
-from embedsim.emulator import GeminiEmulator
-from embedsim.items import text_item
-from embedsim.recording import body_matcher, vcr_config
-from embedsim.recording.bodies import BODY_MATCHER
 
-MODEL = "gemini-embedding-2-preview"
-ITEMS = [text_item(t) for t in ("one", "two", "three")]
+BENCHMARK_CASE = Path(__file__).resolve().parent.parent / "benchmarks" / "cases" / "cassette_vectors.py"
 DIMENSION = 3072
 #: The issue's bound for float32 answers (float32 itself is 12 KB).
 BOUND = 17 * 1024
@@ -108,38 +103,13 @@ def test_a_cassette_in_plain_vcrpy_yaml_loads_unchanged() -> None:
     assert cassette_format.deserialize(yamlserializer.serialize(plain)) == plain
 
 
-def to_float32_text(response: dict[str, Any]) -> dict[str, Any]:
-    """vcr hook: the emulator's float64 answer as a float32 service prints it (synthetic values)."""
-    parsed = json.loads(response["body"]["string"])
-    for embedding in parsed.get("embeddings", []):
-        embedding["values"] = [float(str(v)) for v in np.asarray(embedding["values"], dtype=np.float32)]
-    response["body"]["string"] = json.dumps(parsed, indent=2).encode()
-    return response
-
-
-def make_vcr(directory: Path, mode: str, serializer: str) -> Any:
-    from vcr import VCR
-
-    config = {**vcr_config(), "before_record_response": to_float32_text, "serializer": serializer}
-    vcr = VCR(cassette_library_dir=str(directory), record_mode=mode, **config)
-    vcr.register_matcher(BODY_MATCHER, body_matcher)
-    vcr.register_serializer(cassette_format.NAME, cassette_format)
-    return vcr
-
-
-def test_the_sdk_replays_bit_identical_values_from_both_formats(tmp_path: Path) -> None:
-    """Recorded through the real google-genai client against the emulator, replayed offline."""
-    replayed = {}
-    for serializer in ("yaml", cassette_format.NAME):
-        folder = tmp_path / serializer
-        with GeminiEmulator() as emulator:
-            base_url = emulator.base_url
-            with make_vcr(folder, "once", serializer).use_cassette("c.yaml"):
-                GeminiEmbedder(MODEL, dimension=DIMENSION, api_key="test-key", base_url=base_url).embed(ITEMS)
-        with make_vcr(folder, "none", serializer).use_cassette("c.yaml"):  # emulator stopped: replay only
-            embedder = GeminiEmbedder(MODEL, dimension=DIMENSION, api_key="test-key", base_url=base_url)
-            replayed[serializer] = embedder.embed(ITEMS)
-    plain, compact = replayed["yaml"], replayed[cassette_format.NAME]
-    assert plain.dtype == compact.dtype and plain.tobytes() == compact.tobytes()
-    sizes = {s: (tmp_path / s / "c.yaml").stat().st_size for s in replayed}
-    assert sizes[cassette_format.NAME] / len(ITEMS) <= BOUND < sizes["yaml"] / len(ITEMS)
+def test_the_sdk_replays_bit_identical_values_in_a_third_of_the_bytes() -> None:
+    """Recorded through the real google-genai client against the emulator (answers printed as a
+    float32 service prints them), replayed offline: benchmarks/cases/cassette_vectors.py."""
+    spec = importlib.util.spec_from_file_location("cassette_vectors", BENCHMARK_CASE)
+    case = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(case)
+    result = case.run(quick=True)
+    assert result["bit_identical_replay"] is True
+    plain_vcrpy, embedsim_yaml, compact = (row["bytes_per_vector"] for row in result["rows"])
+    assert compact <= BOUND < embedsim_yaml and compact * 2.5 < plain_vcrpy

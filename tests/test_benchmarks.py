@@ -65,3 +65,12 @@ def test_cases_in_their_own_modules_are_collected_and_run(tmp_path: Path) -> Non
     assert [r["variant"] for r in vectors["rows"]] == ["plain vcrpy", "embedsim, vcrpy YAML", "embedsim, compact"]
     assert set(results["targets_met"]) == {"cassette_bytes_per_vector"}
     assert "**Cassette bytes per 3072-d vector**" in proc.stdout
+
+
+def test_quick_stats_section_times_each_expectation_with_its_interval(tmp_path: Path) -> None:
+    proc, results = run(tmp_path, "--only", "stats")  # the stats helper's section (bench_stats)
+    stats = results["stats"]
+    assert stats["items"] == 100 and stats["resamples"] == 2000
+    assert all(r["same_interval_twice"] and r["cpu_s"] > 0 and r["ci"][0] <= r["ci"][1] for r in stats["rows"])
+    assert set(results["targets_met"]) == {"stats_ms_per_expectation"}
+    assert "**Expectations with intervals**" in proc.stdout

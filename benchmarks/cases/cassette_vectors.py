@@ -18,12 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from embedsim import cassette_format
 from embedsim.backends.gemini_embedder import GeminiEmbedder
 from embedsim.emulator import GeminiEmulator
 from embedsim.items import text_item
-from embedsim.recording import body_matcher, vcr_config
-from embedsim.recording.bodies import BODY_MATCHER
+from embedsim.recording.vcr_settings import register, vcr_config
 
 NAME = "vectors"
 TARGETS = {"cassette_bytes_per_vector": "<= 17 KB per 3072-d float32 vector in a cassette (bit-identical replay)"}
@@ -51,8 +49,7 @@ def _vcr(folder: Path, mode: str, variant: str) -> Any:
         if variant == "embedsim, vcrpy YAML":
             config["serializer"] = "yaml"
     vcr = VCR(cassette_library_dir=str(folder), record_mode=mode, **config)
-    vcr.register_matcher(BODY_MATCHER, body_matcher)
-    vcr.register_serializer(cassette_format.NAME, cassette_format)
+    register(vcr)  # embedsim's matchers and serializer
     return vcr
 
 

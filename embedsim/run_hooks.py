@@ -94,10 +94,12 @@ class RunHooks:
         result = yield
         if (folder := report_dir(config, self.settings)) is not None:
             from embedsim import report
+            from embedsim.report import origin
 
             settings = self.settings
-            report.build_index(folder, tuple(dict.fromkeys(settings.models + settings.selected)), config.rootpath,
-                               started=config.stash.get(REPORT_STARTED, None), pairs=settings.compare or None)
+            models = tuple(dict.fromkeys(settings.models + settings.selected))
+            report.build_index(folder, models, config.rootpath, started=config.stash.get(REPORT_STARTED, None),
+                               pairs=settings.compare or None, provenance=origin.recorded(settings.cassette_dir, models))
         return result
 
     @pytest.hookimpl(optionalhook=True)

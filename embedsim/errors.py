@@ -11,3 +11,8 @@ class InputError(EmbedsimError):
 
 class BackendError(EmbedsimError):
     """An embedding backend failed or answered something unusable."""
+
+
+class NotApplicable(InputError):
+    """A model cannot embed an item of this kind (an image-only model given text): an
+    experiment that needs it does not apply to the model - a skip, not a failure."""

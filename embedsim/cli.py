@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from embedsim import __version__
-from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, GEMINI_MODELS, Embedder, get_embedder, is_local
+from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, Embedder, backends, get_embedder, is_local
 from embedsim.errors import EmbedsimError, InputError
 from embedsim.files import atomic_write
 from embedsim.items import Item, load_item, text_item
@@ -41,13 +41,20 @@ Anything else is an error; write text:... to embed a text.
 Instead of --rows, --dataset DIR takes the rows from a fixture folder's manifest.toml.
 """
 
-_MATRIX_EPILOG = f"""\
-models:
-  pixels (default)  the offline baseline: raw pixels / hashed characters, no network.
-                    A control, not a semantic model: image-vs-text values are noise.
-  {", ".join(GEMINI_MODELS)}
-                    Gemini models; set GEMINI_API_KEY (or GOOGLE_API_KEY).
 
+def _models_help() -> str:
+    """One entry per installed backend: its model ids, what it is, and the key it needs."""
+    lines = ["models:"]
+    for spec in backends():
+        ids = ", ".join(spec.model_ids) + (f" (any {spec.id_pattern})" if spec.id_pattern else "")
+        what = ", ".join(filter(None, [spec.description, "local, no network" if spec.local else "remote API"]))
+        key = f"; set {' or '.join(spec.key_env)}" if spec.key_env else ""
+        default = " (default)" if DEFAULT_MODEL in spec.model_ids else ""
+        lines += [f"  {ids}{default}", f"      {spec.name}: {what}{key}."]
+    return "\n".join(lines) + "\n\n"
+
+
+_MATRIX_EXAMPLES = """\
 examples:
   embedsim matrix --rows tiles/ --cols text:怒 text:哀 text:楽 -o out/
   embedsim matrix --rows face1.jpg face2.jpg tiles/face16_01.png --png faces.png
@@ -104,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "matrix",
         help="print and draw the similarity matrix of files and texts",
         description=_MATRIX_DESCRIPTION,
-        epilog=_MATRIX_EPILOG,
+        epilog=_models_help() + _MATRIX_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     row_source = matrix.add_mutually_exclusive_group(required=True)
@@ -123,8 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"embedding model id (default: {DEFAULT_MODEL}, the offline baseline - not a semantic model)",
     )
     matrix.add_argument(
-        "--dimension", type=_positive_int, default=DEFAULT_DIMENSION,
-        help=f"embedding dimension (default: {DEFAULT_DIMENSION})",
+        "--dimension", type=_positive_int, default=None,
+        help=f"embedding dimension (default: the backend's own, {DEFAULT_DIMENSION} for pixels and Gemini)",
     )
     matrix.add_argument(
         "--cache", type=Path, metavar="DIR",
@@ -173,7 +180,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
-def _embedder(model: str, dimension: int, cache: Path | None) -> Embedder:
+def _embedder(model: str, dimension: int | None, cache: Path | None) -> Embedder:
     """The model's embedder, with the embedding cache for remote models when asked for."""
     if cache is None or is_local(model):
         return get_embedder(model, dimension)

@@ -40,7 +40,8 @@ class Settings:
     #: The models this run uses (``--embedsim-model``, else :attr:`models`); the other
     #: models' tests are skipped, so syrupy keeps their snapshots.
     selected: tuple[str, ...] = (DEFAULT_MODEL,)
-    dimension: int = DEFAULT_DIMENSION
+    #: ``None``: each backend's own default (:attr:`BackendSpec.default_dimension`).
+    dimension: int | None = None
     cassette_dir: Path = Path(DEFAULT_CASSETTE_DIR)
     tolerance: float = DEFAULT_TOLERANCE
     image_tolerance: float = DEFAULT_IMAGE_TOLERANCE
@@ -53,7 +54,8 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
      "Model id to run embedder/experiment tests with; repeat or comma-separate for "
      "several. Overrides the configured list (ini 'embedsim_models', default: pixels)."),
     ("--embedsim-dimension", "embedsim_dimension", "dimension",
-     f"Output dimensionality requested from the models (default: {DEFAULT_DIMENSION})."),
+     "Output dimensionality requested from the models (default: each backend's own, "
+     f"{DEFAULT_DIMENSION} for pixels and Gemini)."),
     ("--embedsim-cassette-dir", "embedsim_cassette_dir", "cassette_dir",
      "Folder of the cassettes, relative to the rootdir; they are stored as "
      "<dir>/<model id>/<test module>/<test name>.yaml (default: cassettes)."),
@@ -145,8 +147,7 @@ def load_settings(config: pytest.Config) -> Settings:
     return Settings(
         models=models,
         selected=selected,
-        dimension=_number(values["dimension"] if values["dimension"] is not None else DEFAULT_DIMENSION,
-                          int, "dimension"),
+        dimension=_number(values["dimension"], int, "dimension") if values["dimension"] is not None else None,
         cassette_dir=root / str(values["cassette_dir"] or DEFAULT_CASSETTE_DIR),
         tolerance=_number(values["tolerance"] if values["tolerance"] is not None else DEFAULT_TOLERANCE,
                           float, "tolerance"),

@@ -44,6 +44,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from embedsim.backends.gemini import is_multimodal
 from embedsim.backends.pixels import PixelEmbedder
 from embedsim.items import Item
 
@@ -309,17 +310,13 @@ class GeminiEmulator:
             raise ApiError(
                 400, f"* {where}.content: at most {MAX_IMAGES_PER_CONTENT} images are allowed per request, got {images}\n"
             )
-        if not self._multimodal(model) and any("text" not in p for p in parts):
+        if not is_multimodal(model) and any("text" not in p for p in parts):
             raise ApiError(400, f"* {where}.content: model models/{model} only supports text input\n")
         # One vector per content (the mean of its parts), unit length at full size and,
         # like a truncated Matryoshka vector, shorter than 1 below it.
         mean = np.mean([v / (np.linalg.norm(v) or 1.0) for v in vectors], axis=0)
         mean *= np.sqrt(dimension / MAX_DIMENSION) / (np.linalg.norm(mean) or 1.0)
         return {"values": [float(v) for v in mean]}
-
-    @staticmethod
-    def _multimodal(model: str) -> bool:
-        return not model.startswith(("gemini-embedding-001", "embedding-001", "text-embedding"))
 
     def _part_vector(self, part: Any, where: str, dimension: int) -> np.ndarray:
         if not isinstance(part, dict):

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embedsim.backends import check_items
 from embedsim.backends.base import Embedder
 from embedsim.errors import InputError
 from embedsim.items import Item
+from embedsim.vectors import distinct, unit_rows
 
 
 @dataclass(frozen=True)
@@ -64,22 +66,6 @@ def _csv_field(text: str) -> str:
     return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\r\n') else text
 
 
-def _unit_rows(vectors: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    """Rows scaled to unit length, float32 kept as float32 (norms summed in float64)."""
-    vectors = np.asarray(vectors)
-    if vectors.dtype != np.float32:
-        vectors = vectors.astype(np.float64)
-    if vectors.ndim != 2 or vectors.shape[0] != len(labels):
-        raise InputError(f"expected {len(labels)} vectors, got an array of shape {vectors.shape}")
-    with np.errstate(over="ignore", invalid="ignore"):
-        norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
-    bad = np.flatnonzero(~np.isfinite(norms) | (norms == 0))
-    if bad.size:
-        names = ", ".join(repr(labels[i]) for i in bad[:5])
-        raise InputError(f"zero or non-finite vector for {names}: it has no direction to compare")
-    return vectors / norms[:, None].astype(vectors.dtype)
-
-
 def cosine_matrix(
     rows: np.ndarray,
     row_labels: Sequence[str],
@@ -89,10 +75,10 @@ def cosine_matrix(
 ) -> SimilarityMatrix:
     """Cosine similarity of ``rows`` against ``cols`` (all pairs of ``rows`` if omitted),
     as one normalised matrix product."""
-    a = _unit_rows(rows, row_labels)
+    a = unit_rows(rows, [repr(label) for label in row_labels])
     if cols is None:
         return SimilarityMatrix(a @ a.T, tuple(row_labels), tuple(row_labels), True, model_id)
-    b = _unit_rows(cols, col_labels if col_labels is not None else [])
+    b = unit_rows(cols, [repr(label) for label in col_labels or ()])
     return SimilarityMatrix(a @ b.T, tuple(row_labels), tuple(col_labels or ()), False, model_id)
 
 
@@ -100,19 +86,15 @@ def similarity(
     embedder: Embedder, rows: Sequence[Item], cols: Sequence[Item] | None = None
 ) -> SimilarityMatrix:
     """Embed ``rows`` (and ``cols``) in one backend call and return their similarity matrix."""
-    distinct: dict[tuple[str, str], Item] = {}
-    for item in [*rows, *(cols or ())]:
-        distinct.setdefault((item.kind, item.digest), item)
-    index = {key: n for n, key in enumerate(distinct)}
-    vectors = embedder.embed(list(distinct.values()))
-
-    def pick(items: Sequence[Item]) -> np.ndarray:
-        return vectors[[index[(i.kind, i.digest)] for i in items]]
-
+    unique, index = distinct([*rows, *(cols or ())])
+    check_items(embedder.model_id, unique)
+    vectors = embedder.embed(unique)
+    picked = np.asarray(vectors)[np.asarray(index, dtype=np.intp)]
     row_labels = [i.label for i in rows]
     if cols is None:
-        return cosine_matrix(pick(rows), row_labels, model_id=embedder.model_id)
-    return cosine_matrix(pick(rows), row_labels, pick(cols), [i.label for i in cols], embedder.model_id)
+        return cosine_matrix(picked[: len(rows)], row_labels, model_id=embedder.model_id)
+    return cosine_matrix(picked[: len(rows)], row_labels, picked[len(rows):], [i.label for i in cols],
+                         embedder.model_id)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ syrupy's ``--snapshot-update``.
 from __future__ import annotations
 
 import inspect
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ import pytest
 
 from embedsim import recording, report
 from embedsim.experiment import Experiment
-from embedsim.backends import get_embedder, is_local
+from embedsim.backends import get_embedder, is_local, resolve
 from embedsim.backends.base import Embedder
 from embedsim.config import Settings, add_options, load_settings
 from embedsim.expect import ExpectationFailed
@@ -65,7 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     s = config.stash[SETTINGS]
     mode = config.getoption("record_mode", None) or "none"
-    return (f"embedsim: models {', '.join(s.selected)}; dimension {s.dimension}; "
+    return (f"embedsim: models {', '.join(s.selected)}; dimension {s.dimension or 'backend default'}; "
             f"cassettes {s.cassette_dir} (record mode {mode})")
 
 
@@ -164,13 +165,14 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     """The embedder of the current model. Local models (``pixels``) run as they are; remote
     ones replay ``<cassette dir>/<model>/<module>/<test>.yaml`` (``--record-mode=none``,
     the default) or record it (``--record-mode=once|new_episodes|all|rewrite`` with
-    ``GEMINI_API_KEY``). A test with no cassette and no way to record one is skipped with
+    the backend's key, e.g. ``GEMINI_API_KEY``). A test with no cassette and no way to record one is skipped with
     the command that records it; a request the cassette does not hold fails with the
     items that changed."""
     config = request.config
     if is_local(embedsim_model) or config.getoption("disable_recording", False):
-        if not is_local(embedsim_model) and recording.api_key_from_env() is None:
-            pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs GEMINI_API_KEY")
+        spec = resolve(embedsim_model)
+        if not spec.local and spec.api_key(os.environ) is None:
+            pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs {' or '.join(spec.key_env)}")
         live = get_embedder(embedsim_model, embedsim_settings.dimension)
         yield live if live.local else recording.LiveEmbedder(live)
         if callable(getattr(live, "close", None)):

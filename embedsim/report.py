@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from embedsim.backends import find, key_hint
 from embedsim.files import atomic_write
 from embedsim.matrix import SimilarityMatrix
 
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 
 FRAGMENTS = "fragments"
 HEATMAPS = "heatmaps"
-#: How the report names models that are controls rather than candidates.
-BASELINES = {"pixels": "baseline, no semantics"}
 #: Outcome -> the word the report shows, in the order of the summary table.
 BADGES = {"passed": "pass", "failed": "FAIL", "xfailed": "xfail", "xpassed": "XPASS(strict)", "skipped": "skipped",
           "not recorded": "not recorded yet", "error": "ERROR"}
@@ -140,9 +139,15 @@ def _report_arg(report_dir: Path, root: Path | None) -> str:
     return str(report_dir)
 
 
+def _baseline(model: str) -> str:
+    """The backend's description of a control model (``baseline, no semantics``), else ``""``."""
+    spec = find(model)
+    return spec.description if spec is not None else ""
+
+
 def model_label(model: str) -> str:
-    """``pixels (baseline, no semantics)`` for a :data:`BASELINES` model, else the model id."""
-    return f"{model} ({BASELINES[model]})" if model in BASELINES else model
+    """``pixels (baseline, no semantics)`` for a model its backend describes, else the model id."""
+    return f"{model} ({_baseline(model)})" if _baseline(model) else model
 
 
 def status(entry: Entry) -> str:
@@ -169,7 +174,7 @@ def record_commands(tests: Tests, report_arg: str) -> dict[str, tuple[int, str]]
             folder = posixpath.dirname(module)
             whole = folder and all(posixpath.dirname(m) != folder or m in wanted for m in modules)
             paths.append(folder if whole else module)
-        out[model] = (len(wanted), f"GEMINI_API_KEY=... python -m pytest {' '.join(map(shlex.quote, dict.fromkeys(paths)))} "
+        out[model] = (len(wanted), f"{key_hint(model)}python -m pytest {' '.join(map(shlex.quote, dict.fromkeys(paths)))} "
                                    f"--embedsim-model {shlex.quote(model)} --record-mode=once --snapshot-update "
                                    f"--embedsim-report {shlex.quote(report_arg)}")
     return out
@@ -209,8 +214,8 @@ def _stats_lines(matrix: dict[str, Any]) -> list[str]:
 
 
 def _intro(used: list[str]) -> str:
-    return " ".join([INTRO, *(f"{m} is a control ({BASELINES[m]}): an expectation that {m} passes as well "
-                              f"cannot tell a model from {m}." for m in used if m in BASELINES)])
+    return " ".join([INTRO, *(f"{m} is a control ({_baseline(m)}): an expectation that {m} passes as well "
+                              f"cannot tell a model from {m}." for m in used if _baseline(m))])
 
 
 def _doc(per_model: dict[str, Entry]) -> str:

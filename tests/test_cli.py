@@ -245,7 +245,7 @@ def test_help_documents_both_commands_and_the_input_rule(capsys) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0 and "split" in out and "matrix" in out and "embedsim split face16.jpg" in out
     code, out, _ = run(capsys, "matrix", "--help")
-    assert code == 0 and "text:WORDS" in out and "offline baseline" in out and "GEMINI_API_KEY" in out
+    assert code == 0 and "text:WORDS" in out and "baseline, no semantics" in out and "GEMINI_API_KEY" in out
 
 
 def test_python_dash_m_and_console_script(tmp_path) -> None:

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 
 # pytester's inline runs drop modules first imported inside them; import the heavy ones here once
-import embedsim.backends.gemini  # noqa: F401
+import embedsim.backends.gemini_embedder  # noqa: F401
 import embedsim.heatmap  # noqa: F401
 import hypothesis  # noqa: F401
 import vcr  # noqa: F401
@@ -128,7 +128,7 @@ def test_body_matcher_compares_normalised_json() -> None:
 def test_paths_and_commands() -> None:
     assert cassette_path("cassettes", MODEL, "test_faces", "test_x[a/b]") == Path(
         f"cassettes/{MODEL}/test_faces/test_x[a-b].yaml")
-    assert record_command("tests/test_x.py::test_y[gemini]") == (
+    assert record_command("tests/test_x.py::test_y[gemini]", model_id=MODEL) == (
         "GEMINI_API_KEY=... pytest 'tests/test_x.py::test_y[gemini]' --record-mode=once --snapshot-update")
 
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-import embedsim.backends.gemini  # noqa: F401  (pytester inline runs: import once here)
+import embedsim.backends.gemini_embedder  # noqa: F401  (pytester inline runs: import once here)
 import hypothesis  # noqa: F401
 import yaml
 from embedsim.config import Settings

@@ -12,7 +12,7 @@ import pytest
 from embedsim import heatmap, report
 
 # pytester's inline runs drop modules first imported inside them; import the heavy ones here once
-import embedsim.backends.gemini  # noqa: F401
+import embedsim.backends.gemini_embedder  # noqa: F401
 import embedsim.heatmap  # noqa: F401
 import hypothesis  # noqa: F401
 
@@ -152,12 +152,12 @@ def test_models_share_one_colour_scale_per_test(tmp_path: Path, monkeypatch: pyt
 
 def test_one_record_command_per_model_names_the_files_or_their_folder() -> None:
     missing = "not recorded yet: no cassette ..."
-    entries = [_fragment("g", 0, 1, module="tests/spec/test_a.py", outcome="skipped", reason=missing),
-               _fragment("g", 0, 1, module="tests/spec/test_b.py", test="test_y", outcome="skipped", reason=missing),
-               _fragment("g", 0, 1, module="tests/test_c.py", outcome="skipped", reason=missing),
-               _fragment("g", 0, 1, module="tests/test_d.py"),  # recorded: tests/ is not recorded as a whole
+    entries = [_fragment("gemini-embedding-9", 0, 1, module="tests/spec/test_a.py", outcome="skipped", reason=missing),
+               _fragment("gemini-embedding-9", 0, 1, module="tests/spec/test_b.py", test="test_y", outcome="skipped", reason=missing),
+               _fragment("gemini-embedding-9", 0, 1, module="tests/test_c.py", outcome="skipped", reason=missing),
+               _fragment("gemini-embedding-9", 0, 1, module="tests/test_d.py"),  # recorded: tests/ is not recorded as a whole
                _fragment("pixels", 0, 1, module="tests/test_d.py")]
     tests = [((e["module"], e["test"]), {e["model"]: e}) for e in entries]
-    assert report.record_commands(tests, "my report") == {"g": (3, (
-        "GEMINI_API_KEY=... python -m pytest tests/spec tests/test_c.py --embedsim-model g --record-mode=once "
-        "--snapshot-update --embedsim-report 'my report'"))}
+    assert report.record_commands(tests, "my report") == {"gemini-embedding-9": (3, (
+        "GEMINI_API_KEY=... python -m pytest tests/spec tests/test_c.py --embedsim-model gemini-embedding-9 "
+        "--record-mode=once --snapshot-update --embedsim-report 'my report'"))}

@@ -1,44 +1,122 @@
-"""Embedding backends and the factory that picks one by model id."""
+"""The backend registry: every model id resolves here, through one entry-point group.
+
+Each installed package may publish backends under the entry-point group
+``embedsim.backends``; each entry point names a :class:`~embedsim.backends.base.BackendSpec`::
+
+    [project.entry-points."embedsim.backends"]
+    my-backend = "my_package.embedsim_backend:SPEC"
+
+A model id resolves to the first backend (by entry-point name) that lists it in
+``model_ids``, else the first whose ``id_pattern`` matches it. This module is cheap to
+import (no numpy); a backend's code is imported only by :func:`get_embedder`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import difflib
+import sys
+import warnings
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
 
-from embedsim.backends.base import DEFAULT_DIMENSION, Embedder
+from embedsim.backends.base import DEFAULT_DIMENSION, BackendSpec, Embedder
+from embedsim.backends.pixels import SPEC as _DEFAULT_SPEC
 from embedsim.errors import InputError
 
+if TYPE_CHECKING:
+    from embedsim.items import Item
+
+GROUP = "embedsim.backends"
 #: The offline default: a deterministic baseline, not a semantic model.
-DEFAULT_MODEL = "pixels"
-LOCAL_MODELS = ("pixels",)
-GEMINI_MODELS = ("gemini-embedding-2-preview", "gemini-embedding-2", "gemini-embedding-001")
+DEFAULT_MODEL = _DEFAULT_SPEC.model_ids[0]
+
+
+@lru_cache(maxsize=4)
+def _load(path: tuple[str, ...]) -> tuple[BackendSpec, ...]:
+    specs: list[BackendSpec] = []
+    for point in sorted(entry_points(group=GROUP), key=lambda p: p.name):
+        try:
+            spec = point.load()
+        except Exception as exc:  # a broken third-party backend must not break every run
+            warnings.warn(f"embedsim: cannot load backend entry point {point.name} = {point.value}: "
+                          f"{type(exc).__name__}: {exc}", stacklevel=2)
+            continue
+        if not isinstance(spec, BackendSpec):
+            warnings.warn(f"embedsim: backend entry point {point.name} = {point.value} is a "
+                          f"{type(spec).__name__}, not an embedsim.backends.base.BackendSpec", stacklevel=2)
+            continue
+        if all(s.name != spec.name for s in specs):
+            specs.append(spec)
+    return tuple(specs)
+
+
+def backends() -> tuple[BackendSpec, ...]:
+    """The installed backends, by entry-point name (read again when ``sys.path`` changes)."""
+    return _load(tuple(sys.path))
+
+
+def known_ids() -> list[str]:
+    """Every listed model id of every backend, then the id patterns."""
+    specs = backends()
+    ids = [model for spec in specs for model in spec.model_ids]
+    return ids + [f"any id matching {spec.id_pattern}" for spec in specs if spec.id_pattern]
+
+
+def find(model_id: str) -> BackendSpec | None:
+    """The backend serving ``model_id``, or ``None``."""
+    specs = backends()
+    return next((s for s in specs if model_id in s.model_ids), None) or next(
+        (s for s in specs if s.matches(model_id)), None)
+
+
+def resolve(model_id: str) -> BackendSpec:
+    """The backend serving ``model_id``; :class:`InputError` listing the known ids otherwise."""
+    spec = find(model_id) if isinstance(model_id, str) else None
+    if spec is None:
+        listed = [model for s in backends() for model in s.model_ids]
+        close = difflib.get_close_matches(str(model_id), listed, n=1)
+        hint = f"use {close[0]!r} (the closest known id) or" if close else "no installed embedsim backend serves it;"
+        raise InputError(f"unknown model id {model_id!r}: {hint} one of: {', '.join(known_ids())}")
+    return spec
+
+
+def check_model_id(model_id: str) -> None:
+    """Raise :class:`InputError` for a model id no backend serves (a typo, say)."""
+    resolve(model_id)
 
 
 def is_local(model_id: str) -> bool:
     """True for models computed on this machine (no network, no cassette)."""
-    return model_id in LOCAL_MODELS
+    return resolve(model_id).local
 
 
-def check_model_id(model_id: str) -> None:
-    """Raise :class:`InputError` for a model id no backend serves (a typo, say). Any
-    ``gemini-embedding*`` id is accepted, so a new model version needs no code change."""
-    if not (is_local(model_id) or model_id.startswith("gemini-embedding")):
-        raise InputError(
-            f"unknown model id {model_id!r}: use 'pixels' (offline baseline) or a Gemini "
-            f"embedding model such as {', '.join(GEMINI_MODELS)}"
-        )
+def api_key(model_id: str, environ: Mapping[str, str]) -> str | None:
+    """The API key of ``model_id``'s backend from ``environ``, or ``None``."""
+    return resolve(model_id).api_key(environ)
 
 
-def get_embedder(model_id: str = DEFAULT_MODEL, dimension: int = DEFAULT_DIMENSION, **options: Any) -> Embedder:
-    """Create the embedder for ``model_id``; ``options`` go to the backend's constructor."""
-    check_model_id(model_id)
-    if model_id == "pixels":
-        from embedsim.backends.pixels import PixelEmbedder
-
-        return PixelEmbedder(dimension=dimension)
-    from embedsim.backends.gemini import GeminiEmbedder
-
-    return GeminiEmbedder(model_id, dimension=dimension, **options)
+def key_hint(model_id: str) -> str:
+    """How a command line sets the key of ``model_id``: ``GEMINI_API_KEY=... `` (empty for local
+    models and unknown ids)."""
+    spec = find(model_id)
+    return f"{spec.key_env[0]}=... " if spec is not None and spec.key_env else ""
 
 
-__all__ = ["DEFAULT_DIMENSION", "DEFAULT_MODEL", "Embedder", "GEMINI_MODELS", "check_model_id", "get_embedder",
-           "is_local"]
+def check_items(model_id: str, items: Iterable[Item]) -> None:
+    """Refuse, before any call, an item ``model_id`` cannot embed (no-op for unknown ids,
+    e.g. a user's own :class:`Embedder` object)."""
+    spec = find(model_id)
+    if spec is not None:
+        spec.check_items(model_id, list(items))
+
+
+def get_embedder(model_id: str = DEFAULT_MODEL, dimension: int | None = None, **options: Any) -> Embedder:
+    """Create the embedder for ``model_id`` (``dimension`` defaults to the backend's);
+    ``options`` go to the backend's factory."""
+    return resolve(model_id).create(model_id, dimension, **options)
+
+
+__all__ = ["DEFAULT_DIMENSION", "DEFAULT_MODEL", "GROUP", "BackendSpec", "Embedder", "api_key", "backends",
+           "check_items", "check_model_id", "find", "get_embedder", "is_local", "key_hint", "known_ids", "resolve"]

@@ -1,16 +1,33 @@
-"""The :class:`Embedder` protocol every backend implements, and vector checks."""
+"""What every backend declares (:class:`BackendSpec`) and implements (:class:`Embedder`).
+
+A backend is a :class:`BackendSpec` published under the entry-point group
+``embedsim.backends`` (see :mod:`embedsim.backends`). The spec is plain data, cheap to
+import; its ``factory`` (``"module:Class"``) is imported only when an embedder is made.
+The factory is called as ``Class(model_id=..., dimension=..., **options)``; remote
+backends also get ``api_key`` (the recorder passes a placeholder while replaying),
+``timeout`` and ``api_version`` (they may ignore the ones that do not apply).
+
+This module imports neither numpy nor the items module at run time.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+import importlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import numpy as np
+from embedsim.errors import InputError
 
-from embedsim.errors import BackendError
-from embedsim.items import Item
+if TYPE_CHECKING:
+    import numpy as np
+
+    from embedsim.items import Item
 
 DEFAULT_DIMENSION = 768
+#: The item kinds a backend may accept (:data:`embedsim.items.KINDS`).
+MODALITIES = frozenset({"text", "image", "audio", "video", "pdf"})
 
 
 @runtime_checkable
@@ -27,18 +44,104 @@ class Embedder(Protocol):
         ...
 
 
-def l2_normalise(vectors: np.ndarray, items: Sequence[Item], model_id: str) -> np.ndarray:
-    """Normalise rows to unit length; a zero, empty or non-finite row is an error naming its item."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if vectors.ndim != 2 or vectors.shape[0] != len(items):
-        raise BackendError(
-            f"{model_id}: expected {len(items)} vectors, got array of shape {vectors.shape}"
-        )
-    if vectors.shape[1] == 0:
-        raise BackendError(f"{model_id}: returned empty vectors for {len(items)} items")
-    norms = np.linalg.norm(vectors, axis=1)
-    bad = ~np.isfinite(norms) | (norms == 0)
-    if bad.any():
-        names = ", ".join(items[i].describe() for i in np.flatnonzero(bad)[:5])
-        raise BackendError(f"{model_id}: zero or non-finite vector for {names}")
-    return vectors / norms[:, None]
+@dataclass(frozen=True)
+class BackendSpec:
+    """The facts of one backend, declared once.
+
+    ``model_ids`` are the known ids (listed in messages); ``id_pattern`` (a regular
+    expression, full match) accepts further ids, e.g. new model versions.
+    ``modalities`` are the item kinds the backend accepts; ``model_modalities`` narrows
+    them per model: ``(pattern, kinds)`` pairs, the first full match wins.
+    ``key_env`` are the environment variables of the API key, first non-empty wins.
+    ``official_host`` is the vendor's endpoint host (``None`` for local backends).
+    ``dimensions`` is the accepted (min, max) output size. ``grouping`` says how contents
+    are grouped per call. ``description`` is how reports name the model (e.g. a baseline).
+    """
+
+    name: str
+    model_ids: tuple[str, ...]
+    id_pattern: str | None
+    modalities: frozenset[str]
+    local: bool
+    key_env: tuple[str, ...]
+    official_host: str | None
+    dimensions: tuple[int, int]
+    default_dimension: int
+    grouping: str
+    factory: str
+    model_modalities: tuple[tuple[str, frozenset[str]], ...] = ()
+    description: str = ""
+    _compiled: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        unknown = {*self.modalities, *(k for _p, kinds in self.model_modalities for k in kinds)} - MODALITIES
+        if unknown:
+            raise ValueError(f"backend {self.name}: unknown modalities {sorted(unknown)}; use {sorted(MODALITIES)}")
+        low, high = self.dimensions
+        if not 1 <= low <= self.default_dimension <= high:
+            raise ValueError(f"backend {self.name}: default dimension {self.default_dimension} not in {low}..{high}")
+        object.__setattr__(self, "_compiled", re.compile(self.id_pattern) if self.id_pattern else None)
+
+    def matches(self, model_id: str) -> bool:
+        """True when this backend serves ``model_id``."""
+        return model_id in self.model_ids or bool(self._compiled and self._compiled.fullmatch(model_id))
+
+    def modalities_of(self, model_id: str) -> frozenset[str]:
+        """The item kinds ``model_id`` accepts."""
+        for pattern, kinds in self.model_modalities:
+            if re.fullmatch(pattern, model_id):
+                return kinds
+        return self.modalities
+
+    def accepts(self, model_id: str, kind: str) -> bool:
+        """True when ``model_id`` can embed items of ``kind``."""
+        return kind in self.modalities_of(model_id)
+
+    def check_items(self, model_id: str, items: Sequence[Item]) -> None:
+        """Refuse, before any call, an item of a kind ``model_id`` cannot embed."""
+        kinds = self.modalities_of(model_id)
+        for item in items:
+            if item.kind not in kinds:
+                raise InputError(
+                    f"{model_id}: item {item.describe()} is {item.kind}, but {model_id} embeds "
+                    f"{', '.join(sorted(kinds))} only"
+                )
+
+    def check_dimension(self, model_id: str, dimension: object) -> int:
+        """``dimension`` if this backend can produce it, else :class:`InputError`."""
+        low, high = self.dimensions
+        if isinstance(dimension, bool) or not isinstance(dimension, int) or not low <= dimension <= high:
+            raise InputError(
+                f"{model_id}: output dimension {dimension!r} is out of range; use an integer from {low} to {high}"
+            )
+        return dimension
+
+    def api_key(self, environ: Mapping[str, str]) -> str | None:
+        """The API key from the first non-empty variable of :attr:`key_env`, or ``None``."""
+        for name in self.key_env:
+            value = environ.get(name, "").strip()
+            if value:
+                return value
+        return None
+
+    def load_factory(self) -> Any:
+        """The class (or callable) named by :attr:`factory`, imported now."""
+        module, _, attribute = self.factory.partition(":")
+        target: Any = importlib.import_module(module)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+        return target
+
+    def create(self, model_id: str, dimension: int | None = None, **options: Any) -> Embedder:
+        """An embedder for ``model_id`` at ``dimension`` (default :attr:`default_dimension`)."""
+        if not self.matches(model_id):
+            raise InputError(f"backend {self.name} does not serve model id {model_id!r}")
+        size = self.check_dimension(model_id, self.default_dimension if dimension is None else dimension)
+        return self.load_factory()(model_id=model_id, dimension=size, **options)  # type: ignore[no-any-return]
+
+
+def l2_normalise(vectors: Any, items: Sequence[Item], model_id: str) -> np.ndarray:
+    """Rows of ``vectors`` as float32 unit vectors (see :func:`embedsim.vectors.unit_rows`)."""
+    from embedsim.vectors import unit_rows
+
+    return unit_rows(vectors, [i.describe() for i in items], model_id).astype("float32", copy=False)

@@ -20,12 +20,30 @@ import hashlib
 import io
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import numpy as np
-from PIL import Image
+from embedsim.backends.base import DEFAULT_DIMENSION, MODALITIES, BackendSpec, l2_normalise
 
-from embedsim.backends.base import DEFAULT_DIMENSION, l2_normalise
-from embedsim.items import Item
+if TYPE_CHECKING:  # numpy and Pillow are imported when an embedder runs: the spec stays cheap
+    import numpy as np
+
+    from embedsim.items import Item
+
+MODEL_ID = "pixels"
+SPEC = BackendSpec(
+    name="pixels",
+    model_ids=(MODEL_ID,),
+    id_pattern=None,
+    modalities=MODALITIES,
+    local=True,
+    key_env=(),
+    official_host=None,
+    dimensions=(1, 65536),
+    default_dimension=DEFAULT_DIMENSION,
+    grouping="local: each item on its own, no calls",
+    factory="embedsim.backends.pixels:PixelEmbedder",
+    description="baseline, no semantics",
+)
 
 THUMBNAIL = 24  # px; 24 x 24 x 3 = 1728 pixel features
 #: Audio, video and PDF are hashed from their first 8 MiB (same input, same vector; bounded work).
@@ -35,12 +53,17 @@ SEED = 20260310
 
 @lru_cache(maxsize=8)
 def _projection(dimension: int) -> np.ndarray:
+    import numpy as np
+
     rng = np.random.default_rng(SEED)
     return (rng.standard_normal((THUMBNAIL * THUMBNAIL * 3, dimension)) / np.sqrt(dimension)).astype(np.float64)
 
 
 def image_features(data: bytes) -> np.ndarray:
     """Centred, unit-length pixels of a ``THUMBNAIL`` x ``THUMBNAIL`` RGB thumbnail."""
+    import numpy as np
+    from PIL import Image
+
     with Image.open(io.BytesIO(data)) as image:
         rgb = image.convert("RGB").resize((THUMBNAIL, THUMBNAIL), Image.Resampling.BILINEAR)
     pixels = np.asarray(rgb, dtype=np.float64).ravel() / 255.0
@@ -51,6 +74,8 @@ def image_features(data: bytes) -> np.ndarray:
 
 def hashed_ngrams(tokens: Sequence[bytes], dimension: int) -> np.ndarray:
     """Signed feature hashing of ``tokens`` into ``dimension`` buckets."""
+    import numpy as np
+
     vector = np.zeros(dimension, dtype=np.float64)
     for token in tokens:
         h = int.from_bytes(hashlib.blake2b(token, digest_size=8).digest(), "little")
@@ -66,6 +91,8 @@ def _text_tokens(text: str) -> list[bytes]:
 def hashed_byte_grams(data: bytes, dimension: int) -> np.ndarray:
     """Signed feature hashing of the byte 4-grams of the first :data:`MAX_HASHED_BYTES`
     bytes (vectorised: a multiplicative hash of each 4-gram as an integer)."""
+    import numpy as np
+
     raw = np.frombuffer(data[:MAX_HASHED_BYTES].ljust(4, b"\0"), dtype=np.uint8).astype(np.uint64)
     grams = raw[:-3] << np.uint64(24) | raw[1:-2] << np.uint64(16) | raw[2:-1] << np.uint64(8) | raw[3:]
     with np.errstate(over="ignore"):
@@ -80,11 +107,13 @@ class PixelEmbedder:
 
     local = True
 
-    def __init__(self, dimension: int = DEFAULT_DIMENSION, model_id: str = "pixels") -> None:
+    def __init__(self, dimension: int = DEFAULT_DIMENSION, model_id: str = MODEL_ID) -> None:
         self.model_id = model_id
         self.dimension = dimension
 
     def embed_one(self, item: Item) -> np.ndarray:
+        import numpy as np
+
         if item.kind == "image":
             vector = image_features(item.data) @ _projection(self.dimension)
         elif item.kind == "text":
@@ -96,6 +125,8 @@ class PixelEmbedder:
         return vector
 
     def embed(self, items: Sequence[Item]) -> np.ndarray:
+        import numpy as np
+
         if not items:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return l2_normalise(np.stack([self.embed_one(i) for i in items]), items, self.model_id)

@@ -1,0 +1,406 @@
+"""The Gemini embedding backend (google-genai SDK): one unit vector per item, in order.
+
+Traps handled here (each one fails silently if missed):
+
+* **Grouping trap** - for multimodal models a flat list of parts is ONE content and
+  gives ONE vector. Every item is sent as its own ``types.Content`` with one part.
+* **API version** - pinned with ``types.HttpOptions(api_version=...)`` (default
+  ``"v1"``) so recorded URLs do not move when the SDK changes its default.
+* **taskType** - never sent to embedding-2 models; a ``task`` goes into the text as
+  ``task: <task> | query: <text>`` (text items only; media are sent as they are).
+  ``gemini-embedding-001`` gets the SDK's ``task_type``; either model takes a
+  ``task_type`` name (``SEMANTIC_SIMILARITY``) or a prefix task (``sentence similarity``).
+* **Retries** - the SDK's own ``types.HttpRetryOptions`` (408, 429, 5xx, connection
+  errors and sync timeouts); no hand-written loop. With aiohttp installed, SDK 3.6
+  does not classify an *async* timeout as transient, so ``aembed`` does not retry it.
+
+Calls: at most ``batch_size`` (<= 100) requests and :data:`MAX_REQUEST_BYTES` of
+payload per ``:batchEmbedContents`` call; identical items (kind + digest) are sent once
+per ``embed``/``aembed`` call. :meth:`GeminiEmbedder.embed` runs its calls one after the
+other, in a deterministic order (stable cassettes); :meth:`GeminiEmbedder.aembed` runs
+up to ``max_concurrency`` at once for large inputs. With ``cache=EmbeddingCache(dir)``
+only missing items are requested and each answered call is stored at once, so an
+interrupted run keeps what it received.
+
+The key comes from ``api_key``, else the SDK reads ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``;
+``GOOGLE_GEMINI_BASE_URL`` and the Vertex AI variables (``GOOGLE_GENAI_USE_VERTEXAI``,
+``GOOGLE_CLOUD_PROJECT``, ``GOOGLE_CLOUD_LOCATION``) are read by the SDK too. The key is
+never put in a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from embedsim.backends.base import DEFAULT_DIMENSION, l2_normalise
+from embedsim.backends.gemini import (
+    BYTES_PER_TOKEN,
+    MAX_BATCH_REQUESTS,
+    MAX_REQUEST_BYTES,
+    MAX_TEXT_TOKENS,
+    MAX_TEXT_TOKENS_001,
+    SPEC,
+    TASK_TYPES,
+    TASKS,
+    GeminiAPIError,
+    MissingKeyError,
+    check_task,
+    estimate_tokens,
+    is_multimodal,
+)
+from embedsim.cache import EmbeddingCache
+from embedsim.errors import BackendError, InputError
+from embedsim.items import Item
+from embedsim.progress import Progress, ProgressOption
+from embedsim.vectors import distinct
+
+#: HTTP statuses the SDK retries (its defaults, made explicit so messages can say so).
+RETRIED_STATUS_CODES = (408, 429, 500, 502, 503, 504)
+SUPPORTED_MIME_TYPES = frozenset(
+    {
+        "text/plain", "image/png", "image/jpeg", "audio/mp3", "audio/mpeg", "audio/wav",
+        "video/mp4", "video/quicktime", "application/pdf",
+    }
+)
+_KEY_PATTERN = re.compile(r"AIza[0-9A-Za-z_\-]{20,}")
+
+__all__ = ["GeminiAPIError", "GeminiEmbedder", "MissingKeyError", "estimate_tokens"]
+
+
+def _payload_bytes(item: Item) -> int:
+    """Bytes an item adds to a request body (base64 for media)."""
+    return len(item.data) if item.kind == "text" else 4 * math.ceil(len(item.data) / 3)
+
+
+@dataclass
+class _Plan:
+    """Which unique items one ``embed`` call needs, what is cached, and the calls to make."""
+
+    unique: list[Item]
+    index: list[int]
+    keys: list[str | None]
+    vectors: list[np.ndarray | None]
+    batches: list[list[int]] = field(default_factory=list)
+
+    @property
+    def pending(self) -> int:
+        return sum(len(b) for b in self.batches)
+
+
+class GeminiEmbedder:
+    """Gemini embedding models through google-genai; see the module docstring."""
+
+    local = False
+
+    def __init__(
+        self,
+        model_id: str,
+        dimension: int = DEFAULT_DIMENSION,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        api_version: str = "v1",
+        attempts: int = 5,
+        initial_delay: float = 1.0,
+        max_delay: float = 60.0,
+        timeout: float | None = None,
+        max_concurrency: int = 4,
+        batch_size: int = MAX_BATCH_REQUESTS,
+        cache: EmbeddingCache | None = None,
+        task: str | None = None,
+        progress: ProgressOption = None,
+        vertexai: bool = False,
+    ) -> None:
+        SPEC.check_dimension(model_id, dimension)
+        if not 1 <= batch_size <= MAX_BATCH_REQUESTS:
+            raise InputError(f"{model_id}: batch_size must be 1..{MAX_BATCH_REQUESTS}, got {batch_size}")
+        if max_concurrency < 1:
+            raise InputError(f"{model_id}: max_concurrency must be at least 1, got {max_concurrency}")
+        self.model_id, self.dimension = model_id, dimension
+        self.batch_size, self.max_concurrency = batch_size, max_concurrency
+        self.cache, self.progress, self.timeout, self.attempts = cache, progress, timeout, attempts
+        self.multimodal = is_multimodal(model_id)
+        self.task = task
+        check_task(model_id, task)
+        self._config = types.EmbedContentConfig(output_dimensionality=dimension, task_type=self._task_type(task))
+        if vertexai or os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").strip().lower() in ("1", "true"):
+            raise BackendError(
+                f"{model_id}: Vertex AI is not supported: it takes one content per call for the Gemini "
+                "embedding models and embedsim neither sends nor tests that endpoint shape. Unset "
+                "GOOGLE_GENAI_USE_VERTEXAI and use a Gemini Developer API key (GEMINI_API_KEY)."
+            )
+        api_key = api_key or SPEC.api_key(os.environ)
+        if not api_key:
+            raise MissingKeyError(
+                f"{model_id}: no Gemini API key. Set the environment variable GEMINI_API_KEY "
+                "(or GOOGLE_API_KEY), or pass api_key=..."
+            )
+        self._secrets = [api_key]
+        base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or f"https://{SPEC.official_host}/"
+        #: Where the calls go (base URL and API version): part of every cache key.
+        self.endpoint = f"{base_url.rstrip('/')}/{api_version}"
+        http_options = types.HttpOptions(
+            api_version=api_version,
+            base_url=base_url,
+            timeout=None if timeout is None else max(1, round(timeout * 1000)),
+            retry_options=types.HttpRetryOptions(
+                attempts=attempts,
+                initial_delay=initial_delay,
+                max_delay=max_delay,
+                http_status_codes=list(RETRIED_STATUS_CODES),
+            ),
+        )
+        try:
+            #: The SDK client, kept for the embedder's lifetime (it closes itself when collected).
+            self.client = genai.Client(api_key=api_key, vertexai=False, http_options=http_options)
+        except ValueError as exc:
+            raise BackendError(f"{model_id}: cannot create the google-genai client: {self._redact(str(exc))}") from None
+
+    # -- public API ------------------------------------------------------------------------
+    def embed(self, items: Sequence[Item]) -> np.ndarray:
+        """``(len(items), dimension)`` float32 unit rows, calling the service sequentially."""
+        plan = self._plan(items)
+        with Progress(self.progress, plan.pending, self.model_id) as bar:
+            for number, batch in enumerate(plan.batches, 1):
+                batch_items = [plan.unique[i] for i in batch]
+                try:
+                    response = self.client.models.embed_content(**self._call(batch_items))
+                except Exception as exc:
+                    raise self._failure(exc, batch_items, number, len(plan.batches)) from exc
+                self._store(plan, batch, self._vectors(response, batch_items, number, len(plan.batches)))
+                bar.update(len(batch))
+        return self._result(plan)
+
+    async def aembed(self, items: Sequence[Item]) -> np.ndarray:
+        """Like :meth:`embed`, with at most ``max_concurrency`` calls in flight."""
+        plan = self._plan(items)
+        semaphore = asyncio.Semaphore(self.max_concurrency)
+        total = len(plan.batches)
+
+        async def run(number: int, batch: list[int]) -> tuple[list[int], np.ndarray]:
+            batch_items = [plan.unique[i] for i in batch]
+            async with semaphore:
+                try:
+                    response = await self.client.aio.models.embed_content(**self._call(batch_items))
+                except Exception as exc:
+                    raise self._failure(exc, batch_items, number, total, is_async=True) from exc
+            return batch, self._vectors(response, batch_items, number, total)
+
+        tasks = [asyncio.ensure_future(run(n, b)) for n, b in enumerate(plan.batches, 1)]
+        try:
+            with Progress(self.progress, plan.pending, self.model_id) as bar:
+                for next_done in asyncio.as_completed(tasks):
+                    batch, vectors = await next_done
+                    self._store(plan, batch, vectors)
+                    bar.update(len(batch))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return self._result(plan)
+
+    def close(self) -> None:
+        """Close the SDK's sync connections (the async ones: :meth:`aclose`)."""
+        self.client.close()
+
+    async def aclose(self) -> None:
+        await self.client.aio.aclose()
+
+    def __enter__(self) -> GeminiEmbedder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> GeminiEmbedder:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"GeminiEmbedder({self.model_id!r}, dimension={self.dimension})"
+
+    # -- planning ----------------------------------------------------------------------------
+    def _plan(self, items: Sequence[Item]) -> _Plan:
+        items = list(items)
+        for item in items:
+            self._check(item)
+        unique, index = distinct(items)
+        keys: list[str | None] = [None] * len(unique)
+        vectors: list[np.ndarray | None] = [None] * len(unique)
+        if self.cache is not None:
+            for i, item in enumerate(unique):
+                keys[i] = key = self.cache.key(self.model_id, self.dimension, self.task, item, self.endpoint)
+                vector = self.cache.get(key)
+                if vector is not None and vector.shape == (self.dimension,) and np.isfinite(vector).all():
+                    vectors[i] = vector
+        plan = _Plan(unique, index, keys, vectors)
+        plan.batches = self._split([i for i, v in enumerate(vectors) if v is None], unique)
+        return plan
+
+    def _split(self, pending: list[int], unique: list[Item]) -> list[list[int]]:
+        """Group item indices into calls of at most ``batch_size`` items and MAX_REQUEST_BYTES."""
+        batches: list[list[int]] = []
+        current: list[int] = []
+        size = 0
+        for i in pending:
+            cost = _payload_bytes(unique[i])
+            if current and (len(current) >= self.batch_size or size + cost > MAX_REQUEST_BYTES):
+                batches.append(current)
+                current, size = [], 0
+            current.append(i)
+            size += cost
+        if current:
+            batches.append(current)
+        return batches
+
+    def _check(self, item: Item) -> None:
+        """Refuse, before anything is sent, an item the service would refuse or truncate."""
+        if not isinstance(item, Item):
+            raise InputError(f"{self.model_id}: expected embedsim.items.Item, got {type(item).__name__}")
+        where = f"{self.model_id}: item {item.describe()}"
+        SPEC.check_items(self.model_id, [item])
+        if item.mime_type not in SUPPORTED_MIME_TYPES:
+            raise InputError(f"{where} has unsupported MIME type {item.mime_type!r}; use one of {sorted(SUPPORTED_MIME_TYPES)}")
+        if item.kind == "text":
+            try:
+                text = item.data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{where} is not valid UTF-8 text; build it with text_item()") from None
+            if not text.strip():
+                raise InputError(f"{where} is empty or whitespace only; give it some text")
+            limit = MAX_TEXT_TOKENS if self.multimodal else MAX_TEXT_TOKENS_001
+            tokens = estimate_tokens(self._text(item))
+            if tokens > limit:
+                raise InputError(
+                    f"{where} is about {tokens} tokens (estimated at {BYTES_PER_TOKEN} bytes per token), over "
+                    f"the {limit}-token input limit of {self.model_id}; shorten or split it"
+                )
+        elif _payload_bytes(item) > MAX_REQUEST_BYTES:
+            raise InputError(
+                f"{where} is {len(item.data) / 1e6:.1f} MB ({_payload_bytes(item) / 1e6:.1f} MB as base64), over the "
+                f"{MAX_REQUEST_BYTES // (1024 * 1024)} MB inline request limit; downscale or compress it"
+            )
+
+    # -- one call ----------------------------------------------------------------------------
+    def _task_type(self, task: str | None) -> str | None:
+        """The SDK ``task_type`` for non-multimodal models; ``None`` for embedding-2."""
+        if task is None or self.multimodal:
+            return None
+        name = task.strip()
+        task_type = name.upper() if name.upper() in TASKS else TASK_TYPES.get(name.lower())
+        if task_type is None:
+            raise InputError(f"{self.model_id}: unknown task {task!r}; use one of {sorted(TASKS)}")
+        return task_type
+
+    def _text(self, item: Item) -> str:
+        text = item.data.decode("utf-8")
+        if self.task and self.multimodal:
+            name = self.task.strip()
+            if name.upper() == "RETRIEVAL_DOCUMENT":  # the document side of asymmetric retrieval
+                return f"title: none | text: {text}"
+            return f"task: {TASKS.get(name.upper(), name)} | query: {text}"
+        return text
+
+    def _part(self, item: Item) -> types.Part:
+        if item.kind == "text":
+            return types.Part(text=self._text(item))
+        return types.Part.from_bytes(data=item.data, mime_type=item.mime_type)
+
+    def _call(self, batch: list[Item]) -> dict[str, Any]:
+        """Arguments of ``embed_content``: one ``types.Content`` (one part) per item."""
+        contents = [types.Content(parts=[self._part(item)]) for item in batch]
+        return {"model": self.model_id, "contents": contents, "config": self._config}
+
+    def _vectors(self, response: types.EmbedContentResponse, batch: list[Item], number: int, total: int) -> np.ndarray:
+        """Check the answer (count, length, finiteness) and normalise it."""
+        embeddings = response.embeddings or []
+        where = f"(call {number} of {total}: {_labels(batch)})"
+        if len(embeddings) != len(batch):
+            raise BackendError(
+                f"{self.model_id}: asked for {len(batch)} vectors, got {len(embeddings)}; refusing to guess "
+                f"which belongs to which {where}"
+            )
+        for item, embedding in zip(batch, embeddings):
+            values = embedding.values or []
+            if len(values) != self.dimension:
+                raise BackendError(
+                    f"{self.model_id}: vector for item {item.describe()} has {len(values)} values, "
+                    f"expected {self.dimension} {where}"
+                )
+        matrix = np.asarray([e.values for e in embeddings], dtype=np.float64)
+        try:
+            return l2_normalise(matrix, batch, self.model_id)
+        except BackendError as exc:
+            raise BackendError(f"{exc} {where}") from None
+
+    def _store(self, plan: _Plan, batch: list[int], vectors: np.ndarray) -> None:
+        for i, vector in zip(batch, vectors):
+            plan.vectors[i] = vector
+            key = plan.keys[i]
+            if self.cache is not None and key is not None:
+                self.cache.put(key, vector)
+
+    def _result(self, plan: _Plan) -> np.ndarray:
+        if not plan.index:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([plan.vectors[i] for i in plan.index]).astype(np.float32)  # type: ignore[misc]
+
+    # -- errors ------------------------------------------------------------------------------
+    def _failure(
+        self, exc: Exception, batch: list[Item], number: int, total: int, *, is_async: bool = False
+    ) -> BackendError:
+        """A :class:`BackendError` for a failed call: what happened, and which items."""
+        where = f"call {number} of {total} with {len(batch)} item(s): {_labels(batch)}"
+        if isinstance(exc, BackendError):
+            return exc
+        if isinstance(exc, genai_errors.APIError):
+            message = self._redact(str(exc.message or exc.details or ""))
+            retried = f"; gave up after {self.attempts} attempts" if exc.code in RETRIED_STATUS_CODES and self.attempts > 1 else ""
+            text = f"{self.model_id}: HTTP {exc.code} {exc.status or ''}: {message.strip()} ({where}{retried})"
+            return GeminiAPIError(text, exc.code, exc.status, message, [i.label for i in batch])
+        if isinstance(exc, (genai_errors.UnknownApiResponseError, json.JSONDecodeError)):
+            what = "the answer is not valid JSON (malformed or truncated body)"
+        elif _is_timeout(exc):
+            what = "no answer in time" if self.timeout is None else f"no answer within the {self.timeout} s timeout"
+            if is_async and isinstance(exc, TimeoutError):
+                what += " (google-genai does not retry aiohttp timeouts; embed() does)"
+            elif self.attempts > 1:
+                what += f", {self.attempts} attempts"
+        elif _is_connection_error(exc):
+            what = f"cannot connect ({type(exc).__name__}: {exc})"
+        else:
+            what = f"unexpected {type(exc).__name__}: {exc}"
+        return BackendError(f"{self.model_id}: {self._redact(what)} ({where})")
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return _KEY_PATTERN.sub("[redacted]", text)
+
+
+def _labels(batch: list[Item], limit: int = 8) -> str:
+    shown = ", ".join(repr(i.label) for i in batch[:limit])
+    return shown + (f" and {len(batch) - limit} more" if len(batch) > limit else "")
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    return isinstance(exc, OSError) or any(s in name for s in ("Connect", "Transport", "Disconnected", "Protocol"))

@@ -1,0 +1,191 @@
+"""The backend registry: entry points, resolution, per-model modalities, a third-party backend."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+import embedsim.heatmap  # noqa: F401  (pytester inline runs: import the heavy modules once here)
+from embedsim.backends import GROUP, backends, check_items, get_embedder, is_local, key_hint, resolve
+from embedsim.backends.base import BackendSpec
+from embedsim.backends.gemini import SPEC as GEMINI, is_multimodal
+from embedsim.emulator import GeminiEmulator
+from embedsim.errors import BackendError, InputError
+from embedsim.items import Item, text_item
+
+
+def png_item(label: str, color: tuple[int, int, int]) -> Item:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), color).save(buffer, format="PNG")
+    return Item("image", buffer.getvalue(), "image/png", label)
+
+#: A throwaway text-only backend installed through the entry point (a dist-info on sys.path).
+TOY_BACKEND = '''
+from embedsim.backends.base import BackendSpec
+
+CALLS = []
+SPEC = BackendSpec(
+    name="toy", model_ids=("toy-letters",), id_pattern=r"toy-letters-v\\d+", modalities=frozenset({"text"}),
+    local=True, key_env=(), official_host=None, dimensions=(26, 26), default_dimension=26,
+    grouping="local: all items at once", factory="toy_backend:LetterEmbedder", description="toy, letters only",
+)
+
+
+class LetterEmbedder:
+    """Letter counts: 'apple' and 'apples' are close, 'car' is far."""
+
+    local = True
+
+    def __init__(self, model_id, dimension):
+        self.model_id, self.dimension = model_id, dimension
+
+    def embed(self, items):
+        import numpy as np
+
+        CALLS.append([i.label for i in items])
+        rows = np.zeros((len(items), self.dimension), dtype=np.float32)
+        for row, item in zip(rows, items):
+            for char in item.text.lower():
+                if "a" <= char <= "z":
+                    row[ord(char) - ord("a")] += 1
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+'''
+
+
+def install_toy_backend(root: Path) -> Path:
+    """Write the toy backend and its dist-info (with the entry point) into ``root``."""
+    root.mkdir()
+    (root / "toy_backend.py").write_text(TOY_BACKEND, encoding="utf-8")
+    info = root / "toy_backend-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-backend\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[{GROUP}]\ntoy = toy_backend:SPEC\n", encoding="utf-8")
+    return root
+
+
+def test_entry_points_list_the_built_in_backends() -> None:
+    points = {p.name: p.value for p in entry_points(group=GROUP)}
+    assert points["pixels"] == "embedsim.backends.pixels:SPEC"
+    assert points["gemini"] == "embedsim.backends.gemini:SPEC"
+    assert {"pixels", "gemini"} <= {s.name for s in backends()}
+
+
+def test_resolution_by_id_and_pattern() -> None:
+    assert resolve("pixels").name == "pixels" and is_local("pixels")
+    assert resolve("gemini-embedding-2").name == "gemini" and not is_local("gemini-embedding-2")
+    assert resolve("gemini-embedding-3-preview") is GEMINI  # a new version needs no code change
+    assert key_hint("gemini-embedding-2") == "GEMINI_API_KEY=... " and key_hint("pixels") == ""
+    assert GEMINI.api_key({"GOOGLE_API_KEY": " k2 ", "GEMINI_API_KEY": "  "}) == "k2"
+
+
+def test_an_unknown_id_lists_the_known_ones() -> None:
+    with pytest.raises(InputError) as caught:
+        resolve("clip-vit")
+    message = str(caught.value)
+    assert message.startswith("unknown model id 'clip-vit'")
+    for known in ("pixels", "gemini-embedding-2-preview", "gemini-embedding-001", "gemini-embedding.*"):
+        assert known in message
+    with pytest.raises(InputError, match="use 'pixels'"):
+        resolve("pixel")
+
+
+def test_dimensions_are_checked_by_the_spec() -> None:
+    assert get_embedder("pixels").dimension == resolve("pixels").default_dimension
+    with pytest.raises(InputError, match="from 128 to 3072"):
+        get_embedder("gemini-embedding-2", 64, api_key="k")
+
+
+def test_one_model_family_rule_for_backend_and_emulator(emulator: GeminiEmulator) -> None:
+    """``gemini-embedding-exp*`` and 001 are text-only everywhere; the emulator agrees with the backend."""
+    for model in ("gemini-embedding-001", "gemini-embedding-exp-03-07"):
+        assert not is_multimodal(model) and not GEMINI.accepts(model, "image")
+        with pytest.raises(InputError, match=rf"item 'red' is image, but {model} embeds text only"):
+            get_embedder(model, 128, api_key="k", base_url=emulator.base_url).embed([png_item("red", (255, 0, 0))])
+    assert emulator.requests == []
+    for model in ("gemini-embedding-2", "gemini-embedding-2-preview", "models/gemini-embedding-2"):
+        assert is_multimodal(model)
+    import json
+    import urllib.request
+
+    import base64
+
+    data = base64.b64encode(png_item("red", (255, 0, 0)).data).decode()
+    body = {"requests": [{"model": "models/gemini-embedding-exp-03-07",
+                          "content": {"parts": [{"inline_data": {"mime_type": "image/png", "data": data}}]}}]}
+    request = urllib.request.Request(f"{emulator.base_url}/v1beta/models/gemini-embedding-exp-03-07:batchEmbedContents",
+                                     json.dumps(body).encode(), {"x-goog-api-key": "k", "content-type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request)
+    assert caught.value.code == 400 and "only supports text input" in caught.value.read().decode()
+
+
+def test_a_text_only_model_refuses_an_image_before_any_call() -> None:
+    spec = BackendSpec(name="t", model_ids=("t",), id_pattern=None, modalities=frozenset({"text"}), local=True,
+                       key_env=(), official_host=None, dimensions=(1, 8), default_dimension=8, grouping="",
+                       factory="x:y")
+    with pytest.raises(InputError, match=r"^t: item 'red' is image, but t embeds text only$"):
+        spec.check_items("t", [text_item("fine"), png_item("red", (255, 0, 0))])
+    check_items("an-unregistered-embedder", [png_item("red", (255, 0, 0))])  # a user's own embedder: its call
+
+
+def test_vertex_ai_is_refused_with_a_clear_message(emulator: GeminiEmulator, clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    with pytest.raises(BackendError, match="Vertex AI is not supported.*one content per call"):
+        get_embedder("gemini-embedding-2", 128, api_key="k", base_url=emulator.base_url)
+    clean_env.delenv("GOOGLE_GENAI_USE_VERTEXAI")
+    with pytest.raises(BackendError, match="Vertex AI is not supported"):
+        get_embedder("gemini-embedding-2", 128, api_key="k", base_url=emulator.base_url, vertexai=True)
+    assert emulator.requests == []
+
+
+def test_the_registry_is_cheap_to_import_and_resolve() -> None:
+    code = ("import sys, embedsim.backends as b; [b.resolve(m) for m in ('pixels', 'gemini-embedding-2')]; "
+            "print(sorted(m for m in ('numpy', 'google.genai', 'matplotlib', 'vcr') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.usefixtures("outside_xdist", "clean_env")
+def test_a_third_party_backend_runs_an_experiment(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.syspathinsert(install_toy_backend(tmp_path / "site"))
+    pytester.makeini("[pytest]\nembedsim_models = toy-letters pixels\n")
+    pytester.makepyfile(test_toy=textwrap.dedent("""
+        import pytest
+        from embedsim.items import text_item
+
+        WORDS = [text_item(w, labels={"g": g}) for w, g in
+                 [("apple", "fruit"), ("apples", "fruit"), ("car", "vehicle"), ("cars", "vehicle")]]
+
+        def test_spelling(experiment):
+            m = experiment.similarity(WORDS)
+            experiment.expect_groups(m, "g", margin=0.1)
+
+        @pytest.mark.embedsim_models("toy-letters")
+        def test_images_are_refused(experiment):
+            import io
+            import toy_backend
+            from PIL import Image
+            from embedsim.errors import InputError
+            from embedsim.items import item_from_bytes
+
+            buffer = io.BytesIO()
+            Image.new("RGB", (4, 4), (255, 0, 0)).save(buffer, format="PNG")
+            red = item_from_bytes(buffer.getvalue(), label="red")
+            with pytest.raises(InputError, match="item 'red' is image, but toy-letters embeds text only"):
+                experiment.similarity([WORDS[0], red])
+            assert toy_backend.CALLS == [["apple", "apples", "car", "cars"]]
+    """))
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*test_spelling[[]toy-letters[]] PASSED*", "*test_spelling[[]pixels[]] PASSED*"])
+    result = pytester.runpytest("--embedsim-model", "toy-letters-v2", "-k", "spelling", "-v")
+    result.stdout.fnmatch_lines(["*test_spelling[[]toy-letters-v2[]] PASSED*"])

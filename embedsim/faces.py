@@ -27,6 +27,7 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
+from embedsim.backends.dlib_face import INSTALL_HINT
 from embedsim.errors import InputError
 from embedsim.items import Item, encode_png
 
@@ -38,7 +39,6 @@ UPSAMPLE = 1
 #: Label suffix and label value that mark an item as a face crop.
 CROP_SUFFIX = " (crop)"
 CROP_LABEL = ("crop", "face")
-INSTALL_HINT = "install the faces extra: pip install 'embedsim[faces]' (dlib-bin and face-recognition-models)"
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from embedsim.experiment import Experiment
 from embedsim.backends import get_embedder, is_local, resolve
 from embedsim.backends.base import Embedder
 from embedsim.config import Settings, add_options, load_settings
+from embedsim.errors import NotApplicable
 from embedsim.expect import ExpectationFailed
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -41,6 +42,7 @@ ORDER = pytest.StashKey[int]()
 OUTCOME = pytest.StashKey[dict[str, Any]]()
 UNSELECTED = pytest.StashKey[bool]()
 SHARED_CASSETTE = pytest.StashKey[str]()
+NOT_APPLICABLE = pytest.StashKey[str]()
 MODEL_PARAM = "embedsim_model"
 
 
@@ -264,6 +266,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     rep = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(NotApplicable):
+        not_applicable(item, rep, call.excinfo)
     settings = item.config.stash[SETTINGS]
     model = _model_of(item)
     if settings.report_dir is None or model is None or item.stash.get(UNSELECTED, False):
@@ -282,12 +286,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if "[XPASS(strict)]" in text:
             state = "xpassed"
         outcome.update(outcome=state, reason=text.strip().splitlines()[-1][:300] if text.strip() else "")
+    if rep.skipped and NOT_APPLICABLE in item.stash:
+        outcome.update(outcome="not applicable", reason=item.stash[NOT_APPLICABLE])
     if rep.when == "teardown":
         entry = {"nodeid": item.nodeid, "module": item.nodeid.split("::")[0], "test": base_test_name(item, model),
                  "model": model, "time": time.time(), "order": item.stash.get(ORDER, 0), "doc": _summary_line(item),
                  **outcome}
         report.write_fragment(settings.report_dir, entry, item.stash.get(EXPERIMENT, None))
     return rep
+
+
+def not_applicable(item: pytest.Item, rep: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Report a test whose model cannot embed its items (words sent to an image-only model)
+    as skipped - not applicable - at the test's line, not as a failure."""
+    reason = str(excinfo.value)
+    lines = [entry.lineno + 1 for entry in excinfo.traceback if Path(entry.path) == Path(item.path)]
+    rep.outcome = "skipped"
+    rep.longrepr = (str(item.path), lines[-1] if lines else 0, f"not applicable: {reason}")
+    item.stash[NOT_APPLICABLE] = reason
 
 
 def _summary_line(item: pytest.Item) -> str:

@@ -32,6 +32,7 @@ FRAGMENTS = "fragments"
 HEATMAPS = "heatmaps"
 #: Outcome -> the word the report shows, in the order of the summary table.
 BADGES = {"passed": "pass", "failed": "FAIL", "xfailed": "xfail", "xpassed": "XPASS(strict)", "skipped": "skipped",
+          "not applicable": "n/a",
           "not recorded": "not recorded yet", "error": "ERROR"}
 INTRO = ("Each section is one test: an experiment run once per model. For each model: the heatmap of its "
          "cosine-similarity matrix (one colour scale per test, shared by all models), the outcome of each "
@@ -151,7 +152,7 @@ def model_label(model: str) -> str:
 
 
 def status(entry: Entry) -> str:
-    """``passed``, ``failed``, ``xfailed``, ``xpassed``, ``skipped``, ``not recorded`` or ``error``."""
+    """``passed``, ``failed``, ``xfailed``, ``xpassed``, ``skipped``, ``not applicable``, ``not recorded`` or ``error``."""
     if entry["outcome"] == "skipped" and "not recorded yet" in entry.get("reason", ""):
         return "not recorded"
     return entry["outcome"]
@@ -279,7 +280,7 @@ _CSS = """body{font-family:system-ui,"Noto Sans CJK JP","Hiragino Sans","Yu Goth
 margin:2em;max-width:1500px}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:6px;vertical-align:top;text-align:left}th{background:#f4f4f4}
 .passed,.pass{color:#1a7f37}.failed,.xpassed,.error{color:#cf222e;font-weight:bold}.xfailed{color:#9a6700}
-.skipped,.not-recorded{color:#57606a}img{max-width:100%}code,pre{background:#f6f8fa;padding:1px 4px}
+.skipped,.not-applicable,.not-recorded{color:#57606a}img{max-width:100%}code,pre{background:#f6f8fa;padding:1px 4px}
 pre{padding:8px;white-space:pre-wrap}ul{margin:0;padding-left:1.2em}li{margin-bottom:4px}
 .doc{font-style:italic;margin:0 0 4px}.module{color:#57606a;margin:0 0 8px}
 table.m td{text-align:right;font-size:85%;padding:2px 4px}table.m th{font-size:85%;padding:2px 4px}"""

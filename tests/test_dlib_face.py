@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def test_anything_but_an_image_is_not_applicable_before_any_work(
         raise AssertionError("weights loaded before the items were checked")
 
     monkeypatch.setattr(dlib_face, "_models", no_work)
-    with pytest.raises(NotApplicable, match=f"dlib-face: item '{item.label}' is {item.kind}, .*images of faces only"):
+    with pytest.raises(NotApplicable, match=f"dlib-face: item '{item.label}' is {item.kind}, but dlib-face embeds image only"):
         DlibFaceEmbedder().embed([dataset["obama_1"], item])
     assert issubclass(NotApplicable, InputError)
 
@@ -98,3 +99,34 @@ def test_missing_weights_say_how_to_install_them(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(InputError, match=r"weights of face-recognition-models are not installed.*embedsim\[faces\]"):
         dlib_face.weights_folder()
+
+
+def test_registered_as_a_local_image_only_backend_of_128_dimensions() -> None:
+    from importlib.metadata import entry_points
+
+    from embedsim.backends import get_embedder, resolve
+
+    assert "dlib-face" in {point.name for point in entry_points(group="embedsim.backends")}
+    assert resolve("dlib-face") is dlib_face.SPEC
+    assert dlib_face.SPEC.local and dlib_face.SPEC.modalities == {"image"} and dlib_face.SPEC.key_env == ()
+    embedder = get_embedder("dlib-face")
+    assert isinstance(embedder, DlibFaceEmbedder) and embedder.dimension == 128 and embedder.local
+    with pytest.raises(InputError, match="dlib-face: output dimension 768 is out of range; use an integer from 128 to 128"):
+        get_embedder("dlib-face", 768)
+
+
+def test_an_experiment_with_words_is_not_applicable_not_failed(pytester: pytest.Pytester, outside_xdist: None) -> None:
+    pytester.makepyfile(test_words='''
+        from embedsim.items import text_item
+
+        def test_words(experiment):
+            experiment.similarity([text_item("Happy")])
+    ''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--embedsim-model", "dlib-face",
+                                           "--embedsim-report", "report")
+    result.assert_outcomes(skipped=2)  # pixels: not selected; dlib-face: not applicable
+    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_words.py:4: not applicable: dlib-face: item 'Happy' is text, "
+                                 "but dlib-face embeds image only"])
+    entries = json.loads((pytester.path / "report" / "report.json").read_text(encoding="utf-8"))
+    assert [(e["model"], e["outcome"]) for e in entries] == [("dlib-face", "not applicable")]
+    assert "| n/a |" in (pytester.path / "report" / "index.md").read_text(encoding="utf-8")

@@ -9,9 +9,10 @@ from the ``face-recognition-models`` package and dlib from the ``dlib-bin`` whee
 package also ships is never loaded (its training data excludes commercial use); the
 licences are in ``fixtures/LICENSES.md``.
 
-Images only: text, audio, video and PDF are refused before any work with
-:class:`~embedsim.errors.NotApplicable` (an experiment needing them does not apply to this
-model); an image with no face is an :class:`~embedsim.errors.InputError` naming it.
+Images only (:data:`SPEC` declares it): text, audio, video and PDF are refused before any
+work with :class:`~embedsim.errors.NotApplicable` (an experiment needing them does not
+apply to this model); an image with no face is an :class:`~embedsim.errors.InputError`
+naming it. This module imports numpy, Pillow and dlib only when an embedder runs.
 """
 
 from __future__ import annotations
@@ -20,17 +21,34 @@ import importlib.util
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from embedsim.backends.base import BackendSpec, l2_normalise
+from embedsim.errors import InputError
 
-from embedsim.backends.base import l2_normalise
-from embedsim.errors import InputError, NotApplicable
-from embedsim.faces import INSTALL_HINT, face_box, require_dlib, rgb_pixels
-from embedsim.items import Item
+if TYPE_CHECKING:
+    import numpy as np
+
+    from embedsim.items import Item
 
 MODEL_ID = "dlib-face"
 DIMENSION = 128
+INSTALL_HINT = "install the faces extra: pip install 'embedsim[faces]' (dlib-bin and face-recognition-models)"
+
+SPEC = BackendSpec(
+    name=MODEL_ID,
+    model_ids=(MODEL_ID,),
+    id_pattern=None,
+    modalities=frozenset({"image"}),
+    local=True,
+    key_env=(),
+    official_host=None,
+    dimensions=(DIMENSION, DIMENSION),
+    default_dimension=DIMENSION,
+    grouping="local: each image on its own (largest face, 5-point alignment), no calls",
+    factory="embedsim.backends.dlib_face:DlibFaceEmbedder",
+    description="dlib ResNet face descriptor, a face-recognition reference",
+)
 #: The weight files loaded, from the ``face_recognition_models/models`` folder.
 LANDMARKS = "shape_predictor_5_face_landmarks.dat"
 DESCRIPTOR = "dlib_face_recognition_resnet_model_v1.dat"
@@ -49,6 +67,8 @@ def weights_folder() -> Path:
 @lru_cache(maxsize=1)
 def _models() -> tuple[Any, Any]:
     """(5-point landmark predictor, ResNet descriptor), loaded once per process."""
+    from embedsim.faces import require_dlib
+
     dlib = require_dlib()
     folder = weights_folder()
     return dlib.shape_predictor(str(folder / LANDMARKS)), dlib.face_recognition_model_v1(str(folder / DESCRIPTOR))
@@ -66,15 +86,12 @@ class DlibFaceEmbedder:
         self.model_id = model_id
         self.dimension = dimension
 
-    def check(self, items: Sequence[Item]) -> None:
-        """Refuse any item that is not an image, before any work."""
-        for item in items:
-            if item.kind != "image":
-                raise NotApplicable(f"{self.model_id}: item {item.describe()} is {item.kind}, but "
-                                    f"{self.model_id} embeds images of faces only")
-
     def embed(self, items: Sequence[Item]) -> np.ndarray:
-        self.check(items)
+        import numpy as np
+
+        from embedsim.faces import face_box, require_dlib, rgb_pixels
+
+        SPEC.check_items(self.model_id, items)  # images only, before any work
         if not items:
             return np.zeros((0, self.dimension), dtype=np.float32)
         dlib = require_dlib()

@@ -65,8 +65,9 @@ def test_report_shows_models_side_by_side(pytester: pytest.Pytester) -> None:
 
     md = (report / "index.md").read_text(encoding="utf-8")
     assert "| | pixels (baseline, no semantics) | gemini-embedding-2-preview |" in md
-    assert "| pixels (baseline, no semantics) | 1 | 1 | 1 | 0 | 0 | 0 | 0 |" in md  # pass FAIL xfail XPASS skipped not-recorded error
-    assert "| gemini-embedding-2-preview | 0 | 0 | 0 | 0 | 0 | 3 | 0 |" in md
+    # pass FAIL xfail XPASS skipped n/a not-recorded error
+    assert "| pixels (baseline, no semantics) | 1 | 1 | 1 | 0 | 0 | 0 | 0 | 0 |" in md
+    assert "| gemini-embedding-2-preview | 0 | 0 | 0 | 0 | 0 | 0 | 3 | 0 |" in md
     # one command records every missing test of the model, and rebuilds this report
     assert ("GEMINI_API_KEY=... python -m pytest test_exp.py --embedsim-model gemini-embedding-2-preview "
             "--record-mode=once --snapshot-update --embedsim-report out/report") in md

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from embedsim import __version__
@@ -37,7 +39,9 @@ Each input is one of:
   text:WORDS  a text to embed; the prefix always means text (text:怒, "text:a sad face")
   FILE        an image, audio, video, PDF or UTF-8 .txt file (label = file stem)
   DIR         every non-hidden file in the folder, sorted by name
-Anything else is an error; write text:... to embed a text.
+Anything else is an error; write text:... to embed a text. Labels must be unique:
+files with the same stem are labelled by their path as given (a/photo.png, b/photo.png).
+Outputs never replace an input nor each other, and are not written into a row/column folder.
 Instead of --rows, --dataset DIR takes the rows from a fixture folder's manifest.toml.
 """
 
@@ -150,7 +154,7 @@ def run_split(args: argparse.Namespace) -> int:
     """``embedsim split``: write the tiles and print their paths."""
     from embedsim.grid import split_grid, write_tiles
 
-    tiles = split_grid(args.grid, args.rows, args.cols, trim=args.trim)
+    tiles = split_grid(args.grid, args.rows, args.cols, trim=args.trim, trim_hint="pass --trim")
     for path in write_tiles(tiles, args.out):
         print(path)
     return 0
@@ -162,6 +166,13 @@ def run_matrix(args: argparse.Namespace) -> int:
         raise InputError("--select filters a --dataset; give --dataset DIR too")
     rows = dataset_rows(args.dataset, args.select) if args.dataset else resolve_inputs(args.rows)
     cols = resolve_inputs(args.cols) if args.cols else None
+    png = args.png or (args.out / "matrix.png" if args.out else None)
+    csv = args.csv or (args.out / "matrix.csv" if args.out else None)
+    outputs = {_output_option(args, "png"): png, _output_option(args, "csv"): csv}
+    folders = [Path(a) for a in [*(args.rows or ()), *(args.cols or ())] if not a.startswith(TEXT_PREFIX)]
+    folders += [args.dataset] if args.dataset else []
+    check_outputs({option: path for option, path in outputs.items() if path},
+                  [*rows, *(cols or ())], [f for f in folders if f.is_dir()])
     embedder = _embedder(args.model, args.dimension, args.cache)
     result = similarity(embedder, rows, cols)
     print(format_table(result))
@@ -169,8 +180,6 @@ def run_matrix(args: argparse.Namespace) -> int:
         print(f"note: {args.model} is a baseline without semantics; across media its values are noise",
               file=sys.stderr)
 
-    png = args.png or (args.out / "matrix.png" if args.out else None)
-    csv = args.csv or (args.out / "matrix.csv" if args.out else None)
     if png:
         from embedsim.heatmap import save_heatmap
 
@@ -190,7 +199,8 @@ def _embedder(model: str, dimension: int | None, cache: Path | None) -> Embedder
 
 
 def resolve_inputs(arguments: Sequence[str]) -> list[Item]:
-    """Items for ``text:...`` arguments, files and folders (see ``embedsim matrix --help``)."""
+    """Items for ``text:...`` arguments, files and folders (see ``embedsim matrix --help``),
+    with unique labels: files sharing a stem are labelled by their path as given."""
     items: list[Item] = []
     for argument in arguments:
         if argument.startswith(TEXT_PREFIX):
@@ -208,7 +218,47 @@ def resolve_inputs(arguments: Sequence[str]) -> list[Item]:
             raise InputError(
                 f"{argument}: no such file or folder; to embed it as text, write {TEXT_PREFIX}{argument}"
             )
+    return _unique_labels(items)
+
+
+def _unique_labels(items: Sequence[Item]) -> list[Item]:
+    """Relabel files whose stems clash by their path; refuse an input given twice."""
+    stems = Counter(item.label for item in items)
+    items = [dataclasses.replace(item, label=item.source) if stems[item.label] > 1 and item.source else item
+             for item in items]
+    labels = Counter(item.label for item in items)
+    twice = [item for item in items if labels[item.label] > 1]
+    if twice:
+        what = twice[0].source or f"{TEXT_PREFIX}{twice[0].text}"
+        raise InputError(f"{what}: given more than once (as {len([i for i in twice if i.label == twice[0].label])} "
+                         "inputs with one label); give each input once")
     return items
+
+
+def check_outputs(outputs: dict[str, Path], inputs: Iterable[Item], folders: Iterable[Path]) -> None:
+    """Refuse an output path (``{option: path}``) that is an input file, another output or
+    a file directly in an input folder (the next run over that folder would embed it)."""
+    sources = {Path(item.source).resolve(): item.source for item in inputs if item.source}
+    seen: dict[Path, str] = {}
+    for option, path in outputs.items():
+        where = path.resolve()
+        if where in sources:
+            raise InputError(f"{option} {path}: is the input {sources[where]}; writing it would replace the "
+                             "input - choose another path")
+        if where in seen:
+            raise InputError(f"{option} {path}: is also the {seen[where]} output; give each output its own path")
+        for folder in folders:
+            if where.parent == folder.resolve():
+                raise InputError(f"{option} {path}: is inside the input folder {folder}, so the next run over "
+                                 "it would embed the output; write it elsewhere")
+        seen[where] = option
+    for option, path in outputs.items():
+        if path.is_dir():
+            raise InputError(f"{option} {path}: is a folder; give a file path")
+
+
+def _output_option(args: argparse.Namespace, kind: str) -> str:
+    return f"--{kind}" if getattr(args, kind) else "-o"
 
 
 def dataset_rows(folder: Path, selections: Sequence[str]) -> list[Item]:
@@ -273,3 +323,4 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
     return value
+

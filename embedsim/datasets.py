@@ -20,6 +20,9 @@ Every file is read and checked when the dataset loads; grids are cut when asked 
 (``dataset.grid("face16")``, or one tile as ``dataset["face16_03"]``). Tiles carry the
 grid's labels plus their own.
 
+Ids, label names and values are compared in Unicode NFC, so ``Å`` typed as U+212B, as
+U+00C5 or as ``A`` + U+030A is one id (and two such ids in one manifest are duplicates).
+
 Selecting by a label name or value that no candidate carries raises
 :class:`InputError` listing the known values (a typo must not make an experiment pass
 on an empty list); a valid combination that matches nothing gives an empty list.
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -36,12 +40,12 @@ from typing import Any, NoReturn
 
 from embedsim.errors import InputError
 from embedsim.grid import split_grid, tile_name
-from embedsim.items import Item, load_item
+from embedsim.items import Item, load_item, read_regular_file
 
 MANIFEST = "manifest.toml"
 LabelQuery = str | Collection[str]
 
-_ID = re.compile(r"\w[\w.-]*")
+_ID_CHAR = re.compile(r"[\w.-]")
 _ITEM_KEYS = {"id": str, "file": str, "labels": dict}
 _GRID_KEYS = {**_ITEM_KEYS, "rows": int, "cols": int, "tiles": list, "trim": bool}
 _REQUIRED = {"item": ("id", "file"), "grid": ("id", "file", "rows", "cols")}
@@ -76,7 +80,10 @@ class Dataset:
         folder = Path(folder)
         manifest = folder / MANIFEST
         if not folder.is_dir():
-            raise InputError(f"{folder}: no such folder; give a fixture folder with a {MANIFEST}")
+            where = f"{folder}" if folder.is_absolute() else f"{folder} (resolved to {folder.absolute()})"
+            raise InputError(f"{where}: no such folder; give a fixture folder with a {MANIFEST} "
+                             "(a relative path is taken from the working directory; to find it beside a test, "
+                             "use Path(__file__).parent / ...)")
         table = _read_toml(manifest)
         unknown = sorted(set(table) - set(_REQUIRED))
         if unknown:
@@ -95,6 +102,7 @@ class Dataset:
 
     def __getitem__(self, key: str) -> Item:
         """The item, whole grid image or grid tile (``face16_01``) called ``key``."""
+        key = _nfc(key)
         for item in self.items:
             if item.label == key:
                 return item
@@ -119,6 +127,7 @@ class Dataset:
 
     def grid(self, grid_id: str, /, **labels: LabelQuery) -> list[Item]:
         """The tiles of grid ``grid_id`` in reading order, optionally filtered like :meth:`select`."""
+        grid_id = _nfc(grid_id)
         if grid_id not in self.grids:
             known = ", ".join(self.grids) or "none"
             raise InputError(f"{self.manifest}: no [[grid]] with id {grid_id!r}; known grids: {known}")
@@ -136,9 +145,12 @@ def _select(candidates: Sequence[Item], query: Mapping[str, LabelQuery], none_ha
         values = {value} if isinstance(value, str) else set(value) if isinstance(value, Collection) else set()
         if not values or not all(isinstance(v, str) for v in values):
             raise InputError(f"select {name}={value!r}: give a string or a non-empty collection of strings")
+        name, values = _nfc(name), {_nfc(v) for v in values}
         known = {item.labels[name] for item in candidates if name in item.labels}
         if not known:
-            raise InputError(f"{none_has} has a label {name!r}; check the label name")
+            names = sorted({n for item in candidates for n in item.labels})
+            raise InputError(f"{none_has} has a label {name!r}; check the label name "
+                             f"(label names: {', '.join(map(repr, names)) or 'none'})")
         missing = sorted(values - known)
         if missing:
             raise InputError(
@@ -149,15 +161,17 @@ def _select(candidates: Sequence[Item], query: Mapping[str, LabelQuery], none_ha
             if all(item.labels.get(name) in values for name, values in wanted.items())]
 
 
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
 def _read_toml(manifest: Path) -> dict[str, Any]:
+    if not manifest.exists():
+        raise InputError(f"{manifest}: no such file; write a {MANIFEST} listing the fixtures")
     try:
-        text = manifest.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{manifest}: no such file; write a {MANIFEST} listing the fixtures") from None
+        text = read_regular_file(manifest).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{manifest}: is not valid UTF-8 (bad byte at offset {exc.start}); save it as UTF-8") from None
-    except OSError as exc:
-        raise InputError(f"{manifest}: cannot be read ({exc.strerror or exc}); check the file") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -214,9 +228,12 @@ class _Entry:
         for key, value in raw.items():
             if not _has_type(value, keys[key]):
                 self._fail(f"{key!r} must be a {_TYPE_NAMES[keys[key]]}, got {value!r}")
-        if not _ID.fullmatch(raw["id"]):
-            self._fail(f"id {raw['id']!r} must be letters, digits, '_', '-' or '.', not starting with '-' or '.'")
-        self.id: str = raw["id"]
+        self.id: str = _nfc(raw["id"])
+        bad = [c for c in self.id if not (_ID_CHAR.match(c) or unicodedata.category(c).startswith("M"))]
+        if bad or not self.id or not _ID_CHAR.match(self.id[0]) or self.id[0] in ".-":
+            found = f"; {bad[0]!r} is not allowed" if bad else ""
+            self._fail(f"id {raw['id']!r} must be letters, digits, '_', '-' or '.', not starting with '-' or '.' "
+                       f"(letters may carry accents; ids are compared in Unicode NFC){found}")
         self.where = f"[[{section}]] {self.id!r}"
         self.labels = self._labels(raw.get("labels", {}), "labels")
         if section == "grid":
@@ -259,7 +276,10 @@ class _Entry:
         for name, value in labels.items():
             if not name or not isinstance(value, str) or not value:
                 self._fail(f"{key} {name!r} = {value!r}: labels must be non-empty strings")
-        return dict(labels)
+        normalised = {_nfc(name): _nfc(value) for name, value in labels.items()}
+        if len(normalised) < len(labels):
+            self._fail(f"{key} has label names that differ only in Unicode normalisation; keep one of each")
+        return normalised
 
     def _tile_labels(self, tiles: list[Any] | None) -> tuple[dict[str, str], ...] | None:
         if tiles is None:

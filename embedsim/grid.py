@@ -35,6 +35,7 @@ def split_grid(
     labels: TileLabels | None = None,
     *,
     trim: bool = False,
+    trim_hint: str = "pass trim=True",
 ) -> list[Item]:
     """Cut the grid image ``source`` into ``rows * cols`` tiles in reading order.
 
@@ -42,7 +43,8 @@ def split_grid(
     is). ``labels``, if given, holds one mapping per tile in reading order, merged over
     the source item's labels. Raises :class:`InputError` for a bad grid shape, a
     wrong number of tile labels, tiles under 1 px, or a size that does not divide
-    evenly (unless ``trim=True``).
+    evenly (unless ``trim=True``); that message says ``trim_hint`` (how the caller's
+    user turns trimming on, e.g. ``"pass --trim"``).
     """
     item = source if isinstance(source, Item) else load_item(source)
     where = item.describe()
@@ -58,7 +60,7 @@ def split_grid(
         raise InputError(f"{where}: is {item.kind}, not an image; give a grid image")
 
     image = _decode(item, where)
-    tile_w, tile_h = _tile_size(image.width, image.height, rows, cols, trim, where)
+    tile_w, tile_h = _tile_size(image.width, image.height, rows, cols, trim, where, trim_hint)
     tiles = []
     for index in range(count):
         row, col = divmod(index, cols)
@@ -89,7 +91,9 @@ def _check_count(value: object, name: str, where: str) -> None:
         raise InputError(f"{where}: {name} must be a whole number >= 1, got {value!r}")
 
 
-def _tile_size(width: int, height: int, rows: int, cols: int, trim: bool, where: str) -> tuple[int, int]:
+def _tile_size(
+    width: int, height: int, rows: int, cols: int, trim: bool, where: str, trim_hint: str
+) -> tuple[int, int]:
     tile_w, tile_h = width // cols, height // rows
     if tile_w < 1 or tile_h < 1:
         raise InputError(
@@ -101,7 +105,7 @@ def _tile_size(width: int, height: int, rows: int, cols: int, trim: bool, where:
         raise InputError(
             f"{where}: a {width} x {height} px image does not divide evenly into {rows} rows "
             f"x {cols} columns ({extra_w} px left over in width, {extra_h} px in height); "
-            "pass trim=True to drop them at the right/bottom edges, or resize the image"
+            f"{trim_hint} to drop them at the right/bottom edges, or resize the image"
         )
     return tile_w, tile_h
 

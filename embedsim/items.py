@@ -1,15 +1,22 @@
 """Input items: the bytes (or text) sent to a model, with MIME type, label and digest.
 
 PNG and JPEG pass through byte-for-byte. Other images Pillow reads (WebP, BMP, GIF,
-TIFF, ...) are converted to PNG deterministically, and an EXIF orientation tag is
-applied (the result is then PNG too). Audio (MP3, WAV), video (MP4, MOV) and PDF are
-recognised by their content. Anything else raises :class:`InputError`.
+TIFF, AVIF, ...) are converted to PNG deterministically, and an EXIF orientation tag is
+applied (the result is then PNG too). High bit depth survives: a 16-bit greyscale image
+stays 16-bit, a 32-bit integer image whose values fit 0..65535 keeps them, and any other
+32-bit integer or float image is stretched linearly from its own minimum to maximum over
+0..65535 (see :func:`high_depth`). Audio (MP3, WAV), video (MP4, MOV) and PDF are
+recognised by their content (an ISO ``ftyp`` box with an image brand such as ``avif``
+or ``heic`` is an image, not video). Anything else raises :class:`InputError`, as does
+a file that is not a regular file (a FIFO or device would hang or never end).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +27,7 @@ from typing import Literal
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from embedsim.errors import InputError
+from embedsim.tokens import BYTES_PER_TOKEN, estimate_tokens
 
 Kind = Literal["text", "image", "audio", "video", "pdf"]
 KINDS: tuple[Kind, ...] = ("text", "image", "audio", "video", "pdf")
@@ -29,6 +37,13 @@ PASS_THROUGH_IMAGES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 _EXIF_ORIENTATION = 0x0112
 #: File suffixes read as UTF-8 text (when they decode as UTF-8).
 TEXT_SUFFIXES = (".txt", ".md")
+#: The largest text input of any supported model (Gemini embedding-2), estimated with
+#: :func:`estimate_tokens`; longer texts are refused for every model, ``pixels`` too.
+MAX_TEXT_TOKENS = 8192
+#: ``ftyp`` major brands of HEIF/AVIF still images and image sequences (ISO/IEC 23008-12, AV1 image format).
+IMAGE_BRANDS = frozenset(
+    b"avif avis avio heic heix heim heis hevc hevx hevm hevs mif1 mif2 msf1 jpeg jpgs avci avcs vvic vvis".split()
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,13 @@ class Item:
     label: str
     labels: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
     source: str = field(default="", compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.label, str):
+            raise InputError(f"item label {self.label!r} ({self.source or self.kind}): give a string")
+        if not _is_encodable(self.label):
+            raise InputError(f"item label {self.label!r} ({self.source or self.kind}) holds a lone surrogate "
+                             "(a broken UTF-16 pair or an undecodable file name); give a valid Unicode label")
 
     @property
     def text(self) -> str:
@@ -70,7 +92,40 @@ def text_item(text: str, label: str | None = None, labels: Mapping[str, str] | N
         raise InputError(
             f"text item {label or text!r} is empty or whitespace only: give it some text"
         )
+    where = f"text item {_shorten(label or text)!r}"
+    if not _is_encodable(text):
+        raise InputError(f"{where} holds a lone surrogate (not valid Unicode, e.g. an argument that is not "
+                         "UTF-8); give valid UTF-8 text")
+    _check_text_length(text, where)
     return Item("text", text.encode("utf-8"), "text/plain", label or text, dict(labels or {}))
+
+
+def _check_text_length(text: str, where: str) -> None:
+    """Refuse a text over :data:`MAX_TEXT_TOKENS` (a longer text always is, so it is not scanned)."""
+    tokens = estimate_tokens(text) if len(text) <= MAX_TEXT_TOKENS * BYTES_PER_TOKEN else None
+    if tokens is None or tokens > MAX_TEXT_TOKENS:
+        size = f"{len(text)} characters" if tokens is None else f"about {tokens} tokens"
+        raise InputError(
+            f"{where} is {size}, over the {MAX_TEXT_TOKENS}-token input limit of the largest supported "
+            f"model (estimated at {BYTES_PER_TOKEN} bytes per token); shorten or split it"
+        )
+
+
+def _is_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def file_label(path: Path) -> str:
+    """The default label of a file: its stem, with bytes of a non-UTF-8 name shown as ``\\xNN``."""
+    return os.fsencode(path.stem).decode("utf-8", "backslashreplace")
 
 
 def load_item(
@@ -82,15 +137,34 @@ def load_item(
     for a missing file, a directory, an empty, corrupt or unsupported file.
     """
     path = Path(path)
+    data = read_regular_file(path)
+    return item_from_bytes(data, label or file_label(path), labels, source=_printable(path))
+
+
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path``; a missing or unreadable path, a directory, a FIFO, a device or
+    a socket (which would block or never end) raises :class:`InputError`."""
     try:
-        data = path.read_bytes()
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError(f"{_printable(path)}: is a directory; give a file inside it")
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{_printable(path)}: is not a regular file (a FIFO, device or socket); "
+                             "give a file with the content")
+        return path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file; check the path") from None
+        raise InputError(f"{_printable(path)}: no such file; check the path") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a directory; give a file inside it") from None
+        raise InputError(f"{_printable(path)}: is a directory; give a file inside it") from None
+    except MemoryError:
+        raise InputError(f"{_printable(path)}: is too large to read into memory; give a smaller file") from None
     except OSError as exc:  # permission, symlink loop, ...
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc}); check the file") from None
-    return item_from_bytes(data, label or path.stem, labels, source=str(path))
+        raise InputError(f"{_printable(path)}: cannot be read ({exc.strerror or exc}); check the file") from None
+
+
+def _printable(path: Path) -> str:
+    """``str(path)`` with the bytes of a non-UTF-8 name shown as ``\\xNN`` (printable, encodable)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def item_from_bytes(
@@ -111,7 +185,11 @@ def item_from_bytes(
     if sniffed is not None:
         kind, mime = sniffed
         return Item(kind, data, mime, label, labels, source)
-    if _looks_like_image(data):
+    brand = _image_brand(data)
+    if brand and not _looks_like_image(data):
+        raise InputError(f"{where}: a HEIF/AVIF image (brand {brand!r}) this Pillow cannot decode; "
+                         "convert it to PNG or JPEG")
+    if brand or _looks_like_image(data):
         image_bytes, mime = normalise_image(data, where)
         return Item("image", image_bytes, mime, label, labels, source)
     if text_file:
@@ -139,6 +217,7 @@ def _text_file_item(data: bytes, label: str, labels: dict[str, str], source: str
         ) from None
     if not text.strip():
         raise InputError(f"{source}: text file is empty or whitespace only; give it some text")
+    _check_text_length(text, source)
     return Item("text", data, "text/plain", label, labels, source)
 
 
@@ -154,10 +233,18 @@ def sniff_media(data: bytes) -> tuple[Kind, str] | None:
         return None
     if data[4:8] == b"ftyp":
         brand = data[8:12]
+        if brand in IMAGE_BRANDS:
+            return None
         return "video", "video/quicktime" if brand == b"qt  " else "video/mp4"
     if data[4:8] in (b"moov", b"mdat", b"wide", b"free"):
         return "video", "video/quicktime"
     return None
+
+
+def _image_brand(data: bytes) -> str:
+    """The brand of a HEIF/AVIF still image or image sequence, or ``""``."""
+    is_image = _plausible_box(data) and data[4:8] == b"ftyp" and data[8:12] in IMAGE_BRANDS
+    return data[8:12].decode("ascii") if is_image else ""
 
 
 def _plausible_box(data: bytes) -> bool:
@@ -210,6 +297,8 @@ def normalise_image(data: bytes, where: str) -> tuple[bytes, str]:
                 if fmt in PASS_THROUGH_IMAGES and orientation in (1, None):
                     return data, PASS_THROUGH_IMAGES[fmt]
                 return encode_png(ImageOps.exif_transpose(image)), "image/png"
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InputError(f"{where}: image is too large ({exc}); downscale it") from None
     except (OSError, ValueError, SyntaxError) as exc:
@@ -219,9 +308,37 @@ def normalise_image(data: bytes, where: str) -> tuple[bytes, str]:
 
 
 def encode_png(image: Image.Image) -> bytes:
-    """Encode ``image`` as PNG with no metadata, so equal pixels give equal bytes."""
-    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+    """Encode ``image`` as PNG with no metadata, so equal pixels give equal bytes.
+
+    A high-bit-depth image becomes 16-bit greyscale (:func:`high_depth`), not 8-bit."""
+    if image.mode in HIGH_DEPTH_MODES:
+        image = high_depth(image)
+    elif image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=False, compress_level=6)
     return buffer.getvalue()
+
+
+#: Pillow modes of greyscale images with more than 8 bits per pixel.
+HIGH_DEPTH_MODES = frozenset({"I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
+
+
+def high_depth(image: Image.Image) -> Image.Image:
+    """A 16-bit greyscale (``I;16``) copy of a high-bit-depth greyscale ``image``.
+
+    16-bit values and 32-bit integers within 0..65535 are kept as they are; other 32-bit
+    integer and all float images are stretched linearly from their minimum (0) to their
+    maximum (65535), a flat one becomes 0. NaN or infinite pixels raise :class:`InputError`."""
+    import numpy as np
+
+    values = np.asarray(image)
+    if image.mode.startswith("I;16"):
+        return Image.fromarray(values.astype(np.uint16))
+    values = values.astype(np.float64)
+    if not np.all(np.isfinite(values)):
+        raise InputError("image has NaN or infinite pixel values; replace them before embedding")
+    low, high = float(values.min()), float(values.max())
+    if image.mode == "F" or low < 0 or high > 65535:
+        values = (values - low) * (65535 / (high - low)) if high > low else np.zeros_like(values)
+    return Image.fromarray(np.rint(values).astype(np.uint16))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -267,3 +268,90 @@ def test_format_table_aligns_wide_characters() -> None:
         "怒った  0.500  -0.250",
         "x       1.000   0.000",
     ]
+
+
+# --- bad input of the long tail: labels, names, outputs, sizes --------------------------------
+
+
+def test_split_of_an_uneven_grid_names_the_command_line_option(tmp_path, capsys) -> None:
+    grid = tmp_path / "odd.png"
+    Image.new("RGB", (50, 48), (10, 20, 30)).save(grid)
+    code, _, err = run(capsys, "split", str(grid), "--rows", "3", "--cols", "3", "-o", str(tmp_path / "t"))
+    assert code == 2 and "pass --trim to drop them" in err and "trim=True" not in err
+
+
+def test_split_of_an_avif_grid_cuts_an_image(tmp_path, capsys) -> None:
+    pytest.importorskip("PIL.AvifImagePlugin")
+    grid = tmp_path / "grid.avif"
+    Image.open(write_grid(tmp_path / "grid.png")).save(grid, quality=100)
+    code, out, err = run(capsys, "split", str(grid), "--rows", "4", "--cols", "4", "-o", str(tmp_path / "t"))
+    assert (code, err) == (0, "") and len(out.splitlines()) == 16
+
+
+def test_files_sharing_a_stem_are_labelled_by_their_path(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for folder, suffix in (("a", "webp"), ("b", "gif")):
+        (tmp_path / folder).mkdir()
+        write_grid(tmp_path / folder / f"photo.{suffix}", 1, 1)
+    code, out, err = run(capsys, "matrix", "--rows", "a/photo.webp", "b/photo.gif")
+    assert code == 0, err
+    assert out.splitlines()[0].split() == ["a/photo.webp", "b/photo.gif"]
+
+
+@pytest.mark.parametrize("twice", [["text:a", "text:a"], ["IMG", "IMG"]])
+def test_an_input_given_twice_is_refused(tmp_path, capsys, twice) -> None:
+    image = str(write_grid(tmp_path / "p.png", 1, 1))
+    code, out, err = run(capsys, "matrix", "--rows", *[image if a == "IMG" else a for a in twice])
+    assert (code, out) == (2, "") and "given more than once" in err and "give each input once" in err
+
+
+def test_a_text_argument_that_is_not_utf8_is_refused(capsys) -> None:
+    code, out, err = run(capsys, "matrix", "--rows", "text:caf\udce9", "text:ok")
+    assert (code, out) == (2, "") and "lone surrogate" in err and "give valid UTF-8 text" in err
+
+
+@pytest.mark.skipif(os.fsencode("\udce9") != b"\xe9", reason="needs a bytes file system encoding")
+def test_a_folder_with_a_non_utf8_file_name_draws_and_writes(tmp_path, capsys) -> None:
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    write_grid(folder / "plain.png", 1, 1)
+    write_grid(Path(os.fsdecode(bytes(folder) + b"/caf\xe9.png")), 2, 2)
+    code, out, err = run(capsys, "matrix", "--rows", str(folder), "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    assert out.splitlines()[0].split() == ["caf\\xe9", "plain"]
+    assert (tmp_path / "out" / "matrix.csv").read_text(encoding="utf-8").splitlines()[0] == ",caf\\xe9,plain"
+    assert (tmp_path / "out" / "matrix.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists() or not hasattr(os, "mkfifo"), reason="needs /dev/zero and FIFOs")
+def test_devices_and_fifos_are_refused(tmp_path, capsys) -> None:
+    os.mkfifo(tmp_path / "pipe.png")
+    for special in ("/dev/zero", str(tmp_path / "pipe.png")):
+        code, out, err = run(capsys, "matrix", "--rows", special)
+        assert (code, out) == (2, "") and f"{special}: is not a regular file" in err
+
+
+def test_the_dimension_is_bounded(capsys) -> None:
+    code, out, err = run(capsys, "matrix", "--rows", "text:a", "--dimension", "100000000")
+    assert (code, out) == (2, "") and "dimension 100000000 is out of range; use an integer from 1 to" in err
+
+
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tiles, capsys) -> None:
+    before = (tiles / "grid_01.png").read_bytes()
+    code, out, err = run(capsys, "matrix", "--rows", str(tiles / "grid_01.png"), str(tiles / "grid_02.png"),
+                         "--png", str(tiles / "grid_01.png"))
+    assert (code, out) == (2, "") and f"--png {tiles / 'grid_01.png'}: is the input" in err
+    assert (tiles / "grid_01.png").read_bytes() == before
+
+
+def test_two_outputs_on_one_path_are_refused(tiles, tmp_path, capsys) -> None:
+    same = tmp_path / "m.out"
+    code, _, err = run(capsys, "matrix", "--rows", str(tiles), "--png", str(same), "--csv", str(same))
+    assert code == 2 and f"--csv {same}: is also the --png output" in err and not same.exists()
+
+
+def test_outputs_inside_an_input_folder_are_refused(tiles, capsys) -> None:
+    code, _, err = run(capsys, "matrix", "--rows", str(tiles), "-o", str(tiles))
+    assert code == 2 and "is inside the input folder" in err and not (tiles / "matrix.csv").exists()
+    code, _, _ = run(capsys, "matrix", "--rows", str(tiles))  # the folder still works as rows
+    assert code == 0

@@ -311,3 +311,55 @@ def test_symlink_loop(tmp_path: Path) -> None:
     folder = make(tmp_path, '[[item]]\nid = "x"\nfile = "loop.png"\n')
     (folder / "loop.png").symlink_to(folder / "loop.png")
     refused(folder, "[[item]] 'x'", "loop.png", "fix the path")
+
+
+# --- Unicode ids, label names, resolved folders, FIFOs ----------------------------------
+
+def test_a_misspelt_label_name_lists_the_label_names(faces: Dataset) -> None:
+    with pytest.raises(InputError, match=r"has a label 'persn'; check the label name \(label names: .*'person'"):
+        faces.select(persn="x")
+
+
+LOOK_ALIKES = ["\u212b", "\u00c5", "A\u030a"]  # Angstrom sign, A with ring, A + combining ring
+
+
+@pytest.mark.parametrize(("first", "second"), [(a, b) for a in LOOK_ALIKES for b in LOOK_ALIKES if a < b])
+def test_ids_that_normalise_alike_are_duplicates(tmp_path: Path, first: str, second: str) -> None:
+    manifest = f'[[item]]\nid = "{first}"\nfile = "a.png"\n[[item]]\nid = "{second}"\nfile = "a.png"\n'
+    refused(make(tmp_path, manifest), "id '\u00c5' is used by", "give each item, grid and tile its own id")
+
+
+def test_a_decomposed_id_is_accepted_and_found_either_way(tmp_path: Path) -> None:
+    nfd, nfc = "cafe\u0301", "caf\u00e9"
+    manifest = f'[[item]]\nid = "{nfd}"\nfile = "a.png"\nlabels = {{ place = "{nfd}" }}\n'
+    dataset = Dataset.load(make(tmp_path, manifest))
+    assert dataset.ids == [nfc]
+    assert dataset[nfd] is dataset[nfc]
+    assert dataset.select(place=nfd) == dataset.select(place=nfc) == [dataset[nfc]]
+
+
+def test_a_bad_id_says_which_character_is_not_allowed(tmp_path: Path) -> None:
+    refused(make(tmp_path, '[[item]]\nid = "a/b"\nfile = "a.png"\n'),
+            "id 'a/b' must be letters, digits", "letters may carry accents", "'/' is not allowed")
+
+
+def test_a_missing_relative_folder_shows_where_it_was_looked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as caught:
+        Dataset.load("fixtures/faces")
+    message = str(caught.value)
+    assert f"resolved to {tmp_path / 'fixtures' / 'faces'}" in message and "Path(__file__)" in message
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_in_a_manifest_is_refused(tmp_path: Path) -> None:
+    folder = make(tmp_path, '[[item]]\nid = "p"\nfile = "pipe.png"\n')
+    os.mkfifo(folder / "pipe.png")
+    refused(folder, "[[item]] 'p'", "pipe.png: is not a regular file")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_manifest_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "set").mkdir()
+    os.mkfifo(tmp_path / "set" / MANIFEST)
+    refused(tmp_path / "set", "manifest.toml: is not a regular file")

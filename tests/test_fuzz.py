@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import struct
 import tempfile
+import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -16,7 +19,7 @@ from PIL import Image
 from embedsim.datasets import MANIFEST, Dataset
 from embedsim.errors import EmbedsimError, InputError
 from embedsim.grid import split_grid, write_tiles
-from embedsim.items import KINDS, Item, item_from_bytes
+from embedsim.items import IMAGE_BRANDS, KINDS, Item, item_from_bytes, sniff_media, text_item
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FACE16 = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "face16.jpg"
@@ -252,3 +255,85 @@ def test_valid_shaped_manifests_load_or_raise_embedsim_errors(
         + "".join(f'[[item]]\nid = "{i}"\nfile = "a.png"\nlabels = {{ expression = "happy" }}\n' for i in ids)
     )
     load_fuzzed(folder, manifest.encode())
+
+
+# --- names, labels, brands and bit depths as families ------------------------------------------
+
+#: Every code point, lone surrogates included (a file name or argument that is not UTF-8 holds them).
+any_text = st.text(st.one_of(st.characters(exclude_categories=()), st.characters(categories=["Cs", "M"]),
+                             st.sampled_from(list("\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\u212b\u00c5"))), max_size=20)
+
+
+@FUZZ
+@given(raw=any_text)
+def test_any_manifest_id_loads_in_nfc_or_is_refused(folder: Path, raw: str) -> None:
+    manifest = f'[[item]]\nid = {json.dumps(raw)}\nfile = "a.png"\n'
+    (folder / MANIFEST).write_text(manifest, encoding="utf-8")
+    try:
+        dataset = Dataset.load(folder)
+    except InputError:
+        event("refused")
+        return
+    event("loaded")
+    nfc = unicodedata.normalize("NFC", raw)
+    assert dataset.ids == [nfc]
+    for form in ("NFC", "NFD"):
+        assert dataset[unicodedata.normalize(form, raw)].label == nfc
+
+
+@FUZZ
+@given(label=any_text, text=any_text)
+def test_any_label_and_text_give_an_encodable_item_or_an_input_error(label: str, text: str) -> None:
+    try:
+        item = text_item(text or "x", label=label or None)
+    except InputError:
+        event("refused")
+        return
+    item.label.encode("utf-8")
+    assert item.text == (text or "x")
+
+
+@FUZZ
+@given(brand=st.one_of(st.sampled_from(sorted(IMAGE_BRANDS)), st.binary(min_size=4, max_size=4)))
+def test_an_ftyp_box_is_video_unless_its_brand_is_an_image_brand(brand: bytes) -> None:
+    body = brand + b"\x00\x00\x02\x00" + brand
+    data = struct.pack(">I", 8 + len(body)) + b"ftyp" + body
+    sniffed = sniff_media(data)
+    assert (sniffed is None) == (brand in IMAGE_BRANDS)
+    try:
+        item = item_from_bytes(data, "box")
+    except InputError:
+        return
+    assert item.kind == ("image" if brand in IMAGE_BRANDS else "video")
+
+
+deep_images = st.one_of(
+    st.tuples(st.just("uint16"), st.integers(0, 65535), st.integers(0, 65535)),
+    st.tuples(st.just("int32"), st.integers(-2**31, 2**31 - 1), st.integers(-2**31, 2**31 - 1)),
+    st.tuples(st.just("float32"), st.floats(-2.0**100, 2.0**100, width=32), st.floats(-2.0**100, 2.0**100, width=32)),
+)
+
+
+@FUZZ
+@given(kind=deep_images, seed=st.integers(0, 2**32 - 1), fmt=st.sampled_from(["TIFF", "PNG"]))
+def test_high_depth_images_keep_the_order_of_their_grey_levels(
+    kind: tuple[str, float, float], seed: int, fmt: str
+) -> None:
+    dtype, a, b = kind
+    if fmt == "PNG" and dtype != "uint16":
+        fmt = "TIFF"  # PNG holds 8 and 16 bits only
+    rng = np.random.default_rng(seed)
+    low, high = min(a, b), max(a, b)
+    values = rng.uniform(low, high, (5, 7)) if dtype == "float32" else rng.integers(low, high, (5, 7), endpoint=True)
+    values = values.astype(dtype)
+    item = item_from_bytes(encoded(Image.fromarray(values), fmt), "deep")
+    with Image.open(io.BytesIO(item.data)) as image:
+        assert image.mode == "I;16"
+        out = np.asarray(image).astype(np.int64)
+    flat = values.astype(np.float64).ravel()
+    order = np.argsort(flat, kind="stable")
+    assert np.all(np.diff(out.ravel()[order]) >= 0)  # a brighter input pixel is never darker
+    if dtype == "uint16" or (dtype == "int32" and flat.min() >= 0 and flat.max() <= 65535):
+        assert np.array_equal(out, values.astype(np.int64))  # 16-bit values are kept
+    elif flat.max() > flat.min():
+        assert (out.min(), out.max()) == (0, 65535)  # stretched over the image's own range

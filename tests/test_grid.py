@@ -179,3 +179,14 @@ def test_write_tiles_into_a_file_is_refused(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(InputError, match=f"{blocker}: cannot write tiles"):
         write_tiles(split_grid(colour_grid(1, 1), 1, 1), blocker)
+
+
+def test_tiles_of_a_16_bit_grid_keep_every_grey_level() -> None:
+    values = (np.arange(8 * 8).reshape(8, 8) * 1000).astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, format="PNG")
+    tiles = split_grid(item_from_bytes(buffer.getvalue(), "deep"), 2, 2)
+    for tile, (r, c) in zip(tiles, [(0, 0), (0, 1), (1, 0), (1, 1)], strict=True):
+        with Image.open(io.BytesIO(tile.data)) as image:
+            assert image.mode == "I;16"
+            assert np.array_equal(np.asarray(image), values[r * 4:(r + 1) * 4, c * 4:(c + 1) * 4])

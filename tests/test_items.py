@@ -11,11 +11,13 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from embedsim.backends import get_embedder
 from embedsim.errors import InputError
-from embedsim.items import Item, item_from_bytes, load_item, sniff_media, text_item
+from embedsim.items import IMAGE_BRANDS, MAX_TEXT_TOKENS, Item, item_from_bytes, load_item, sniff_media, text_item
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (12, 8), **save: Any) -> bytes:
@@ -260,3 +262,157 @@ def test_symlink_loop(tmp_path: Path) -> None:
     (tmp_path / "a.png").symlink_to(tmp_path / "b.png")
     (tmp_path / "b.png").symlink_to(tmp_path / "a.png")
     assert_refused(tmp_path / "a.png", "cannot be read", "check the file")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_is_refused_not_read_forever(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.png")
+    assert_refused(tmp_path / "pipe.png", "not a regular file", "give a file")
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_device_is_refused_not_read_into_memory() -> None:
+    with pytest.raises(InputError, match="/dev/zero: is not a regular file"):
+        load_item("/dev/zero")
+
+
+@pytest.mark.parametrize("text", ["\udcff", "a\ud800b"])
+def test_text_with_a_lone_surrogate_is_refused(text: str) -> None:
+    with pytest.raises(InputError, match="lone surrogate.*give valid UTF-8 text"):
+        text_item(text)
+
+
+def test_a_label_with_a_lone_surrogate_is_refused() -> None:
+    with pytest.raises(InputError, match="lone surrogate"):
+        text_item("fine", label="bad\udce9")
+
+
+@pytest.mark.skipif(os.fsencode("\udce9") != b"\xe9", reason="needs a bytes file system encoding")
+def test_a_file_name_that_is_not_utf8_gives_a_printable_label(tmp_path: Path) -> None:
+    path = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.png"))
+    path.write_bytes(image_bytes("PNG"))
+    item = load_item(path)
+    assert item.label == "caf\\xe9"
+    assert item.source.encode("utf-8").endswith(b"caf\\xe9.png")
+
+
+# --- text size: one limit for every model ------------------------------------------------
+
+def test_text_over_the_largest_model_limit_is_refused_for_every_model() -> None:
+    with pytest.raises(InputError, match=f"'essay'.*over the {MAX_TEXT_TOKENS}-token input limit.*shorten or split"):
+        text_item("word " * 9000, label="essay")
+    text_item("word " * 6000)  # within the limit
+
+
+def test_a_huge_txt_file_is_refused_without_being_embedded(tmp_path: Path) -> None:
+    assert_refused(write(tmp_path, "huge.txt", b"lorem ipsum " * 100_000), "1200000 characters", "shorten or split")
+
+
+# --- high bit depth, HEIF/AVIF, transparency ---------------------------------------------
+
+def encoded_array(values: np.ndarray, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def grey_levels(item: Item) -> np.ndarray:
+    with Image.open(io.BytesIO(item.data)) as image:
+        assert image.mode == "I;16", image.mode
+        return np.asarray(image).astype(np.int64)
+
+
+GRADIENT_16 = (np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)  # 4096 levels over 0..65520
+
+
+def test_16_bit_tiff_keeps_every_grey_level() -> None:
+    item = item_from_bytes(encoded_array(GRADIENT_16, "TIFF"), "deep")
+    assert item.mime_type == "image/png"
+    assert np.array_equal(grey_levels(item), GRADIENT_16)
+
+
+def test_32_bit_float_tiff_is_stretched_over_its_own_range() -> None:
+    values = np.linspace(0.0, 1.0, 4096, dtype=np.float32).reshape(64, 64)
+    levels = grey_levels(item_from_bytes(encoded_array(values, "TIFF"), "float"))
+    assert (levels.min(), levels.max(), np.unique(levels).size) == (0, 65535, 4096)
+    assert np.array_equal(np.argsort(levels, axis=None, kind="stable"), np.argsort(values, axis=None, kind="stable"))
+
+
+def test_32_bit_integer_tiff_keeps_16_bit_values_and_stretches_larger_ones() -> None:
+    small = GRADIENT_16.astype(np.int32)
+    assert np.array_equal(grey_levels(item_from_bytes(encoded_array(small, "TIFF"), "small")), small)
+    large = grey_levels(item_from_bytes(encoded_array(small * 100_000, "TIFF"), "large"))
+    assert (large.min(), large.max(), np.unique(large).size) == (0, 65535, 4096)
+
+
+def test_a_float_image_with_nan_is_refused(tmp_path: Path) -> None:
+    values = np.zeros((4, 4), dtype=np.float32)
+    values[1, 2] = np.nan
+    assert_refused(write(tmp_path, "nan.tif", encoded_array(values, "TIFF")), "NaN or infinite", "replace them")
+
+
+def test_the_pixel_baseline_sees_a_16_bit_image_at_full_range() -> None:
+    deep = item_from_bytes(encoded_array(GRADIENT_16, "PNG"), "deep")
+    assert deep.data == encoded_array(GRADIENT_16, "PNG")  # a 16-bit PNG passes through
+    eight = item_from_bytes(encoded_array((GRADIENT_16 >> 8).astype(np.uint8), "PNG"), "eight")
+    vectors = get_embedder("pixels", 256).embed([deep, eight])
+    assert float(vectors[0] @ vectors[1]) > 0.999
+
+
+@pytest.mark.parametrize("brand", sorted(IMAGE_BRANDS))
+def test_heif_and_avif_brands_are_images_not_video(brand: bytes) -> None:
+    assert sniff_media(ftyp_box(brand)) is None
+    with pytest.raises(InputError, match=f"HEIF/AVIF image \\(brand '{brand.decode()}'\\).*convert it to PNG or JPEG"):
+        item_from_bytes(ftyp_box(brand), "photo")
+
+
+@pytest.mark.parametrize("brand", [b"isom", b"mp41", b"mp42", b"M4V ", b"3gp4", b"qt  "])
+def test_video_brands_stay_video(brand: bytes) -> None:
+    assert sniff_media(ftyp_box(brand)) is not None and sniff_media(ftyp_box(brand))[0] == "video"
+
+
+def test_an_avif_image_is_converted_to_png() -> None:
+    pytest.importorskip("PIL.AvifImagePlugin")
+    data = image_bytes("AVIF", size=(16, 8), quality=100)
+    assert data[4:12] == b"ftypavif"
+    item = item_from_bytes(data, "photo")
+    assert (item.kind, item.mime_type, decoded_size(item)) == ("image", "image/png", (16, 8))
+
+
+def fixed_noise_png() -> bytes:
+    rng = np.random.default_rng(7)
+    return encoded_array(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), "PNG")
+
+
+def half_transparent(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        rgba = image.convert("RGBA")
+    alpha = Image.new("L", rgba.size, 255)
+    alpha.paste(0, (0, 0, rgba.width // 2, rgba.height))
+    rgba.putalpha(alpha)
+    buffer = io.BytesIO()
+    rgba.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_the_pixel_baseline_composites_transparency_on_white() -> None:
+    opaque = item_from_bytes(fixed_noise_png(), "opaque")
+    holed = item_from_bytes(half_transparent(fixed_noise_png()), "holed")
+    assert holed.data == half_transparent(fixed_noise_png())  # the model gets the PNG as it is
+    with Image.open(io.BytesIO(fixed_noise_png())) as image:
+        white_left = image.convert("RGB")
+    white_left.paste((255, 255, 255), (0, 0, 32, 64))
+    buffer = io.BytesIO()
+    white_left.save(buffer, format="PNG")
+    vectors = get_embedder("pixels", 256).embed([opaque, holed, item_from_bytes(buffer.getvalue(), "white")])
+    assert float(vectors[0] @ vectors[1]) < 0.9
+    assert float(vectors[1] @ vectors[2]) > 0.9999
+
+
+def test_an_opaque_alpha_channel_changes_nothing_for_the_pixel_baseline() -> None:
+    with Image.open(io.BytesIO(fixed_noise_png())) as image:
+        buffer = io.BytesIO()
+        image.convert("RGBA").save(buffer, format="PNG")
+    vectors = get_embedder("pixels", 256).embed([item_from_bytes(fixed_noise_png(), "rgb"),
+                                                 item_from_bytes(buffer.getvalue(), "rgba")])
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(1.0, abs=1e-12)

@@ -7,12 +7,12 @@ still works.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 from embedsim.backends.base import DEFAULT_DIMENSION, MODALITIES, BackendSpec
 from embedsim.errors import BackendError, InputError
+from embedsim.tokens import BYTES_PER_TOKEN, estimate_tokens
 
 #: The Gemini Developer API's host; answers from any other host are not the vendor's.
 OFFICIAL_HOST = "generativelanguage.googleapis.com"
@@ -24,8 +24,6 @@ MAX_REQUEST_BYTES = 20 * 1024 * 1024
 #: Input token limits per item; checked before sending with :func:`estimate_tokens`.
 MAX_TEXT_TOKENS = 8192
 MAX_TEXT_TOKENS_001 = 2048
-#: Rule-of-thumb bytes of UTF-8 per token used by :func:`estimate_tokens`.
-BYTES_PER_TOKEN = 4
 #: Text-only model families (everything else matching ``gemini-embedding.*`` is multimodal).
 TEXT_ONLY_PATTERN = r"gemini-embedding-(001|exp).*"
 
@@ -73,13 +71,6 @@ def check_task(model_id: str, task: str | None) -> None:
     if task is not None and re.fullmatch(r"[A-Z_]+", task.strip()) and task.strip() not in TASKS:
         raise InputError(f"{model_id}: unknown task {task!r}; use one of {sorted(TASKS)} or a prefix task "
                          "such as 'sentence similarity'")
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count: ASCII bytes / :data:`BYTES_PER_TOKEN` plus one token per
-    non-ASCII character (CJK text is about one token per character), at least the word count."""
-    non_ascii = sum(1 for char in text if char >= "\x80")
-    return max(len(text.split()), math.ceil((len(text) - non_ascii) / BYTES_PER_TOKEN) + non_ascii)
 
 
 class MissingKeyError(BackendError):

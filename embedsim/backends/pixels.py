@@ -5,7 +5,9 @@ L2-normalised and projected to ``dimension`` with a fixed-seed Gaussian random
 projection. Text becomes hashed character n-grams (1-3) in the same space; audio,
 video and PDF become hashed byte 4-grams (of their first 8 MiB). An image with no
 pixel variation (one flat colour) carries no information once centred: it gets a
-direction hashed from its digest. It needs no network and no weights, and the
+direction hashed from its digest. A transparent image is first composited on
+:data:`BACKGROUND` (white), so hidden pixels do not count; a 16-bit image is read at its
+full range (0..65535 as 0..1). Gemini gets the image as it is. It needs no network and no weights, and the
 same input gives the same vector on any machine.
 
 It has **no semantics and no cross-modal alignment**: an image-vs-text similarity
@@ -26,6 +28,7 @@ from embedsim.backends.base import DEFAULT_DIMENSION, MODALITIES, BackendSpec, l
 
 if TYPE_CHECKING:  # numpy and Pillow are imported when an embedder runs: the spec stays cheap
     import numpy as np
+    from PIL import Image
 
     from embedsim.items import Item
 
@@ -49,6 +52,8 @@ THUMBNAIL = 24  # px; 24 x 24 x 3 = 1728 pixel features
 #: Audio, video and PDF are hashed from their first 8 MiB (same input, same vector; bounded work).
 MAX_HASHED_BYTES = 8 * 1024 * 1024
 SEED = 20260310
+#: The colour transparent images are composited on before their pixels are read.
+BACKGROUND = (255, 255, 255)
 
 
 @lru_cache(maxsize=8)
@@ -65,11 +70,28 @@ def image_features(data: bytes) -> np.ndarray:
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as image:
-        rgb = image.convert("RGB").resize((THUMBNAIL, THUMBNAIL), Image.Resampling.BILINEAR)
-    pixels = np.asarray(rgb, dtype=np.float64).ravel() / 255.0
+        pixels = _rgb_thumbnail(image).ravel()
     pixels -= pixels.mean()
     norm = np.linalg.norm(pixels)
     return pixels / norm if norm else pixels
+
+
+def _rgb_thumbnail(image: Image.Image) -> np.ndarray:
+    """The ``THUMBNAIL`` x ``THUMBNAIL`` x 3 thumbnail with channels in 0..1."""
+    import numpy as np
+    from PIL import Image
+
+    from embedsim.items import HIGH_DEPTH_MODES, high_depth
+
+    size = (THUMBNAIL, THUMBNAIL)
+    if image.mode in HIGH_DEPTH_MODES:  # resized as 32-bit float, so no level is lost
+        grey = high_depth(image).convert("F").resize(size, Image.Resampling.BILINEAR)
+        return np.repeat(np.asarray(grey, dtype=np.float64)[..., None] / 65535.0, 3, axis=2)
+    if image.has_transparency_data:
+        background = Image.new("RGBA", image.size, BACKGROUND)
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    rgb = image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+    return np.asarray(rgb, dtype=np.float64) / 255.0
 
 
 def hashed_ngrams(tokens: Sequence[bytes], dimension: int) -> np.ndarray:

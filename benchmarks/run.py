@@ -18,6 +18,9 @@ Sections (``--only``, comma-separated; default all):
   latency: ``aembed`` (bounded concurrency) vs sequential ``embed``.
 * ``memory``   - peak memory of the large run and of the N = 4096 matrix, each in a fresh
   subprocess, against the size of the data itself.
+* ``faces``    - the ``dlib-face`` backend on the spec's identity images: weight loading,
+  face detection, descriptor and face crop time per image, the identity tests end to end,
+  and whether two runs give identical vectors.
 
 The emulator is a test tool: its vectors are the pixel baseline's, NOT Gemini's. Nothing
 here writes to the repository's ``cassettes/`` folder.
@@ -64,7 +67,7 @@ from embedsim.matrix import cosine_matrix, similarity  # noqa: E402
 
 MODEL = "gemini-embedding-2-preview"
 FAKE_KEY = "embedsim-benchmark-not-a-key"
-SECTIONS = ("matrix", "calls", "cassette", "replay", "large", "memory")
+SECTIONS = ("matrix", "calls", "cassette", "replay", "large", "memory", "faces")
 DEFAULT_OUT = ROOT / "benchmarks" / "results.json"
 
 #: Targets from the issue: (key, description).
@@ -892,6 +895,44 @@ def _met(target: dict[str, Any]) -> bool:
     return bool(ok and target.get("valid", True))
 
 
+def bench_faces(quick: bool) -> dict[str, Any]:
+    """``dlib-face`` on the distinct images of the spec's identity tests (crops included):
+    seconds per image for detection, the whole embedding and a face crop (medians), the weights'
+    load time, each identity test's embedding time (as the plugin embeds it: one call, identical
+    items once) and the largest difference between two runs' vectors."""
+    from embedsim.backends import dlib_face
+    from embedsim import faces
+
+    experiments, source = spec_experiments()
+    tests = {name: rows for name, (rows, cols) in experiments.items() if "identity" in name and cols is None}
+    images = list({i.digest: i for rows in tests.values() for i in rows}.values())[: 3 if quick else None]
+    dlib_face._models.cache_clear()
+    t = time.perf_counter()
+    dlib_face._models()
+    load_s = time.perf_counter() - t
+    embedder = dlib_face.DlibFaceEmbedder()
+    pixels = {i.digest: faces.rgb_pixels(i) for i in images}
+    detect = [median_time(lambda i=i: faces.largest_face(pixels[i.digest]), 1 if quick else 3, 0) for i in images]
+    embed = [median_time(lambda i=i: embedder.embed([i]), 1 if quick else 3, 0) for i in images]
+
+    def crop(item: Item) -> None:
+        faces._crop.cache_clear()
+        faces.crop_face(item)
+
+    crops = [median_time(lambda i=i: crop(i), 1 if quick else 3, 0) for i in images]
+    per_test = {}
+    for name, rows in (list(tests.items())[:1] if quick else tests.items()):
+        t = time.perf_counter()
+        similarity(embedder, rows)
+        per_test[name] = {"items": len(rows), "unique_items": unique_items(rows, None), "seconds": time.perf_counter() - t}
+    first, again = embedder.embed(images), embedder.embed(images)
+    sizes = [f"{p.shape[1]}x{p.shape[0]}" for p in pixels.values()]
+    return {"source": source, "images": len(images), "image_sizes": sorted(set(sizes)), "load_seconds": load_s,
+            "detect_seconds_median": statistics.median(detect), "embed_seconds_median": statistics.median(embed),
+            "embed_seconds_max": max(embed), "crop_seconds_median": statistics.median(crops), "tests": per_test,
+            "max_abs_diff_between_runs": float(np.abs(first - again).max())}
+
+
 def tables(results: dict[str, Any]) -> str:
     """The results as markdown: targets (ratios) first, then the absolute numbers."""
     out = ["| target | measured | goal | met |", "|---|---|---|---|"]
@@ -984,6 +1025,19 @@ def tables(results: dict[str, Any]) -> str:
         g = m["large"]
         out.append(f"| large run (client side) | {_mb(g['image_bytes'])} images + {_mb(g['output_bytes'])} vectors | "
                    f"{_mb(g['tracemalloc_peak'])} | {g['peak_over_data']:.1f}x | {_mb(g['maxrss_delta'])} |")
+    if "faces" in results:
+        f = results["faces"]
+        out += ["", f"**dlib-face** ({f['images']} distinct images of the identity tests, crops included, "
+                f"{', '.join(f['image_sizes'][:4])}{' ...' if len(f['image_sizes']) > 4 else ''} px; medians per image; "
+                f"{f['source']})", "",
+                "| weights load | detect | embed (detect + align + descriptor) | crop | two runs differ by |",
+                "|---|---|---|---|---|",
+                f"| {_fmt_s(f['load_seconds'])} | {_fmt_s(f['detect_seconds_median'])} | "
+                f"{_fmt_s(f['embed_seconds_median'])} (max {_fmt_s(f['embed_seconds_max'])}) | "
+                f"{_fmt_s(f['crop_seconds_median'])} | {f['max_abs_diff_between_runs']:g} |", "",
+                "| identity test | items | unique | embed time |", "|---|---|---|---|"]
+        for name, t in f["tests"].items():
+            out.append(f"| {name} | {t['items']} | {t['unique_items']} | {_fmt_s(t['seconds'])} |")
     return "\n".join(out)
 
 
@@ -1005,7 +1059,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; use {', '.join(SECTIONS)}")
     runners = {"matrix": bench_matrix, "calls": bench_calls, "cassette": bench_cassette, "replay": bench_replay,
-               "large": bench_large, "memory": bench_memory}
+               "large": bench_large, "memory": bench_memory, "faces": bench_faces}
     results: dict[str, Any] = {"quick": args.quick, "command": " ".join(["python", "benchmarks/run.py", *(argv or sys.argv[1:])]),
                                "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                "load_average_at_start": os.getloadavg()}

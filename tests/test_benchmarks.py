@@ -56,3 +56,12 @@ def test_unknown_section_is_refused(tmp_path: Path) -> None:
                            str(tmp_path / "r.json")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "unknown section" in proc.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+def test_quick_faces_section_times_dlib_face_and_finds_it_deterministic(tmp_path: Path) -> None:
+    proc, results = run(tmp_path, "--only", "faces")
+    faces = results["faces"]
+    assert faces["images"] == 3 and faces["max_abs_diff_between_runs"] == 0.0
+    assert all(faces[k] > 0 for k in ("load_seconds", "detect_seconds_median", "embed_seconds_median", "crop_seconds_median"))
+    assert [t["unique_items"] for t in faces["tests"].values()] == [10]
+    assert "**dlib-face**" in proc.stdout

@@ -246,6 +246,7 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
         snapshot=lambda extension: request.getfixturevalue("snapshot").use_extension(extension),
         matrix_tolerance=embedsim_settings.tolerance,
         image_tolerance=embedsim_settings.image_tolerance,
+        confidence=embedsim_settings.confidence,
     )
     node.stash[EXPERIMENT] = exp
     return exp

@@ -205,13 +205,32 @@ def _outcome(entry: Entry) -> tuple[str, str]:
 def _check_line(check: dict[str, Any]) -> str:
     reason = f" - {check['reason']}" if check.get("reason") else ""
     return (f"{BADGES.get(check['outcome'], check['outcome'])}: {check['name']} ({check['kind']} "
-            f"{check['statistic']:.4f}, threshold {check['threshold']:.4f}, {check['n']} {check['unit']}){reason}")
+            f"{check['statistic']:.4f}, threshold {check['threshold']:.4f}, {check['n']} {check['unit']})"
+            f"{_evidence(check)}{reason}")
+
+
+def _evidence(c: dict[str, Any]) -> str:
+    """`` [95% CI a..b, n items; chance x; constant y; p z]`` from a check's evidence fields."""
+    parts = []
+    if c.get("ci_low") is not None:
+        parts.append(f"{c['confidence']:.0%} CI {c['ci_low']:.3f}..{c['ci_high']:.3f}"
+                     f"{' (required)' if c.get('confidence_required') else ''}, {c['n_items']} items")
+    parts += [f"{label} {c[key]:.3f}" for key, label in (("chance", "chance"), ("majority", "constant answer"),
+                                                         ("p_value", "permutation p")) if c.get(key) is not None]
+    return f" [{'; '.join(parts)}]" if parts else ""
 
 
 def _stats_lines(matrix: dict[str, Any]) -> list[str]:
+    def evidence(s: dict[str, Any]) -> str:
+        if "p_value_auc" not in s:
+            return ""
+        return (f"; {s['confidence']:.0%} CI margin {s['margin_low']:.3f}..{s['margin_high']:.3f}, AUC "
+                f"{s['auc_low']:.3f}..{s['auc_high']:.3f} over {s['n_items']:.0f} items; chance: margin 0, AUC 0.5; "
+                f"permutation p {s['p_value_margin']:.3f} (margin), {s['p_value_auc']:.3f} (AUC)")
+
     return [f"{matrix['name']} by {key}: within {s['within_mean']:.4f} ({s['n_within']:.0f} pairs), between "
             f"{s['between_mean']:.4f} ({s['n_between']:.0f} pairs), margin {s['margin']:.4f}, AUC {s['auc']:.4f}"
-            for key, s in matrix.get("stats", {}).items()]
+            f"{evidence(s)}" for key, s in matrix.get("stats", {}).items()]
 
 
 def _intro(used: list[str]) -> str:

@@ -346,6 +346,8 @@ def test_every_option_value_is_valid_or_a_usage_error_naming_key_and_value(value
             assert math.isfinite(checked) and checked >= 0 and not isinstance(value, bool)
         elif option.key == "models":
             assert checked and all(isinstance(m, str) for m in checked)
+        elif option.key == "confidence":
+            assert checked is None or 0 < checked < 1 and not isinstance(value, bool)
         else:
             assert isinstance(value, str) and isinstance(checked, Path)
 

@@ -51,6 +51,8 @@ class Settings:
     tolerance: float = DEFAULT_TOLERANCE
     image_tolerance: float = DEFAULT_IMAGE_TOLERANCE
     report_dir: Path | None = None
+    #: ``(old, new)`` model pairs the report compares; empty: each model against the one before it.
+    compare: tuple[tuple[str, str], ...] = ()
     #: True when the project configures embedsim: a ``[tool.embedsim]`` table, an
     #: ``embedsim_*`` ini key or an ``--embedsim-*`` option.
     configured: bool = False
@@ -122,6 +124,22 @@ def _tolerance(value: Any, key: str, source: Source) -> float:
     return number
 
 
+def _pairs(value: Any, key: str, source: Source) -> tuple[tuple[str, str], ...]:
+    entries = [value] if isinstance(value, str) else value
+    if not isinstance(entries, (list, tuple)) or not all(isinstance(e, str) for e in entries):
+        raise _refuse(key, "OLD:NEW model pairs", value, source)
+    pairs = []
+    for pair in dict.fromkeys(p for entry in entries for p in entry.replace(",", " ").split()):
+        old, sep, new = pair.partition(":")
+        if not (sep and old and new):
+            break
+        pairs.append((_models(old, key, source)[0], _models(new, key, source)[0]))
+    else:
+        if pairs:
+            return tuple(pairs)
+    raise _refuse(key, "OLD:NEW model pairs, e.g. gemini-embedding-2-preview:gemini-embedding-2", value, source)
+
+
 def _confidence(value: Any, key: str, source: Source) -> float | None:
     number = _tolerance(value, key, source)
     if number >= 1:
@@ -167,6 +185,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--embedsim-report", "embedsim_report", "report", _folder,
            "Write a report folder (heatmaps per model, index.html and index.md comparing "
            "the models side by side) to this directory, relative to the rootdir (in a config file: to that file)."),
+    Option("--embedsim-compare", "embedsim_compare", "compare", _pairs,
+           "Pairs of models the report compares (what changed from OLD to NEW), as OLD:NEW, comma-separated "
+           "(default: each configured model against the one before it)."),
 )
 
 
@@ -248,6 +269,7 @@ def load_settings(config: pytest.Config) -> Settings:
         tolerance=values.get("tolerance", DEFAULT_TOLERANCE),
         image_tolerance=values.get("image_tolerance", DEFAULT_IMAGE_TOLERANCE),
         report_dir=values.get("report"),
+        compare=values.get("compare", ()),
         confidence=values.get("confidence"),
         configured=table is not None or bool(values),
     )

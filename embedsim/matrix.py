@@ -183,14 +183,18 @@ def roc_auc(positives: np.ndarray, negatives: np.ndarray) -> float:
             f"ROC-AUC needs at least one positive and one negative score; "
             f"got {positives.size} and {negatives.size}"
         )
-    scores = np.concatenate([positives, negatives]).astype(np.float64)
+    ranks = average_ranks(np.concatenate([positives, negatives]))
+    n_pos, n_neg = positives.size, negatives.size
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``scores`` (a 1-d array); tied scores share their mean rank."""
+    scores = np.asarray(scores, dtype=np.float64)
     order = np.argsort(scores, kind="mergesort")
     ranks = np.empty(scores.size, dtype=np.float64)
     ranks[order] = np.arange(1, scores.size + 1)
-    # average the ranks of tied scores
     unique, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
     if unique.size != scores.size:
-        sums = np.bincount(inverse, weights=ranks)
-        ranks = (sums / counts)[inverse]
-    n_pos, n_neg = positives.size, negatives.size
-    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+        ranks = (np.bincount(inverse, weights=ranks) / counts)[inverse]
+    return ranks

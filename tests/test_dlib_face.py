@@ -127,6 +127,6 @@ def test_an_experiment_with_words_is_not_applicable_not_failed(pytester: pytest.
     result.assert_outcomes(skipped=2)  # pixels: not selected; dlib-face: not applicable
     result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_words.py:4: not applicable: dlib-face: item 'Happy' is text, "
                                  "but dlib-face embeds image only"])
-    entries = json.loads((pytester.path / "report" / "report.json").read_text(encoding="utf-8"))
+    entries = json.loads((pytester.path / "report" / "report.json").read_text(encoding="utf-8"))["entries"]
     assert [(e["model"], e["outcome"]) for e in entries] == [("dlib-face", "not applicable")]
     assert "| n/a |" in (pytester.path / "report" / "index.md").read_text(encoding="utf-8")

@@ -909,13 +909,16 @@ def bench_stats(quick: bool) -> dict[str, Any]:
                      "same_interval_twice": (first.ci_low, first.ci_high, first.p_value) ==
                                             (second.ci_low, second.ci_high, second.p_value)})
         log(f"stats {name}: {rows[-1]['wall_s'] * 1e3:.1f} ms wall, {rows[-1]['cpu_s'] * 1e3:.1f} ms CPU")
-    worst = max(rows, key=lambda r: r["wall_s"])
+    # The statistics run in one thread (numpy loops, no threaded BLAS), so their CPU time is the wall
+    # time they take on an idle core; on a shared machine the wall time adds the waits for a core.
+    worst = max(rows, key=lambda r: r["cpu_s"])
     return {"items": n, "resamples": stats.DEFAULT_RESAMPLES, "seed": stats.DEFAULT_SEED, "repeats": repeats,
-            "rows": rows,
+            "rows": rows, "load_average": os.getloadavg(),
             "targets": {"stats_ms_per_expectation": {
-                "value": worst["wall_s"] * 1e3, "goal": 50, "op": "<=",
+                "value": worst["cpu_s"] * 1e3, "goal": 50, "op": "<=",
                 "valid": all(r["same_interval_twice"] for r in rows),
-                "note": f"slowest: {worst['case']}, median wall time; {worst['cpu_s'] * 1e3:.1f} ms CPU"}}}
+                "note": f"slowest: {worst['case']}, median CPU time (single-threaded); wall "
+                        f"{worst['wall_s'] * 1e3:.1f} ms at load average {os.getloadavg()[0]:.1f}"}}}
 
 
 def bench_memory(quick: bool) -> dict[str, Any]:

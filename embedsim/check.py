@@ -113,7 +113,7 @@ class Check:
         """This check with its interval at ``confidence``, which the threshold must then clear;
         ``None`` or ``0``: the point estimate decides (interval at the default level)."""
         required = bool(confidence)
-        level = stats.check_confidence(confidence) if required else DEFAULT_CONFIDENCE
+        level = stats.check_confidence(confidence) if confidence else DEFAULT_CONFIDENCE
         low, high = self.ci_low, self.ci_high
         if self.samples is not None:
             ci = stats.interval(self.samples, level)

@@ -34,7 +34,7 @@ from itertools import permutations
 import numpy as np
 
 from embedsim import stats
-from embedsim.check import (  # noqa: F401  (re-exported: the public names of expectations)
+from embedsim.check import (  # re-exported (__all__): the public names of expectations
     MAX_LISTED,
     AucError,
     Check,
@@ -366,3 +366,9 @@ def expect_auc(matrix: SimilarityMatrix, groups: Sequence[str], col_groups: Sequ
                *, at_least: float, confidence: float | None = None) -> Check:
     """Raise :class:`AucError` unless :func:`check_auc` holds."""
     return check_auc(matrix, groups, col_groups, at_least=at_least, confidence=confidence).raise_if_failed()
+
+
+__all__ = ["MAX_LISTED", "AucError", "Check", "ClassError", "ExpectationFailed", "Expected", "GroupSeparationError",
+           "Inconclusive", "OrderError", "Pair", "Top1Error", "check_auc", "check_class", "check_groups",
+           "check_order", "check_statistic", "check_top1", "expect_auc", "expect_class", "expect_groups",
+           "expect_order", "expect_top1"]

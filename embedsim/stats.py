@@ -181,9 +181,9 @@ def mean_margin(pairs: Pairs) -> Statistic:
     s = pairs.same.astype(np.float64)
     parts = np.stack([s * pairs.values, s, (1 - s) * pairs.values, 1 - s])  # (4, pairs)
     if pairs.all_pairs:  # sum_{i<j} a_ij w_i w_j as a quadratic form of the item weights
-        forms = np.zeros((4, pairs.n, pairs.n))
-        forms[:, pairs.i, pairs.j] = parts
-        forms = (forms + forms.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(pairs.n, -1)  # (n, 4n)
+        upper = np.zeros((4, pairs.n, pairs.n))
+        upper[:, pairs.i, pairs.j] = parts
+        forms = (upper + upper.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(pairs.n, -1)  # (n, 4n)
 
         def sums(w: np.ndarray) -> np.ndarray:
             return 0.5 * np.einsum("bci,bi->bc", _dot(w, forms).reshape(len(w), 4, pairs.n), w)
@@ -289,16 +289,40 @@ def smallest_row_gap(values: np.ndarray, same: np.ndarray, different: np.ndarray
     """Over the rows drawn: least similar same-group column minus most similar
     different-group column, the smallest such gap (columns drawn too for all pairs).
 
-    A resample that leaves out a row's worst pair can only raise this minimum: its
+    Each row's columns are sorted once (same group: least similar first; different
+    group: most similar first), so a resample only looks up the first drawn one. A
+    resample that leaves out a row's worst pair can only raise this minimum: its
     interval is optimistic, descriptive rather than a test."""
     v = np.asarray(values, dtype=np.float64)
+    n, m = v.shape
+    rows = np.arange(n)
+
+    def ranked(mask: np.ndarray, descending: bool) -> tuple[np.ndarray, np.ndarray]:
+        width = max(int(mask.sum(axis=1).max(initial=0)), 1)
+        index = np.full((n, width), m, dtype=np.intp)  # column m: never drawn
+        value = np.full((n, width), np.nan)
+        for i in range(n):
+            cols = np.flatnonzero(mask[i])
+            cols = cols[np.argsort(-v[i, cols] if descending else v[i, cols], kind="stable")]
+            index[i, :cols.size], value[i, :cols.size] = cols, v[i, cols]
+        return index, value
+
+    lowest = ranked(same, descending=False)
+    highest = ranked(different, descending=True)
 
     def statistic(w: np.ndarray) -> np.ndarray:
         present = w > 0
-        columns = present[:, None, :] if all_pairs else np.ones((1, 1, v.shape[1]), dtype=bool)
-        low = np.where(same[None] & columns, v[None], np.inf).min(axis=2)
-        high = np.where(different[None] & columns, v[None], -np.inf).max(axis=2)
-        valid = present & np.isfinite(low) & np.isfinite(high)
+        columns = present if all_pairs else np.ones((len(w), m), dtype=bool)
+        drawn = np.concatenate([columns, np.zeros((len(w), 1), dtype=bool)], axis=1)
+        b = np.arange(len(w))[:, None]
+
+        def first(index: np.ndarray, value: np.ndarray) -> np.ndarray:
+            hit = drawn[:, index]  # (B, rows, width): is the k-th ranked column drawn
+            k = hit.argmax(axis=2)
+            return np.where(hit[b, rows[None, :], k], value[rows[None, :], k], np.nan)
+
+        low, high = first(*lowest), first(*highest)
+        valid = present & ~np.isnan(low) & ~np.isnan(high)
         gaps = np.where(valid, low - high, np.inf).min(axis=1)
         return np.where(valid.any(axis=1), gaps, np.nan)
 

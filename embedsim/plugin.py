@@ -30,8 +30,7 @@ import pytest
 from embedsim import outcomes
 from embedsim.backends import is_local
 from embedsim.config import Settings, add_options, load_settings
-from embedsim.errors import NotApplicable
-from embedsim.errors import RecordingError
+from embedsim.errors import NotApplicable, RecordingError
 
 if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
     from embedsim.backends.base import Embedder

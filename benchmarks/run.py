@@ -21,9 +21,6 @@ Sections (``--only``, comma-separated; default all):
 * ``stats``    - one expectation with its bootstrap interval (2,000 resamples of 100 items) and
   permutation p-value, per kind of check: all pairs of 100 items in 10 groups, and 100 images
   x 3 words (``bench_stats``, added by the stats helper).
-* ``faces``    - the ``dlib-face`` backend on the spec's identity images: weight loading,
-  face detection, descriptor and face crop time per image, the identity tests end to end,
-  and whether two runs give identical vectors.
 
 The emulator is a test tool: its vectors are the pixel baseline's, NOT Gemini's. Nothing
 here writes to the repository's ``cassettes/`` folder.
@@ -70,7 +67,24 @@ from embedsim.matrix import cosine_matrix, similarity  # noqa: E402
 
 MODEL = "gemini-embedding-2-preview"
 FAKE_KEY = "embedsim-benchmark-not-a-key"
-SECTIONS = ("matrix", "calls", "cassette", "replay", "large", "memory", "stats", "faces")
+BUILT_IN = ("matrix", "calls", "cassette", "replay", "large", "memory", "stats")
+CASES_DIR = ROOT / "benchmarks" / "cases"
+
+
+def load_cases() -> dict[str, Any]:
+    """Every ``benchmarks/cases/*.py`` module (``NAME``, ``TARGETS``, ``run(quick)``, ``table(result)``),
+    by name: a new case is a new file, run.py does not change (benchmarks/README.md)."""
+    cases = {}
+    for path in sorted(CASES_DIR.glob("[!_]*.py")):
+        spec = importlib.util.spec_from_file_location(f"embedsim_benchmark_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        cases[module.NAME] = module
+    return cases
+
+
+CASES = load_cases()
+SECTIONS = (*BUILT_IN, *CASES)
 DEFAULT_OUT = ROOT / "benchmarks" / "results.json"
 
 #: Targets from the issue: (key, description).
@@ -86,6 +100,8 @@ TARGETS = {
     "large_speedup": ">= 4x faster than sequential, calls in flight never above the bound",
     "stats_ms_per_expectation": "<= 50 ms per expectation with its interval (100 items, 2,000 resamples)",
 }
+for _case in CASES.values():
+    TARGETS.update(_case.TARGETS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,9 +478,8 @@ def _cassette_parts(path: Path) -> dict[str, int]:
         body = body.get("string", "") if isinstance(body, dict) else body
         body = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
         images += body.count("inline_data") + body.count("inlineData")
-        response_body = interaction["response"].get("body")
-        if isinstance(response_body, dict):
-            response_body["string"] = ""
+        if isinstance(interaction["response"].get("body"), dict):
+            interaction["response"]["body"] = {"string": ""}
     file_bytes = len(text.encode("utf-8"))
     non_response = len(yamlserializer.serialize(data).encode("utf-8"))
     return {"file_bytes": file_bytes, "response_body_bytes": file_bytes - non_response, "images": images,
@@ -961,44 +976,6 @@ def _met(target: dict[str, Any]) -> bool:
     return bool(ok and target.get("valid", True))
 
 
-def bench_faces(quick: bool) -> dict[str, Any]:
-    """``dlib-face`` on the distinct images of the spec's identity tests (crops included):
-    seconds per image for detection, the whole embedding and a face crop (medians), the weights'
-    load time, each identity test's embedding time (as the plugin embeds it: one call, identical
-    items once) and the largest difference between two runs' vectors."""
-    from embedsim.backends import dlib_face
-    from embedsim import faces
-
-    experiments, source = spec_experiments()
-    tests = {name: rows for name, (rows, cols) in experiments.items() if "identity" in name and cols is None}
-    images = list({i.digest: i for rows in tests.values() for i in rows}.values())[: 3 if quick else None]
-    dlib_face._models.cache_clear()
-    t = time.perf_counter()
-    dlib_face._models()
-    load_s = time.perf_counter() - t
-    embedder = dlib_face.DlibFaceEmbedder()
-    pixels = {i.digest: faces.rgb_pixels(i) for i in images}
-    detect = [median_time(lambda i=i: faces.largest_face(pixels[i.digest]), 1 if quick else 3, 0) for i in images]
-    embed = [median_time(lambda i=i: embedder.embed([i]), 1 if quick else 3, 0) for i in images]
-
-    def crop(item: Item) -> None:
-        faces._crop.cache_clear()
-        faces.crop_face(item)
-
-    crops = [median_time(lambda i=i: crop(i), 1 if quick else 3, 0) for i in images]
-    per_test = {}
-    for name, rows in (list(tests.items())[:1] if quick else tests.items()):
-        t = time.perf_counter()
-        similarity(embedder, rows)
-        per_test[name] = {"items": len(rows), "unique_items": unique_items(rows, None), "seconds": time.perf_counter() - t}
-    first, again = embedder.embed(images), embedder.embed(images)
-    sizes = [f"{p.shape[1]}x{p.shape[0]}" for p in pixels.values()]
-    return {"source": source, "images": len(images), "image_sizes": sorted(set(sizes)), "load_seconds": load_s,
-            "detect_seconds_median": statistics.median(detect), "embed_seconds_median": statistics.median(embed),
-            "embed_seconds_max": max(embed), "crop_seconds_median": statistics.median(crops), "tests": per_test,
-            "max_abs_diff_between_runs": float(np.abs(first - again).max())}
-
-
 def tables(results: dict[str, Any]) -> str:
     """The results as markdown: targets (ratios) first, then the absolute numbers."""
     out = ["| target | measured | goal | met |", "|---|---|---|---|"]
@@ -1101,19 +1078,9 @@ def tables(results: dict[str, Any]) -> str:
             p = "" if r["p_value"] is None else f"{r['p_value']:.4f}"
             out.append(f"| {r['case']} | {_fmt_s(r['wall_s'])} | {_fmt_s(r['cpu_s'])} | "
                        f"{r['ci'][0]:.4f} .. {r['ci'][1]:.4f} | {p} | {r['same_interval_twice']} |")
-    if "faces" in results:
-        f = results["faces"]
-        out += ["", f"**dlib-face** ({f['images']} distinct images of the identity tests, crops included, "
-                f"{', '.join(f['image_sizes'][:4])}{' ...' if len(f['image_sizes']) > 4 else ''} px; medians per image; "
-                f"{f['source']})", "",
-                "| weights load | detect | embed (detect + align + descriptor) | crop | two runs differ by |",
-                "|---|---|---|---|---|",
-                f"| {_fmt_s(f['load_seconds'])} | {_fmt_s(f['detect_seconds_median'])} | "
-                f"{_fmt_s(f['embed_seconds_median'])} (max {_fmt_s(f['embed_seconds_max'])}) | "
-                f"{_fmt_s(f['crop_seconds_median'])} | {f['max_abs_diff_between_runs']:g} |", "",
-                "| identity test | items | unique | embed time |", "|---|---|---|---|"]
-        for name, t in f["tests"].items():
-            out.append(f"| {name} | {t['items']} | {t['unique_items']} | {_fmt_s(t['seconds'])} |")
+    for name, case in CASES.items():
+        if name in results:
+            out += ["", *case.table(results[name])]
     return "\n".join(out)
 
 
@@ -1135,7 +1102,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; use {', '.join(SECTIONS)}")
     runners = {"matrix": bench_matrix, "calls": bench_calls, "cassette": bench_cassette, "replay": bench_replay,
-               "large": bench_large, "memory": bench_memory, "stats": bench_stats, "faces": bench_faces}
+               "large": bench_large, "memory": bench_memory, "stats": bench_stats,
+               **{name: case.run for name, case in CASES.items()}}
     results: dict[str, Any] = {"quick": args.quick, "command": " ".join(["python", "benchmarks/run.py", *(argv or sys.argv[1:])]),
                                "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                "load_average_at_start": os.getloadavg()}

@@ -459,9 +459,11 @@ def pytest_sessionfinish(session: pytest.Session) -> Any:
     settings = config.stash.get(SETTINGS, None)
     if settings is not None and (report_dir := _report_dir(config, settings)) is not None:
         from embedsim import report
+        from embedsim.report import origin
 
-        report.build_index(report_dir, tuple(dict.fromkeys(settings.models + settings.selected)), config.rootpath,
-                           started=config.stash.get(REPORT_STARTED, None), pairs=settings.compare or None)
+        models = tuple(dict.fromkeys(settings.models + settings.selected))
+        report.build_index(report_dir, models, config.rootpath, started=config.stash.get(REPORT_STARTED, None),
+                           pairs=settings.compare or None, provenance=origin.recorded(settings.cassette_dir, models))
     return result
 
 

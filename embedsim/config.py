@@ -29,6 +29,7 @@ import pytest
 
 from embedsim.backends import DEFAULT_MODEL, check_model_id
 from embedsim.backends.base import DEFAULT_DIMENSION
+from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from embedsim.errors import InputError
 from embedsim.tolerances import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
 
@@ -51,9 +52,17 @@ class Settings:
     tolerance: float = DEFAULT_TOLERANCE
     image_tolerance: float = DEFAULT_IMAGE_TOLERANCE
     report_dir: Path | None = None
+    #: Seconds one call attempt of a remote model may take (0: no limit); ``None``: the backend's default.
+    timeout: float | None = None
+    #: The API version remote models are asked on (e.g. ``v1beta``); ``None``: the backend's default.
+    api_version: str | None = None
     #: True when the project configures embedsim: a ``[tool.embedsim]`` table, an
     #: ``embedsim_*`` ini key or an ``--embedsim-*`` option.
     configured: bool = False
+
+    def remote_options(self) -> dict[str, Any]:
+        """The options a remote backend's factory gets: ``timeout`` and ``api_version`` when set."""
+        return {k: v for k, v in (("timeout", self.timeout), ("api_version", self.api_version)) if v is not None}
 
     def summary(self, record_mode: str) -> str:
         """One line: models, dimension, cassette folder and record mode."""
@@ -119,6 +128,12 @@ def _tolerance(value: Any, key: str, source: Source) -> float:
     return number
 
 
+def _api_version(value: Any, key: str, source: Source) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"v[0-9]+[a-z0-9]*", value.strip()):
+        raise _refuse(key, "an API version such as v1 or v1beta", value, source)
+    return value.strip()
+
+
 def _folder(value: Any, key: str, source: Source) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise _refuse(key, "a folder name", value, source)
@@ -150,6 +165,13 @@ OPTIONS: tuple[Option, ...] = (
            f"Absolute tolerance of matrix snapshots (default: {DEFAULT_TOLERANCE:g})."),
     Option("--embedsim-image-tolerance", "embedsim_image_tolerance", "image_tolerance", _tolerance,
            f"RMS tolerance (0-255) of heatmap snapshots (default: {DEFAULT_IMAGE_TOLERANCE:g})."),
+    Option("--embedsim-timeout", "embedsim_timeout", "timeout", _tolerance,
+           f"Seconds one call attempt to a remote model may take; the backend's retries then apply; 0: no "
+           f"limit (default: the backend's own, {DEFAULT_TIMEOUT:g} s for Gemini)."),
+    Option("--embedsim-api-version", "embedsim_api_version", "api_version", _api_version,
+           f"API version remote models are asked on (default: the backend's own, {DEFAULT_API_VERSION} for "
+           "Gemini, the version Google's REST examples for the embedding models use). Cassettes replay "
+           "whatever the version."),
     Option("--embedsim-report", "embedsim_report", "report", _folder,
            "Write a report folder (heatmaps per model, index.html and index.md comparing "
            "the models side by side) to this directory, relative to the rootdir (in a config file: to that file)."),
@@ -234,5 +256,7 @@ def load_settings(config: pytest.Config) -> Settings:
         tolerance=values.get("tolerance", DEFAULT_TOLERANCE),
         image_tolerance=values.get("image_tolerance", DEFAULT_IMAGE_TOLERANCE),
         report_dir=values.get("report"),
+        timeout=values.get("timeout"),
+        api_version=values.get("api_version"),
         configured=table is not None or bool(values),
     )

@@ -205,7 +205,8 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
         spec = resolve(embedsim_model)
         if not spec.local and spec.api_key(os.environ) is None:
             pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs {' or '.join(spec.key_env)}")
-        live = get_embedder(embedsim_model, embedsim_settings.dimension)
+        live = get_embedder(embedsim_model, embedsim_settings.dimension,
+                            **({} if spec.local else embedsim_settings.remote_options()))
         yield live if live.local else recording.LiveEmbedder(live)
         if callable(getattr(live, "close", None)):
             live.close()  # type: ignore[attr-defined]
@@ -216,7 +217,8 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     path = cassette_of(node, embedsim_settings, embedsim_model)
     mode = config.getoption("record_mode", None) or "none"
     try:
-        manager = recording.recorded_embedder(embedsim_model, embedsim_settings.dimension, path, mode, node.nodeid)
+        manager = recording.recorded_embedder(embedsim_model, embedsim_settings.dimension, path, mode, node.nodeid,
+                                              **embedsim_settings.remote_options())
         embedder = manager.__enter__()
     except recording.NotRecorded as exc:
         pytest.skip(str(exc))

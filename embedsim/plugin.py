@@ -30,10 +30,12 @@ import pytest
 from embedsim import outcomes
 from embedsim.backends import is_local
 from embedsim.config import Settings, add_options, load_settings
+from embedsim.errors import RecordingError
 
 if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
     from embedsim.backends.base import Embedder
     from embedsim.experiment import Experiment
+    from embedsim.recording.network import NetworkPolicy
 
 SETTINGS = pytest.StashKey[Settings]()
 EXPERIMENT = pytest.StashKey["Experiment"]()
@@ -41,6 +43,7 @@ ORDER = pytest.StashKey[int]()
 OUTCOME = pytest.StashKey[dict[str, Any]]()
 UNSELECTED = pytest.StashKey[bool]()
 SHARED_CASSETTE = pytest.StashKey[str]()
+REPORT_STARTED = pytest.StashKey[float]()
 #: True once a collected test of this run (or of an xdist worker) uses embedsim's fixtures.
 USED = pytest.StashKey[bool]()
 #: Node ids of tests that failed for a recording reason (see :func:`pytest_sessionfinish`).
@@ -75,7 +78,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if (report_dir := _report_dir(config, settings)) is not None:
         from embedsim import report
 
-        report.prepare(report_dir)
+        try:
+            report.prepare(report_dir)
+        except report.ReportFolderError as exc:
+            raise pytest.UsageError(f"embedsim: {exc}") from None
+        config.stash[REPORT_STARTED] = time.time()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -96,7 +103,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     models = list(dict.fromkeys(settings.models + settings.selected))
     only = metafunc.definition.get_closest_marker("embedsim_models")
     if only is not None:
-        models = [m for m in models if m in only.args]
+        models = [m for m in models if _named(m, only.args)]
     params = []
     for model in models:
         marks = []
@@ -105,13 +112,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
             if not mark.args:
                 raise pytest.UsageError(f"{metafunc.definition.nodeid}: embedsim_xfail needs model ids")
-            if model in mark.args:
+            if _named(model, mark.args):
                 reason = mark.kwargs.get("reason", "")
                 marks.append(pytest.mark.xfail(reason=f"{model}: {reason}" if reason else model,
                                                strict=mark.kwargs.get("strict", True),
                                                raises=mark.kwargs.get("raises", ExpectationFailed)))
         params.append(pytest.param(model, marks=marks, id=model))
     metafunc.parametrize(MODEL_PARAM, params, indirect=True)
+
+
+def _named(model: str, ids: tuple[str, ...]) -> bool:
+    """A marker's model ids name ``model``: itself, or its base id for a variant ``id@dimension``."""
+    return model in ids or model.partition("@")[0] in ids
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -193,39 +205,118 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     ones replay ``<cassette dir>/<model>/<module>/<test>.yaml`` (``--record-mode=none``,
     the default) or record it (``--record-mode=once|new_episodes|all|rewrite`` with
     the backend's key, e.g. ``GEMINI_API_KEY``). A test with no cassette and no way to record one is skipped with
-    the command that records it; a request the cassette does not hold fails with the
-    items that changed."""
+    the command that records it (it fails instead when the model has recordings); a
+    request the cassette does not hold fails with the items that changed.
+
+    pytest-recording's fixtures apply: the user's ``vcr_config`` (merged over embedsim's,
+    :func:`embedsim.recording.merged_config`; its ``record_mode`` when no
+    ``--record-mode`` is given), ``vcr_cassette_dir`` and ``default_cassette_name`` when
+    overridden (:func:`recording_location`), and the ``pytest_recording_configure`` hook."""
     import os
 
     from embedsim import recording
     from embedsim.backends import get_embedder, resolve
 
     config = request.config
+    network = _network_policy(request)
     if is_local(embedsim_model) or config.getoption("disable_recording", False):
         spec = resolve(embedsim_model)
         if not spec.local and spec.api_key(os.environ) is None:
             pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs {' or '.join(spec.key_env)}")
         live = get_embedder(embedsim_model, embedsim_settings.dimension,
                             **({} if spec.local else embedsim_settings.remote_options()))
-        yield live if live.local else recording.LiveEmbedder(live)
+        yield live if live.local else recording.LiveEmbedder(live, network)
         if callable(getattr(live, "close", None)):
             live.close()  # type: ignore[attr-defined]
         return
     node = request.node
     if SHARED_CASSETTE in node.stash:
         pytest.fail(node.stash[SHARED_CASSETTE], pytrace=False)
-    path = cassette_of(node, embedsim_settings, embedsim_model)
-    mode = config.getoption("record_mode", None) or "none"
+    user_config = request.getfixturevalue("vcr_config") or {}
+    path, model_dir = recording_location(request, embedsim_settings, embedsim_model)
+    mode = config.getoption("record_mode", None) or user_config.get("record_mode") or "none"
+    manager = recording.recorded_embedder(
+        embedsim_model, embedsim_settings.dimension, path, mode, node.nodeid, model_dir=model_dir,
+        vcr_config=user_config, network=network, options=_run_options(config, embedsim_model),
+        configure=lambda vcr: config.hook.pytest_recording_configure(config=config, vcr=vcr),
+        **embedsim_settings.remote_options())
     try:
-        manager = recording.recorded_embedder(embedsim_model, embedsim_settings.dimension, path, mode, node.nodeid,
-                                              **embedsim_settings.remote_options())
         embedder = manager.__enter__()
     except recording.NotRecorded as exc:
         pytest.skip(str(exc))
+    except RecordingError as exc:  # a missing recording of a recorded model, an unreadable cassette
+        # the message alone (no chain shown); the error stays the context, so the outcome's cause is "recording"
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
     try:
         yield embedder
     finally:
         manager.__exit__(None, None, None)
+
+
+def recording_location(request: pytest.FixtureRequest, settings: Settings, model: str) -> tuple[Path, Path]:
+    """``(cassette, model folder)`` of the current test: by default
+    ``<cassette dir>/<model>/<module>/<test>.yaml`` in ``<cassette dir>/<model>``. A
+    ``vcr_cassette_dir`` fixture of the user's (one that returns something else than
+    pytest-recording's default) makes it ``<their dir>/<model>/<test>.yaml``; a
+    ``default_cassette_name`` of theirs (or pytest-recording's ``default_cassette`` mark)
+    names the file inside the model's folder."""
+    from pytest_recording.plugin import get_default_cassette_name
+
+    from embedsim import recording
+
+    node = request.node
+    name = request.getfixturevalue("default_cassette_name")
+    if name == get_default_cassette_name(request.cls, node.name):
+        name = base_test_name(node, model)  # the model is the folder, not part of the name
+    folder = Path(request.getfixturevalue("vcr_cassette_dir"))
+    module = Path(node.path)
+    if folder == module.parent / "cassettes" / module.stem:  # pytest-recording's default
+        model_dir = Path(settings.cassette_dir) / recording.short_name(recording.safe_name(model))
+        return recording.model_cassette_path(model_dir / recording.short_name(recording.safe_name(module.stem)),
+                                             name), model_dir
+    model_dir = folder / recording.short_name(recording.safe_name(model))
+    return recording.model_cassette_path(model_dir, name), model_dir
+
+
+def _network_policy(request: pytest.FixtureRequest) -> NetworkPolicy:
+    """What pytest-recording's ``block_network`` fixture blocks for this test: with
+    ``--block-network`` or the ``block_network`` mark, unless the test records through
+    its own ``vcr`` mark."""
+    from embedsim.recording.network import NetworkPolicy
+
+    config = request.config
+    node = request.node
+    marked = node.get_closest_marker("block_network") is not None
+    recording_vcr = any(True for _ in node.iter_markers("vcr")) and (config.getoption("record_mode", None)
+                                                                      or "none") != "none"
+    if not (marked or config.getoption("block_network", False)) or recording_vcr:
+        return NetworkPolicy()
+    allowed = request.getfixturevalue("allowed_hosts")
+    return NetworkPolicy(True, tuple(allowed) if allowed is not None else None)
+
+
+#: Options of a run that the record command it prints must repeat: (option, dest).
+_RERUN_OPTIONS = (("--embedsim-dimension", "embedsim_dimension"), ("--embedsim-cassette-dir", "embedsim_cassette_dir"),
+                  ("--embedsim-api-version", "embedsim_api_version"))
+
+
+def _run_options(config: pytest.Config, model: str) -> list[str]:
+    """The command-line options of this run that a printed record command must repeat."""
+    options = ["--embedsim-model", model] if config.getoption("embedsim_models", None) else []
+    for option, dest in _RERUN_OPTIONS:
+        value = config.getoption(dest, None)
+        if value is not None:
+            options += [option, str(value)]
+    return options
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """pytest-recording's hook: its ``@pytest.mark.vcr`` cassettes know embedsim's matchers
+    (for a ``vcr_config`` built with :func:`embedsim.recording.vcr_config`)."""
+    from embedsim.recording.vcr_settings import register
+
+    register(vcr)
 
 
 @pytest.fixture
@@ -240,12 +331,13 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
     node = request.node
     exp = Experiment(
         embedder,
-        base_test_name(node, embedder.model_id),
+        base_test_name(node, _model_of(node) or embedder.model_id),  # a variant id@dimension is the parameter
         node.nodeid,
         # syrupy's own fixture, asked for only when the test takes a snapshot
         snapshot=lambda extension: request.getfixturevalue("snapshot").use_extension(extension),
         matrix_tolerance=embedsim_settings.tolerance,
         image_tolerance=embedsim_settings.image_tolerance,
+        confidence=embedsim_settings.confidence,
     )
     node.stash[EXPERIMENT] = exp
     return exp
@@ -345,7 +437,8 @@ def pytest_sessionfinish(session: pytest.Session) -> Any:
     if settings is not None and (report_dir := _report_dir(config, settings)) is not None:
         from embedsim import report
 
-        report.build_index(report_dir, settings.models, config.rootpath)
+        report.build_index(report_dir, tuple(dict.fromkeys(settings.models + settings.selected)), config.rootpath,
+                           started=config.stash.get(REPORT_STARTED, None), pairs=settings.compare or None)
     return result
 
 

@@ -132,8 +132,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip keeps it from deleting - or failing on - the other models' snapshots.)"""
     settings = config.stash[SETTINGS]
     owners: dict[Path, list[pytest.Item]] = {}
-    for index, item in enumerate(items):
-        item.stash[ORDER] = index  # the report lists tests in collection order
+    for index, item in enumerate(sorted(items, key=_definition_order)):
+        item.stash[ORDER] = index  # the report lists tests in definition order, however a run is shuffled
+    for item in items:
         if FIXTURES.intersection(getattr(item, "fixturenames", ())):
             config.stash[USED] = True
         model = _model_of(item)
@@ -150,6 +151,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.stash[SHARED_CASSETTE] = (
                 f"{item.nodeid} would share the cassette {recording.show_path(path)} with {sharing[0].nodeid}: "
                 "cassettes are named <model>/<module name>/<test name>; rename this test or its module")
+
+
+def _definition_order(item: pytest.Item) -> tuple[str, int, tuple[int, ...]]:
+    """File, line of the test function, then its parameters' positions (the model's last)."""
+    path, line, _name = item.location
+    callspec = getattr(item, "callspec", None)
+    indices = dict(callspec.indices) if callspec is not None else {}
+    model = indices.pop(MODEL_PARAM, 0)
+    return path, line if line is not None else -1, (*indices.values(), model)
 
 
 def cassette_of(item: pytest.Item, settings: Settings, model: str) -> Path:
@@ -436,9 +446,11 @@ def pytest_sessionfinish(session: pytest.Session) -> Any:
     settings = config.stash.get(SETTINGS, None)
     if settings is not None and (report_dir := _report_dir(config, settings)) is not None:
         from embedsim import report
+        from embedsim.report import origin
 
-        report.build_index(report_dir, tuple(dict.fromkeys(settings.models + settings.selected)), config.rootpath,
-                           started=config.stash.get(REPORT_STARTED, None), pairs=settings.compare or None)
+        models = tuple(dict.fromkeys(settings.models + settings.selected))
+        report.build_index(report_dir, models, config.rootpath, started=config.stash.get(REPORT_STARTED, None),
+                           pairs=settings.compare or None, provenance=origin.recorded(settings.cassette_dir, models))
     return result
 
 

@@ -116,7 +116,7 @@ class RecordedEmbedder:
 @contextmanager
 def recorded_embedder(
     model_id: str,
-    dimension: int,
+    dimension: int | None,
     path: Path,
     record_mode: str,
     nodeid: str,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from embedsim.errors import EmbedsimError, RecordingError
+from embedsim.errors import RecordingError
 from embedsim.items import Item
 from embedsim.recording.bodies import request_inputs
 from embedsim.recording.naming import record_command, show_path

@@ -25,6 +25,11 @@ class BackendError(EmbedsimError):
     """An embedding backend failed or answered something unusable."""
 
 
+class NotApplicable(InputError):
+    """A model cannot embed an item of this kind (an image-only model given text): an
+    experiment that needs it does not apply to the model - a skip, not a failure."""
+
+
 class RecordingError(EmbedsimError):
     """A test's recording cannot be used or made (missing, mismatched or unreadable cassette).
     A test that fails or skips with one never reached its snapshots: they are kept."""

@@ -13,6 +13,7 @@ import pytest
 
 from embedsim import outcomes
 from embedsim.config import Settings
+from embedsim.errors import NotApplicable
 from embedsim.parametrize import base_test_name, model_of
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ UNSELECTED = pytest.StashKey[bool]()
 REPORT_STARTED = pytest.StashKey[float]()
 #: True once a collected test of this run (or of an xdist worker) uses embedsim's fixtures.
 USED = pytest.StashKey[bool]()
+#: Why the test's model cannot run it (see :func:`not_applicable`).
+NOT_APPLICABLE = pytest.StashKey[str]()
 
 
 def report_dir(config: pytest.Config, settings: Settings) -> Path | None:
@@ -45,6 +48,16 @@ def _summary_line(item: pytest.Item) -> str:
     return " ".join(doc.split("\n\n", 1)[0].split())
 
 
+def not_applicable(item: pytest.Item, rep: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Report a test whose model cannot embed its items (words sent to an image-only model)
+    as skipped - not applicable - at the test's line, not as a failure."""
+    reason = str(excinfo.value)
+    lines = [entry.lineno + 1 for entry in excinfo.traceback if Path(entry.path) == Path(item.path)]
+    rep.outcome = "skipped"
+    rep.longrepr = (str(item.path), lines[-1] if lines else 0, f"not applicable: {reason}")
+    item.stash[NOT_APPLICABLE] = reason
+
+
 class RunHooks:
     """Hooks about the whole run, for one :class:`~embedsim.config.Settings`."""
 
@@ -59,6 +72,8 @@ class RunHooks:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         rep = yield
+        if call.excinfo is not None and call.excinfo.errisinstance(NotApplicable):
+            not_applicable(item, rep, call.excinfo)
         if (why := outcomes.cause(call.excinfo)) and (rep.failed or rep.skipped):
             setattr(rep, outcomes.CAUSE_ATTRIBUTE, why)
         model = model_of(item)
@@ -66,6 +81,8 @@ class RunHooks:
             return rep
         outcome = item.stash.setdefault(OUTCOME, outcomes.new())
         outcomes.update(outcome, rep, call)
+        if rep.skipped and NOT_APPLICABLE in item.stash:
+            outcome.update(outcome="not applicable", reason=item.stash[NOT_APPLICABLE])
         if rep.when == "teardown":
             from embedsim import report
 

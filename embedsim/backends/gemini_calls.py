@@ -36,8 +36,9 @@ from embedsim.items import Item
 #: HTTP statuses the SDK retries (its defaults, made explicit so messages can say so).
 RETRIED_STATUS_CODES = (408, 429, 500, 502, 503, 504)
 #: Loggers that may carry a service message (and so an echoed key): google-genai's (each retry),
-#: vcrpy's (each recorded response), the HTTP clients'. Their existing children get the filter too.
-LOGGERS = ("google_genai", "google_genai._api_client", "google_genai.models", "vcr", "vcr.cassette", "vcr.stubs",
+#: vcrpy's (each recorded response), the HTTP clients'. Their existing children (the SDK's
+#: per-module loggers, created when this module imports it) get the filter too.
+LOGGERS = ("google_genai", "vcr", "vcr.cassette", "vcr.stubs",
            "vcr.stubs.httpx_stubs", "vcr.stubs.aiohttp_stubs", "httpx", "httpx2", "httpcore", "httpcore2", "aiohttp")
 KEY_PATTERN = re.compile(r"AIza[0-9A-Za-z_\-]{20,}")
 REDACTED = "[redacted]"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import json
 import posixpath
-import re
 import shlex
 import shutil
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ import numpy as np
 
 from embedsim.backends import find, key_hint
 from embedsim.files import atomic_write
+from embedsim.slugs import slug, slug_key
 from embedsim.matrix import SimilarityMatrix
 
 if TYPE_CHECKING:
@@ -45,10 +45,6 @@ Tests = list[tuple[tuple[str, str], dict[str, Entry]]]
 # --- fragments -----------------------------------------------------------------------------------
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^0-9A-Za-z._\-\[\]]+", "_", text).strip("_")[:150] or "x"
-
-
 def prepare(report_dir: Path) -> None:
     """Start a report: remove the previous run's fragments and heatmaps."""
     for sub in (FRAGMENTS, HEATMAPS):
@@ -64,7 +60,7 @@ def write_fragment(report_dir: Path, entry: Entry, experiment: Experiment | None
         for check in entry["checks"]:
             if check["outcome"] == "failed":
                 check.update(outcome="xfailed", reason=entry.get("reason", ""))
-    path = report_dir / FRAGMENTS / f"{_slug(entry['module'] + '__' + entry['test'])}__{_slug(entry['model'])}.json"
+    path = report_dir / FRAGMENTS / f"{slug_key(entry['module'], entry['test'], entry['model'])}.json"
     return atomic_write(path, json.dumps(entry, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
@@ -120,7 +116,7 @@ def _render_heatmaps(report_dir: Path, per_model: dict[str, Entry]) -> None:
         low, high = (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else (None, None)
         for entry, record, matrix in matrices:
             title = entry["test"] if name == "matrix" else f"{entry['test']} - {name}"
-            relative = f"{HEATMAPS}/{_slug(entry['model'])}/{_slug(entry['module'] + '__' + entry['test'])}__{_slug(name)}.png"
+            relative = f"{HEATMAPS}/{slug(entry['model'])}/{slug_key(entry['module'], entry['test'], name)}.png"
             try:
                 png = render_heatmap(matrix, f"{title}\n{model_label(entry['model'])}", vmin=low, vmax=high)
             except Exception as exc:  # one unusable matrix must not cost the whole report
@@ -223,7 +219,7 @@ def _doc(per_model: dict[str, Entry]) -> str:
 
 
 def _anchor(module: str, test: str) -> str:
-    return _slug(f"{module}::{test}")
+    return slug_key(module, test)
 
 
 # --- markdown -------------------------------------------------------------------------------------
@@ -299,7 +295,7 @@ def _html(used: list[str], tests: Tests, commands: dict[str, tuple[int, str]]) -
                                                                       for k in BADGES) + "</tr>")
     out.append("</table>")
     for model, (count, command) in commands.items():
-        out.append(f"<p id='{_slug('record-' + model)}'><b>{e(model)}: {count} test(s) not recorded yet.</b> "
+        out.append(f"<p id='{slug('record-' + model)}'><b>{e(model)}: {count} test(s) not recorded yet.</b> "
                    "Record them all (needs an API key), "
                    f"from the project root:</p><pre>{e(command)}</pre>")
     out.append("<h2>Tests</h2><table><tr><th>test</th>" + "".join(f"<th>{e(model_label(m))}</th>" for m in used)
@@ -325,7 +321,7 @@ def _html(used: list[str], tests: Tests, commands: dict[str, tuple[int, str]]) -
             badge, reason = _outcome(entry)
             more = f"<br>{e(reason)}" if reason else ""
             if status(entry) == "not recorded":
-                more = f" (<a href='#{_slug('record-' + model)}'>record command</a>)"
+                more = f" (<a href='#{slug('record-' + model)}'>record command</a>)"
             rows["outcome"].append(_badge_html(status(entry), badge) + more)
             rows["heatmap"].append("".join(f"<img src='{e(m['heatmap'])}' alt='{e(m['name'])}'>"
                                            for m in entry["matrices"] if m.get("heatmap")))

@@ -3,16 +3,24 @@
 Every option lives in the ``embedsim`` group of ``pytest --help`` and has an ini key
 of the same name with ``embedsim_`` instead of ``--embedsim-`` (``embedsim_models``
 for the repeatable ``--embedsim-model``). The same keys without the prefix may
-also go into a ``[tool.embedsim]`` table of the rootdir's ``pyproject.toml``::
+also go into a ``[tool.embedsim]`` table of the ``pyproject.toml`` pytest uses as its
+configfile (or the one beside its ini file; without a configfile, the rootdir's)::
 
     [tool.embedsim]
     models = ["pixels", "gemini-embedding-2-preview"]
     dimension = 768
+
+A value that does not fit its key (``dimension = true``, ``tolerance = nan``,
+``models = 5``) is a usage error naming the key, where it was set, and the value.
+Folders are relative to the file that sets them (the rootdir for the command line).
 """
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +30,9 @@ import pytest
 from embedsim.backends import DEFAULT_MODEL, check_model_id
 from embedsim.backends.base import DEFAULT_DIMENSION
 from embedsim.errors import InputError
+from embedsim.tolerances import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
 
 DEFAULT_CASSETTE_DIR = "cassettes"
-#: Absolute tolerance of matrix snapshots (cosine similarity units).
-DEFAULT_TOLERANCE = 1e-4
-#: RMS tolerance of heatmap snapshots (0-255 pixel units, as pytest-mpl's ``tolerance``).
-DEFAULT_IMAGE_TOLERANCE = 2.0
 
 
 @dataclass(frozen=True)
@@ -46,112 +51,188 @@ class Settings:
     tolerance: float = DEFAULT_TOLERANCE
     image_tolerance: float = DEFAULT_IMAGE_TOLERANCE
     report_dir: Path | None = None
+    #: True when the project configures embedsim: a ``[tool.embedsim]`` table, an
+    #: ``embedsim_*`` ini key or an ``--embedsim-*`` option.
+    configured: bool = False
+
+    def summary(self, record_mode: str) -> str:
+        """One line: models, dimension, cassette folder and record mode."""
+        dimension = self.dimension if self.dimension is not None else "backend default"
+        return (f"models {', '.join(self.selected)}; dimension {dimension}; "
+                f"cassettes {self.cassette_dir} (record mode {record_mode})")
 
 
-#: (option, ini key, [tool.embedsim] key, help)
-_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
-    ("--embedsim-model", "embedsim_models", "models",
-     "Model id to run embedder/experiment tests with; repeat or comma-separate for "
-     "several. Overrides the configured list (ini 'embedsim_models', default: pixels)."),
-    ("--embedsim-dimension", "embedsim_dimension", "dimension",
-     "Output dimensionality requested from the models (default: each backend's own, "
-     f"{DEFAULT_DIMENSION} for pixels and Gemini)."),
-    ("--embedsim-cassette-dir", "embedsim_cassette_dir", "cassette_dir",
-     "Folder of the cassettes, relative to the rootdir; they are stored as "
-     "<dir>/<model id>/<test module>/<test name>.yaml (default: cassettes)."),
-    ("--embedsim-tolerance", "embedsim_tolerance", "tolerance",
-     f"Absolute tolerance of matrix snapshots (default: {DEFAULT_TOLERANCE:g})."),
-    ("--embedsim-image-tolerance", "embedsim_image_tolerance", "image_tolerance",
-     f"RMS tolerance (0-255) of heatmap snapshots (default: {DEFAULT_IMAGE_TOLERANCE:g})."),
-    ("--embedsim-report", "embedsim_report", "report",
-     "Write a report folder (heatmaps per model, index.html and index.md comparing "
-     "the models side by side) to this directory, relative to the rootdir."),
+@dataclass(frozen=True)
+class Source:
+    """Where a value was set: its name there, and the folder relative paths start from."""
+
+    name: str
+    base: Path
+
+
+# --- value checks: each takes (value, key, source) and returns the value or raises UsageError ---
+
+
+def _refuse(key: str, wanted: str, value: Any, source: Source) -> pytest.UsageError:
+    shown = "a table" if isinstance(value, dict) else repr(value)
+    return pytest.UsageError(f"embedsim: {key} must be {wanted}, got {shown} ({source.name})")
+
+
+def _models(value: Any, key: str, source: Source) -> tuple[str, ...]:
+    entries = [value] if isinstance(value, str) else value
+    if not isinstance(entries, (list, tuple)) or not all(isinstance(e, str) for e in entries):
+        raise _refuse(key, "a model id or a list of model ids", value, source)
+    models = tuple(dict.fromkeys(m for entry in entries for m in entry.replace(",", " ").split()))
+    if not models:
+        raise _refuse(key, "a model id or a list of model ids", value, source)
+    for model in models:
+        try:
+            check_model_id(model)
+        except InputError as exc:
+            raise pytest.UsageError(f"embedsim: {exc} ({source.name})") from None
+    return models
+
+
+def _dimension(value: Any, key: str, source: Source) -> int:
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        raise _refuse(key, "a int", value, source)
+    if number < 1:
+        raise _refuse(key, "at least 1", value, source)
+    return number
+
+
+def _tolerance(value: Any, key: str, source: Source) -> float:
+    try:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ValueError
+        number = float(value)
+    except ValueError:
+        raise _refuse(key, "a float", value, source) from None
+    if not math.isfinite(number):
+        raise _refuse(key, "a finite number", value, source)
+    if number < 0:
+        raise _refuse(key, "not negative", value, source)
+    return number
+
+
+def _folder(value: Any, key: str, source: Source) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise _refuse(key, "a folder name", value, source)
+    return source.base / value
+
+
+@dataclass(frozen=True)
+class Option:
+    """An ``--embedsim-*`` option, its ini key and ``[tool.embedsim]`` key, and its check."""
+
+    flag: str
+    ini: str
+    key: str
+    check: Callable[[Any, str, Source], Any]
+    help: str
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--embedsim-model", "embedsim_models", "models", _models,
+           "Model id to run embedder/experiment tests with; repeat or comma-separate for "
+           "several. Overrides the configured list (ini 'embedsim_models', default: pixels)."),
+    Option("--embedsim-dimension", "embedsim_dimension", "dimension", _dimension,
+           "Output dimensionality requested from the models (default: each backend's own, "
+           f"{DEFAULT_DIMENSION} for pixels and Gemini)."),
+    Option("--embedsim-cassette-dir", "embedsim_cassette_dir", "cassette_dir", _folder,
+           "Folder of the cassettes, relative to the rootdir (in a config file: to that file); they are "
+           "stored as <dir>/<model id>/<test module>/<test name>.yaml (default: cassettes)."),
+    Option("--embedsim-tolerance", "embedsim_tolerance", "tolerance", _tolerance,
+           f"Absolute tolerance of matrix snapshots (default: {DEFAULT_TOLERANCE:g})."),
+    Option("--embedsim-image-tolerance", "embedsim_image_tolerance", "image_tolerance", _tolerance,
+           f"RMS tolerance (0-255) of heatmap snapshots (default: {DEFAULT_IMAGE_TOLERANCE:g})."),
+    Option("--embedsim-report", "embedsim_report", "report", _folder,
+           "Write a report folder (heatmaps per model, index.html and index.md comparing "
+           "the models side by side) to this directory, relative to the rootdir (in a config file: to that file)."),
 )
 
 
 def add_options(parser: pytest.Parser) -> None:
     """Register the ``embedsim`` option group and its ini keys."""
     group = parser.getgroup("embedsim", "embedsim: experiments on embedding models")
-    for option, ini, _key, help_text in _OPTIONS:
-        dest = ini
-        if option == "--embedsim-model":
-            group.addoption(option, action="append", dest=dest, default=None, metavar="MODEL", help=help_text)
-            parser.addini(ini, "Model ids that embedder/experiment tests run with (default: pixels).",
+    for option in OPTIONS:
+        if option.flag == "--embedsim-model":
+            group.addoption(option.flag, action="append", dest=option.ini, default=None, metavar="MODEL",
+                            help=option.help)
+            parser.addini(option.ini, "Model ids that embedder/experiment tests run with (default: pixels).",
                           type="args", default=None)
         else:
-            group.addoption(option, action="store", dest=dest, default=None,
-                            metavar=option.rsplit("-", 1)[-1].upper(), help=help_text)
-            parser.addini(ini, help_text, default=None)
+            group.addoption(option.flag, action="store", dest=option.ini, default=None,
+                            metavar=option.flag.rsplit("-", 1)[-1].upper(), help=option.help)
+            parser.addini(option.ini, option.help, default=None)
 
 
-def _pyproject_table(config: pytest.Config) -> dict[str, Any]:
-    path = Path(config.rootpath) / "pyproject.toml"
+def pyproject_path(config: pytest.Config) -> Path:
+    """The ``pyproject.toml`` whose ``[tool.embedsim]`` applies: pytest's configfile when it
+    is one, else the one beside pytest's ini file, else the rootdir's."""
+    inipath = config.inipath
+    if inipath is not None and inipath.suffix == ".toml":
+        return Path(inipath)
+    return (Path(inipath).parent if inipath is not None else Path(config.rootpath)) / "pyproject.toml"
+
+
+def _pyproject_table(path: Path) -> dict[str, Any] | None:
+    """``[tool.embedsim]`` of ``path`` (``None`` when the file or the table is absent)."""
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-    table = data.get("tool", {}).get("embedsim", {})
-    return table if isinstance(table, dict) else {}
+    except FileNotFoundError:
+        return None
+    except (OSError, tomllib.TOMLDecodeError, RecursionError, UnicodeDecodeError) as exc:
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise pytest.UsageError(f"embedsim: cannot read {path}: {problem}") from None
+    tool = data.get("tool")
+    table = tool.get("embedsim") if isinstance(tool, dict) else None
+    if table is not None and not isinstance(table, dict):
+        raise pytest.UsageError(f"embedsim: tool.embedsim in {path} must be a table, got {table!r}")
+    return table
 
 
-def _value(config: pytest.Config, table: dict[str, Any], ini: str, key: str, cli: bool = True) -> Any:
-    option = config.getoption(ini, None) if cli else None
-    if option not in (None, []):
-        return option
-    value = config.getini(ini)
-    if value not in (None, "", []):
-        return value
-    return table.get(key)
-
-
-def _split_models(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    models: list[str] = []
-    for entry in value:
-        for model in str(entry).replace(",", " ").split():
-            if model not in models:
-                models.append(model)
-    return tuple(models)
-
-
-def _number(value: Any, kind: type, name: str) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise pytest.UsageError(f"embedsim: {name} must be a {kind.__name__}, got {value!r}") from None
-    if number < 0:
-        raise pytest.UsageError(f"embedsim: {name} must not be negative, got {value!r}")
-    return number
+def _lookup(config: pytest.Config, table: dict[str, Any] | None, path: Path, option: Option,
+            cli: bool = True) -> tuple[Any, Source] | None:
+    """The value of ``option`` and where it was set (command line > ini > table), or ``None``."""
+    if cli and (value := config.getoption(option.ini, None)) not in (None, []):
+        return value, Source(option.flag, Path(config.rootpath))
+    if (value := config.getini(option.ini)) not in (None, "", []):
+        inipath = config.inipath
+        return value, Source(f"ini key {option.ini}" + (f" in {Path(inipath).name}" if inipath else ""),
+                             Path(inipath).parent if inipath else Path(config.rootpath))
+    if table is not None and option.key in table:
+        return table[option.key], Source(f"[tool.embedsim] {option.key} in {path}", path.parent)
+    return None
 
 
 def load_settings(config: pytest.Config) -> Settings:
     """Resolve the settings of ``config`` (command line > ini > pyproject > default)."""
-    table = _pyproject_table(config)
-    values = {key: _value(config, table, ini, key) for _opt, ini, key, _h in _OPTIONS}
-    root = Path(config.rootpath)
-    configured = _value(config, table, "embedsim_models", "models", cli=False)
-    models = _split_models(configured) if configured else (DEFAULT_MODEL,)
-    selected = _split_models(values["models"]) if values["models"] else models
+    path = pyproject_path(config)
+    table = _pyproject_table(path)
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        found = _lookup(config, table, path, option)
+        if found is not None:
+            values[option.key] = option.check(found[0], option.key, found[1])
+    models_option = OPTIONS[0]
+    configured = _lookup(config, table, path, models_option, cli=False)
+    models = models_option.check(configured[0], "models", configured[1]) if configured else (DEFAULT_MODEL,)
+    selected = values.get("models") or models
     if not models or not selected:
         raise pytest.UsageError("embedsim: no model configured; e.g. --embedsim-model pixels")
-    for model in dict.fromkeys(models + selected):
-        try:
-            check_model_id(model)
-        except InputError as exc:
-            raise pytest.UsageError(f"embedsim: {exc}") from None
-    report = values["report"]
-    if values["dimension"] is not None and _number(values["dimension"], int, "dimension") < 1:
-        raise pytest.UsageError(f"embedsim: dimension must be at least 1, got {values['dimension']!r}")
     return Settings(
         models=models,
         selected=selected,
-        dimension=_number(values["dimension"], int, "dimension") if values["dimension"] is not None else None,
-        cassette_dir=root / str(values["cassette_dir"] or DEFAULT_CASSETTE_DIR),
-        tolerance=_number(values["tolerance"] if values["tolerance"] is not None else DEFAULT_TOLERANCE,
-                          float, "tolerance"),
-        image_tolerance=_number(values["image_tolerance"] if values["image_tolerance"] is not None
-                                else DEFAULT_IMAGE_TOLERANCE, float, "image tolerance"),
-        report_dir=(root / str(report)) if report else None,
+        dimension=values.get("dimension"),
+        cassette_dir=values.get("cassette_dir", Path(config.rootpath) / DEFAULT_CASSETTE_DIR),
+        tolerance=values.get("tolerance", DEFAULT_TOLERANCE),
+        image_tolerance=values.get("image_tolerance", DEFAULT_IMAGE_TOLERANCE),
+        report_dir=values.get("report"),
+        configured=table is not None or bool(values),
     )

@@ -11,3 +11,8 @@ class InputError(EmbedsimError):
 
 class BackendError(EmbedsimError):
     """An embedding backend failed or answered something unusable."""
+
+
+class RecordingError(EmbedsimError):
+    """A test's recording cannot be used or made (missing, mismatched or unreadable cassette).
+    A test that fails or skips with one never reached its snapshots: they are kept."""

@@ -2,12 +2,13 @@
 
 :class:`Experiment` embeds with the current model and records every matrix, statistic
 and expectation outcome (for the ``--embedsim-report``); it can snapshot matrices and
-heatmaps. Expectations are soft: the plugin calls :meth:`Experiment.finish` when the
-test function returns.
+heatmaps. Expectations and snapshots are soft: the plugin calls :meth:`Experiment.finish`
+when the test function returns.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -107,6 +108,8 @@ class Experiment:
         self._items: dict[int, tuple[SimilarityMatrix, Sequence[Item] | None, Sequence[Item] | None, MatrixRecord]] = {}
         self._snapshot_factory = snapshot
         self._matrix_snapshot: Any = None
+        #: One text per snapshot that did not match (see :meth:`snapshot`).
+        self.snapshot_mismatches: list[str] = []
         self._heatmap_snapshot: Any = None
         self._matrix_tolerance = matrix_tolerance
         self._image_tolerance = image_tolerance
@@ -119,7 +122,7 @@ class Experiment:
                    name: str | None = None) -> SimilarityMatrix:
         """Embed ``rows`` (and ``cols``) with this model in one call and return the cosine
         similarity matrix (all pairs of ``rows`` when ``cols`` is omitted), recorded under
-        ``name`` (default ``matrix``, ``matrix_2``, ...)."""
+        ``name`` (default: the first of ``matrix``, ``matrix_2``, ... not taken)."""
         matrix = similarity(self.embedder, rows, cols)
         return self.add_matrix(matrix, name=name, rows=rows, cols=cols if cols is not None else rows)
 
@@ -130,8 +133,9 @@ class Experiment:
             return matrix
         taken = {m.name for m in self.matrices}
         if name is None:
-            name = "matrix" if "matrix" not in taken else f"matrix_{len(self.matrices) + 1}"
-        if name in taken:
+            name = next(n for n in itertools.chain(["matrix"], (f"matrix_{i}" for i in itertools.count(2)))
+                        if n not in taken)
+        elif name in taken:
             raise InputError(f"the experiment already has a matrix named {name!r}; pass another name=")
         record = MatrixRecord(name, list(matrix.row_labels), list(matrix.col_labels),
                               np.asarray(matrix.values, dtype=np.float64).round(6).tolist(), matrix.all_pairs)
@@ -249,10 +253,17 @@ class Experiment:
         """Expectations that failed, or passed although declared xfail for this model."""
         return [c for c in self.checks if c.outcome in ("failed", "xpassed")]
 
+    def failure_text(self) -> str:
+        """Every broken expectation, then every snapshot mismatch (empty when there is none)."""
+        return "\n\n".join([*(r.failure_text() for r in self.failures), *self.snapshot_mismatches])
+
     def finish(self) -> None:
-        """Called by the plugin when the test function returns: raise :class:`ExpectationsFailed`
-        for failures, or xfail the test when only declared-xfail expectations failed."""
+        """Called by the plugin when the test function returns: raise :class:`SnapshotMismatch`
+        when a snapshot differs (listing the broken expectations too), :class:`ExpectationsFailed`
+        for failed expectations, or xfail the test when only declared-xfail expectations failed."""
         __tracebackhide__ = True
+        if self.snapshot_mismatches:
+            raise SnapshotMismatch(self.failure_text()).with_traceback(None)
         if self.failures:
             raise ExpectationsFailed(self.failures).with_traceback(None)
         expected = [c for c in self.checks if c.outcome == "xfailed"]
@@ -271,31 +282,30 @@ class Experiment:
     def snapshot(self, matrix: SimilarityMatrix, *, heatmap: bool = True) -> None:
         """Compare ``matrix`` with its syrupy snapshots: the table (``.matrix.tsv``, absolute
         tolerance) and, with ``heatmap=True``, its heatmap (``.heatmap.png``, RMS tolerance).
-        Named matrices give named snapshots. ``--snapshot-update`` writes them."""
+        Named matrices give named snapshots. ``--snapshot-update`` writes them. Soft, like
+        the expectations: a mismatch is recorded and the test fails at its end, listing
+        every broken expectation and every mismatch."""
         __tracebackhide__ = True
         from embedsim.snapshots import heatmap_extension, matrix_extension
-        from embedsim.config import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
 
         if self._snapshot_factory is None:
             raise InputError("snapshots need syrupy: use the experiment fixture of the embedsim plugin")
         record, _rows, _cols = self._record(matrix)
         if self._matrix_snapshot is None:
-            mt = self._matrix_tolerance if self._matrix_tolerance is not None else DEFAULT_TOLERANCE
-            it = self._image_tolerance if self._image_tolerance is not None else DEFAULT_IMAGE_TOLERANCE
-            self._matrix_snapshot = self._snapshot_factory(matrix_extension(mt))
-            self._heatmap_snapshot = self._snapshot_factory(heatmap_extension(it))
+            self._matrix_snapshot = self._snapshot_factory(
+                matrix_extension() if self._matrix_tolerance is None else matrix_extension(self._matrix_tolerance))
+            self._heatmap_snapshot = self._snapshot_factory(
+                heatmap_extension() if self._image_tolerance is None else heatmap_extension(self._image_tolerance))
         index = None if record.name == "matrix" else record.name
-        problems = []
         for assertion, kind, wanted in ((self._matrix_snapshot, "matrix table", True),
                                         (self._heatmap_snapshot, "heatmap", heatmap)):
             if not wanted:
                 continue
             target = assertion(name=index) if index else assertion
             if not target == matrix:  # syrupy resets the name afterwards: name the matrix ourselves
-                problems.append("\n".join([f"{kind} of {record.name!r} does not match its snapshot "
-                                           f"(update with --snapshot-update):", *assertion.get_assert_diff()]))
-        if problems:
-            raise SnapshotMismatch("\n\n".join(problems))
+                self.snapshot_mismatches.append("\n".join([f"{kind} of {record.name!r} does not match its snapshot "
+                                                           f"(update with --snapshot-update):",
+                                                           *assertion.get_assert_diff()]))
 
     # -- report ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -303,7 +313,9 @@ class Experiment:
 
 
 class SnapshotMismatch(AssertionError):
-    """A matrix or heatmap differs from its snapshot beyond the tolerance."""
+    """A matrix or heatmap differs from its snapshot beyond the tolerance (the message also
+    lists the test's broken expectations). Not an :class:`ExpectationFailed`, so an
+    ``embedsim_xfail`` never hides it."""
 
 
 def _spec(groups: Groups) -> str:

@@ -105,9 +105,11 @@ def default_title(matrix: SimilarityMatrix) -> str:
 
 @contextmanager
 def _heatmap_style() -> Iterator[None]:
-    """matplotlib's default style plus the Japanese font, for this block only."""
+    """matplotlib's default style plus the Japanese font, for this block only; labels and
+    titles are drawn as they are (no mathtext: ``$x_$`` is text, not a formula)."""
     japanese_font_path()
-    with style.context("default"), rc_context({"font.family": [JAPANESE_FONT_FAMILY, "DejaVu Sans"]}):
+    with style.context("default"), rc_context({"font.family": [JAPANESE_FONT_FAMILY, "DejaVu Sans"],
+                                               "text.parse_math": False}):
         yield
 
 

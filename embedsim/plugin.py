@@ -20,28 +20,35 @@ syrupy's ``--snapshot-update``.
 from __future__ import annotations
 
 import inspect
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from embedsim import recording, report
-from embedsim.experiment import Experiment
-from embedsim.backends import get_embedder, is_local, resolve
-from embedsim.backends.base import Embedder
+from embedsim import outcomes
+from embedsim.backends import is_local
 from embedsim.config import Settings, add_options, load_settings
-from embedsim.expect import ExpectationFailed
+
+if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
+    from embedsim.backends.base import Embedder
+    from embedsim.experiment import Experiment
 
 SETTINGS = pytest.StashKey[Settings]()
-EXPERIMENT = pytest.StashKey[Experiment]()
+EXPERIMENT = pytest.StashKey["Experiment"]()
 ORDER = pytest.StashKey[int]()
 OUTCOME = pytest.StashKey[dict[str, Any]]()
 UNSELECTED = pytest.StashKey[bool]()
 SHARED_CASSETTE = pytest.StashKey[str]()
+#: True once a collected test of this run (or of an xdist worker) uses embedsim's fixtures.
+USED = pytest.StashKey[bool]()
+#: Node ids of tests that failed for a recording reason (see :func:`pytest_sessionfinish`).
+RECORDING_FAILURES = pytest.StashKey["RecordingFailures"]()
+KEPT_SNAPSHOTS = pytest.StashKey[bool]()
 MODEL_PARAM = "embedsim_model"
+FIXTURES = frozenset({"embedder", "experiment", "embedsim_model", "embedsim_settings", "matrix_snapshot",
+                      "heatmap_snapshot"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,15 +66,27 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     settings = load_settings(config)
     config.stash[SETTINGS] = settings
+    config.stash[RECORDING_FAILURES] = RecordingFailures()
+    config.pluginmanager.register(config.stash[RECORDING_FAILURES], "embedsim-recording-failures")
+    if not config.pluginmanager.has_plugin("legacypath") and config.pluginmanager.has_plugin("recording"):
+        from embedsim.legacypath import CassetteDirWithoutLegacyPath
+
+        config.pluginmanager.register(CassetteDirWithoutLegacyPath(), "embedsim-vcr-cassette-dir")
     if (report_dir := _report_dir(config, settings)) is not None:
+        from embedsim import report
+
         report.prepare(report_dir)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """The settings, where the project configures embedsim (else, if a test uses its
+    fixtures, the terminal summary says which defaults it used)."""
     s = config.stash[SETTINGS]
-    mode = config.getoption("record_mode", None) or "none"
-    return (f"embedsim: models {', '.join(s.selected)}; dimension {s.dimension or 'backend default'}; "
-            f"cassettes {s.cassette_dir} (record mode {mode})")
+    return f"embedsim: {s.summary(_record_mode(config))}" if s.configured else None
+
+
+def _record_mode(config: pytest.Config) -> str:
+    return config.getoption("record_mode", None) or "none"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -82,6 +101,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for model in models:
         marks = []
         for mark in metafunc.definition.iter_markers("embedsim_xfail"):
+            from embedsim.expect import ExpectationFailed
+
             if not mark.args:
                 raise pytest.UsageError(f"{metafunc.definition.nodeid}: embedsim_xfail needs model ids")
             if model in mark.args:
@@ -101,6 +122,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     owners: dict[Path, list[pytest.Item]] = {}
     for index, item in enumerate(items):
         item.stash[ORDER] = index  # the report lists tests in collection order
+        if FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            config.stash[USED] = True
         model = _model_of(item)
         if model is not None and model not in settings.selected:
             item.stash[UNSELECTED] = True
@@ -109,6 +132,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         elif model is not None and not is_local(model):
             owners.setdefault(cassette_of(item, settings, model), []).append(item)
     for path, sharing in owners.items():
+        from embedsim import recording
+
         for item in sharing[1:] if len(sharing) > 1 else ():
             item.stash[SHARED_CASSETTE] = (
                 f"{item.nodeid} would share the cassette {recording.show_path(path)} with {sharing[0].nodeid}: "
@@ -117,6 +142,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def cassette_of(item: pytest.Item, settings: Settings, model: str) -> Path:
     """Where the cassette of ``item`` run with ``model`` lives."""
+    from embedsim import recording
+
     return recording.cassette_path(settings.cassette_dir, model, Path(item.path).stem, base_test_name(item, model))
 
 
@@ -168,6 +195,11 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     the backend's key, e.g. ``GEMINI_API_KEY``). A test with no cassette and no way to record one is skipped with
     the command that records it; a request the cassette does not hold fails with the
     items that changed."""
+    import os
+
+    from embedsim import recording
+    from embedsim.backends import get_embedder, resolve
+
     config = request.config
     if is_local(embedsim_model) or config.getoption("disable_recording", False):
         spec = resolve(embedsim_model)
@@ -198,15 +230,18 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
 def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_settings: Settings) -> Experiment:
     """An :class:`embedsim.experiment.Experiment` with the current model: ``similarity``,
     ``stats``, ``expect_groups`` / ``expect_top1`` / ``expect_order`` / ``expect_auc`` and
-    ``expect(check, matrix)`` for a custom check (soft: all are evaluated, the test fails
-    at its end), ``snapshot`` and ``heatmap``.
+    ``expect(check, matrix)`` for a custom check, ``snapshot`` and ``heatmap`` (soft: all
+    are evaluated, the test fails at its end listing every broken expectation and snapshot).
     Its matrices, statistics and outcomes go into the ``--embedsim-report``."""
+    from embedsim.experiment import Experiment
+
     node = request.node
     exp = Experiment(
         embedder,
         base_test_name(node, embedder.model_id),
         node.nodeid,
-        snapshot=lambda extension: snapshot_assertion(request, extension),
+        # syrupy's own fixture, asked for only when the test takes a snapshot
+        snapshot=lambda extension: request.getfixturevalue("snapshot").use_extension(extension),
         matrix_tolerance=embedsim_settings.tolerance,
         image_tolerance=embedsim_settings.image_tolerance,
     )
@@ -214,38 +249,22 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
     return exp
 
 
-def snapshot_assertion(request: pytest.FixtureRequest, extension_class: type) -> Any:
-    """A syrupy ``SnapshotAssertion`` of the current test with ``extension_class`` - like
-    ``snapshot.use_extension(...)``, without instantiating the default amber snapshot."""
-    from syrupy.assertion import SnapshotAssertion
-    from syrupy.location import PyTestLocation
-
-    option = request.config.option
-    return SnapshotAssertion(
-        update_snapshots=option.update_snapshots,
-        update_new_snapshots_only=getattr(option, "update_new_snapshots_only", False),
-        extension_class=extension_class,
-        test_location=PyTestLocation(request.node),
-        session=request.config._syrupy,  # type: ignore[attr-defined]
-    )
-
-
 @pytest.fixture
-def matrix_snapshot(request: pytest.FixtureRequest, embedsim_settings: Settings) -> Any:
+def matrix_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
     """syrupy snapshot storing a SimilarityMatrix as a ``.matrix.tsv`` table, compared
     within ``--embedsim-tolerance``: ``assert matrix_snapshot == m``."""
     from embedsim.snapshots import matrix_extension
 
-    return snapshot_assertion(request, matrix_extension(embedsim_settings.tolerance))
+    return snapshot.use_extension(matrix_extension(embedsim_settings.tolerance))
 
 
 @pytest.fixture
-def heatmap_snapshot(request: pytest.FixtureRequest, embedsim_settings: Settings) -> Any:
+def heatmap_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
     """syrupy snapshot storing a heatmap PNG (bytes or a SimilarityMatrix), compared within
     ``--embedsim-image-tolerance`` RMS: ``assert heatmap_snapshot == m``."""
     from embedsim.snapshots import heatmap_extension
 
-    return snapshot_assertion(request, heatmap_extension(embedsim_settings.image_tolerance))
+    return snapshot.use_extension(heatmap_extension(embedsim_settings.image_tolerance))
 
 
 # --- hooks --------------------------------------------------------------------------------------
@@ -253,9 +272,16 @@ def heatmap_snapshot(request: pytest.FixtureRequest, embedsim_settings: Settings
 
 @pytest.hookimpl(wrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
+    """End the test's experiment: its soft failures fail the test; when the test raised
+    something else, they are added to that exception as a note."""
     __tracebackhide__ = True
-    result = yield
     exp = pyfuncitem.stash.get(EXPERIMENT, None)
+    try:
+        result = yield
+    except Exception as exc:
+        if exp is not None and (text := exp.failure_text()):
+            exc.add_note(f"embedsim: besides, this test's experiment failed:\n{text}")
+        raise
     if exp is not None:
         exp.finish()
     return result
@@ -264,30 +290,34 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     rep = yield
+    if (why := outcomes.cause(call.excinfo)) and (rep.failed or rep.skipped):
+        setattr(rep, outcomes.CAUSE_ATTRIBUTE, why)
     settings = item.config.stash[SETTINGS]
     model = _model_of(item)
     if settings.report_dir is None or model is None or item.stash.get(UNSELECTED, False):
         return rep
-    outcome = item.stash.setdefault(OUTCOME, {"outcome": "passed", "reason": "", "duration": 0.0})
-    if rep.when == "call":
-        outcome["duration"] = round(rep.duration, 4)
-    if hasattr(rep, "wasxfail"):
-        outcome.update(outcome="xfailed" if rep.skipped else "xpassed", reason=rep.wasxfail)
-    elif rep.skipped and outcome["outcome"] == "passed":
-        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
-        outcome.update(outcome="skipped", reason=reason.removeprefix("Skipped: "))
-    elif rep.failed and outcome["outcome"] not in ("failed", "error"):
-        text = str(rep.longrepr)
-        state = "failed" if rep.when == "call" else "error"
-        if "[XPASS(strict)]" in text:
-            state = "xpassed"
-        outcome.update(outcome=state, reason=text.strip().splitlines()[-1][:300] if text.strip() else "")
+    outcome = item.stash.setdefault(OUTCOME, outcomes.new())
+    outcomes.update(outcome, rep, call)
     if rep.when == "teardown":
+        from embedsim import report
+
         entry = {"nodeid": item.nodeid, "module": item.nodeid.split("::")[0], "test": base_test_name(item, model),
                  "model": model, "time": time.time(), "order": item.stash.get(ORDER, 0), "doc": _summary_line(item),
                  **outcome}
         report.write_fragment(settings.report_dir, entry, item.stash.get(EXPERIMENT, None))
     return rep
+
+
+class RecordingFailures:
+    """The node ids of tests that failed for a recording reason (on the xdist controller too:
+    the cause travels with the report)."""
+
+    def __init__(self) -> None:
+        self.nodeids: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed and getattr(report, outcomes.CAUSE_ATTRIBUTE, "") == "recording":
+            self.nodeids.append(report.nodeid)
 
 
 def _summary_line(item: pytest.Item) -> str:
@@ -296,11 +326,32 @@ def _summary_line(item: pytest.Item) -> str:
     return " ".join(doc.split("\n\n", 1)[0].split())
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Any:
+    """Before syrupy looks for unused snapshots: a test that failed for a recording reason
+    never compared its snapshots, so this run cannot tell which are unused - it deletes none
+    (as syrupy's ``--snapshot-no-cleanup``). Then the report index."""
     config = session.config
+    failures = config.stash.get(RECORDING_FAILURES, None)
+    if failures is not None and failures.nodeids and config.getoption("update_snapshots", False) and not config.getoption("no_cleanup", True):
+        config.option.no_cleanup = True
+        config.stash[KEPT_SNAPSHOTS] = True
+    if hasattr(config, "workeroutput") and config.stash.get(USED, False):
+        config.workeroutput["embedsim_used"] = True  # type: ignore[attr-defined]
+    result = yield
     settings = config.stash.get(SETTINGS, None)
     if settings is not None and (report_dir := _report_dir(config, settings)) is not None:
+        from embedsim import report
+
         report.build_index(report_dir, settings.models, config.rootpath)
+    return result
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist controller: a worker's tests used embedsim's fixtures."""
+    if getattr(node, "workeroutput", {}).get("embedsim_used"):
+        node.config.stash[USED] = True
 
 
 def _report_dir(config: pytest.Config, settings: Settings) -> Path | None:
@@ -312,5 +363,17 @@ def _report_dir(config: pytest.Config, settings: Settings) -> Path | None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     settings = config.stash.get(SETTINGS, None)
-    if settings is not None and (report_dir := _report_dir(config, settings)) is not None:
+    if settings is None or hasattr(config, "workerinput"):
+        return
+    if config.stash.get(KEPT_SNAPSHOTS, False):
+        failed = config.stash[RECORDING_FAILURES].nodeids
+        terminalreporter.write_line(
+            f"embedsim: no unused snapshot deleted: {len(failed)} test(s) failed for a recording reason before "
+            f"comparing their snapshots ({', '.join(failed[:3])}{', ...' if len(failed) > 3 else ''}); "
+            "re-run with --snapshot-update once they pass to delete unused snapshots")
+    if not settings.configured and config.stash.get(USED, False):
+        terminalreporter.write_line(
+            f"embedsim: not configured in this project (no [tool.embedsim] table, embedsim_* ini key or "
+            f"--embedsim-* option); its fixtures used the defaults: {settings.summary(_record_mode(config))}")
+    if (report_dir := _report_dir(config, settings)) is not None:
         terminalreporter.write_line(f"embedsim report: {report_dir / 'index.html'}")

@@ -9,6 +9,9 @@
   ``matplotlib.testing.compare.calculate_rms``); on a mismatch it writes
   ``<snapshot>.actual.png`` and ``<snapshot>.diff.png`` beside the snapshot.
 
+Both are stateless (one instance may compare any number of snapshots) and write every
+file through :func:`embedsim.files.atomic_write`.
+
 Use them through the ``matrix_snapshot`` / ``heatmap_snapshot`` fixtures, or
 ``snapshot.use_extension(matrix_extension(1e-3))``. ``--snapshot-update`` updates them.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import io
 import math
+import unicodedata
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -26,27 +30,47 @@ import numpy as np
 from PIL import Image
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from embedsim.config import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
+from embedsim.files import atomic_write
 from embedsim.matrix import SimilarityMatrix
+from embedsim.tolerances import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
 
 #: Digits written per value; well below any sensible tolerance.
 DIGITS = 6
 MAX_LISTED_CELLS = 20
 _ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_UNESCAPES = {"t": "\t", "n": "\n", "r": "\r"}
 
 
 def _escape(label: str) -> str:
-    return "".join(_ESCAPES.get(c, c) for c in label)
+    """``label`` on one table cell: backslash, tab and line ends as ``\\t`` ``\\n`` ``\\r``, other
+    control, line / paragraph separator and surrogate characters as ``\\xHH`` / ``\\uHHHH``."""
+    out = []
+    for c in label:
+        if c in _ESCAPES:
+            out.append(_ESCAPES[c])
+        elif unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs"):
+            out.append(f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def _unescape(text: str) -> str:
-    out, chars = [], iter(text)
-    for c in chars:
-        if c == "\\":
-            nxt = next(chars, "")
-            out.append({"t": "\t", "n": "\n", "r": "\r"}.get(nxt, nxt))
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            width = {"x": 2, "u": 4}.get(nxt, 0)
+            if width and len(text) >= i + 2 + width:
+                out.append(chr(int(text[i + 2:i + 2 + width], 16)))
+                i += 2 + width
+                continue
+            out.append(_UNESCAPES.get(nxt, nxt))
+            i += 2
         else:
             out.append(c)
+            i += 1
     return "".join(out)
 
 
@@ -65,8 +89,10 @@ def matrix_to_table(matrix: SimilarityMatrix) -> str:
 def table_to_matrix(text: str) -> SimilarityMatrix:
     """Parse :func:`matrix_to_table` output: comment lines (starting with ``#``) up to the
     header row, which starts with a tab; after it every line is a row, whose label may
-    start with ``#``."""
-    lines = [line for line in text.splitlines() if line]
+    start with ``#``. Lines end at ``\\n`` only (labels hold no other line end unescaped)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        del lines[-1]
     while lines and lines[0].startswith("#"):
         del lines[0]
     if not lines:
@@ -116,7 +142,21 @@ def compare_matrices(obtained: SimilarityMatrix, expected: SimilarityMatrix, tol
     return lines
 
 
-class MatrixSnapshotExtension(SingleFileSnapshotExtension):
+class AtomicSingleFileExtension(SingleFileSnapshotExtension):
+    """A single-file snapshot written through :func:`embedsim.files.atomic_write`: a full disk
+    or a kill during ``--snapshot-update`` leaves the previous snapshot, never a truncated one."""
+
+    @classmethod
+    def write_snapshot_collection(cls, *, snapshot_collection: Any, **kwargs: Any) -> None:
+        data = next(iter(snapshot_collection)).data
+        if not isinstance(data, cls.get_supported_dataclass()):
+            raise TypeError(f"cannot write a {type(data).__name__} snapshot: expected "
+                            f"{cls.get_supported_dataclass().__name__}")
+        atomic_write(snapshot_collection.location, data.encode(cls.get_write_encoding() or "utf-8")
+                     if isinstance(data, str) else bytes(data))
+
+
+class MatrixSnapshotExtension(AtomicSingleFileExtension):
     """A :class:`SimilarityMatrix` as a ``.matrix.tsv`` table, equal within :attr:`tolerance`."""
 
     file_extension = "matrix.tsv"
@@ -163,15 +203,51 @@ def _diff_image(expected: np.ndarray, actual: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-class HeatmapSnapshotExtension(SingleFileSnapshotExtension):
+class StoredImage(bytes):
+    """A heatmap snapshot's bytes and the file they were read from: comparing it needs no
+    state in the extension (syrupy hands the stored data to ``matches`` and ``diff_lines``)."""
+
+    location: str
+
+    def __new__(cls, data: bytes, location: str) -> StoredImage:
+        image = super().__new__(cls, data)
+        image.location = location
+        return image
+
+
+def side_files(location: str) -> tuple[Path, Path]:
+    """The ``.actual.png`` and ``.diff.png`` beside the heatmap snapshot at ``location``."""
+    stem = location[: -len(".png")]
+    return Path(f"{stem}.actual.png"), Path(f"{stem}.diff.png")
+
+
+def compare_images(actual_png: bytes, expected_png: bytes, tolerance: float) -> tuple[str, bytes | None]:
+    """Why ``actual_png`` differs from ``expected_png`` (empty when they match within an RMS
+    of ``tolerance``) and the amplified difference image when the sizes agree."""
+    if actual_png == expected_png:
+        return "", None
+    try:
+        actual, expected = _rgb(actual_png), _rgb(expected_png)
+    except OSError as exc:
+        return f"cannot read the images: {exc}", None
+    if actual.shape != expected.shape:
+        return (f"image size changed: {actual.shape[1]}x{actual.shape[0]} now, "
+                f"{expected.shape[1]}x{expected.shape[0]} in the snapshot"), None
+    rms = calculate_rms(expected, actual)
+    if rms <= tolerance:
+        return "", None
+    return f"images differ: RMS {rms:.3f} > tolerance {tolerance:g}", _diff_image(expected, actual)
+
+
+class HeatmapSnapshotExtension(AtomicSingleFileExtension):
     """A PNG (bytes, or a :class:`SimilarityMatrix` rendered as a heatmap) equal within an
-    RMS of :attr:`tolerance`; a mismatch writes ``.actual.png`` and ``.diff.png`` beside it."""
+    RMS of :attr:`tolerance`; a mismatch writes ``.actual.png`` and ``.diff.png`` beside it
+    (atomically), a match or an update removes them. Stateless: the stored image carries
+    its location (:class:`StoredImage`)."""
 
     file_extension = "heatmap.png"
     _write_mode = WriteMode.BINARY
     tolerance: float = DEFAULT_IMAGE_TOLERANCE
-    _location: str | None = None
-    _failure: str = ""
 
     def serialize(self, data: Any, **kwargs: Any) -> bytes:
         if isinstance(data, SimilarityMatrix):
@@ -182,63 +258,42 @@ class HeatmapSnapshotExtension(SingleFileSnapshotExtension):
 
     def read_snapshot_data_from_location(self, *, snapshot_location: str, snapshot_name: str,
                                          session_id: str) -> Any:
-        self._location = snapshot_location  # where .actual.png and .diff.png go on a mismatch
-        return super().read_snapshot_data_from_location(
+        data = super().read_snapshot_data_from_location(
             snapshot_location=snapshot_location, snapshot_name=snapshot_name, session_id=session_id)
-
-    def side_files(self) -> tuple[Path, Path] | None:
-        """Paths of the ``.actual.png`` and ``.diff.png`` of the last read snapshot."""
-        if not self._location:
-            return None
-        stem = self._location[: -len(".png")]
-        return Path(f"{stem}.actual.png"), Path(f"{stem}.diff.png")
+        return StoredImage(data, snapshot_location) if data is not None else None
 
     def matches(self, *, serialized_data: Any, snapshot_data: Any) -> bool:
-        if serialized_data == snapshot_data:
-            self._clean_side_files()
-            return True
-        try:
-            actual, expected = _rgb(serialized_data), _rgb(snapshot_data)
-        except OSError as exc:
-            self._failure = f"cannot read the images: {exc}"
-            return False
-        if actual.shape != expected.shape:
-            self._failure = (f"image size changed: {actual.shape[1]}x{actual.shape[0]} now, "
-                             f"{expected.shape[1]}x{expected.shape[0]} in the snapshot")
-            self._write_side_files(serialized_data, None)
-            return False
-        rms = calculate_rms(expected, actual)
-        if rms <= self.tolerance:
-            self._clean_side_files()
-            return True
-        self._failure = f"images differ: RMS {rms:.3f} > tolerance {self.tolerance:g}"
-        self._write_side_files(serialized_data, _diff_image(expected, actual))
-        return False
-
-    def _write_side_files(self, actual: bytes, diff: bytes | None) -> None:
-        files = self.side_files()
-        if files is None:
-            return
-        files[0].write_bytes(actual)
-        if diff is not None:
-            files[1].write_bytes(diff)
-        self._failure += f"\nactual image: {files[0]}" + (f"\ndiff image: {files[1]}" if diff else "")
-
-    def _clean_side_files(self) -> None:
-        for path in self.side_files() or ():
-            path.unlink(missing_ok=True)
+        failure, diff = compare_images(serialized_data, snapshot_data, self.tolerance)
+        location = getattr(snapshot_data, "location", None)
+        if location is not None:
+            actual_file, diff_file = side_files(location)
+            if failure:
+                atomic_write(actual_file, serialized_data)
+            else:
+                actual_file.unlink(missing_ok=True)
+            if diff is not None:
+                atomic_write(diff_file, diff)
+            else:
+                diff_file.unlink(missing_ok=True)
+        return not failure
 
     def diff_lines(self, serialized_data: Any, snapshot_data: Any) -> Iterator[str]:
         if not snapshot_data:  # no snapshot yet (syrupy passes "" for None): nothing to compare
             return
-        yield from (self._failure or "heatmap differs from the snapshot").splitlines()
+        failure, diff = compare_images(serialized_data, snapshot_data, self.tolerance)
+        yield from (failure or "heatmap differs from the snapshot").splitlines()
+        location = getattr(snapshot_data, "location", None)
+        if failure and location is not None:
+            actual_file, diff_file = side_files(location)
+            yield f"actual image: {actual_file}"
+            if diff is not None:
+                yield f"diff image: {diff_file}"
 
     @classmethod
-    def write_snapshot_collection(cls, *, snapshot_collection: Any, name_order: Any = None) -> None:
-        super().write_snapshot_collection(snapshot_collection=snapshot_collection, name_order=name_order)
-        stem = str(snapshot_collection.location)[: -len(".png")]
-        for suffix in (".actual.png", ".diff.png"):  # an updated snapshot makes them stale
-            Path(stem + suffix).unlink(missing_ok=True)
+    def write_snapshot_collection(cls, *, snapshot_collection: Any, **kwargs: Any) -> None:
+        super().write_snapshot_collection(snapshot_collection=snapshot_collection, **kwargs)
+        for path in side_files(str(snapshot_collection.location)):  # an updated snapshot makes them stale
+            path.unlink(missing_ok=True)
 
 
 @cache

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 # pytester's inline runs drop modules first imported inside them; import the heavy ones here once
@@ -257,3 +260,217 @@ def test_cassette_dir_is_configurable(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_dir="def test_x(embedder):\n    pass\n")
     result = pytester.runpytest("-rs", "--embedsim-model", "gemini-embedding-2")
     result.stdout.fnmatch_lines(["*no cassette recorded/http/gemini-embedding-2/test_dir/test_x.yaml*"])
+
+
+# --- issue 15: options and configuration ---------------------------------------------------------
+
+from hypothesis import given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+
+@pytest.mark.parametrize("where, text, message", [
+    ("cli", ("--embedsim-tolerance", "nan"), "*embedsim: tolerance must be a finite number, got 'nan' "
+                                             "(--embedsim-tolerance)*"),
+    ("cli", ("--embedsim-image-tolerance", "inf"), "*embedsim: image_tolerance must be a finite number, got 'inf'*"),
+    ("toml", "dimension = true", "*embedsim: dimension must be a int, got True ([[]tool.embedsim[]] dimension in *"
+                                 "pyproject.toml)*"),
+    ("toml", "dimension = 768.9", "*embedsim: dimension must be a int, got 768.9 ([[]tool.embedsim[]] dimension*"),
+    ("toml", "models = 5", "*embedsim: models must be a model id or a list of model ids, got 5 "
+                           "([[]tool.embedsim[]] models*"),
+    ("toml", "report = true", "*embedsim: report must be a folder name, got True ([[]tool.embedsim[]] report*"),
+    ("toml", "tolerance = nan", "*embedsim: tolerance must be a finite number, got nan ([[]tool.embedsim[]]*"),
+    ("toml", "dimension = { a = 1 }", "*embedsim: dimension must be a int, got a table ([[]tool.embedsim[]]*"),
+    ("ini", "embedsim_dimension = 768.9", "*embedsim: dimension must be a int, got '768.9' "
+                                          "(ini key embedsim_dimension in tox.ini)*"),
+])
+def test_bad_values_are_usage_errors_naming_key_and_value(pytester: pytest.Pytester, where: str, text: Any,
+                                                           message: str) -> None:
+    pytester.makepyfile("def test_words(embedder):\n    pass\n")
+    if where == "toml":
+        pytester.path.joinpath("pyproject.toml").write_text(f"[tool.pytest.ini_options]\n\n[tool.embedsim]\n{text}\n")
+        result = pytester.runpytest()
+    elif where == "ini":
+        pytester.makeini(f"[pytest]\n{text}\n")
+        result = pytester.runpytest()
+    else:
+        result = pytester.runpytest(*text)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_an_unreadable_or_deeply_nested_pyproject_is_a_usage_error(tmp_path: Path) -> None:
+    """(A pyproject.toml that pytest itself uses as configfile is parsed by pytest first.)"""
+    from embedsim.config import _pyproject_table
+
+    path = tmp_path / "pyproject.toml"
+    path.write_text("[tool.embedsim]\nx = " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(pytest.UsageError, match="embedsim: cannot read .*pyproject.toml: nested too deeply"):
+        _pyproject_table(path)
+    path.write_text("[tool.embedsim\n")
+    with pytest.raises(pytest.UsageError, match="embedsim: cannot read .*pyproject.toml: "):
+        _pyproject_table(path)
+    path.write_text("[tool]\nembedsim = 3\n")
+    with pytest.raises(pytest.UsageError, match="tool.embedsim in .* must be a table, got 3"):
+        _pyproject_table(path)
+    assert _pyproject_table(tmp_path / "missing.toml") is None
+
+
+#: Values of every kind TOML or a command line can give.
+ANY_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=6) | st.sampled_from(["768", "nan", "inf", "-1", "0", "1e-3", "pixels", "", " 3 "]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=2),
+    max_leaves=5)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(value=ANY_VALUE)
+def test_every_option_value_is_valid_or_a_usage_error_naming_key_and_value(value: Any) -> None:
+    import math
+
+    from embedsim.config import OPTIONS, Source
+
+    source = Source("[tool.embedsim] key in /p/pyproject.toml", Path("/p"))
+    for option in OPTIONS:
+        try:
+            checked = option.check(value, option.key, source)
+        except pytest.UsageError as exc:
+            text = str(exc)
+            assert text.startswith(f"embedsim: {option.key} ") or "unknown model id" in text
+            assert text.endswith(f"({source.name})")
+            assert (repr(value) if not isinstance(value, dict) else "a table") in text or "unknown model id" in text
+            continue
+        if option.key == "dimension":
+            assert type(checked) is int and checked >= 1 and not isinstance(value, (bool, float))
+        elif option.key in ("tolerance", "image_tolerance"):
+            assert math.isfinite(checked) and checked >= 0 and not isinstance(value, bool)
+        elif option.key == "models":
+            assert checked and all(isinstance(m, str) for m in checked)
+        else:
+            assert isinstance(value, str) and isinstance(checked, Path)
+
+
+def test_tool_embedsim_is_read_from_the_configfile_pytest_uses(pytester: pytest.Pytester) -> None:
+    project = pytester.mkdir("project")
+    project.joinpath("pyproject.toml").write_text(
+        "[tool.pytest.ini_options]\n\n[tool.embedsim]\nmodels = ['pixels']\ndimension = 256\n")
+    project.joinpath("tests").mkdir()
+    project.joinpath("tests", "test_dim.py").write_text(
+        "def test_dim(embedder):\n    assert embedder.dimension == 256\n")
+    result = pytester.runpytest(f"--rootdir={pytester.path}", "project/tests", "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["embedsim: models pixels; dimension 256*"])
+
+
+# --- issue 15 point 7: matrix names ----------------------------------------------------------------
+
+
+class _NoEmbedder:
+    model_id, dimension, local = "pixels", 4, True
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(names=st.lists(st.sampled_from([None, "matrix", "matrix_2", "matrix_3", "matrix_4", "x"]), max_size=8))
+def test_default_matrix_names_never_collide_with_given_names(names: list[str | None]) -> None:
+    import numpy as np
+
+    from embedsim.errors import InputError
+    from embedsim.experiment import Experiment
+    from embedsim.matrix import SimilarityMatrix
+
+    exp = Experiment(_NoEmbedder())  # type: ignore[arg-type]
+    for name in names:
+        matrix = SimilarityMatrix(np.eye(1), ("a",), ("a",))
+        taken = [m.name for m in exp.matrices]
+        if name is not None and name in taken:
+            with pytest.raises(InputError, match=f"already has a matrix named '{name}'; pass another name="):
+                exp.add_matrix(matrix, name=name)
+        else:
+            exp.add_matrix(matrix, name=name)  # an unnamed matrix never fails
+            assert exp.matrices[-1].name == (name or exp.matrices[-1].name) not in taken
+
+
+# --- issue 10 point 2 / issue 11 points 9 and 10: outcomes are data; soft snapshots ----------------
+
+
+def test_report_outcomes_come_from_data_not_from_failure_text(pytester: pytest.Pytester) -> None:
+    import json
+
+    pytester.makeini("[pytest]\nembedsim_report = r\n")
+    pytester.makepyfile(test_o="""
+        import pytest
+
+        def test_says_xpass(embedder):
+            assert False, "[XPASS(strict)] not recorded yet"
+
+        @pytest.mark.embedsim_xfail("pixels", reason="thought it could not")
+        def test_real_xpass(embedder):
+            pass
+    """)
+    pytester.runpytest().assert_outcomes(failed=2)
+    entries = {e["test"]: e for e in json.loads((pytester.path / "r" / "report.json").read_text())}
+    assert entries["test_says_xpass"]["outcome"] == "failed" and entries["test_says_xpass"]["cause"] == ""
+    assert entries["test_real_xpass"]["outcome"] == "xpassed"
+
+
+SNAPSHOT_AND_MARGIN = WORDS + """
+from pathlib import Path
+
+def test_both(experiment):
+    step = Path("step.txt").read_text()
+    m = experiment.similarity(WORDS if step == "record" else WORDS[::-1])
+    experiment.snapshot(m)
+    experiment.expect_groups(m, "g", margin=0.1 if step == "record" else 0.9)
+    if step == "bug":
+        raise KeyError("bug")
+"""
+
+
+def test_a_failing_test_lists_broken_expectations_and_snapshot_mismatches(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_soft=SNAPSHOT_AND_MARGIN)
+    step = pytester.path / "step.txt"
+    step.write_text("record")
+    pytester.runpytest("--snapshot-update").assert_outcomes(passed=1)
+    step.write_text("changed")
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E   embedsim.experiment.SnapshotMismatch: [[]groups(g, margin=0.9)[]] at test_soft.py:*",
+                                 "*matrix table of 'matrix' does not match its snapshot*",
+                                 "*heatmap of 'matrix' does not match its snapshot*"])
+    step.write_text("bug")  # another error: the experiment's failures are added to it
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E * KeyError: 'bug'", "*besides, this test's experiment failed:*",
+                                 "*[[]groups(g, margin=0.9)[]]*", "*matrix table of 'matrix' does not match*"])
+
+
+def test_snapshots_of_a_test_failing_for_a_recording_reason_are_never_deleted(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_rec=WORDS + """
+from pathlib import Path
+from embedsim.errors import RecordingError
+
+def test_words(experiment):
+    if Path("mismatch.txt").exists():  # as a cassette that no longer holds the request
+        raise RecordingError("the cassette does not hold this request")
+    experiment.snapshot(experiment.similarity(WORDS))
+
+def test_other(experiment):
+    experiment.similarity(WORDS)
+""")
+    pytester.runpytest("--snapshot-update").assert_outcomes(passed=2)
+    folder = pytester.path / "__snapshots__" / "test_rec"
+    stored = sorted(p.name for p in folder.iterdir())
+    assert stored == ["test_words[pixels].heatmap.png", "test_words[pixels].matrix.tsv"]
+    (pytester.path / "mismatch.txt").write_text("")
+    result = pytester.runpytest("--snapshot-update")  # what syrupy's unused-snapshot hint says to run
+    result.assert_outcomes(passed=1, failed=1)
+    assert sorted(p.name for p in folder.iterdir()) == stored
+    assert "unused snapshots deleted" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["embedsim: no unused snapshot deleted: 1 test(s) failed for a recording reason *"
+                                 "(test_rec.py::test_words[[]pixels[]])*"])
+    # an unrelated failure keeps syrupy's cleanup
+    (pytester.path / "mismatch.txt").unlink()
+    pytester.makepyfile(test_rec=WORDS + "def test_other(experiment):\n    assert False\n")
+    result = pytester.runpytest("--snapshot-update")
+    result.assert_outcomes(failed=1)
+    assert "2 unused snapshots deleted" in result.stdout.str() and not folder.exists()

@@ -210,3 +210,118 @@ def test_snapshot_side_files_are_skipped_by_discovery(tmp_path: Path) -> None:
     assert ext.is_snapshot_location(location=str(tmp_path / "t.heatmap.png"))
     assert not ext.is_snapshot_location(location=str(tmp_path / "t.heatmap.actual.png"))
     assert not ext.is_snapshot_location(location=str(tmp_path / "t.heatmap.diff.png"))
+
+
+# --- issue 10/11/15: stateless, atomic, any label --------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+#: The characters str.splitlines splits on besides \n and \r, and other troublemakers.
+LINE_BREAKERS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\t\n\r\\\ud800"
+
+
+def _stored_table(tmp_path: Path, matrix: SimilarityMatrix) -> SimilarityMatrix:
+    """``matrix`` written as a snapshot file and read back, both the way syrupy does."""
+    from syrupy.data import Snapshot, SnapshotCollection
+
+    from embedsim.snapshots import MatrixSnapshotExtension
+
+    location = str(tmp_path / "t.matrix.tsv")
+    collection = SnapshotCollection(location=location)
+    collection.add(Snapshot(name="t", data=MatrixSnapshotExtension().serialize(matrix)))
+    MatrixSnapshotExtension.write_snapshot_collection(snapshot_collection=collection)
+    text = MatrixSnapshotExtension().read_snapshot_data_from_location(
+        snapshot_location=location, snapshot_name="t", session_id="s")
+    assert MatrixSnapshotExtension().matches(serialized_data=matrix_to_table(matrix), snapshot_data=text)
+    return table_to_matrix(text)
+
+
+@pytest.mark.parametrize("char", list(LINE_BREAKERS))
+def test_labels_with_line_breaking_characters_round_trip(tmp_path: Path, char: str) -> None:
+    labels = (f"a{char}b", f"{char}", "#c")
+    m = SimilarityMatrix(np.eye(3), labels, labels, all_pairs=True)
+    back = _stored_table(tmp_path, m)
+    assert back.row_labels == labels and back.col_labels == labels
+
+
+@settings(max_examples=60, deadline=None)
+@given(labels=st.lists(st.text(alphabet=st.characters(codec=None), max_size=8) | st.sampled_from(LINE_BREAKERS),
+                       min_size=1, max_size=4))
+def test_any_string_label_round_trips_through_the_table(labels: list[str]) -> None:
+    import tempfile
+
+    m = SimilarityMatrix(np.full((len(labels), 1), 0.5), tuple(labels), ("col",))
+    with tempfile.TemporaryDirectory() as folder:
+        back = _stored_table(Path(folder), m)
+    assert back.row_labels == tuple(labels) and back.col_labels == ("col",)
+
+
+def test_heatmap_labels_and_titles_are_text_not_mathtext() -> None:
+    from embedsim.heatmap import render_heatmap
+
+    labels = ("$x_$", "$\\alpha$", "a$b")
+    png = render_heatmap(SimilarityMatrix(np.eye(3), labels, labels, all_pairs=True), "$x_$ title")
+    assert png.startswith(b"\x89PNG")
+
+
+def _png(value: int, size: int = 8) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), (value, value, value)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_heatmap_extension_keeps_no_state_between_comparisons(tmp_path: Path) -> None:
+    from embedsim.snapshots import HeatmapSnapshotExtension
+
+    ext = HeatmapSnapshotExtension()
+    first, second = tmp_path / "a.heatmap.png", tmp_path / "b.heatmap.png"
+    first.write_bytes(_png(0))
+    second.write_bytes(_png(0))
+    stored_first = ext.read_snapshot_data_from_location(snapshot_location=str(first), snapshot_name="a",
+                                                        session_id="s")
+    ext.read_snapshot_data_from_location(snapshot_location=str(second), snapshot_name="b", session_id="s")
+    # the first snapshot's comparison writes beside the first snapshot, whatever was read since
+    assert not ext.matches(serialized_data=_png(255), snapshot_data=stored_first)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.heatmap.actual.png", "a.heatmap.diff.png",
+                                                          "a.heatmap.png", "b.heatmap.png"]
+    assert "actual image: " + str(tmp_path / "a.heatmap.actual.png") in list(
+        ext.diff_lines(_png(255), stored_first))
+    assert vars(ext) == {}
+
+
+def test_snapshots_and_side_files_are_replaced_by_a_rename(tmp_path: Path) -> None:
+    """Written through embedsim.files.atomic_write: a new inode replaces the old file, so a
+    full disk or a kill leaves the previous file whole (syrupy's writer truncates in place)."""
+    from syrupy.data import Snapshot, SnapshotCollection
+
+    from embedsim.snapshots import HeatmapSnapshotExtension
+
+    location = tmp_path / "t.heatmap.png"
+    location.write_bytes(_png(0))
+    before = location.stat().st_ino
+    collection = SnapshotCollection(location=str(location))
+    collection.add(Snapshot(name="t", data=_png(10)))
+    HeatmapSnapshotExtension.write_snapshot_collection(snapshot_collection=collection)
+    assert location.read_bytes() == _png(10) and location.stat().st_ino != before
+
+    ext = HeatmapSnapshotExtension()
+    stored = ext.read_snapshot_data_from_location(snapshot_location=str(location), snapshot_name="t", session_id="s")
+    ext.matches(serialized_data=_png(200), snapshot_data=stored)
+    actual = tmp_path / "t.heatmap.actual.png"
+    inode = actual.stat().st_ino
+    ext.matches(serialized_data=_png(100), snapshot_data=stored)
+    assert actual.read_bytes() == _png(100) and actual.stat().st_ino != inode
+
+
+def test_snapshot_module_takes_no_defaults_from_the_plugin_config() -> None:
+    import ast
+
+    import embedsim.snapshots
+
+    tree = ast.parse(Path(embedsim.snapshots.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "embedsim.config" not in imported

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from embedsim.errors import EmbedsimError
+from embedsim.errors import EmbedsimError, RecordingError
 from embedsim.items import Item
 from embedsim.recording.bodies import request_inputs
 from embedsim.recording.naming import record_command, show_path
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from vcr.errors import CannotOverwriteExistingCassetteException
 
 
-class CassetteMismatch(EmbedsimError):
+class CassetteMismatch(RecordingError):
     """A replayed test sent a request its cassette does not hold."""
 
 

@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from embedsim.backends import resolve
-from embedsim.errors import EmbedsimError
+from embedsim.errors import EmbedsimError, RecordingError
 from embedsim.recording.naming import record_command, show_path
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 
 
-class NotRecorded(EmbedsimError):
+class NotRecorded(RecordingError):
     """No cassette and no way to record one (the plugin turns this into a skip)."""
 
 

@@ -1,0 +1,103 @@
+"""embedsim in pytest runs of projects that do not use it (issue 14): no cost worth noticing,
+no output, no files, no broken ``-p no:legacypath`` suites; a project that uses its fixtures
+without configuring it is told which defaults it got."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+# pytester's inline runs drop modules first imported inside them; import the heavy ones here once
+import embedsim.heatmap  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
+
+#: Imported only when a test uses embedsim's fixtures.
+HEAVY = ("numpy", "PIL", "embedsim.items", "matplotlib", "vcr", "google.genai", "embedsim.recording", "embedsim.experiment", "embedsim.report",
+         "embedsim.snapshots", "embedsim.heatmap")
+
+
+def test_importing_the_plugin_imports_nothing_heavy() -> None:
+    code = ("import sys, json, pytest; before = set(sys.modules); import embedsim.plugin; "
+            "print(json.dumps(sorted(set(sys.modules) - before)))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                       check=True).stdout)
+    heavy = [m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+    assert heavy == [], heavy
+
+
+def test_a_project_without_embedsim_gets_no_output_and_no_files(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_x():\n    pass\n")
+    before = sorted(p.name for p in pytester.path.iterdir())
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert [line for line in result.stdout.lines if line.startswith("embedsim")] == []
+    assert sorted(p.name for p in pytester.path.iterdir()) == before
+
+
+@pytest.mark.parametrize("how", ["ini", "pyproject", "option"])
+def test_a_configured_project_gets_the_header(pytester: pytest.Pytester, how: str) -> None:
+    pytester.makepyfile(test_plain="def test_x():\n    pass\n")
+    args: tuple[str, ...] = ()
+    if how == "ini":
+        pytester.makeini("[pytest]\nembedsim_dimension = 256\n")
+    elif how == "pyproject":
+        pytester.makepyprojecttoml("[tool.embedsim]\n")
+    else:
+        args = ("--embedsim-dimension", "256")
+    result = pytester.runpytest(*args)
+    result.stdout.fnmatch_lines(["embedsim: models pixels; dimension * (record mode none)"])
+    assert "not configured" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")])
+def test_unconfigured_use_of_the_fixtures_says_once_which_defaults_it_used(pytester: pytest.Pytester,
+                                                                           workers: tuple[str, ...]) -> None:
+    pytester.makepyfile(test_forgot="""
+        def test_a(experiment):
+            pass
+
+        def test_b(experiment):
+            pass
+    """)
+    result = pytester.runpytest_subprocess(*workers)
+    result.assert_outcomes(passed=2)
+    text = result.stdout.str()
+    assert text.count("embedsim: not configured in this project") == 1
+    result.stdout.fnmatch_lines(["embedsim: not configured in this project *; its fixtures used the defaults: "
+                                 "models pixels; dimension backend default; cassettes *"])
+    assert "embedsim: models" not in text  # no header line
+
+
+LEGACYPATH_FREE = """
+import os
+
+def test_passes():
+    pass
+
+def test_cassette_dir_is_pytest_recordings_default(vcr_cassette_dir, request):
+    here = request.node.path
+    assert vcr_cassette_dir == os.path.join(here.parent, "cassettes", here.stem)
+"""
+
+
+@pytest.mark.parametrize("legacypath", ["-p no:legacypath", ""])
+def test_suites_without_legacypath_stay_green(pytester: pytest.Pytester, legacypath: str) -> None:
+    """pytest-recording (an embedsim dependency) asks for ``request.node.fspath``, which only
+    pytest's legacypath plugin provides; embedsim supplies pytest-recording's
+    ``vcr_cassette_dir`` from ``node.path`` when legacypath is disabled."""
+    pytester.makeini(f"[pytest]\naddopts = {legacypath}\n")
+    pytester.makepyfile(test_lp=LEGACYPATH_FREE)
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=2)
+
+
+def test_a_projects_own_vcr_cassette_dir_still_wins(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\naddopts = -p no:legacypath\n")
+    pytester.makeconftest("import pytest\n\n@pytest.fixture(scope='module')\ndef vcr_cassette_dir():\n"
+                          "    return 'mine'\n")
+    pytester.makepyfile(test_own="def test_dir(vcr_cassette_dir):\n    assert vcr_cassette_dir == 'mine'\n")
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)

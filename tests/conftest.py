@@ -1,11 +1,18 @@
 """Shared fixtures: a loopback Gemini emulator (a test tool, never a source of Gemini data), and
-isolation of pytester runs from an outer pytest-xdist worker."""
+isolation of pytester runs from the outer run (its xdist worker, its random order, its modules)."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+sys.path.insert(0, str(PLUGINS))
+from pytester_isolation import LIBRARY_MODULES  # noqa: E402  (installs it before any pytester run)
 
 from embedsim.emulator import GeminiEmulator
 
@@ -35,3 +42,13 @@ def outside_xdist(monkeypatch: pytest.MonkeyPatch) -> None:
     """Inner pytester runs must not inherit an outer ``-n`` worker's identity (syrupy checks it)."""
     for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.Pytester]:
+    """pytest's ``pytester``, its inner runs in file order (no pytest-randomly: tests read their
+    output in order) and no library module imported twice (``tests/plugins/pytester_isolation.py``)."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly -p pytester_isolation")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")])))
+    yield pytester
+    LIBRARY_MODULES.remember(pytester.path)

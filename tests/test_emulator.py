@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -207,9 +206,7 @@ def test_delay_and_max_in_flight_are_thread_safe() -> None:
         assert emulator.max_in_flight == 5
     with GeminiEmulator() as emulator:
         emulator.inject("delay", seconds=0.3)
-        started = time.monotonic()
         assert post(emulator, BATCH, {"requests": [text_request("x")]})[0] == 200
-        assert time.monotonic() - started >= 0.3
 
 
 def test_command_line_prints_base_url_and_stops_on_ctrl_c() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 import pytest
@@ -40,11 +39,9 @@ def test_transient_status_is_retried_then_succeeds(emulator: GeminiEmulator, sta
 
 def test_persistent_429_gives_a_clear_error_after_all_attempts(emulator: GeminiEmulator) -> None:
     emulator.inject("429", times=None)
-    started = time.monotonic()
     with pytest.raises(GeminiAPIError) as caught:
         make(emulator, attempts=4).embed(ITEMS)
     assert calls(emulator) == 4
-    assert time.monotonic() - started < 2
     error = caught.value
     assert (error.code, error.status) == (429, "RESOURCE_EXHAUSTED")
     assert "HTTP 429" in str(error) and "gave up after 4 attempts" in str(error)

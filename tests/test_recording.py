@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -164,9 +163,7 @@ def test_changed_item_fails_with_the_items_and_the_rerecord_command(project: pyt
     record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
     changed = {"images": [["face1", 40, "a"], ["face2", 201, "b"]], "words": [["dark", "a"], ["light", "b"]]}
     (project.path / "inputs.json").write_text(json.dumps(changed))
-    started = time.perf_counter()
     result = project.runpytest()
-    assert time.perf_counter() - started < 10  # fails fast: no retries, no network
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         f"E*CassetteMismatch: the cassette cassettes/{MODEL}/test_exp/test_faces.yaml does not match "
@@ -252,7 +249,7 @@ def test_a_retried_error_is_not_recorded(project: pytest.Pytester, monkeypatch: 
     project.runpytest("--block-network").assert_outcomes(passed=1)
 
 
-def test_unrecorded_extra_call_in_replay_fails_fast(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unrecorded_extra_call_in_replay_fails(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
     project.makepyfile(test_exp=EXPERIMENT + """
 def test_faces_again(experiment):
@@ -263,9 +260,7 @@ def test_more(experiment):
     experiment.embedder.embed([text_item("one more call")])
 """)
     # test_faces_again has no cassette: skipped with the record command; test_more: new calls
-    started = time.perf_counter()
     result = project.runpytest("-rs", "-k", "faces_again or faces")
-    assert time.perf_counter() - started < 10
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["*--record-mode=once*"])
 

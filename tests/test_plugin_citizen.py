@@ -101,3 +101,18 @@ def test_a_projects_own_vcr_cassette_dir_still_wins(pytester: pytest.Pytester) -
                           "    return 'mine'\n")
     pytester.makepyfile(test_own="def test_dir(vcr_cassette_dir):\n    assert vcr_cassette_dir == 'mine'\n")
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_startup_benchmark_runs_and_writes_its_targets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Smoke test only: the numbers come from benchmarks/startup.py's own run (benchmarks/README.md)."""
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "startup.py"
+    out = tmp_path / "startup.json"
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("PYTEST_")}
+    subprocess.run([sys.executable, str(script), "--quick", "--out", str(out)], check=True, capture_output=True,
+                   timeout=600, cwd=tmp_path, env=env)
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert set(results["targets"]) == {"import_ms", "startup_ratio"}
+    assert set(results["startup"]["median_s"]) == {"installed", "without plugin", "uninstalled"}
+    assert all(target["value"] > 0 for target in results["targets"].values())

@@ -126,7 +126,7 @@ def test_another_endpoint_is_another_entry(emulator: GeminiEmulator, tmp_path: P
     with GeminiEmulator() as other:
         make(other, cache).embed(texts(2))
         assert requested(other) == 2
-    make(emulator, cache, api_version="v1beta").embed(texts(2))
+    make(emulator, cache, api_version="v1").embed(texts(2))
     assert len(cache) == 6
 
 

@@ -133,3 +133,95 @@ def test_aembed_failure_cancels_the_other_calls() -> None:
         with pytest.raises(GeminiAPIError, match="HTTP 400"):
             asyncio.run(embedder.aembed([text_item(f"x{i}") for i in range(30)]))
         assert calls(emulator) < 30
+
+
+# -- redirects, attempts, API versions ------------------------------------------------------------
+
+
+class _Redirector:
+    """A loopback server answering every request with ``307`` to ``target`` + the same path."""
+
+    def __init__(self, target: str) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(307)
+                self.send_header("Location", target + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self) -> _Redirector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_cross_origin_redirect_is_refused_and_the_key_never_leaves(emulator: GeminiEmulator, mode: str) -> None:
+    with _Redirector(emulator.base_url) as redirector:
+        embedder = GeminiEmbedder(MODEL, dimension=128, api_key="AIza" + "R" * 35, base_url=redirector.base_url,
+                                  attempts=3, initial_delay=0.01)
+        with pytest.raises(GeminiAPIError) as caught:
+            embedder.embed(ITEMS) if mode == "sync" else asyncio.run(embedder.aembed(ITEMS))
+    message = str(caught.value)
+    assert f"HTTP 307 redirecting to {emulator.base_url}/" in message and "(another origin); refused" in message
+    assert "'one'" in message and "AIza" not in message
+    assert emulator.requests == []  # the other origin never saw the key
+
+
+def test_a_recorded_redirect_is_never_written(pytester: pytest.Pytester, emulator: GeminiEmulator,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makepyfile(test_x="""
+        from embedsim.items import text_item
+
+        def test_words(embedder):
+            embedder.embed([text_item("a")])
+    """)
+    with _Redirector(emulator.base_url) as redirector:
+        monkeypatch.setenv("GEMINI_API_KEY", "AIza" + "R" * 35)
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", redirector.base_url)
+        result = pytester.runpytest("--record-mode=once", "--embedsim-model", MODEL, "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1, skipped=1)  # skipped: the pixels run, not selected
+    result.stdout.fnmatch_lines(["*HTTP 307 redirecting to *(another origin); refused*"])
+    assert emulator.requests == []
+    written = [p.read_text(encoding="utf-8") for p in pytester.path.rglob("*.yaml")]
+    assert not any("307" in text for text in written)
+
+
+def test_messages_count_the_attempts_actually_made(emulator: GeminiEmulator) -> None:
+    emulator.inject("503", times=1)
+    emulator.inject("400", times=None, after=1)
+    with pytest.raises(GeminiAPIError, match="HTTP 400") as caught:
+        make(emulator, attempts=5).embed(ITEMS)
+    assert calls(emulator) == 2 and "gave up after 2 attempts" in str(caught.value)
+    emulator.reset()
+    emulator.inject("503", times=None)
+    with pytest.raises(GeminiAPIError, match="gave up after 3 attempts"):
+        make(emulator, attempts=3).embed(ITEMS)
+    assert calls(emulator) == 3
+
+
+def test_a_missing_model_names_model_and_api_version_and_suggests_the_other(emulator: GeminiEmulator) -> None:
+    emulator.inject("404", times=None, message="models/gemini-embedding-9 is not found for API version v1beta")
+    with pytest.raises(GeminiAPIError) as caught:
+        GeminiEmbedder("gemini-embedding-9", dimension=128, api_key="k", base_url=emulator.base_url).embed(ITEMS)
+    message = str(caught.value)
+    assert "asked for model 'gemini-embedding-9' on API version 'v1beta'" in message
+    assert "try API version 'v1' (--embedsim-api-version v1, CLI --api-version v1)" in message
+    assert "client.models.list()" in message and calls(emulator) == 1

@@ -54,7 +54,7 @@ def test_three_items_give_three_different_unit_vectors_from_three_requests(emula
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
     assert not np.allclose(vectors[0], vectors[1]) and not np.allclose(vectors[1], vectors[2])
     (call,) = emulator.embed_calls
-    assert call.path == f"/v1/models/{MODEL}:batchEmbedContents"
+    assert call.path == f"/v1beta/models/{MODEL}:batchEmbedContents"
     assert [len(r["content"]["parts"]) for r in call.body["requests"]] == [1, 1, 1]
 
 
@@ -154,10 +154,12 @@ def test_dimension_out_of_range_is_an_input_error(emulator: GeminiEmulator, dime
         make(emulator, dimension=dimension)
 
 
-def test_api_version_is_pinned(emulator: GeminiEmulator) -> None:
+def test_api_version_is_a_setting_with_a_documented_default(emulator: GeminiEmulator,
+                                                             clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("GOOGLE_GENAI_API_VERSION", "v1alpha")  # the SDK's variable does not move it
     make(emulator).embed(texts(1))
-    make(emulator, api_version="v1beta").embed(texts(1))
-    assert [r.path.split("/")[1] for r in emulator.embed_calls] == ["v1", "v1beta"]
+    make(emulator, api_version="v1").embed(texts(1))
+    assert [r.path.split("/")[1] for r in emulator.embed_calls] == [gemini.DEFAULT_API_VERSION, "v1"] == ["v1beta", "v1"]
 
 
 def test_task_goes_into_the_text_for_embedding_2(emulator: GeminiEmulator) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 import embedsim.backends.gemini_embedder  # noqa: F401  (pytester inline runs: import once here)
+from embedsim.backends.gemini import DEFAULT_API_VERSION
 import hypothesis  # noqa: F401
 import yaml
 from embedsim.config import Settings
@@ -164,7 +165,7 @@ def test_the_provenance_scan_finds_emulator_cassettes(pytester: pytest.Pytester,
     cassettes = pytester.path / "cassettes"
     planted = cassettes / MODEL / "test_planted" / "test_planted.yaml"
     assert emulator_traces(cassettes) == [f"{planted}: {EMULATOR_HEADER} header (answered by the embedsim emulator)",
-                                          f"{planted}: loopback URI {base_url}/v1/models/{MODEL}"
+                                          f"{planted}: loopback URI {base_url}/{DEFAULT_API_VERSION}/models/{MODEL}"
                                           ":batchEmbedContents"]
     # without the header, the loopback URI still gives it away; other hosts and other models pass
     text = planted.read_text(encoding="utf-8")

@@ -30,6 +30,16 @@ DEFAULT_DIMENSION = 768
 MODALITIES = frozenset({"text", "image", "audio", "video", "pdf"})
 
 
+class Secret(str):
+    """An API key: the string itself wherever it is used, ``'[redacted]'`` wherever it is
+    shown by ``repr`` (tracebacks with ``-l``, ``saferepr``, containers of it)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'[redacted]'"
+
+
 @runtime_checkable
 class Embedder(Protocol):
     """Turns items into L2-normalised vectors, one row per item, in order."""
@@ -117,11 +127,11 @@ class BackendSpec:
         return dimension
 
     def api_key(self, environ: Mapping[str, str]) -> str | None:
-        """The API key from the first non-empty variable of :attr:`key_env`, or ``None``."""
+        """The API key (a :class:`Secret`) from the first non-empty variable of :attr:`key_env`, or ``None``."""
         for name in self.key_env:
             value = environ.get(name, "").strip()
             if value:
-                return value
+                return Secret(value)
         return None
 
     def load_factory(self) -> Any:

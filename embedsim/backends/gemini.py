@@ -12,7 +12,7 @@ from typing import Any
 
 from embedsim.backends.base import DEFAULT_DIMENSION, MODALITIES, BackendSpec
 from embedsim.errors import BackendError, InputError
-from embedsim.tokens import BYTES_PER_TOKEN, estimate_tokens
+from embedsim.tokens import BYTES_PER_TOKEN, estimate_tokens  # noqa: F401  (re-exported)
 
 #: The Gemini Developer API's host; answers from any other host are not the vendor's.
 OFFICIAL_HOST = "generativelanguage.googleapis.com"
@@ -24,6 +24,12 @@ MAX_REQUEST_BYTES = 20 * 1024 * 1024
 #: Input token limits per item; checked before sending with :func:`estimate_tokens`.
 MAX_TEXT_TOKENS = 8192
 MAX_TEXT_TOKENS_001 = 2048
+#: The API version asked for unless set (``--embedsim-api-version``, CLI ``--api-version``): the one
+#: Google's REST examples for the embedding models use. google-genai 3.x would send ``v1``.
+DEFAULT_API_VERSION = "v1beta"
+#: Seconds one attempt may take unless set (``--embedsim-timeout``, CLI ``--timeout``); the SDK's
+#: retries then apply to a timeout as to any transient error.
+DEFAULT_TIMEOUT = 60.0
 #: Text-only model families (everything else matching ``gemini-embedding.*`` is multimodal).
 TEXT_ONLY_PATTERN = r"gemini-embedding-(001|exp).*"
 

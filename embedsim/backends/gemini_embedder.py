@@ -31,22 +31,23 @@ never put in a message.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from google import genai
-from google.genai import errors as genai_errors
 from google.genai import types
 
-from embedsim.backends.base import DEFAULT_DIMENSION, l2_normalise
+from embedsim.backends import gemini_calls
+from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise
+from embedsim.backends.gemini_calls import RETRIED_STATUS_CODES, counting, labels, redact
 from embedsim.backends.gemini import (
     BYTES_PER_TOKEN,
+    DEFAULT_API_VERSION,
+    DEFAULT_TIMEOUT,
     MAX_BATCH_REQUESTS,
     MAX_REQUEST_BYTES,
     MAX_TEXT_TOKENS,
@@ -66,15 +67,12 @@ from embedsim.items import Item
 from embedsim.progress import Progress, ProgressOption
 from embedsim.vectors import distinct
 
-#: HTTP statuses the SDK retries (its defaults, made explicit so messages can say so).
-RETRIED_STATUS_CODES = (408, 429, 500, 502, 503, 504)
 SUPPORTED_MIME_TYPES = frozenset(
     {
         "text/plain", "image/png", "image/jpeg", "audio/mp3", "audio/mpeg", "audio/wav",
         "video/mp4", "video/quicktime", "application/pdf",
     }
 )
-_KEY_PATTERN = re.compile(r"AIza[0-9A-Za-z_\-]{20,}")
 
 __all__ = ["GeminiAPIError", "GeminiEmbedder", "MissingKeyError", "estimate_tokens"]
 
@@ -111,11 +109,11 @@ class GeminiEmbedder:
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        api_version: str = "v1",
+        api_version: str | None = None,
         attempts: int = 5,
         initial_delay: float = 1.0,
         max_delay: float = 60.0,
-        timeout: float | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
         max_concurrency: int = 4,
         batch_size: int = MAX_BATCH_REQUESTS,
         cache: EmbeddingCache | None = None,
@@ -130,7 +128,10 @@ class GeminiEmbedder:
             raise InputError(f"{model_id}: max_concurrency must be at least 1, got {max_concurrency}")
         self.model_id, self.dimension = model_id, dimension
         self.batch_size, self.max_concurrency = batch_size, max_concurrency
-        self.cache, self.progress, self.timeout, self.attempts = cache, progress, timeout, attempts
+        self.cache, self.progress, self.attempts = cache, progress, attempts
+        #: Seconds per attempt (``None`` or 0: wait forever).
+        self.timeout = timeout or None
+        self.api_version = api_version = api_version or DEFAULT_API_VERSION
         self.multimodal = is_multimodal(model_id)
         self.task = task
         check_task(model_id, task)
@@ -141,20 +142,22 @@ class GeminiEmbedder:
                 "embedding models and embedsim neither sends nor tests that endpoint shape. Unset "
                 "GOOGLE_GENAI_USE_VERTEXAI and use a Gemini Developer API key (GEMINI_API_KEY)."
             )
-        api_key = api_key or SPEC.api_key(os.environ)
+        api_key = Secret(api_key) if api_key else SPEC.api_key(os.environ)
         if not api_key:
             raise MissingKeyError(
                 f"{model_id}: no Gemini API key. Set the environment variable GEMINI_API_KEY "
                 "(or GOOGLE_API_KEY), or pass api_key=..."
             )
-        self._secrets = [api_key]
+        gemini_calls.protect(api_key)
         base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or f"https://{SPEC.official_host}/"
         #: Where the calls go (base URL and API version): part of every cache key.
         self.endpoint = f"{base_url.rstrip('/')}/{api_version}"
         http_options = types.HttpOptions(
             api_version=api_version,
             base_url=base_url,
-            timeout=None if timeout is None else max(1, round(timeout * 1000)),
+            timeout=None if self.timeout is None else max(1, round(self.timeout * 1000)),
+            client_args=gemini_calls.client_args(),
+            async_client_args=gemini_calls.async_client_args(),
             retry_options=types.HttpRetryOptions(
                 attempts=attempts,
                 initial_delay=initial_delay,
@@ -166,7 +169,10 @@ class GeminiEmbedder:
             #: The SDK client, kept for the embedder's lifetime (it closes itself when collected).
             self.client = genai.Client(api_key=api_key, vertexai=False, http_options=http_options)
         except ValueError as exc:
-            raise BackendError(f"{model_id}: cannot create the google-genai client: {self._redact(str(exc))}") from None
+            failure = BackendError(f"{model_id}: cannot create the google-genai client: {redact(str(exc))}")
+        else:
+            return
+        raise failure  # outside the except block: the SDK's exception is not kept as the context
 
     # -- public API ------------------------------------------------------------------------
     def embed(self, items: Sequence[Item]) -> np.ndarray:
@@ -175,10 +181,7 @@ class GeminiEmbedder:
         with Progress(self.progress, plan.pending, self.model_id) as bar:
             for number, batch in enumerate(plan.batches, 1):
                 batch_items = [plan.unique[i] for i in batch]
-                try:
-                    response = self.client.models.embed_content(**self._call(batch_items))
-                except Exception as exc:
-                    raise self._failure(exc, batch_items, number, len(plan.batches)) from exc
+                response = self._send(batch_items, number, len(plan.batches))
                 self._store(plan, batch, self._vectors(response, batch_items, number, len(plan.batches)))
                 bar.update(len(batch))
         return self._result(plan)
@@ -192,10 +195,7 @@ class GeminiEmbedder:
         async def run(number: int, batch: list[int]) -> tuple[list[int], np.ndarray]:
             batch_items = [plan.unique[i] for i in batch]
             async with semaphore:
-                try:
-                    response = await self.client.aio.models.embed_content(**self._call(batch_items))
-                except Exception as exc:
-                    raise self._failure(exc, batch_items, number, total, is_async=True) from exc
+                response = await self._asend(batch_items, number, total)
             return batch, self._vectors(response, batch_items, number, total)
 
         tasks = [asyncio.ensure_future(run(n, b)) for n, b in enumerate(plan.batches, 1)]
@@ -328,7 +328,7 @@ class GeminiEmbedder:
     def _vectors(self, response: types.EmbedContentResponse, batch: list[Item], number: int, total: int) -> np.ndarray:
         """Check the answer (count, length, finiteness) and normalise it."""
         embeddings = response.embeddings or []
-        where = f"(call {number} of {total}: {_labels(batch)})"
+        where = f"(call {number} of {total}: {labels(batch)})"
         if len(embeddings) != len(batch):
             raise BackendError(
                 f"{self.model_id}: asked for {len(batch)} vectors, got {len(embeddings)}; refusing to guess "
@@ -360,47 +360,29 @@ class GeminiEmbedder:
         return np.stack([plan.vectors[i] for i in plan.index]).astype(np.float32)  # type: ignore[misc]
 
     # -- errors ------------------------------------------------------------------------------
-    def _failure(
-        self, exc: Exception, batch: list[Item], number: int, total: int, *, is_async: bool = False
-    ) -> BackendError:
-        """A :class:`BackendError` for a failed call: what happened, and which items."""
-        where = f"call {number} of {total} with {len(batch)} item(s): {_labels(batch)}"
-        if isinstance(exc, BackendError):
-            return exc
-        if isinstance(exc, genai_errors.APIError):
-            message = self._redact(str(exc.message or exc.details or ""))
-            retried = f"; gave up after {self.attempts} attempts" if exc.code in RETRIED_STATUS_CODES and self.attempts > 1 else ""
-            text = f"{self.model_id}: HTTP {exc.code} {exc.status or ''}: {message.strip()} ({where}{retried})"
-            return GeminiAPIError(text, exc.code, exc.status, message, [i.label for i in batch])
-        if isinstance(exc, (genai_errors.UnknownApiResponseError, json.JSONDecodeError)):
-            what = "the answer is not valid JSON (malformed or truncated body)"
-        elif _is_timeout(exc):
-            what = "no answer in time" if self.timeout is None else f"no answer within the {self.timeout} s timeout"
-            if is_async and isinstance(exc, TimeoutError):
-                what += " (google-genai does not retry aiohttp timeouts; embed() does)"
-            elif self.attempts > 1:
-                what += f", {self.attempts} attempts"
-        elif _is_connection_error(exc):
-            what = f"cannot connect ({type(exc).__name__}: {exc})"
-        else:
-            what = f"unexpected {type(exc).__name__}: {exc}"
-        return BackendError(f"{self.model_id}: {self._redact(what)} ({where})")
+    def _send(self, batch: list[Item], number: int, total: int) -> types.EmbedContentResponse:
+        with counting() as sent:
+            try:
+                return self.client.models.embed_content(**self._call(batch))
+            except Exception as exc:
+                failure = self._failure(exc, batch, number, total, sent[0])
+                if failure is None:
+                    raise exc.with_traceback(None)  # not a call failure: as it is, without the SDK's frames
+        raise failure  # outside the except block: no SDK exception, request or frame is kept with it
 
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return _KEY_PATTERN.sub("[redacted]", text)
+    async def _asend(self, batch: list[Item], number: int, total: int) -> types.EmbedContentResponse:
+        with counting() as sent:
+            try:
+                return await self.client.aio.models.embed_content(**self._call(batch))
+            except Exception as exc:
+                failure = self._failure(exc, batch, number, total, sent[0], is_async=True)
+                if failure is None:
+                    raise exc.with_traceback(None)
+        raise failure
 
-
-def _labels(batch: list[Item], limit: int = 8) -> str:
-    shown = ", ".join(repr(i.label) for i in batch[:limit])
-    return shown + (f" and {len(batch) - limit} more" if len(batch) > limit else "")
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    return isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    name = type(exc).__name__
-    return isinstance(exc, OSError) or any(s in name for s in ("Connect", "Transport", "Disconnected", "Protocol"))
+    def _failure(self, exc: Exception, batch: list[Item], number: int, total: int, sent: int,
+                 *, is_async: bool = False) -> BackendError | None:
+        return gemini_calls.describe_failure(
+            exc, batch, model_id=self.model_id, number=number, total=total, attempts=self.attempts,
+            requests_sent=sent, timeout=self.timeout, endpoint=self.endpoint, api_version=self.api_version,
+            is_async=is_async)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -97,7 +96,7 @@ def recorded_embedder(
     record_mode: str,
     nodeid: str,
     factory: Callable[..., Embedder] | None = None,
-    environ: Mapping[str, str] = os.environ,
+    environ: Mapping[str, str] | None = None,
     **options: Any,
 ) -> Iterator[RecordedEmbedder]:
     """An embedder for ``model_id`` whose calls are recorded to / replayed from ``path``.
@@ -111,7 +110,7 @@ def recorded_embedder(
         from embedsim.backends import get_embedder
 
         factory = get_embedder
-    key = api_key_from_env(model_id, environ)
+    key = api_key_from_env(model_id, environ)  # environ None: os.environ, never a local a traceback could show
     replay = replays(record_mode, path, key, model_id, nodeid)
     previous: bytes | None = None  # restored if re-recording ends without a complete new cassette
     if record_mode == "rewrite" and path.is_file():

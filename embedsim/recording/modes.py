@@ -17,9 +17,10 @@ class NotRecorded(RecordingError):
     """No cassette and no way to record one (the plugin turns this into a skip)."""
 
 
-def api_key_from_env(model_id: str, environ: Mapping[str, str] = os.environ) -> str | None:
-    """The API key of ``model_id``'s backend (its ``key_env`` variables), or None."""
-    return resolve(model_id).api_key(environ)
+def api_key_from_env(model_id: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The API key of ``model_id``'s backend (its ``key_env`` variables of ``environ``, default
+    ``os.environ``), or None."""
+    return resolve(model_id).api_key(os.environ if environ is None else environ)
 
 
 def _key_names(model_id: str) -> str:

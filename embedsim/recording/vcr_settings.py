@@ -36,9 +36,9 @@ def before_record_request(request: Any) -> Any:
 
 def before_record_response(response: dict[str, Any]) -> dict[str, Any] | None:
     """vcr hook: keep only successful answers. An error (a 429 that the SDK retried, a
-    400, a 500) is not recorded, so a cassette never replays a failure and a failed
-    recording leaves no cassette behind."""
-    return response if response["status"]["code"] < 400 else None
+    400, a 500) or a redirect (refused by the backend) is not recorded, so a cassette never
+    replays a failure and a failed recording leaves no cassette behind."""
+    return response if 200 <= response["status"]["code"] < 300 else None
 
 
 def vcr_config() -> dict[str, Any]:

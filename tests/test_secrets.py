@@ -1,0 +1,122 @@
+"""The API key is never shown: terminal output at every ``--tb`` style with ``-l``,
+``--full-trace``, junit XML, log files, the report, cassettes and the CLI - for 4xx and 5xx
+answers that echo the key, timeouts and connection errors, sync and async."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+import embedsim.backends.gemini_embedder  # noqa: F401  (pytester inline runs: import the SDK once here)
+import embedsim.heatmap  # noqa: F401
+from embedsim.backends.gemini_calls import RedactingFilter, redact
+from embedsim.cli import main
+from embedsim.emulator import GeminiEmulator
+
+#: A realistic fake key: ``AIza`` + 35 characters, as Google issues them.
+KEY = "AIza" + "SyD3m0-FakeKey_ForTests1234567890ab"
+MODEL = "gemini-embedding-2-preview"
+
+INNER = f'''
+import asyncio, os
+import pytest
+from embedsim.items import text_item
+from embedsim.backends.gemini import GeminiEmbedder
+
+ITEMS = [text_item("a"), text_item("b")]
+
+
+def direct(base_url, **options):
+    return GeminiEmbedder("{MODEL}", 128, attempts=2, initial_delay=0.01, max_delay=0.02, base_url=base_url,
+                          **options)
+
+
+def test_recording_through_the_fixture(embedder):  # 400 echoing the key, key from the environment
+    embedder.embed(ITEMS)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("fault", ["400", "500", "timeout", "refused"])
+def test_direct(fault, mode):
+    base = os.environ["BASE_" + fault.upper()]
+    embedder = direct(base, timeout=0.2)
+    if mode == "sync":
+        embedder.embed(ITEMS)
+    else:
+        asyncio.run(embedder.aembed(ITEMS))
+'''
+
+
+@pytest.fixture
+def servers(monkeypatch: pytest.MonkeyPatch):
+    """Emulators answering 400 / 500 with the key in the message, one that never answers in time,
+    and a closed port - and the key in the environment."""
+    for name in ("GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT"):
+        monkeypatch.delenv(name, raising=False)
+    with GeminiEmulator() as bad, GeminiEmulator() as broken, GeminiEmulator() as slow:
+        bad.inject("400", times=None, message=f"API key not valid: {KEY}")
+        broken.inject("500", times=None, message=f"internal error for key {KEY}")
+        slow.inject("delay", times=None, seconds=1.0)
+        monkeypatch.setenv("GEMINI_API_KEY", KEY)
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", bad.base_url)
+        for name, url in (("400", bad.base_url), ("500", broken.base_url), ("TIMEOUT", slow.base_url),
+                          ("REFUSED", "http://127.0.0.1:9")):
+            monkeypatch.setenv(f"BASE_{name}", url)
+        yield
+
+
+def leaks(root: Path, text: str) -> list[str]:
+    found = [f"output line: {line[:200]}" for line in text.splitlines() if KEY in line]
+    for path in root.rglob("*"):
+        if path.is_file() and KEY.encode() in path.read_bytes():
+            found.append(f"file: {path.relative_to(root)}")
+    return found
+
+
+@pytest.mark.usefixtures("servers")
+@pytest.mark.parametrize("style", [("--tb=auto", "-l"), ("--tb=long", "-l", "-vv"), ("--tb=short", "-l"),
+                                   ("--tb=line",), ("--tb=native", "-l"), ("--tb=no", "-rA"),
+                                   ("--full-trace", "-l")])
+def test_the_key_appears_nowhere(pytester: pytest.Pytester, style: tuple[str, ...]) -> None:
+    pytester.makepyfile(test_inner=INNER)
+    result = pytester.runpytest(
+        *style, "--record-mode=once", "--embedsim-model", MODEL, "--embedsim-report", "report",
+        "--junitxml=junit.xml", "--log-file=run.log", "--log-file-level=DEBUG", "--log-level=DEBUG",
+        "-o", "log_cli=true", "-o", "log_cli_level=DEBUG", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=9, skipped=1)  # the pixels run of the fixture test is not selected
+    output = result.stdout.str() + result.stderr.str()
+    assert "[redacted]" in output or style == ("--tb=no", "-rA")  # the echoed key was there, and is gone
+    assert leaks(pytester.path, output) == []
+    assert (pytester.path / "junit.xml").is_file() and (pytester.path / "run.log").stat().st_size
+
+
+@pytest.mark.usefixtures("servers")
+def test_the_cli_never_prints_the_key(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["matrix", "--rows", "text:a", "text:b", "--model", MODEL, "--dimension", "128",
+                 "--csv", str(tmp_path / "m.csv")])
+    captured = capsys.readouterr()
+    assert code != 0 and "[redacted]" in captured.err
+    assert leaks(tmp_path, captured.out + captured.err) == []
+
+
+def test_log_records_that_carry_a_key_are_rewritten() -> None:
+    assert len(KEY) == 39
+    record = logging.LogRecord("google_genai._api_client", logging.INFO, __file__, 1,
+                               "Retrying as it raised %s", (f"ClientError: bad key {KEY}",), None)
+    assert RedactingFilter().filter(record) and KEY not in record.getMessage()
+    assert redact(f"x-goog-api-key: {KEY}") == "x-goog-api-key: [redacted]"
+
+
+@pytest.mark.usefixtures("servers")
+def test_a_setup_error_while_recording_shows_no_key(pytester: pytest.Pytester) -> None:
+    """The frames of the recorder hold the key (and once held ``os.environ``): ``-l -vv`` shows
+    them in full."""
+    pytester.makepyfile(test_inner=INNER)
+    result = pytester.runpytest("-l", "-vv", "--tb=long", "--record-mode=once", "--embedsim-model", MODEL,
+                                "--embedsim-dimension", "64", "-k", "fixture", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1, skipped=1, deselected=8)
+    output = result.stdout.str() + result.stderr.str()
+    assert "output dimension 64 is out of range" in output and "key        = '[redacted]'" in output
+    assert leaks(pytester.path, output) == []

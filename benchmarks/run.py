@@ -18,6 +18,9 @@ Sections (``--only``, comma-separated; default all):
   latency: ``aembed`` (bounded concurrency) vs sequential ``embed``.
 * ``memory``   - peak memory of the large run and of the N = 4096 matrix, each in a fresh
   subprocess, against the size of the data itself.
+* ``stats``    - one expectation with its bootstrap interval (2,000 resamples of 100 items) and
+  permutation p-value, per kind of check: all pairs of 100 items in 10 groups, and 100 images
+  x 3 words (``bench_stats``, added by the stats helper).
 
 The emulator is a test tool: its vectors are the pixel baseline's, NOT Gemini's. Nothing
 here writes to the repository's ``cassettes/`` folder.
@@ -64,7 +67,7 @@ from embedsim.matrix import cosine_matrix, similarity  # noqa: E402
 
 MODEL = "gemini-embedding-2-preview"
 FAKE_KEY = "embedsim-benchmark-not-a-key"
-SECTIONS = ("matrix", "calls", "cassette", "replay", "large", "memory")
+SECTIONS = ("matrix", "calls", "cassette", "replay", "large", "memory", "stats")
 DEFAULT_OUT = ROOT / "benchmarks" / "results.json"
 
 #: Targets from the issue: (key, description).
@@ -78,6 +81,7 @@ TARGETS = {
     "cassette_bytes_per_image": "<= 300 bytes per image in a cassette",
     "replay_time": "whole spec replays in under 10 s",
     "large_speedup": ">= 4x faster than sequential, calls in flight never above the bound",
+    "stats_ms_per_expectation": "<= 50 ms per expectation with its interval (100 items, 2,000 resamples)",
 }
 
 
@@ -852,6 +856,68 @@ def _child(args: list[str]) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def bench_stats(quick: bool) -> dict[str, Any]:
+    """Time each kind of expectation, interval and p-value included, at 100 items and the
+    default 2,000 resamples (quick: fewer repeats, same sizes). Wall and CPU time, medians."""
+    from embedsim import expect, stats
+    from embedsim.matrix import SimilarityMatrix
+
+    rng = np.random.default_rng(7)
+    n, groups = 100, 10
+    centres = rng.normal(size=(groups, 64))
+    x = centres[np.arange(n) % groups] + 1.5 * rng.normal(size=(n, 64))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    labels = [f"item{k}" for k in range(n)]
+    pairs_m = SimilarityMatrix(x @ x.T, tuple(labels), tuple(labels), all_pairs=True)
+    person = [f"g{k % groups}" for k in range(n)]
+    words = ("Happy", "Sad", "Angry")
+    expression = [words[k % 3] for k in range(n)]
+    scores = rng.normal(size=(n, 3)) * 0.05 + 0.3 * np.eye(3)[np.arange(n) % 3]
+    words_m = SimilarityMatrix(scores, tuple(labels), words)
+    gains = rng.normal(0.01, 0.05, size=n)
+    cases: dict[str, Callable[[], Any]] = {
+        "all pairs: mean margin": lambda: expect.check_groups(pairs_m, person, margin=0.1),
+        "all pairs: AUC": lambda: expect.check_auc(pairs_m, person, at_least=0.8),
+        "all pairs: per-row gap": lambda: expect.check_groups(pairs_m, person, per_row=True),
+        "all pairs: top-1 balanced": lambda: expect.check_top1(pairs_m, [
+            {labels[j] for j in range(n) if j != i and person[j] == person[i]} for i in range(n)],
+            at_least=0.5, measure="balanced", classes=person),
+        "images x words: top-1 share": lambda: expect.check_top1(words_m, expression, at_least=0.6),
+        "images x words: top-1 balanced": lambda: expect.check_top1(words_m, expression, at_least=0.6,
+                                                                     measure="balanced"),
+        "images x words: one word (class)": lambda: expect.check_class(words_m, expression, "Happy", at_least=0.7),
+        "images x words: AUC": lambda: expect.check_auc(words_m, expression, list(words), at_least=0.7),
+        "images x words: mean margin": lambda: expect.check_groups(words_m, expression, list(words), margin=0.1),
+        "gain (mean of 100 differences)": lambda: expect.check_statistic("gain", "gain", stats.weighted_mean(gains),
+                                                                          n, at_least=0.0),
+    }
+    repeats = 3 if quick else 15
+    rows = []
+    for name, fn in cases.items():
+        first, second = fn(), fn()
+        walls, cpus = [], []
+        for _ in range(repeats):
+            w, c = time.perf_counter(), time.process_time()
+            fn()
+            walls.append(time.perf_counter() - w)
+            cpus.append(time.process_time() - c)
+        rows.append({"case": name, "wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus),
+                     "ci": [first.ci_low, first.ci_high], "p_value": first.p_value,
+                     "same_interval_twice": (first.ci_low, first.ci_high, first.p_value) ==
+                                            (second.ci_low, second.ci_high, second.p_value)})
+        log(f"stats {name}: {rows[-1]['wall_s'] * 1e3:.1f} ms wall, {rows[-1]['cpu_s'] * 1e3:.1f} ms CPU")
+    # The statistics run in one thread (numpy loops, no threaded BLAS), so their CPU time is the wall
+    # time they take on an idle core; on a shared machine the wall time adds the waits for a core.
+    worst = max(rows, key=lambda r: r["cpu_s"])
+    return {"items": n, "resamples": stats.DEFAULT_RESAMPLES, "seed": stats.DEFAULT_SEED, "repeats": repeats,
+            "rows": rows, "load_average": os.getloadavg(),
+            "targets": {"stats_ms_per_expectation": {
+                "value": worst["cpu_s"] * 1e3, "goal": 50, "op": "<=",
+                "valid": all(r["same_interval_twice"] for r in rows),
+                "note": f"slowest: {worst['case']}, median CPU time (single-threaded); wall "
+                        f"{worst['wall_s'] * 1e3:.1f} ms at load average {os.getloadavg()[0]:.1f}"}}}
+
+
 def bench_memory(quick: bool) -> dict[str, Any]:
     n, dims = (128, [128]) if quick else (4096, [768, 3072])
     result: dict[str, Any] = {"matrix": [], "large": {}}
@@ -899,6 +965,7 @@ def tables(results: dict[str, Any]) -> str:
         for key, target in results.get(section, {}).get("targets", {}).items():
             value = target["value"]
             shown = f"{value:.1f}x" if key.startswith("matrix_vs_loop") or key == "large_speedup" else (
+                f"{value:.1f} ms" if key == "stats_ms_per_expectation" else
                 f"{value:.2f}x" if key == "matrix_vs_floor" else (
                     f"{value:.2f} s" if key == "replay_time" else f"{value:.1f}" if isinstance(value, float) else str(value)))
             out.append(f"| {TARGETS[key]} | {shown} ({target.get('note', '')}) | {target['op']} {target['goal']:g} | "
@@ -984,6 +1051,15 @@ def tables(results: dict[str, Any]) -> str:
         g = m["large"]
         out.append(f"| large run (client side) | {_mb(g['image_bytes'])} images + {_mb(g['output_bytes'])} vectors | "
                    f"{_mb(g['tracemalloc_peak'])} | {g['peak_over_data']:.1f}x | {_mb(g['maxrss_delta'])} |")
+    if "stats" in results:
+        st = results["stats"]
+        out += ["", f"**Expectations with intervals** ({st['items']} items, {st['resamples']:,} bootstrap resamples and "
+                f"as many label shuffles, seed {st['seed']}; median of {st['repeats']} runs)", "",
+                "| check | wall | CPU | 95% CI | permutation p | same interval twice |", "|---|---|---|---|---|---|"]
+        for r in st["rows"]:
+            p = "" if r["p_value"] is None else f"{r['p_value']:.4f}"
+            out.append(f"| {r['case']} | {_fmt_s(r['wall_s'])} | {_fmt_s(r['cpu_s'])} | "
+                       f"{r['ci'][0]:.4f} .. {r['ci'][1]:.4f} | {p} | {r['same_interval_twice']} |")
     return "\n".join(out)
 
 
@@ -1005,7 +1081,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; use {', '.join(SECTIONS)}")
     runners = {"matrix": bench_matrix, "calls": bench_calls, "cassette": bench_cassette, "replay": bench_replay,
-               "large": bench_large, "memory": bench_memory}
+               "large": bench_large, "memory": bench_memory, "stats": bench_stats}
     results: dict[str, Any] = {"quick": args.quick, "command": " ".join(["python", "benchmarks/run.py", *(argv or sys.argv[1:])]),
                                "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                "load_average_at_start": os.getloadavg()}

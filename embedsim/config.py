@@ -51,9 +51,14 @@ class Settings:
     tolerance: float = DEFAULT_TOLERANCE
     image_tolerance: float = DEFAULT_IMAGE_TOLERANCE
     report_dir: Path | None = None
+    #: ``(old, new)`` model pairs the report compares; empty: each model against the one before it.
+    compare: tuple[tuple[str, str], ...] = ()
     #: True when the project configures embedsim: a ``[tool.embedsim]`` table, an
     #: ``embedsim_*`` ini key or an ``--embedsim-*`` option.
     configured: bool = False
+    #: Confidence at which every expectation's bootstrap interval must clear its threshold
+    #: (``--embedsim-confidence``); None: the point estimates decide.
+    confidence: float | None = None
 
     def summary(self, record_mode: str) -> str:
         """One line: models, dimension, cassette folder and record mode."""
@@ -119,6 +124,29 @@ def _tolerance(value: Any, key: str, source: Source) -> float:
     return number
 
 
+def _pairs(value: Any, key: str, source: Source) -> tuple[tuple[str, str], ...]:
+    entries = [value] if isinstance(value, str) else value
+    if not isinstance(entries, (list, tuple)) or not all(isinstance(e, str) for e in entries):
+        raise _refuse(key, "OLD:NEW model pairs", value, source)
+    pairs = []
+    for pair in dict.fromkeys(p for entry in entries for p in entry.replace(",", " ").split()):
+        old, sep, new = pair.partition(":")
+        if not (sep and old and new):
+            break
+        pairs.append((_models(old, key, source)[0], _models(new, key, source)[0]))
+    else:
+        if pairs:
+            return tuple(pairs)
+    raise _refuse(key, "OLD:NEW model pairs, e.g. gemini-embedding-2-preview:gemini-embedding-2", value, source)
+
+
+def _confidence(value: Any, key: str, source: Source) -> float | None:
+    number = _tolerance(value, key, source)
+    if number >= 1:
+        raise _refuse(key, "below 1 (e.g. 0.95; 0 for none)", value, source)
+    return number or None
+
+
 def _folder(value: Any, key: str, source: Source) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise _refuse(key, "a folder name", value, source)
@@ -150,9 +178,16 @@ OPTIONS: tuple[Option, ...] = (
            f"Absolute tolerance of matrix snapshots (default: {DEFAULT_TOLERANCE:g})."),
     Option("--embedsim-image-tolerance", "embedsim_image_tolerance", "image_tolerance", _tolerance,
            f"RMS tolerance (0-255) of heatmap snapshots (default: {DEFAULT_IMAGE_TOLERANCE:g})."),
+    Option("--embedsim-confidence", "embedsim_confidence", "confidence", _confidence,
+           "Require every expectation's bootstrap interval at this level (e.g. 0.95) to clear its "
+           "threshold; an estimate that passes while its interval does not is INCONCLUSIVE "
+           "(the test fails). Default: none (0), the point estimates decide."),
     Option("--embedsim-report", "embedsim_report", "report", _folder,
            "Write a report folder (heatmaps per model, index.html and index.md comparing "
            "the models side by side) to this directory, relative to the rootdir (in a config file: to that file)."),
+    Option("--embedsim-compare", "embedsim_compare", "compare", _pairs,
+           "Pairs of models the report compares (what changed from OLD to NEW), as OLD:NEW, comma-separated "
+           "(default: each configured model against the one before it)."),
 )
 
 
@@ -234,5 +269,7 @@ def load_settings(config: pytest.Config) -> Settings:
         tolerance=values.get("tolerance", DEFAULT_TOLERANCE),
         image_tolerance=values.get("image_tolerance", DEFAULT_IMAGE_TOLERANCE),
         report_dir=values.get("report"),
+        compare=values.get("compare", ()),
+        confidence=values.get("confidence"),
         configured=table is not None or bool(values),
     )

@@ -24,17 +24,23 @@ from embedsim.errors import InputError
 from embedsim.expect import Check, ExpectationFailed
 from embedsim.items import Item
 from embedsim.matrix import GroupStats, SimilarityMatrix, group_stats, similarity
+from embedsim.stats import DEFAULT_CONFIDENCE
 
 #: A group specification: a label key of the items (``"person"``) or one group per row.
 Groups = str | Sequence[str]
 
 
 class ExpectationsFailed(ExpectationFailed):
-    """One or more of an experiment's expectations failed (or passed against a declared xfail)."""
+    """One or more of an experiment's expectations failed (or passed against a declared xfail,
+    or were inconclusive)."""
 
     def __init__(self, records: Sequence[CheckRecord]) -> None:
         AssertionError.__init__(self, "\n\n".join(r.failure_text() for r in records))
         self.records = list(records)
+
+
+class ExpectationsInconclusive(ExpectationsFailed):
+    """Every failing expectation was inconclusive: its estimate met the threshold, its interval did not."""
 
 
 @dataclass
@@ -45,7 +51,7 @@ class CheckRecord:
     matrix: str
     kind: str
     description: str
-    outcome: str  # passed | failed | xfailed | xpassed
+    outcome: str  # passed | failed | inconclusive | xfailed | xpassed
     statistic: float
     threshold: float
     n: int
@@ -53,12 +59,23 @@ class CheckRecord:
     message: str
     reason: str = ""
     where: str = ""
+    # the evidence (embedsim.check.Check): interval, items resampled, chance levels, p-value
+    ci_low: float | None = None
+    ci_high: float | None = None
+    confidence: float | None = None
+    confidence_required: bool = False
+    n_items: int | None = None
+    chance: float | None = None
+    majority: float | None = None
+    p_value: float | None = None
 
     def failure_text(self) -> str:
         head = f"[{self.name}] at {self.where}" if self.where else f"[{self.name}]"
         if self.outcome == "xpassed":
             return (f"{head}: XPASS(strict) - expected to fail ({self.reason}) but it holds; "
                     f"remove the model from xfail=\n{self.message}")
+        if self.outcome == "inconclusive":
+            return f"{head}: INCONCLUSIVE - not enough evidence (n = {self.n_items} items)\n{self.message}"
         return f"{head}: {self.message}"
 
 
@@ -99,8 +116,11 @@ class Experiment:
 
     def __init__(self, embedder: Embedder, test_name: str = "", nodeid: str = "",
                  snapshot: Callable[[type], Any] | None = None, matrix_tolerance: float | None = None,
-                 image_tolerance: float | None = None, colour: bool = True) -> None:
+                 image_tolerance: float | None = None, confidence: float | None = None,
+                 colour: bool = True) -> None:
         self.embedder = embedder
+        #: Run-wide confidence (``--embedsim-confidence``) for expectations that give none.
+        self.confidence = confidence
         self._colour = colour  # False: snapshot diffs without terminal escape sequences
         self.model_id: str = embedder.model_id
         self.test_name = test_name
@@ -181,7 +201,7 @@ class Experiment:
         """Within- vs between-group statistics (means, margin, AUC), recorded for the report."""
         record, _rows, _cols = self._record(matrix)
         row_groups, column_groups = self.groups(matrix, groups, col_groups)
-        result = group_stats(matrix, row_groups, column_groups)
+        result = group_stats(matrix, row_groups, column_groups, confidence=self.confidence or DEFAULT_CONFIDENCE)
         key = groups if isinstance(groups, str) else "groups"
         record.stats[key] = {k: float(v) for k, v in asdict(result).items()}
         return result
@@ -189,43 +209,64 @@ class Experiment:
     # -- expectations -------------------------------------------------------------------
     def expect_groups(self, matrix: SimilarityMatrix, groups: Groups, col_groups: Groups | None = None, *,
                       margin: float = 0.0, per_row: bool = False, xfail: Mapping[str, str] | None = None,
-                      name: str | None = None) -> Check:
+                      name: str | None = None, confidence: float | None = None) -> Check:
         """Same-group pairs more similar than different-group pairs by ``margin`` (means, or
         every row with ``per_row=True``); see :func:`embedsim.expect.check_groups`."""
         self.stats(matrix, groups, col_groups)
         rows, cols = self.groups(matrix, groups, col_groups)
         check = expect.check_groups(matrix, rows, cols, margin=margin, per_row=per_row)
-        return self.expect(check, matrix, name=name or f"groups({_spec(groups)}, margin={margin:g})", xfail=xfail)
+        return self.expect(check, matrix, name=name or f"groups({_spec(groups)}, margin={margin:g})", xfail=xfail,
+                           confidence=confidence)
 
     def expect_auc(self, matrix: SimilarityMatrix, groups: Groups, col_groups: Groups | None = None, *,
-                   at_least: float, xfail: Mapping[str, str] | None = None, name: str | None = None) -> Check:
+                   at_least: float, xfail: Mapping[str, str] | None = None, name: str | None = None,
+                   confidence: float | None = None) -> Check:
         """Same-group vs different-group ROC-AUC at least ``at_least``; see :func:`embedsim.expect.check_auc`."""
         self.stats(matrix, groups, col_groups)
         rows, cols = self.groups(matrix, groups, col_groups)
         check = expect.check_auc(matrix, rows, cols, at_least=at_least)
-        return self.expect(check, matrix, name=name or f"auc({_spec(groups)}) >= {at_least:g}", xfail=xfail)
+        return self.expect(check, matrix, name=name or f"auc({_spec(groups)}) >= {at_least:g}", xfail=xfail,
+                           confidence=confidence)
 
     def expect_top1(self, matrix: SimilarityMatrix, expected: expect.Expected | None = None, *,
                     by: str | None = None, at_least: float = 1.0, xfail: Mapping[str, str] | None = None,
-                    name: str | None = None) -> Check:
+                    name: str | None = None, measure: str = "share", confidence: float | None = None) -> Check:
         """Each row's most similar column is the expected one for at least ``at_least`` of rows.
 
         ``expected``: per row an expected column label (or a set of them, or None), as a
         sequence or a mapping from row label; or ``by="expression"``: a column is right
-        when its item has the same ``labels["expression"]`` as the row's item.
+        when its item has the same ``labels["expression"]`` as the row's item (and the
+        row's class, for ``measure="balanced"``, is that label).
         See :func:`embedsim.expect.check_top1`.
         """
+        expected, classes = self._expected(matrix, expected, by, "expect_top1")
+        check = expect.check_top1(matrix, expected, at_least=at_least, measure=measure, classes=classes)
+        return self.expect(check, matrix, name=name or f"top1({by or 'expected'}) >= {at_least:.0%}", xfail=xfail,
+                           confidence=confidence)
+
+    def expect_class(self, matrix: SimilarityMatrix, column: str, expected: expect.Expected | None = None, *,
+                     by: str | None = None, at_least: float, xfail: Mapping[str, str] | None = None,
+                     name: str | None = None, confidence: float | None = None) -> Check:
+        """Column ``column`` on top for the rows expecting it and not for the others (balanced
+        accuracy of that one column, 0.5 for a constant answer); ``expected`` / ``by`` as in
+        :meth:`expect_top1`. See :func:`embedsim.expect.check_class`."""
+        expected, _classes = self._expected(matrix, expected, by, "expect_class")
+        check = expect.check_class(matrix, expected, column, at_least=at_least)
+        return self.expect(check, matrix, name=name or f"class({column}) >= {at_least:.0%}", xfail=xfail,
+                           confidence=confidence)
+
+    def _expected(self, matrix: SimilarityMatrix, expected: expect.Expected | None, by: str | None,
+                  what: str) -> tuple[expect.Expected, list[str] | None]:
+        """``expected`` as given, or built from the label ``by`` (with the rows' classes)."""
         if (expected is None) == (by is None):
-            raise InputError("expect_top1 needs either expected= or by=")
-        if by is not None:
-            rows, cols = self.groups(matrix, by, by)
-            expected = [
-                frozenset(c for j, c in enumerate(matrix.col_labels)
-                          if cols[j] == group and not (matrix.all_pairs and i == j)) or None
-                for i, group in enumerate(rows)
-            ]
-        check = expect.check_top1(matrix, expected, at_least=at_least)  # type: ignore[arg-type]
-        return self.expect(check, matrix, name=name or f"top1({by or 'expected'}) >= {at_least:.0%}", xfail=xfail)
+            raise InputError(f"{what} needs either expected= or by=")
+        if by is None:
+            return expected, None  # type: ignore[return-value]
+        rows, cols = self.groups(matrix, by, by)
+        built = [frozenset(c for j, c in enumerate(matrix.col_labels)
+                           if cols[j] == group and not (matrix.all_pairs and i == j)) or None
+                 for i, group in enumerate(rows)]
+        return built, rows
 
     def expect_order(self, matrix: SimilarityMatrix, row: str, order: Sequence[str], *, margin: float = 0.0,
                      xfail: Mapping[str, str] | None = None, name: str | None = None) -> Check:
@@ -234,26 +275,38 @@ class Experiment:
         return self.expect(check, matrix, name=name or f"order({row}: {' > '.join(order)})", xfail=xfail)
 
     def expect(self, check: Check, matrix: SimilarityMatrix, *, name: str | None = None,
-               xfail: Mapping[str, str] | None = None) -> Check:
+               xfail: Mapping[str, str] | None = None, confidence: float | None = None) -> Check:
         """Record ``check`` - any :class:`~embedsim.expect.Check` over ``matrix``, e.g. one
         computed by the test itself - as a soft expectation of this experiment, under
         ``name`` (default: its description). ``xfail`` maps model ids to the reason the
-        check is expected to fail with that model (strict: a pass fails the test)."""
+        check is expected to fail with that model (strict: a pass fails the test).
+
+        ``confidence`` (e.g. 0.95): the check's bootstrap interval must clear its threshold,
+        else it is *inconclusive* - the test fails with "INCONCLUSIVE - not enough evidence";
+        ``0``: the point estimate decides. Default: the check's own requirement, else the
+        run-wide ``--embedsim-confidence``. With an ``xfail`` for this model an inconclusive
+        check counts as xfailed (it was not shown to hold)."""
         record, _rows, _cols = self._record(matrix)
+        if confidence is not None:
+            check = check.with_confidence(confidence)
+        elif not check.confidence_required and self.confidence:
+            check = check.with_confidence(self.confidence)
         reason = (xfail or {}).get(self.model_id)
         if reason is None:
-            outcome = "passed" if check.passed else "failed"
+            outcome = check.outcome
         else:
-            outcome = "xpassed" if check.passed else "xfailed"
+            outcome = "xpassed" if check.outcome == "passed" else "xfailed"
         self.checks.append(CheckRecord(name or check.description, record.name, check.kind, check.description,
                                        outcome, float(check.statistic), float(check.threshold), check.n, check.unit,
-                                       check.message, reason or "", _caller()))
+                                       check.message, reason or "", _caller(), check.ci_low, check.ci_high,
+                                       check.confidence, check.confidence_required, check.n_items, check.chance,
+                                       check.majority, check.p_value))
         return check
 
     @property
     def failures(self) -> list[CheckRecord]:
-        """Expectations that failed, or passed although declared xfail for this model."""
-        return [c for c in self.checks if c.outcome in ("failed", "xpassed")]
+        """Expectations that failed, were inconclusive, or passed although declared xfail for this model."""
+        return [c for c in self.checks if c.outcome in ("failed", "xpassed", "inconclusive")]
 
     def failure_text(self) -> str:
         """Every broken expectation, then every snapshot mismatch (empty when there is none)."""
@@ -267,7 +320,9 @@ class Experiment:
         if self.snapshot_mismatches:
             raise SnapshotMismatch(self.failure_text()).with_traceback(None)
         if self.failures:
-            raise ExpectationsFailed(self.failures).with_traceback(None)
+            only_inconclusive = all(c.outcome == "inconclusive" for c in self.failures)
+            error = ExpectationsInconclusive if only_inconclusive else ExpectationsFailed
+            raise error(self.failures).with_traceback(None)
         expected = [c for c in self.checks if c.outcome == "xfailed"]
         if expected:
             import pytest

@@ -33,6 +33,7 @@ JAPANESE_FONT_FAMILY = "IPAexGothic"
 #: Cells are annotated with their value when the matrix has at most this many rows and columns.
 ANNOTATE_MAX = 20
 COLORMAP = "viridis"
+COLORBAR_LABEL = "cosine similarity"
 DPI = 100
 
 _CELL_INCHES = 0.62  # side of an annotated cell of an all-pairs (square) matrix
@@ -58,21 +59,22 @@ def japanese_font_path() -> Path:
 
 
 def render_heatmap(matrix: SimilarityMatrix, title: str | None = None, *, vmin: float | None = None,
-                   vmax: float | None = None) -> bytes:
-    """The heatmap of ``matrix`` as PNG bytes; equal inputs give equal bytes.
+                   vmax: float | None = None, cmap: str = COLORMAP, label: str = COLORBAR_LABEL) -> bytes:
+    """The heatmap of ``matrix`` as PNG bytes; equal inputs give equal bytes. ``cmap`` and
+    ``label`` (the colour bar's) default to the cosine-similarity ones.
 
     The user's matplotlib settings do not leak in: drawing and saving run under
     matplotlib's default style, and the PNG carries no metadata.
     """
     with _heatmap_style():
-        figure = heatmap_figure(matrix, title, vmin=vmin, vmax=vmax)
+        figure = heatmap_figure(matrix, title, vmin=vmin, vmax=vmax, cmap=cmap, label=label)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
 
 
 def heatmap_figure(matrix: SimilarityMatrix, title: str | None = None, *, vmin: float | None = None,
-                   vmax: float | None = None) -> Figure:
+                   vmax: float | None = None, cmap: str = COLORMAP, label: str = COLORBAR_LABEL) -> Figure:
     """The heatmap of ``matrix`` as a matplotlib :class:`Figure` on an Agg canvas.
 
     ``title`` defaults to :func:`default_title`. Cells carry their value when the
@@ -89,7 +91,7 @@ def heatmap_figure(matrix: SimilarityMatrix, title: str | None = None, *, vmin: 
     with _heatmap_style():
         low, high = colour_range(matrix)
         return _draw(matrix, values, title if title is not None else default_title(matrix),
-                     low if vmin is None else vmin, high if vmax is None else vmax)
+                     low if vmin is None else vmin, high if vmax is None else vmax, cmap, label)
 
 
 def save_heatmap(matrix: SimilarityMatrix, path: str | Path, title: str | None = None) -> Path:
@@ -113,7 +115,8 @@ def _heatmap_style() -> Iterator[None]:
         yield
 
 
-def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str, low: float, high: float) -> Figure:
+def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str, low: float, high: float, cmap: str,
+          bar_label: str) -> Figure:
     n_rows, n_cols = values.shape
     cell_width, cell_height = _cell_inches(n_rows, n_cols, square=matrix.all_pairs)
     label_points = min(_LABEL_POINTS, max(5.0, cell_height * 72 * 0.6))
@@ -130,7 +133,7 @@ def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str, low: float, 
     figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    image = axes.imshow(values, cmap=COLORMAP, vmin=low, vmax=high, aspect="auto", interpolation="nearest")
+    image = axes.imshow(values, cmap=cmap, vmin=low, vmax=high, aspect="auto", interpolation="nearest")
 
     axes.set_xticks(range(n_cols), matrix.col_labels, fontsize=label_points)
     axes.set_yticks(range(n_rows), matrix.row_labels, fontsize=label_points)
@@ -149,7 +152,7 @@ def _draw(matrix: SimilarityMatrix, values: np.ndarray, title: str, low: float, 
     if n_rows <= ANNOTATE_MAX and n_cols <= ANNOTATE_MAX:
         _annotate(axes, image, values, label_points)
     colorbar = figure.colorbar(image, ax=axes, fraction=0.9 / width, pad=0.1 / width, aspect=max(12.0, grid_height / 0.2))
-    colorbar.set_label("cosine similarity")
+    colorbar.set_label(bar_label)
     colorbar.outline.set_visible(False)
     return figure
 

@@ -99,7 +99,11 @@ def similarity(
 
 @dataclass(frozen=True)
 class GroupStats:
-    """Within-group vs between-group similarity of a matrix."""
+    """Within-group vs between-group similarity of a matrix, with bootstrap intervals.
+
+    The intervals resample items (rows; for all pairs, the items), see
+    :mod:`embedsim.stats`; ``p_value_*`` are one-sided permutation p-values (group
+    labels shuffled) of the margin and the AUC."""
 
     within_mean: float
     between_mean: float
@@ -107,10 +111,23 @@ class GroupStats:
     auc: float  # P(random within pair > random between pair), ties count half
     n_within: int
     n_between: int
+    n_items: int = 0
+    confidence: float = 0.95
+    margin_low: float = float("nan")
+    margin_high: float = float("nan")
+    auc_low: float = float("nan")
+    auc_high: float = float("nan")
+    p_value_margin: float = float("nan")
+    p_value_auc: float = float("nan")
 
 
-def group_mask(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks ``(same_group, different_group)`` over the matrix cells."""
+def group_mask(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: Sequence[str] | None = None,
+               *, unordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks ``(same_group, different_group)`` over the matrix cells.
+
+    Self-pairs (the diagonal of an all-pairs matrix) are in neither. ``unordered=True``
+    counts each unordered pair of an all-pairs matrix once (upper triangle); ``False``
+    keeps both triangles (per-row statistics)."""
     col_groups = row_groups if col_groups is None else col_groups
     if len(row_groups) != matrix.shape[0] or len(col_groups) != matrix.shape[1]:
         raise InputError(
@@ -120,12 +137,16 @@ def group_mask(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: 
     same = np.asarray(row_groups, dtype=object)[:, None] == np.asarray(col_groups, dtype=object)[None, :]
     valid = np.ones(matrix.shape, dtype=bool)
     if matrix.all_pairs:
-        valid = np.triu(valid, k=1)  # each unordered pair once, no self-pairs
+        valid = np.triu(valid, k=1) if unordered else ~np.eye(matrix.shape[0], dtype=bool)
     return same & valid, ~same & valid
 
 
-def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: Sequence[str] | None = None) -> GroupStats:
-    """Mean within- vs between-group similarity, their margin and the ROC-AUC."""
+def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: Sequence[str] | None = None,
+                *, confidence: float = 0.95) -> GroupStats:
+    """Mean within- vs between-group similarity, their margin and the ROC-AUC, with
+    ``confidence`` bootstrap intervals over the items and permutation p-values."""
+    from embedsim import stats
+
     same, different = group_mask(matrix, row_groups, col_groups)
     within, between = matrix.values[same], matrix.values[different]
     if within.size == 0 or between.size == 0:
@@ -133,6 +154,10 @@ def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups:
             "group statistics need at least one same-group and one different-group pair; "
             f"got {within.size} and {between.size} - check the group labels"
         )
+    pairs = stats.Pairs.from_masks(matrix.values, same, different, matrix.all_pairs)
+    margin = stats.interval(stats.bootstrap(stats.mean_margin(pairs), pairs.n), confidence)
+    auc = stats.interval(stats.bootstrap(stats.auc(pairs), pairs.n), confidence)
+    p_margin, p_auc = stats.permutation_p_value(pairs, "margin"), stats.permutation_p_value(pairs, "auc")
     return GroupStats(
         float(within.mean()),
         float(between.mean()),
@@ -140,6 +165,14 @@ def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups:
         roc_auc(within, between),
         int(within.size),
         int(between.size),
+        pairs.n,
+        confidence,
+        margin.low,
+        margin.high,
+        auc.low,
+        auc.high,
+        p_margin,
+        p_auc,
     )
 
 
@@ -150,14 +183,18 @@ def roc_auc(positives: np.ndarray, negatives: np.ndarray) -> float:
             f"ROC-AUC needs at least one positive and one negative score; "
             f"got {positives.size} and {negatives.size}"
         )
-    scores = np.concatenate([positives, negatives]).astype(np.float64)
+    ranks = average_ranks(np.concatenate([positives, negatives]))
+    n_pos, n_neg = positives.size, negatives.size
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``scores`` (a 1-d array); tied scores share their mean rank."""
+    scores = np.asarray(scores, dtype=np.float64)
     order = np.argsort(scores, kind="mergesort")
     ranks = np.empty(scores.size, dtype=np.float64)
     ranks[order] = np.arange(1, scores.size + 1)
-    # average the ranks of tied scores
     unique, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
     if unique.size != scores.size:
-        sums = np.bincount(inverse, weights=ranks)
-        ranks = (sums / counts)[inverse]
-    n_pos, n_neg = positives.size, negatives.size
-    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+        ranks = (np.bincount(inverse, weights=ranks) / counts)[inverse]
+    return ranks

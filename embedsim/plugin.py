@@ -41,6 +41,7 @@ ORDER = pytest.StashKey[int]()
 OUTCOME = pytest.StashKey[dict[str, Any]]()
 UNSELECTED = pytest.StashKey[bool]()
 SHARED_CASSETTE = pytest.StashKey[str]()
+REPORT_STARTED = pytest.StashKey[float]()
 #: True once a collected test of this run (or of an xdist worker) uses embedsim's fixtures.
 USED = pytest.StashKey[bool]()
 #: Node ids of tests that failed for a recording reason (see :func:`pytest_sessionfinish`).
@@ -75,7 +76,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if (report_dir := _report_dir(config, settings)) is not None:
         from embedsim import report
 
-        report.prepare(report_dir)
+        try:
+            report.prepare(report_dir)
+        except report.ReportFolderError as exc:
+            raise pytest.UsageError(f"embedsim: {exc}") from None
+        config.stash[REPORT_STARTED] = time.time()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -105,7 +110,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     models = list(dict.fromkeys(settings.models + settings.selected))
     only = metafunc.definition.get_closest_marker("embedsim_models")
     if only is not None:
-        models = [m for m in models if m in only.args]
+        models = [m for m in models if _named(m, only.args)]
     params = []
     for model in models:
         marks = []
@@ -114,13 +119,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
             if not mark.args:
                 raise pytest.UsageError(f"{metafunc.definition.nodeid}: embedsim_xfail needs model ids")
-            if model in mark.args:
+            if _named(model, mark.args):
                 reason = mark.kwargs.get("reason", "")
                 marks.append(pytest.mark.xfail(reason=f"{model}: {reason}" if reason else model,
                                                strict=mark.kwargs.get("strict", True),
                                                raises=mark.kwargs.get("raises", ExpectationFailed)))
         params.append(pytest.param(model, marks=marks, id=model))
     metafunc.parametrize(MODEL_PARAM, params, indirect=True)
+
+
+def _named(model: str, ids: tuple[str, ...]) -> bool:
+    """A marker's model ids name ``model``: itself, or its base id for a variant ``id@dimension``."""
+    return model in ids or model.partition("@")[0] in ids
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -247,12 +257,13 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
     node = request.node
     exp = Experiment(
         embedder,
-        base_test_name(node, embedder.model_id),
+        base_test_name(node, _model_of(node) or embedder.model_id),  # a variant id@dimension is the parameter
         node.nodeid,
         # syrupy's own fixture, asked for only when the test takes a snapshot
         snapshot=lambda extension: request.getfixturevalue("snapshot").use_extension(extension),
         matrix_tolerance=embedsim_settings.tolerance,
         image_tolerance=embedsim_settings.image_tolerance,
+        confidence=embedsim_settings.confidence,
         colour=not getattr(request.config.option, "no_colors", False),  # see pytest_sessionstart
     )
     node.stash[EXPERIMENT] = exp
@@ -353,7 +364,8 @@ def pytest_sessionfinish(session: pytest.Session) -> Any:
     if settings is not None and (report_dir := _report_dir(config, settings)) is not None:
         from embedsim import report
 
-        report.build_index(report_dir, settings.models, config.rootpath)
+        report.build_index(report_dir, tuple(dict.fromkeys(settings.models + settings.selected)), config.rootpath,
+                           started=config.stash.get(REPORT_STARTED, None), pairs=settings.compare or None)
     return result
 
 

@@ -1,6 +1,6 @@
 """Collision-free file names and HTML ids for arbitrary strings (test ids, model ids, matrix names).
 
-A string of safe characters (``0-9 A-Z a-z . _ - [ ]``) up to :data:`MAX_CLEAN` long, with
+A string of safe characters (``0-9 A-Z a-z . _ - [ ] @``) up to :data:`MAX_CLEAN` long, with
 no ``__`` and no ``_`` at either end, is its own slug. Any other string becomes its
 sanitised start plus ``~`` and a SHA-256 digest of the whole string. A clean slug never
 holds ``~``, so two different strings never share a slug, and :func:`slug_key` joins
@@ -14,8 +14,8 @@ import re
 
 #: The longest string kept as it is; three joined slugs stay under 255 bytes.
 MAX_CLEAN = 80
-_UNSAFE = re.compile(r"[^0-9A-Za-z.\-\[\]]+")
-_CLEAN = re.compile(r"[0-9A-Za-z.\-\[\]]+(?:_[0-9A-Za-z.\-\[\]]+)*")
+_UNSAFE = re.compile(r"[^0-9A-Za-z.\-\[\]@]+")
+_CLEAN = re.compile(r"[0-9A-Za-z.\-\[\]@]+(?:_[0-9A-Za-z.\-\[\]@]+)*")
 
 
 def slug(text: str) -> str:

@@ -56,3 +56,12 @@ def test_unknown_section_is_refused(tmp_path: Path) -> None:
                            str(tmp_path / "r.json")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "unknown section" in proc.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+def test_quick_stats_section_times_each_expectation_with_its_interval(tmp_path: Path) -> None:
+    proc, results = run(tmp_path, "--only", "stats")  # the stats helper's section (bench_stats)
+    stats = results["stats"]
+    assert stats["items"] == 100 and stats["resamples"] == 2000
+    assert all(r["same_interval_twice"] and r["cpu_s"] > 0 and r["ci"][0] <= r["ci"][1] for r in stats["rows"])
+    assert set(results["targets_met"]) == {"stats_ms_per_expectation"}
+    assert "**Expectations with intervals**" in proc.stdout

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
+import hypothesis  # noqa: F401  (pytester's inner runs break hypothesis when they import it first)
 import numpy as np
 import pytest
 
@@ -10,15 +14,23 @@ from embedsim.expect import (
     AucError,
     ExpectationFailed,
     GroupSeparationError,
+    Inconclusive,
     OrderError,
     Top1Error,
+    check_auc,
+    check_class,
     check_groups,
+    check_top1,
     expect_auc,
     expect_groups,
     expect_order,
     expect_top1,
 )
+from embedsim.experiment import Experiment
 from embedsim.matrix import SimilarityMatrix
+
+ENGLISH_WORDS = (("Angry", "angry"), ("Sad", "sad"), ("Happy", "happy"))
+JAPANESE_WORDS = (("怒", "angry"), ("哀", "sad"), ("楽", "happy"))
 
 LABELS = ("a1", "a2", "b1", "b2")
 GROUPS = ["a", "a", "b", "b"]
@@ -102,3 +114,215 @@ def test_auc_threshold() -> None:
     with pytest.raises(AucError) as info:
         expect_auc(BAD, GROUPS, at_least=0.9)
     assert "AUC 0.7500, threshold 0.9000, 6 pairs" in str(info.value)
+
+
+# --- chance levels, constant answers, intervals ---------------------------------------------------
+
+SPEC = Path(__file__).resolve().parent / "spec"
+
+
+class OneWordEmbedder:
+    """A model that answers the same word for every image: each word gets its own axis, every
+    image points mostly along ``words`` (one per language) and a little, by its digest, along
+    the others - so each image's most similar word is always one of ``words``."""
+
+    model_id = "one-word"
+    local = True
+    dimension = 8
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        self.words = words
+        self.axes = {w: k for k, w in enumerate(w for pair in (ENGLISH_WORDS, JAPANESE_WORDS) for w, _e in pair)}
+
+    def embed(self, items) -> np.ndarray:
+        out = np.zeros((len(items), self.dimension), dtype=np.float32)
+        for row, item in enumerate(items):
+            if item.kind == "text":
+                out[row, self.axes[item.text]] = 1.0
+                continue
+            noise = np.frombuffer(bytes.fromhex(item.digest[:16]), dtype=np.uint8) / 255.0
+            out[row, :6] = 0.3 * noise[:6]
+            out[row, 6:] = 0.3 * noise[6:8]
+            for word in self.words:
+                out[row, self.axes[word]] = 1.0
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def load_spec_module(name: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.syspath_prepend(str(SPEC))
+    spec = importlib.util.spec_from_file_location(f"spec_{name}", SPEC / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SPEC_EMOTION_TESTS = ["test_five_people_japanese", "test_five_people_english", "test_one_person_japanese",
+                      "test_one_person_english", "test_emoji_japanese", "test_emoji_english"]
+
+
+@pytest.mark.parametrize("words", [("Happy", "楽"), ("Sad", "哀"), ("Angry", "怒")])
+def test_a_model_giving_every_image_one_word_fails_every_expression_expectation(
+        faces, monkeypatch: pytest.MonkeyPatch, words: tuple[str, str]) -> None:
+    emotions = load_spec_module("test_emotions", monkeypatch)
+    embedder = OneWordEmbedder(words)
+    checks = []
+    for name in SPEC_EMOTION_TESTS:
+        experiment = Experiment(embedder, name)
+        monkeypatch.setattr(experiment, "snapshot", lambda matrix, **_: None)  # no snapshots for this model
+        getattr(emotions, name)(experiment, faces)
+        for record in experiment.matrices:  # the model does answer one word for every image
+            assert {record.col_labels[j] for j in np.argmax(np.asarray(record.values), axis=1)} <= set(words)
+        checks += experiment.checks
+    assert len(checks) == 2 * len(SPEC_EMOTION_TESTS) + 1  # two per test, and the AUC of test_one_person_english
+    assert [c.name for c in checks if c.outcome != "failed"] == []
+    for c in checks:  # each threshold is above what a constant answer reaches
+        assert c.majority is not None and c.threshold > c.majority, c.name
+
+
+def test_a_top1_share_lets_a_constant_answer_pass_and_says_so(faces, monkeypatch: pytest.MonkeyPatch) -> None:
+    experiments = load_spec_module("experiments", monkeypatch)
+    rows, cols = experiments.five_people_words(faces, "english")
+    from embedsim.matrix import similarity
+
+    m = similarity(OneWordEmbedder(("Happy", "楽")), rows, cols)
+    expected = [r.labels["expression"].capitalize() if r.labels["expression"] != "neutral" else None for r in rows]
+    share = check_top1(m, expected, at_least=0.75)
+    assert share.passed and share.statistic == 0.75 and share.majority == 0.75 and share.chance == pytest.approx(1 / 3)
+    assert "chance 0.3333; constant answer 0.7500" in share.message.splitlines()[1]
+    balanced = check_top1(m, expected, at_least=0.75, measure="balanced")
+    assert not balanced.passed and balanced.statistic == 0.5 and balanced.majority == 0.5
+    assert "Happy 3/3, Sad 0/1" in balanced.description
+    happy = check_class(m, expected, "Happy", at_least=0.75)
+    assert happy.statistic == 0.5 and not happy.passed
+    assert "recall 3/3, precision 3/4, specificity 0/1" in happy.description
+
+
+# Two groups of four items; same-group pairs mostly, not always, above different-group pairs.
+EIGHT = np.array([[1.0, .80, .70, .65, .30, .40, .20, .62],
+                  [.80, 1.0, .75, .60, .35, .25, .30, .20],
+                  [.70, .75, 1.0, .55, .50, .30, .10, .30],
+                  [.65, .60, .55, 1.0, .20, .45, .30, .35],
+                  [.30, .35, .50, .20, 1.0, .70, .60, .55],
+                  [.40, .25, .30, .45, .70, 1.0, .65, .50],
+                  [.20, .30, .10, .30, .60, .65, 1.0, .72],
+                  [.62, .20, .30, .35, .55, .50, .72, 1.0]])
+EIGHT_LABELS = tuple(f"{g}{k}" for g in "ab" for k in range(4))
+EIGHT_GROUPS = [label[0] for label in EIGHT_LABELS]
+
+
+def eight() -> SimilarityMatrix:
+    return SimilarityMatrix(EIGHT, EIGHT_LABELS, EIGHT_LABELS, all_pairs=True)
+
+
+def test_every_check_reports_interval_items_chance_and_constant_levels() -> None:
+    m = eight()
+    margin, auc = check_groups(m, EIGHT_GROUPS, margin=0.1), check_auc(m, EIGHT_GROUPS, at_least=0.8)
+    for check in (margin, auc):
+        assert check.n_items == 8 and check.confidence == 0.95 and not check.confidence_required
+        assert check.ci_low < check.statistic < check.ci_high and 0 < check.p_value < 0.05
+    assert (margin.chance, margin.majority, auc.chance, auc.majority) == (0.0, 0.0, 0.5, 0.5)
+    assert "95% CI [" in margin.message and "over 8 items" in margin.message and "permutation p" in margin.message
+    top = check_top1(WORDS, ["Happy", "Sad", "Angry"], at_least=0.6)
+    assert (top.n_items, top.chance, top.majority) == (3, pytest.approx(1 / 3), pytest.approx(1 / 3))
+
+
+def test_intervals_are_seeded_and_resample_items() -> None:
+    from embedsim import stats
+    from embedsim.matrix import group_mask
+
+    m = eight()
+    first, second = check_auc(m, EIGHT_GROUPS, at_least=0.8), check_auc(m, EIGHT_GROUPS, at_least=0.8)
+    assert (first.ci_low, first.ci_high, first.p_value) == (second.ci_low, second.ci_high, second.p_value)
+    pairs = stats.Pairs.from_masks(EIGHT, *group_mask(m, EIGHT_GROUPS), all_pairs=True)
+    other = stats.interval(stats.bootstrap(stats.auc(pairs), 8, seed=1))
+    assert (other.low, other.high) != (first.ci_low, first.ci_high)
+    # each resample draws 8 items; a pair weighs the product of its items' counts, copies of one item pair with nothing
+    weights = stats.item_weights(8, 5)
+    assert (weights.sum(axis=1) == 8).all()
+    samples = stats.auc(pairs)(weights)
+    for w, sample in zip(weights, samples):
+        within, between = [], []
+        for i in range(8):
+            for j in range(i + 1, 8):
+                (within if EIGHT_GROUPS[i] == EIGHT_GROUPS[j] else between).append((EIGHT[i, j], w[i] * w[j]))
+        wins = sum(pw * qw * (1.0 if p > q else 0.5 if p == q else 0.0) for p, pw in within for q, qw in between)
+        total = sum(pw for _, pw in within) * sum(qw for _, qw in between)
+        assert sample == pytest.approx(wins / total) if total else np.isnan(sample)
+
+
+def test_permutation_p_value_shuffles_item_labels() -> None:
+    from embedsim import stats
+    from embedsim.matrix import group_mask, roc_auc
+
+    m = eight()
+    pairs = stats.Pairs.from_masks(EIGHT, *group_mask(m, EIGHT_GROUPS), all_pairs=True)
+    p_margin, p_auc = (stats.permutation_p_value(pairs, s, resamples=300) for s in ("margin", "auc"))
+    observed = roc_auc(*(EIGHT[mask] for mask in group_mask(m, EIGHT_GROUPS)))
+    perms = np.random.default_rng(stats.DEFAULT_SEED).permuted(np.tile(np.arange(8), (300, 1)), axis=1)
+    at_least = 0
+    for perm in perms:
+        shuffled = [EIGHT_GROUPS[k] for k in np.argsort(perm)]
+        at_least += roc_auc(*(EIGHT[mask] for mask in group_mask(m, shuffled))) >= observed
+    assert p_auc == (1 + at_least) / 301 and p_auc < 0.05 and p_margin < 0.05
+
+
+def test_a_pass_without_enough_evidence_is_inconclusive_not_failed() -> None:
+    m = eight()
+    loose = check_auc(m, EIGHT_GROUPS, at_least=0.9)
+    assert loose.passed and loose.outcome == "passed"  # the point estimate decides without confidence=
+    confident = check_auc(m, EIGHT_GROUPS, at_least=0.9, confidence=0.95)
+    assert confident.passed and confident.outcome == "inconclusive" and confident.ci_low < 0.9
+    with pytest.raises(Inconclusive) as info:
+        expect_auc(m, EIGHT_GROUPS, at_least=0.9, confidence=0.95)
+    message = str(info.value)
+    assert "INCONCLUSIVE (AUC 0.9714, threshold 0.9000, 28 pairs)" in message
+    assert "not enough evidence" in message and "with 8 items" in message
+    assert not isinstance(info.value, AucError)
+    assert check_auc(m, EIGHT_GROUPS, at_least=0.5, confidence=0.95).outcome == "passed"
+    assert check_auc(m, EIGHT_GROUPS, at_least=0.99, confidence=0.95).outcome == "failed"
+    assert confident.with_confidence(None).outcome == "passed"
+
+
+def test_experiment_reports_inconclusive_apart_from_failures() -> None:
+    from embedsim.backends.pixels import PixelEmbedder
+    from embedsim.experiment import ExpectationsFailed, ExpectationsInconclusive
+
+    exp = Experiment(PixelEmbedder(), "t", confidence=0.95)
+    m = exp.add_matrix(eight())
+    exp.expect_auc(m, EIGHT_GROUPS, at_least=0.9, name="auc")
+    exp.expect_auc(m, EIGHT_GROUPS, at_least=0.9, name="point only", confidence=0)
+    exp.expect_auc(m, EIGHT_GROUPS, at_least=0.9, name="declared", xfail={"pixels": "expected"})
+    assert [c.outcome for c in exp.checks] == ["inconclusive", "passed", "xfailed"]
+    record = exp.to_dict()["checks"][0]
+    assert record["ci_low"] < 0.9 <= record["statistic"] and record["confidence"] == 0.95
+    assert record["confidence_required"] and record["n_items"] == 8 and record["chance"] == 0.5
+    assert record["majority"] == 0.5 and 0 < record["p_value"] < 0.05
+    with pytest.raises(ExpectationsInconclusive, match=r"\[auc\] at .*INCONCLUSIVE - not enough evidence \(n = 8"):
+        exp.finish()
+    exp.expect_auc(m, EIGHT_GROUPS, at_least=0.99, name="too high")
+    with pytest.raises(ExpectationsFailed) as info:
+        exp.finish()
+    assert type(info.value) is ExpectationsFailed and "too high" in str(info.value)
+
+
+def test_run_wide_confidence_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_conf="""
+import numpy as np
+from embedsim.matrix import SimilarityMatrix
+
+def test_auc(experiment):
+    values = np.array(%r)
+    labels = tuple("abcdefgh")
+    m = experiment.add_matrix(SimilarityMatrix(values, labels, labels, all_pairs=True))
+    experiment.expect_auc(m, list("aaaabbbb"), at_least=0.9, name="separated")
+""" % EIGHT.tolist())
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+    result = pytester.runpytest("-p", "no:randomly", "--embedsim-confidence", "0.95")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*[[]separated[]] at test_conf.py:*: INCONCLUSIVE - not enough evidence (n = 8 items)*"])
+    pytester.makepyprojecttoml("[tool.embedsim]\nconfidence = 0.99\n")
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(failed=1)
+    pytester.makeini("[pytest]\nembedsim_confidence = 0\n")  # the ini key wins over [tool.embedsim]
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+    assert "confidence must be below 1" in "\n".join(
+        pytester.runpytest("--embedsim-confidence", "95").stderr.lines)

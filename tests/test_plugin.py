@@ -346,6 +346,10 @@ def test_every_option_value_is_valid_or_a_usage_error_naming_key_and_value(value
             assert math.isfinite(checked) and checked >= 0 and not isinstance(value, bool)
         elif option.key == "models":
             assert checked and all(isinstance(m, str) for m in checked)
+        elif option.key == "compare":
+            assert checked and all(len(pair) == 2 and all(isinstance(m, str) for m in pair) for pair in checked)
+        elif option.key == "confidence":
+            assert checked is None or 0 < checked < 1 and not isinstance(value, bool)
         else:
             assert isinstance(value, str) and isinstance(checked, Path)
 
@@ -408,7 +412,7 @@ def test_report_outcomes_come_from_data_not_from_failure_text(pytester: pytest.P
             pass
     """)
     pytester.runpytest().assert_outcomes(failed=2)
-    entries = {e["test"]: e for e in json.loads((pytester.path / "r" / "report.json").read_text())}
+    entries = {e["test"]: e for e in json.loads((pytester.path / "r" / "report.json").read_text())["entries"]}
     assert entries["test_says_xpass"]["outcome"] == "failed" and entries["test_says_xpass"]["cause"] == ""
     assert entries["test_real_xpass"]["outcome"] == "xpassed"
 

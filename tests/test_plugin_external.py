@@ -91,7 +91,7 @@ def test_another_repo_records_against_the_emulator_and_replays_offline(
     result = pytester.runpytest_subprocess(*command, "--block-network", "-n", "2")
     result.assert_outcomes(passed=3, xfailed=1)
     assert "4 snapshots passed" in result.stdout.str()
-    entries = json.loads((pytester.path / "report" / "report.json").read_text(encoding="utf-8"))
+    entries = json.loads((pytester.path / "report" / "report.json").read_text(encoding="utf-8"))["entries"]
     assert sorted((e["test"], e["model"], e["outcome"]) for e in entries) == [
         ("test_tones", MODEL, "passed"), ("test_tones", "pixels", "passed"),
         ("test_words", MODEL, "passed"), ("test_words", "pixels", "xfailed")]

@@ -65,8 +65,9 @@ def test_report_shows_models_side_by_side(pytester: pytest.Pytester) -> None:
 
     md = (report / "index.md").read_text(encoding="utf-8")
     assert "| | pixels (baseline, no semantics) | gemini-embedding-2-preview |" in md
-    assert "| pixels (baseline, no semantics) | 1 | 1 | 1 | 0 | 0 | 0 | 0 |" in md  # pass FAIL xfail XPASS skipped not-recorded error
-    assert "| gemini-embedding-2-preview | 0 | 0 | 0 | 0 | 0 | 3 | 0 |" in md
+    # pass FAIL inconclusive xfail XPASS skipped n/a not-recorded error
+    assert "| pixels (baseline, no semantics) | 1 | 1 | 0 | 1 | 0 | 0 | 0 | 0 | 0 |" in md
+    assert "| gemini-embedding-2-preview | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 3 | 0 |" in md
     # one command records every missing test of the model, and rebuilds this report
     assert ("GEMINI_API_KEY=... python -m pytest test_exp.py --embedsim-model gemini-embedding-2-preview "
             "--record-mode=once --snapshot-update --embedsim-report out/report") in md
@@ -88,17 +89,125 @@ def test_report_shows_models_side_by_side(pytester: pytest.Pytester) -> None:
     assert "<img src='heatmaps/pixels/test_exp.py__test_spelling__matrix.png'" in page
     assert "not recorded yet" in page and "--record-mode=once" in page
     assert page.index(">test_spelling</h2>") < page.index(">test_meaning</h2>") < page.index(">test_broken</h2>")
-    entries = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    entries = json.loads((report / "report.json").read_text(encoding="utf-8"))["entries"]
     assert {(e["test"], e["model"], e["outcome"]) for e in entries} >= {
         ("test_spelling", "pixels", "passed"), ("test_meaning", "pixels", "xfailed"),
         ("test_broken", "pixels", "failed"), ("test_spelling", "gemini-embedding-2-preview", "skipped")}
 
 
-def test_a_new_run_replaces_the_previous_report(pytester: pytest.Pytester) -> None:
+def test_a_partial_run_keeps_the_other_sections_and_says_so(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nembedsim_models = pixels gemini-embedding-2-preview\n")
     pytester.makepyfile(test_exp=EXPERIMENTS)
+    rep = pytester.path / "rep"
     pytester.runpytest("--embedsim-report", "rep")
+    assert "Partial run" not in (rep / "index.md").read_text(encoding="utf-8")
+    pytester.runpytest("--embedsim-report", "rep", "-k", "spelling", "--embedsim-model", "pixels")
+    md = (rep / "index.md").read_text(encoding="utf-8")
+    assert md.startswith("# embedsim report\n\n> **Partial run: 5 of the 6 results shown were not run this time")
+    for test in ("test_spelling", "test_meaning", "test_broken"):  # every test keeps its section ...
+        assert md.count(f"## {test}\n") == 1
+    assert md.count("from an earlier run at ") == 5  # ... each one not run now marked
+    assert "| outcome | pass | not recorded yet (from an earlier run at " in md  # ... also the other model's
+    assert json.loads((rep / "report.json").read_text(encoding="utf-8"))["partial"] is True
+    assert len(list((rep / "heatmaps" / "pixels").glob("*.png"))) == 3
+    pytester.runpytest("--embedsim-report", "rep")  # a full run refreshes all
+    assert "Partial run" not in (rep / "index.md").read_text(encoding="utf-8")
+
+
+def test_sections_of_removed_test_files_and_models_are_dropped(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nembedsim_models = pixels gemini-embedding-2-preview\n")
+    pytester.makepyfile(test_exp=EXPERIMENTS, test_other="def test_other(experiment):\n    pass\n")
+    rep = pytester.path / "rep"
+    pytester.runpytest("--embedsim-report", "rep")
+    assert len(list((rep / "fragments").glob("*.json"))) == 8
+    (pytester.path / "test_other.py").unlink()
+    pytester.makeini("[pytest]\nembedsim_models = pixels\n")
     pytester.runpytest("--embedsim-report", "rep", "-k", "spelling")
-    assert [p.name for p in (pytester.path / "rep" / "fragments").iterdir()] == ["test_exp.py__test_spelling__pixels.json"]
+    assert sorted(p.name for p in (rep / "fragments").iterdir()) == [
+        f"test_exp.py__{test}__pixels.json" for test in ("test_broken", "test_meaning", "test_spelling")]
+    assert "gemini" not in (rep / "index.md").read_text(encoding="utf-8")
+
+
+def test_the_report_never_deletes_or_mixes_with_user_files(pytester: pytest.Pytester) -> None:
+    """Regression (issue 11.12): ``--embedsim-report docs`` deleted docs/heatmaps/* and docs/fragments/*."""
+    pytester.makepyfile(test_exp=EXPERIMENTS, test_more="def test_more(experiment):\n    experiment.similarity(%s)\n"
+                        % "[__import__('embedsim.items').items.text_item(w) for w in 'ab']")
+    docs = pytester.path / "docs"
+    mine = {"heatmaps/figure.png": b"my figure", "fragments/notes.json": b"{}", "guide.md": b"# my guide"}
+    for name, data in mine.items():
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_bytes(data)
+    result = pytester.runpytest("--embedsim-report", "docs")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*the report folder *docs holds files the embedsim report did not write "
+                                 "(fragments/notes.json, guide.md, heatmaps/figure.png)*"])
+    assert {name: (docs / name).read_bytes() for name in mine} == mine
+    assert sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*") if p.is_file()) == sorted(mine)
+
+    # a folder the report made is refused as soon as someone else's file is in it
+    pytester.runpytest("--embedsim-report", "rep").assert_outcomes(passed=2, failed=1, xfailed=1)
+    rep = pytester.path / "rep"
+    assert (rep / report.MARKER).is_file()
+    (rep / "heatmaps" / "pixels" / "mine.png").write_bytes(b"mine")
+    assert pytester.runpytest("--embedsim-report", "rep").ret == pytest.ExitCode.USAGE_ERROR
+    assert (rep / "heatmaps" / "pixels" / "mine.png").read_bytes() == b"mine"
+    (rep / "heatmaps" / "pixels" / "mine.png").unlink()
+    # its own stale files go: the heatmap of a test file that no longer exists
+    assert (rep / "heatmaps" / "pixels" / "test_more.py__test_more__matrix.png").is_file()
+    (pytester.path / "test_more.py").unlink()
+    pytester.runpytest("--embedsim-report", "rep").assert_outcomes(passed=1, failed=1, xfailed=1)
+    assert sorted(p.name for p in (rep / "heatmaps" / "pixels").iterdir()) == [
+        "test_exp.py__test_broken__matrix.png", "test_exp.py__test_meaning__fruit_vs_vehicle.png",
+        "test_exp.py__test_spelling__matrix.png"]
+
+
+CONCURRENT = """
+import os, time
+from pathlib import Path
+from embedsim.items import text_item
+
+def wait_for(name):
+    flag = Path(os.environ["FLAGS"]) / name
+    for _ in range(6000):  # a safety limit, not a timing claim
+        if flag.exists():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{{flag}} never appeared")
+
+def test_{name}_1(experiment):
+    experiment.similarity([text_item("a"), text_item("b")])
+
+def test_{name}_2(experiment):
+    experiment.similarity([text_item("c"), text_item("d")])
+    (Path(os.environ["FLAGS"]) / "{name}").touch()
+    wait_for("{other}")
+"""
+
+
+def test_two_runs_on_one_folder_keep_each_others_sections(pytester: pytest.Pytester,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (issue 11.12): two pytest processes writing one report folder deleted each
+    other's fragments. Here run B starts after run A has written a fragment, and each run
+    waits inside its last test until the other has reached its own."""
+    import subprocess
+    import sys
+
+    pytester.makepyfile(test_a=CONCURRENT.format(name="a", other="b"), test_b=CONCURRENT.format(name="b", other="a"))
+    monkeypatch.setenv("FLAGS", str(pytester.path))
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "--embedsim-report", "rep"]
+    first = subprocess.Popen([*command, "test_a.py"], cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    for _ in range(6000):  # run B starts once run A has written its first test's fragment
+        if list((pytester.path / "rep" / "fragments").glob("test_a.py__test_a_1*.json")) or first.poll() is not None:
+            break
+        import time
+
+        time.sleep(0.01)
+    second = subprocess.run([*command, "test_b.py"], cwd=pytester.path, capture_output=True, text=True)
+    output = first.communicate()[0].decode()
+    assert first.returncode == 0 and second.returncode == 0, output + second.stdout
+    md = (pytester.path / "rep" / "index.md").read_text(encoding="utf-8")
+    for test in ("test_a_1", "test_a_2", "test_b_1", "test_b_2"):
+        assert md.count(f"## {test}\n") == 1, test
 
 
 def test_xdist_workers_share_report_and_snapshots(pytester: pytest.Pytester) -> None:
@@ -116,7 +225,7 @@ def test_snap(experiment):
     assert len(list((rep / "fragments").glob("*.json"))) == 9
     assert not list(rep.rglob("*.tmp"))
     md = (rep / "index.md").read_text(encoding="utf-8")
-    assert "| pixels (baseline, no semantics) | 6 | 0 | 3 |" in md
+    assert "| pixels (baseline, no semantics) | 6 | 0 | 0 | 3 |" in md
     for test in ("test_spelling", "test_meaning", "test_snap"):  # every worker's fragments made it
         assert md.count(f"## {test}\n") == 3
     assert len(list((rep / "heatmaps" / "pixels").glob("*.png"))) == 9
@@ -125,7 +234,7 @@ def test_snap(experiment):
 def _fragment(model: str, low: float, high: float, order: int = 0, module: str = "tests/test_a.py",
               test: str = "test_x", outcome: str = "passed", reason: str = "") -> dict:
     return {"nodeid": f"{module}::{test}[{model}]", "module": module, "test": test, "model": model, "order": order,
-            "outcome": outcome, "reason": reason, "checks": [],
+            "outcome": outcome, "reason": reason, "cause": "recording" if "not recorded" in reason else "", "checks": [],
             "matrices": [{"name": "matrix", "row_labels": ["a", "b"], "col_labels": ["x", "y"], "all_pairs": False,
                           "values": [[low, high], [high, low]], "stats": {}}]}
 
@@ -161,3 +270,144 @@ def test_one_record_command_per_model_names_the_files_or_their_folder() -> None:
     assert report.record_commands(tests, "my report") == {"gemini-embedding-9": (3, (
         "GEMINI_API_KEY=... python -m pytest tests/spec tests/test_c.py --embedsim-model gemini-embedding-9 "
         "--record-mode=once --snapshot-update --embedsim-report 'my report'"))}
+
+
+def _check(name: str, outcome: str, statistic: float) -> dict:
+    return {"name": name, "matrix": "matrix", "kind": "mean margin", "description": name, "outcome": outcome,
+            "statistic": statistic, "threshold": 0.1, "n": 3, "unit": "pairs", "message": "", "reason": ""}
+
+
+def _versions() -> list[dict]:
+    old = _fragment("m-old", 0, 1)
+    new = _fragment("m-new", 0, 1)
+    for entry, values, margin, auc in ((old, [[1, .8, .2], [.8, 1, .3], [.2, .3, 1]], 0.5, 0.9),
+                                       (new, [[1, .4, .6], [.4, 1, .3], [.6, .3, 1]], 0.05, 0.95)):
+        entry["matrices"] = [{"name": "matrix", "row_labels": ["a", "b", "c"], "col_labels": ["a", "b", "c"],
+                              "all_pairs": True, "values": values,
+                              "stats": {"g": {"within_mean": 0.8, "between_mean": 0.8 - margin, "margin": margin,
+                                              "auc": auc, "n_within": 1, "n_between": 2}}}]
+        entry["checks"] = [_check("groups(g)", "passed" if margin > 0.1 else "failed", margin),
+                           _check("auc(g)", "passed", auc)]
+    return [old, new]
+
+
+def test_comparisons_name_flips_and_changes_and_draw_difference_maps(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    report.prepare(tmp_path)
+    for entry in _versions():
+        report.write_fragment(tmp_path, entry, None)
+    calls = []
+    render = heatmap.render_heatmap
+
+    def spy(matrix, title=None, **options):
+        calls.append((title, options))
+        return render(matrix, title, **options)
+
+    monkeypatch.setattr(heatmap, "render_heatmap", spy)
+    report.build_index(tmp_path, ["m-old", "m-new"])
+    (comparison,) = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["comparisons"]
+    assert (comparison["old"], comparison["new"], comparison["compared"]) == ("m-old", "m-new", 1)
+    assert [(f["name"], f["old"]["outcome"], f["new"]["outcome"]) for f in comparison["flipped"]] == [
+        ("groups(g)", "passed", "failed")]
+    (section,) = comparison["tests"]
+    assert [c["flipped"] for c in section["checks"]] == [True, False]
+    assert section["checks"][1]["difference"] == pytest.approx(0.05)
+    changes = {c["what"]: c["difference"] for c in section["statistics"]}
+    assert changes["matrix by g: margin"] == pytest.approx(-0.45) and changes["matrix by g: auc"] == pytest.approx(0.05)
+    assert comparison["largest_changes"][0]["difference"] == pytest.approx(-0.45)
+    (matrix,) = section["matrices"]
+    assert matrix["spearman"] == pytest.approx(-0.5)  # pair ranks (3, 1, 2) -> (2, 3, 1)
+    assert matrix["top1_changed"] == [{"row": "a", "old": "b", "new": "c"}, {"row": "c", "old": "b", "new": "a"}]
+    assert [(m["row"], m["col"], round(m["difference"], 6)) for m in matrix["largest_moves"]] == [
+        ("a", "b", -0.4), ("a", "c", 0.4), ("b", "c", 0.0)]
+    # a diverging scale centred on 0, as wide as the largest move
+    difference = [options for title, options in calls if "minus" in title]
+    assert difference == [{"vmin": -0.4, "vmax": 0.4, "cmap": "RdBu_r", "label": "difference (m-new - m-old)"}]
+    png = tmp_path / matrix["heatmap"]
+    assert matrix["heatmap"] == "heatmaps/m-old..m-new/tests_test_a.py~4fcecd91340d8c34__test_x__matrix.png"  # collision-free
+    assert png.is_file()
+    first = png.read_bytes()
+    report.build_index(tmp_path, ["m-old", "m-new"])
+    assert png.read_bytes() == first  # deterministic
+
+    md = (tmp_path / "index.md").read_text(encoding="utf-8")
+    summary = md[md.index("## What changed"):md.index("## test_x")]
+    assert "**[m-old -> m-new](#changes-m-old---m-new)**: 1 test(s) compared; median Spearman rank agreement -0.500" in summary
+    assert "test_x: groups(g): pass -> FAIL (mean margin 0.5000 -> 0.0500)" in summary
+    assert "test_x: matrix by g: margin 0.5000 -> 0.0500 (-0.4500)" in summary
+    assert "## Changes m-old -> m-new" in md and f"![matrix difference]({matrix['heatmap']})" in md
+    assert "- groups(g) (mean margin): pass 0.5000 -> FAIL 0.0500 (-0.4500) - FLIPPED" in md
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert f"<img src='{matrix['heatmap']}' alt='matrix difference'>" in page
+    assert page.index("What changed") < page.index(">test_x</h2>") < page.index("Changes m-old -&gt; m-new")
+
+    # pairs are configurable: a configured pair is shown even before both models have results
+    report.build_index(tmp_path, ["m-old", "m-new"], pairs=[("m-new", "m-old"), ("m-old", "m-later")])
+    comparisons = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["comparisons"]
+    assert [(c["old"], c["new"], c["compared"]) for c in comparisons] == [("m-new", "m-old", 1), ("m-old", "m-later", 0)]
+    assert "No test has results from both models yet." in (tmp_path / "index.md").read_text(encoding="utf-8")
+
+
+def test_statistics_show_interval_n_chance_and_majority_and_na_for_models_that_cannot_run() -> None:
+    from embedsim.report import entries
+
+    check = {**_check("top1(expression) >= 75%", "inconclusive", 0.75), "kind": "top-1 share", "n": 4, "unit": "rows",
+             "ci_low": 0.25, "ci_high": 1.0, "confidence": 0.95, "n_items": 4, "chance": 1 / 3, "majority": 0.75,
+             "p_value": 0.02}
+    assert entries.check_line(check) == (
+        "inconclusive: top1(expression) >= 75% (top-1 share 0.7500, threshold 0.1000, 4 rows) "
+        "[95% CI 0.250..1.000, 4 items; chance 0.333; constant answer 0.750; permutation p 0.020]")
+    skipped = _fragment("dlib-face", 0, 1, outcome="not applicable", reason="dlib-face embeds images only")
+    assert entries.status(skipped) == "n/a" and entries.outcome(skipped) == ("n/a", "dlib-face embeds images only")
+
+
+def test_compared_pairs_are_configurable_and_variants_are_models(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nembedsim_models = pixels pixels@64\n")
+    pytester.makepyfile(test_exp=EXPERIMENTS)
+    rep = pytester.path / "rep"
+
+    def comparisons(*args: str) -> list[tuple[str, str, int]]:
+        pytester.runpytest("--embedsim-report", "rep", *args).assert_outcomes(passed=2, failed=2, xfailed=2)
+        return [(c["old"], c["new"], c["compared"])
+                for c in json.loads((rep / "report.json").read_text(encoding="utf-8"))["comparisons"]]
+
+    assert comparisons() == [("pixels", "pixels@64", 3)]  # default: each against the one before it
+    assert comparisons("--embedsim-compare", "pixels@64:pixels") == [("pixels@64", "pixels", 3)]
+    md = (rep / "index.md").read_text(encoding="utf-8")
+    assert "| | pixels (baseline, no semantics) | pixels@64 (baseline, no semantics) |" in md
+    assert len(list((rep / "heatmaps" / "pixels@64..pixels").glob("*.png"))) == 3
+    result = pytester.runpytest("--embedsim-report", "rep", "--embedsim-compare", "pixels")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*compare must be OLD:NEW model pairs*got 'pixels'*"])
+
+
+def test_provenance_is_shown_per_model_and_foreign_hosts_are_flagged(tmp_path: Path) -> None:
+    from embedsim.report import origin
+
+    official = "generativelanguage.googleapis.com"
+    records = {"test_a/test_x.yaml": {"recorded_at": "2026-12-01T20:00:00+00:00", "embedsim": "0.1.0",
+                                      "sdk": "google-genai-sdk/3.6.1", "api_version": "v1beta",
+                                      "endpoint": f"https://{official}", "dimension": 3072, "task": None,
+                                      "emulator": False, "interactions": 1},
+               "test_a/test_y.yaml": {"endpoint": "http://127.1:8765", "emulator": False},
+               "test_a/test_z.yaml": {"endpoint": f"https://{official}", "emulator": True}}
+    rows = origin.model_provenance({"gemini-embedding-2": tmp_path}, {"gemini-embedding-2": official},
+                                   lambda folder: records if folder == tmp_path else {})["gemini-embedding-2"]
+    assert [(r["cassette"], r["official"], r.get("flag")) for r in rows] == [
+        ("test_a/test_x.yaml", True, None),
+        ("test_a/test_y.yaml", False, f"answered by 127.1, not {official}"),
+        ("test_a/test_z.yaml", False, "answered by the embedsim emulator")]
+    assert rows[0]["api_version"] == "v1beta" and "task" not in rows[0]
+
+    report.prepare(tmp_path / "rep")
+    report.write_fragment(tmp_path / "rep", _fragment("gemini-embedding-2", 0, 1), None)
+    report.build_index(tmp_path / "rep", ["gemini-embedding-2"], provenance={"gemini-embedding-2": rows})
+    md = (tmp_path / "rep" / "index.md").read_text(encoding="utf-8")
+    assert "## Provenance of the recordings" in md
+    assert ("> **Warning: 2 recording(s) of gemini-embedding-2 were answered by a host other than the vendor's "
+            "official one.**") in md
+    assert f"| test_a/test_x.yaml | 2026-12-01T20:00:00+00:00 | 0.1.0 | google-genai-sdk/3.6.1 | v1beta | https://{official} |" in md
+    page = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
+    assert "2 recording(s) of gemini-embedding-2 were answered by a host other than the vendor's official one" in page
+    data = json.loads((tmp_path / "rep" / "report.json").read_text(encoding="utf-8"))
+    assert data["provenance"]["gemini-embedding-2"] == rows

@@ -64,8 +64,21 @@ def known_ids() -> list[str]:
     return ids + [f"any id matching {spec.id_pattern}" for spec in specs if spec.id_pattern]
 
 
+def split_variant(model_id: str) -> tuple[str, int | None]:
+    """``("gemini-embedding-2", 768)`` for the variant ``gemini-embedding-2@768`` (the model
+    at that output dimension, its own cassettes and snapshots); ``(model_id, None)`` for a
+    plain id. :class:`InputError` when the part after ``@`` is not a positive integer."""
+    base, sep, size = model_id.partition("@")
+    if not sep:
+        return model_id, None
+    if not (size.isascii() and size.isdigit()) or int(size) < 1 or not base:
+        raise InputError(f"model variant {model_id!r}: write <model id>@<output dimension>, e.g. {base or 'model'}@768")
+    return base, int(size)
+
+
 def find(model_id: str) -> BackendSpec | None:
-    """The backend serving ``model_id``, or ``None``."""
+    """The backend serving ``model_id`` (or the variant ``model_id@dimension``), or ``None``."""
+    model_id = model_id.partition("@")[0]
     specs = backends()
     return next((s for s in specs if model_id in s.model_ids), None) or next(
         (s for s in specs if s.matches(model_id)), None)
@@ -73,12 +86,16 @@ def find(model_id: str) -> BackendSpec | None:
 
 def resolve(model_id: str) -> BackendSpec:
     """The backend serving ``model_id``; :class:`InputError` listing the known ids otherwise."""
-    spec = find(model_id) if isinstance(model_id, str) else None
+    spec = find(split_variant(model_id)[0]) if isinstance(model_id, str) else None
     if spec is None:
         listed = [model for s in backends() for model in s.model_ids]
         close = difflib.get_close_matches(str(model_id), listed, n=1)
         hint = f"use {close[0]!r} (the closest known id) or" if close else "no installed embedsim backend serves it;"
         raise InputError(f"unknown model id {model_id!r}: {hint} one of: {', '.join(known_ids())}")
+    size = split_variant(model_id)[1]
+    low, high = spec.dimensions
+    if size is not None and not low <= size <= high:
+        raise InputError(f"model variant {model_id!r}: {spec.name} gives output dimensions {low}..{high}")
     return spec
 
 
@@ -115,8 +132,10 @@ def check_items(model_id: str, items: Iterable[Item]) -> None:
 def get_embedder(model_id: str = DEFAULT_MODEL, dimension: int | None = None, **options: Any) -> Embedder:
     """Create the embedder for ``model_id`` (``dimension`` defaults to the backend's);
     ``options`` go to the backend's factory."""
-    return resolve(model_id).create(model_id, dimension, **options)
+    spec = resolve(model_id)
+    base, size = split_variant(model_id)
+    return spec.create(base, size or dimension, **options)
 
 
 __all__ = ["DEFAULT_DIMENSION", "DEFAULT_MODEL", "GROUP", "BackendSpec", "Embedder", "api_key", "backends",
-           "check_items", "check_model_id", "find", "get_embedder", "is_local", "key_hint", "known_ids", "resolve"]
+           "check_items", "check_model_id", "find", "get_embedder", "is_local", "key_hint", "known_ids", "resolve", "split_variant"]

@@ -1,0 +1,196 @@
+"""One expectation's outcome: :class:`Check` (statistic, threshold, interval, chance
+levels, offending pairs) and the errors an ``expect_*`` raises.
+
+``Check.outcome`` is ``passed``, ``failed`` or ``inconclusive``: with
+``confidence_required`` the threshold must be cleared by the lower end of the
+statistic's bootstrap interval (:mod:`embedsim.stats`, items resampled); a point
+estimate that passes while that end does not is inconclusive - not enough evidence for
+its n - and raises :class:`Inconclusive`, not the check's own error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from embedsim import stats
+from embedsim.stats import DEFAULT_CONFIDENCE
+
+#: At most this many offending pairs are listed in a message.
+MAX_LISTED = 12
+
+
+class ExpectationFailed(AssertionError):
+    """An expectation over a similarity matrix did not hold; ``check`` has the details."""
+
+    def __init__(self, check: Check) -> None:
+        super().__init__(check.message)
+        self.check = check
+
+
+class GroupSeparationError(ExpectationFailed):
+    """Same-group pairs were not more similar than different-group pairs by the margin."""
+
+
+class Top1Error(ExpectationFailed):
+    """Too few rows had the expected column as their most similar one."""
+
+
+class OrderError(ExpectationFailed):
+    """A row's columns were not in the expected order of similarity."""
+
+
+class AucError(ExpectationFailed):
+    """The within- vs between-group ROC-AUC was below the threshold."""
+
+
+class ClassError(ExpectationFailed):
+    """One column was not on top for its rows only (recall and specificity too low)."""
+
+
+class Inconclusive(ExpectationFailed):
+    """The point estimate met the threshold, its confidence interval did not: not enough evidence."""
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One offending pair: ``value`` = similarity of ``row`` and ``col``; ``note`` says why."""
+
+    row: str
+    col: str
+    value: float
+    note: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.row!r} x {self.col!r} = {self.value:.4f}" + (f"  {self.note}" if self.note else "")
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one expectation with everything a report needs.
+
+    ``passed``: the point estimate ``statistic`` meets ``threshold``. ``outcome`` adds the
+    interval: ``"passed"``, ``"failed"`` or, when ``confidence_required`` and the lower
+    end ``ci_low`` of the ``confidence`` interval is below the threshold (or undefined),
+    ``"inconclusive"``. ``chance``: the statistic's expected value for answers that ignore
+    the items; ``majority``: its value for one constant answer (the best one); ``None``
+    where not defined. ``n_items``: how many items the bootstrap resamples."""
+
+    kind: str
+    description: str
+    passed: bool
+    statistic: float
+    threshold: float
+    n: int
+    pairs: tuple[Pair, ...] = ()
+    error: type[ExpectationFailed] = field(default=ExpectationFailed, repr=False, compare=False)
+    #: What :attr:`n` counts: ``pairs`` of cells, or ``rows`` (top-1), or anything a custom check scores.
+    unit: str = "pairs"
+    ci_low: float | None = None
+    ci_high: float | None = None
+    confidence: float = DEFAULT_CONFIDENCE
+    confidence_required: bool = False
+    chance: float | None = None
+    majority: float | None = None
+    p_value: float | None = None
+    n_items: int | None = None
+    #: The bootstrap distribution of the statistic (for :meth:`with_confidence`).
+    samples: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def outcome(self) -> str:
+        """``passed``, ``failed`` or ``inconclusive`` (see the class docstring)."""
+        if not self.passed:
+            return "failed"
+        if self.confidence_required and self.samples is not None:
+            if self.ci_low is None or not np.isfinite(self.ci_low) or self.ci_low < self.threshold:
+                return "inconclusive"
+        return "passed"
+
+    def with_confidence(self, confidence: float | None) -> Check:
+        """This check with its interval at ``confidence``, which the threshold must then clear;
+        ``None`` or ``0``: the point estimate decides (interval at the default level)."""
+        required = bool(confidence)
+        level = stats.check_confidence(confidence) if confidence else DEFAULT_CONFIDENCE
+        low, high = self.ci_low, self.ci_high
+        if self.samples is not None:
+            ci = stats.interval(self.samples, level)
+            low, high = _rounded(ci.low), _rounded(ci.high)
+        return replace(self, ci_low=low, ci_high=high, confidence=level, confidence_required=required)
+
+    @property
+    def evidence(self) -> str:
+        """Interval, items, chance and majority levels, p-value - what is known of them."""
+        parts = []
+        if self.ci_low is not None and self.ci_high is not None:
+            ci = ("undefined" if not (np.isfinite(self.ci_low) and np.isfinite(self.ci_high))
+                  else f"[{self.ci_low:.4f}, {self.ci_high:.4f}]")
+            parts.append(f"{self.confidence:.0%} CI {ci} over {self.n_items} items")
+        if self.chance is not None:
+            parts.append(f"chance {self.chance:.4f}")
+        if self.majority is not None:
+            parts.append(f"constant answer {self.majority:.4f}")
+        if self.p_value is not None:
+            parts.append(f"permutation p {self.p_value:.4f}")
+        return "; ".join(parts)
+
+    @property
+    def summary(self) -> str:
+        """One line: description, verdict, statistic vs threshold and how many pairs (or rows) it covers."""
+        verdict = {"passed": "holds", "failed": "FAILED", "inconclusive": "INCONCLUSIVE"}[self.outcome]
+        return (f"{self.description}: {verdict} ({self.kind} {self.statistic:.4f}, "
+                f"threshold {self.threshold:.4f}, {self.n} {self.unit})")
+
+    @property
+    def message(self) -> str:
+        """The summary, the evidence, and the offending pairs (at most :data:`MAX_LISTED`)."""
+        lines = [self.summary]
+        if self.evidence:
+            lines.append(f"evidence: {self.evidence}")
+        if self.outcome == "inconclusive":
+            lines.append(f"not enough evidence: the estimate meets the threshold but the lower end of its "
+                         f"{self.confidence:.0%} interval does not, with {self.n_items} items")
+        if self.pairs:
+            lines.append("offending pairs:")
+            lines += [f"  {pair}" for pair in self.pairs[:MAX_LISTED]]
+            if len(self.pairs) > MAX_LISTED:
+                lines.append(f"  ... and {len(self.pairs) - MAX_LISTED} more")
+        return "\n".join(lines)
+
+    def raise_if_failed(self) -> Check:
+        """Raise :attr:`error` when the check failed, :class:`Inconclusive` when it is
+        inconclusive; return ``self`` otherwise."""
+        if self.outcome == "failed":
+            raise self.error(self)
+        if self.outcome == "inconclusive":
+            raise Inconclusive(self)
+        return self
+
+
+def _rounded(value: float) -> float:
+    """Interval ends rounded to 10 decimals: the same on machines whose float sums differ in the last bit."""
+    return round(value, 10) if np.isfinite(value) else value
+
+
+def check_statistic(kind: str, description: str, statistic: stats.Statistic, n_items: int, *,
+                    at_least: float, n: int | None = None, pairs: Sequence[Pair] = (),
+                    error: type[ExpectationFailed] = ExpectationFailed, unit: str = "items",
+                    chance: float | None = None, majority: float | None = None, p_value: float | None = None,
+                    confidence: float | None = None, value: float | None = None) -> Check:
+    """A check of any statistic of ``n_items`` items written as a function of item weights
+    (see :mod:`embedsim.stats`): point estimate, bootstrap interval and outcome.
+
+    ``statistic(weights)`` maps a ``(B, n_items)`` array of item counts to ``B`` values;
+    ``confidence`` (e.g. 0.95) asks that the interval clear ``at_least``; ``value``, when
+    given, is the point estimate as computed elsewhere (it must equal ``statistic`` with
+    every item once, up to rounding)."""
+    value = stats.point(statistic, n_items) if value is None else float(value)
+    samples = stats.bootstrap(statistic, n_items)
+    check = Check(kind, description, bool(value >= at_least), value, at_least, n_items if n is None else n,
+                  tuple(pairs), error, unit, chance=chance, majority=majority, p_value=p_value, n_items=n_items,
+                  samples=samples)
+    return check.with_confidence(confidence)
+
+

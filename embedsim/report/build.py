@@ -1,0 +1,87 @@
+"""Building the report from the fragments: keep, order, render, compare, write."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from embedsim.files import atomic_write
+from embedsim.report import folder, images, markdown, page
+from embedsim.report.compare import compare_models, default_pairs
+from embedsim.report.entries import Contents, Tests, record_commands
+from embedsim.report.folder import Entry
+
+
+def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None = None, *,
+                started: float | None = None, pairs: Sequence[tuple[str, str]] | None = None,
+                provenance: Mapping[str, list[dict[str, Any]]] | None = None) -> tuple[Path, Path]:
+    """Render the heatmaps and write ``index.html``, ``index.md`` and ``report.json`` from
+    the fragments, under the folder's lock.
+
+    ``models`` are the configured models: they order the columns, fragments of other
+    models are dropped, and by default each is compared with the one before it (``pairs``
+    overrides). ``root`` is the folder the test ids are relative to: fragments of test
+    files that no longer exist are dropped. Fragments written before ``started`` (this
+    run's start) are earlier runs' results of tests this run did not run: kept, and
+    marked. ``provenance``: per model, its recordings' provenance records.
+    """
+    with folder.locked(report_dir):
+        fragments = _kept(report_dir, models, root)
+        for f in fragments:
+            f["earlier"] = started is not None and f.get("time", 0.0) < started
+        order = list(dict.fromkeys([*models, *sorted({f["model"] for f in fragments})]))
+        used = [m for m in order if any(f["model"] == m for f in fragments)]
+        tests = _grouped(fragments)
+        written = [path for _key, per_model in tests for path in images.render_heatmaps(report_dir, per_model)]
+        comparisons = [c for c in (compare_models(old, new, tests) for old, new in (pairs or default_pairs(models)))
+                       if pairs or c["compared"]]
+        for comparison in comparisons:
+            written += images.render_differences(report_dir, comparison)
+        contents = Contents(used, tests, record_commands(tests, _report_arg(report_dir, root)), comparisons,
+                            dict(provenance or {}))
+        data = {"models": used, "partial": bool(contents.earlier), "entries": fragments, "comparisons": comparisons,
+                "provenance": contents.provenance}
+        atomic_write(report_dir / "report.json", json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+        atomic_write(report_dir / "index.md", markdown.render(contents).encode("utf-8"))
+        atomic_write(report_dir / "index.html", page.render(contents).encode("utf-8"))
+        folder.record_written(report_dir, written)
+    return report_dir / "index.html", report_dir / "index.md"
+
+
+def _kept(report_dir: Path, models: Sequence[str], root: Path | None) -> list[Entry]:
+    """The fragments still meaningful: of a configured model, of a test file that exists;
+    the others are deleted."""
+    kept = []
+    for f in folder.read_fragments(report_dir):
+        gone = (models and f["model"] not in models) or (root is not None and not (root / f["module"]).is_file())
+        if gone:
+            folder.drop_fragment(report_dir, f)
+        else:
+            kept.append(f)
+    return kept
+
+
+def _grouped(fragments: list[Entry]) -> Tests:
+    """Per test (in collection order: that of its oldest kept fragment, since a partial run
+    numbers only the tests it ran), its entry per model."""
+    tests: dict[tuple[str, str], dict[str, Entry]] = {}
+    for f in fragments:
+        tests.setdefault((f["module"], f["test"]), {})[f["model"]] = f
+
+    def position(item: tuple[tuple[str, str], dict[str, Entry]]) -> tuple[int, str, str]:
+        (module, test), per_model = item
+        oldest = min(per_model.values(), key=lambda f: f.get("time", 0.0))
+        return oldest.get("order", 0), module, test
+
+    return sorted(tests.items(), key=position)
+
+
+def _report_arg(report_dir: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return report_dir.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(report_dir)

@@ -1,0 +1,221 @@
+"""What the report says about one test's result with one model: badges, expectation and
+statistic lines, record commands. Shared by the HTML and Markdown pages."""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from embedsim.report.folder import Entry
+
+#: Outcome -> the word the report shows, in the order of the summary table.
+BADGES = {"passed": "pass", "failed": "FAIL", "inconclusive": "inconclusive", "xfailed": "xfail",
+          "xpassed": "XPASS(strict)", "skipped": "skipped", "n/a": "n/a", "not recorded": "not recorded yet",
+          "error": "ERROR"}
+INTRO = ("Each section is one test: an experiment run once per model. For each model: the heatmap of its "
+         "cosine-similarity matrix (one colour scale per test, shared by all models), the outcome of each "
+         "expectation (statistic with its confidence interval against the threshold, n, and for shares the "
+         "chance and majority-guess levels), and the within- vs between-group statistics.")
+
+#: ``(module, test)`` and the test's entry per model, in collection order.
+Tests = list[tuple[tuple[str, str], dict[str, Entry]]]
+
+
+def baseline(model: str) -> str:
+    """The backend's description of a control model (``baseline, no semantics``), else ``""``."""
+    from embedsim.backends import find
+
+    spec = find(model)
+    return spec.description if spec is not None else ""
+
+
+def model_label(model: str) -> str:
+    """``pixels (baseline, no semantics)`` for a model its backend describes, else the model id."""
+    return f"{model} ({baseline(model)})" if baseline(model) else model
+
+
+def status(entry: Entry) -> str:
+    """A key of :data:`BADGES`: the test's outcome; a skip because the model cannot run the
+    experiment is ``n/a``, one for a recording reason (no cassette) ``not recorded``."""
+    outcome = entry["outcome"]
+    if outcome == "not applicable":
+        return "n/a"
+    if outcome == "skipped" and entry.get("cause") == "recording":
+        return "not recorded"
+    return outcome
+
+
+def outcome(entry: Entry) -> tuple[str, str]:
+    """The badge and, when the expectations do not already explain it, the reason."""
+    state = status(entry)
+    explaining = ("xfailed",) if state == "xfailed" else ("failed", "xpassed", "inconclusive")
+    explained = any(c["outcome"] in explaining for c in entry["checks"])
+    reason = "" if state in ("passed", "not recorded") or explained else entry.get("reason", "")
+    return BADGES.get(state, state), reason
+
+
+def earlier(entry: Entry) -> str:
+    """``from a run at <UTC time>`` for an entry kept from an earlier run, else empty."""
+    if not entry.get("earlier"):
+        return ""
+    return "from an earlier run at " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(entry.get("time", 0)))
+
+
+def interval(record: dict[str, Any], low: str = "ci_low", high: str = "ci_high") -> str:
+    """`` [95% CI 0.41, 0.62]`` when the record has an interval, else empty."""
+    if record.get(low) is None or record.get(high) is None:
+        return ""
+    level = f"{record['confidence']:.0%} " if record.get("confidence") else ""
+    return f" [{level}CI {record[low]:.4f}, {record[high]:.4f}]"
+
+
+def check_line(check: dict[str, Any]) -> str:
+    """``pass: name (kind 0.53, threshold 0.1, 6 pairs) [95% CI ..., n items; chance ...; ...]``."""
+    reason = f" - {check['reason']}" if check.get("reason") else ""
+    return (f"{BADGES.get(check['outcome'], check['outcome'])}: {check['name']} ({check['kind']} "
+            f"{check['statistic']:.4f}, threshold {check['threshold']:.4f}, {check['n']} {check['unit']})"
+            f"{evidence(check)}{reason}")
+
+
+def evidence(c: dict[str, Any]) -> str:
+    """`` [95% CI a..b, n items; chance x; constant y; p z]`` from a check's evidence fields."""
+    parts = []
+    if c.get("ci_low") is not None:
+        parts.append(f"{c['confidence']:.0%} CI {c['ci_low']:.3f}..{c['ci_high']:.3f}"
+                     f"{' (required)' if c.get('confidence_required') else ''}, {c['n_items']} items")
+    parts += [f"{label} {c[key]:.3f}" for key, label in (("chance", "chance"), ("majority", "constant answer"),
+                                                         ("p_value", "permutation p")) if c.get(key) is not None]
+    return f" [{'; '.join(parts)}]" if parts else ""
+
+
+def stats_lines(matrix: dict[str, Any]) -> list[str]:
+    """One line per group statistic of a matrix record: means, margin and AUC, with their
+    intervals, chance levels and permutation p-values when present."""
+    def extra(s: dict[str, Any]) -> str:
+        if "p_value_auc" not in s:
+            return ""
+        return (f"; {s['confidence']:.0%} CI margin {s['margin_low']:.3f}..{s['margin_high']:.3f}, AUC "
+                f"{s['auc_low']:.3f}..{s['auc_high']:.3f} over {s['n_items']:.0f} items; chance: margin 0, AUC 0.5; "
+                f"permutation p {s['p_value_margin']:.3f} (margin), {s['p_value_auc']:.3f} (AUC)")
+
+    return [f"{matrix['name']} by {key}: within {s['within_mean']:.4f} ({s['n_within']:.0f} pairs), between "
+            f"{s['between_mean']:.4f} ({s['n_between']:.0f} pairs), margin {s['margin']:.4f}, AUC {s['auc']:.4f}"
+            f"{extra(s)}" for key, s in matrix.get("stats", {}).items()]
+
+
+def intro(used: list[str]) -> str:
+    return " ".join([INTRO, *(f"{m} is a control ({baseline(m)}): an expectation that {m} passes as well "
+                              f"cannot tell a model from {m}." for m in used if baseline(m))])
+
+
+def doc(per_model: dict[str, Entry]) -> str:
+    return next((e["doc"] for e in per_model.values() if e.get("doc")), "")
+
+
+def summary(used: list[str], tests: Tests) -> list[tuple[str, dict[str, int]]]:
+    """Per model: how many tests had each :func:`status`."""
+    out = []
+    for model in used:
+        counts: dict[str, int] = {}
+        for _key, per_model in tests:
+            if model in per_model:
+                s = status(per_model[model])
+                counts[s] = counts.get(s, 0) + 1
+        out.append((model, counts))
+    return out
+
+
+def record_commands(tests: Tests, report_arg: str) -> dict[str, tuple[int, str]]:
+    """Per set of models with tests not recorded yet (models missing the same tests share
+    one entry, keyed ``a,b``): how many tests, and the one command that records them all
+    (their test files, or a folder when every test file of it in the report has some) and
+    rebuilds this report."""
+    modules = {module for (module, _test), _per_model in tests}
+    missing: dict[str, list[str]] = {}
+    for (module, _test), per_model in tests:
+        for model, entry in per_model.items():
+            if status(entry) == "not recorded":
+                missing.setdefault(model, []).append(module)
+    from embedsim.backends import key_hint
+
+    together: dict[tuple[str, ...], list[str]] = {}
+    for model, wanted in missing.items():
+        paths = []
+        for module in dict.fromkeys(wanted):
+            folder = posixpath.dirname(module)
+            whole = folder and all(posixpath.dirname(m) != folder or m in wanted for m in modules)
+            paths.append(folder if whole else module)
+        together.setdefault((key_hint(model), str(len(wanted)), *dict.fromkeys(paths)), []).append(model)
+    out = {}
+    for (hint, count, *paths), models in together.items():
+        out[",".join(models)] = (int(count), f"{hint}python -m pytest {' '.join(map(shlex.quote, paths))} "
+                                             f"--embedsim-model {shlex.quote(','.join(models))} --record-mode=once "
+                                             f"--snapshot-update --embedsim-report {shlex.quote(report_arg)}")
+    return out
+
+
+@dataclass
+class Contents:
+    """Everything an index page shows."""
+
+    used: list[str]
+    tests: Tests
+    commands: dict[str, tuple[int, str]]
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+    #: Per model: one record per recording (``recorded_at``, ``host``, ...; ``official``
+    #: False for an answer from a host other than the vendor's).
+    provenance: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def earlier(self) -> int:
+        """How many sections (test and model) were kept from earlier runs."""
+        return sum(1 for _key, per_model in self.tests for entry in per_model.values() if entry.get("earlier"))
+
+
+def partial_note(contents: Contents) -> str:
+    """The warning at the top of a report that shows sections from earlier runs, else empty."""
+    if not contents.earlier:
+        return ""
+    total = sum(len(per_model) for _key, per_model in contents.tests)
+    return (f"Partial run: {contents.earlier} of the {total} results shown were not run this time (e.g. -k or "
+            "--embedsim-model) and are kept from earlier runs, each marked with the time it ran. Run without "
+            "them to refresh every result.")
+
+
+def change(value: float | None, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:+.{digits}f}"
+
+
+def comparison_title(comparison: dict[str, Any]) -> str:
+    return f"{comparison['old']} -> {comparison['new']}"
+
+
+def comparison_summary(comparison: dict[str, Any]) -> list[str]:
+    """The lines of a comparison in the report's summary: flips, largest changes, agreement."""
+    lines = [f"{comparison['compared']} test(s) compared" + (
+        f", {len(comparison['not_compared'])} not (one of the models has no result)" if comparison["not_compared"] else "")
+        + (f"; median Spearman rank agreement {comparison['spearman_median']:.3f}"
+           if comparison["spearman_median"] is not None else "")]
+    if not comparison["compared"]:
+        return lines
+    flips = comparison["flipped"]
+    lines.append(f"{len(flips)} expectation(s) flipped" + (": " if flips else ""))
+    lines += [f"{f['test']}: {f['name']}: {BADGES.get(f['old']['outcome'], f['old']['outcome'])} -> "
+              f"{BADGES.get(f['new']['outcome'], f['new']['outcome'])} ({f['kind']} {f['old']['statistic']:.4f} -> "
+              f"{f['new']['statistic']:.4f})" for f in flips]
+    lines.append("largest statistic changes:")
+    lines += [f"{c['test']}: {c['what']} {c['old']:.4f} -> {c['new']:.4f} ({change(c['difference'])})"
+              for c in comparison["largest_changes"]]
+    return lines
+
+
+def check_change_line(c: dict[str, Any]) -> str:
+    """``name (kind): pass 0.53 -> FAIL 0.12 (-0.41) FLIPPED``."""
+    def side(s: dict[str, Any] | None) -> str:
+        return "absent" if s is None else f"{BADGES.get(s['outcome'], s['outcome'])} {s['statistic']:.4f}{interval(s)}"
+
+    flag = " - FLIPPED" if c["flipped"] else ""
+    return f"{c['name']} ({c['kind']}): {side(c['old'])} -> {side(c['new'])} ({change(c['difference'])}){flag}"

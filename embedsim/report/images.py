@@ -1,0 +1,78 @@
+"""The report's PNGs: each model's heatmaps (one colour scale per test and matrix, shared
+by all models) and each comparison's difference heatmaps (new minus old, a diverging
+scale centred on 0). Deterministic, as :mod:`embedsim.heatmap`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedsim.files import atomic_write
+from embedsim.matrix import SimilarityMatrix
+from embedsim.report.compare import matrix_of
+from embedsim.report.entries import model_label
+from embedsim.report.folder import HEATMAPS, Entry
+from embedsim.slugs import slug, slug_key
+
+#: Diverging colour map of difference heatmaps: blue = lower, red = higher with the new model.
+DIFFERENCE_COLORMAP = "RdBu_r"
+#: The smallest half-range of a difference scale, so equal matrices do not stretch noise.
+MIN_DIFFERENCE_SCALE = 0.01
+
+
+def _write(report_dir: Path, relative: str, record: dict[str, Any], render: Any) -> list[str]:
+    """Render into ``relative``, noting its path (or the error) on ``record``."""
+    try:
+        png = render()
+    except Exception as exc:  # one unusable matrix must not cost the whole report
+        record["heatmap_error"] = str(exc)
+        return []
+    atomic_write(report_dir / relative, png)
+    record["heatmap"] = relative
+    return [relative]
+
+
+def render_heatmaps(report_dir: Path, per_model: dict[str, Entry]) -> list[str]:
+    """One PNG per model and matrix of a test; sets ``heatmap`` (or ``heatmap_error``) on the
+    matrix records and returns the written paths (relative to ``report_dir``)."""
+    from embedsim import heatmap
+
+    by_name: dict[str, list[tuple[Entry, dict[str, Any], SimilarityMatrix]]] = {}
+    for entry in per_model.values():
+        for record in entry["matrices"]:
+            by_name.setdefault(record["name"], []).append((entry, record, matrix_of(record)))
+    written = []
+    for name, matrices in by_name.items():
+        ranges = [heatmap.colour_range(m) for _e, _r, m in matrices if np.all(np.isfinite(m.values)) and m.values.size]
+        low, high = (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else (None, None)
+        for entry, record, matrix in matrices:
+            title = entry["test"] if name == "matrix" else f"{entry['test']} - {name}"
+            relative = f"{HEATMAPS}/{slug(entry['model'])}/{slug_key(entry['module'], entry['test'], name)}.png"
+            written += _write(report_dir, relative, record, lambda m=matrix, t=title, e=entry: heatmap.render_heatmap(
+                m, f"{t}\n{model_label(e['model'])}", vmin=low, vmax=high))
+    return written
+
+
+def render_differences(report_dir: Path, comparison: dict[str, Any]) -> list[str]:
+    """One difference PNG per compared matrix of a comparison (``heatmap`` on its record)."""
+    from embedsim import heatmap
+
+    old, new = comparison["old"], comparison["new"]
+    folder = f"{HEATMAPS}/{slug(old)}..{slug(new)}"
+    written = []
+    for section in comparison["tests"]:
+        for record in section["matrices"]:
+            if "difference" not in record:
+                continue
+            values = np.asarray(record["difference"], dtype=np.float64)
+            matrix = SimilarityMatrix(values, tuple(record["row_labels"]), tuple(record["col_labels"]),
+                                      record["all_pairs"])
+            scale = max(record["max_abs"], MIN_DIFFERENCE_SCALE)
+            name = record["name"]
+            title = (section["test"] if name == "matrix" else f"{section['test']} - {name}") + f"\n{new} minus {old}"
+            relative = f"{folder}/{slug_key(section['module'], section['test'], name)}.png"
+            written += _write(report_dir, relative, record, lambda m=matrix, t=title, s=scale: heatmap.render_heatmap(
+                m, t, vmin=-s, vmax=s, cmap=DIFFERENCE_COLORMAP, label=f"difference ({new} - {old})"))
+    return written

@@ -1,0 +1,48 @@
+"""Where each model's recordings came from, for the report: one row per recording, read
+from the cassette folders' provenance (:mod:`embedsim.recording.provenance`), flagged
+when the answers did not come from the vendor's official host."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+#: Provenance fields shown, in this order (as ``recording.provenance.describe`` names them).
+FIELDS = ("recorded_at", "embedsim", "sdk", "api_version", "endpoint", "dimension", "task", "interactions")
+
+Reader = Callable[[Path], Mapping[str, Mapping[str, Any]]]
+
+
+def _hosts(endpoint: Any) -> list[str]:
+    endpoints = endpoint if isinstance(endpoint, list) else [endpoint]
+    return [urlsplit(str(e)).hostname or "" for e in endpoints if e]
+
+
+def rows(records: Mapping[str, Mapping[str, Any]], official_host: str | None) -> list[dict[str, Any]]:
+    """One row per recording: its cassette, the :data:`FIELDS`, and ``official`` (False when
+    the emulator answered or any endpoint host is not ``official_host``)."""
+    out = []
+    for cassette, record in sorted(records.items()):
+        hosts = _hosts(record.get("endpoint"))
+        official = not record.get("emulator") and bool(hosts) and all(h == official_host for h in hosts)
+        row: dict[str, Any] = {"cassette": cassette, **{k: record.get(k) for k in FIELDS if record.get(k) is not None}}
+        if not official:
+            row["flag"] = ("answered by the embedsim emulator" if record.get("emulator") else
+                           f"answered by {', '.join(hosts) or 'an unknown host'}, not {official_host}")
+        out.append({**row, "official": official})
+    return out
+
+
+def model_provenance(folders: Mapping[str, Path], official_hosts: Mapping[str, str | None],
+                     read: Reader) -> dict[str, list[dict[str, Any]]]:
+    """Per model with recordings: its :func:`rows` (``folders``: each model's cassette folder)."""
+    out = {}
+    for model, folder in folders.items():
+        records = read(folder)
+        if records:
+            out[model] = rows(records, official_hosts.get(model))
+    return out
+
+

@@ -187,6 +187,8 @@ class _Top1:
             raise InputError("no row has an expected top-1 label")
         self.sets = [sets[i] or frozenset() for i in self.rows]
         self.hits = np.array([self.top[i] in wanted for i, wanted in zip(self.rows, self.sets)])
+        # shuffled[i, k]: would row i's answer be right with row k's expected labels
+        self.shuffled = np.array([[self.top[i] in wanted for wanted in self.sets] for i in self.rows])
         self.classes = [str(classes[i]) if classes is not None else " / ".join(sorted(wanted))
                         for i, wanted in zip(self.rows, self.sets)]
         candidates = matrix.shape[1] - (1 if matrix.all_pairs else 0)
@@ -227,6 +229,9 @@ def check_top1(matrix: SimilarityMatrix, expected: Expected, *, at_least: float 
         pairs.append(Pair(matrix.row_labels[i], t.top[i], float(got_value),
                           f"top-1 instead of {best_wanted!r} = {wanted_value:.4f} (short by {got_value - wanted_value:.4f})"))
     hits, scored = int(t.hits.sum()), len(t.rows)
+    point = hits / scored if measure == "share" else stats.point(stats.balanced_accuracy(t.hits, t.classes), scored)
+    p_value = stats.label_permutation_p(
+        stats.shuffled_hits(t.shuffled, None if measure == "share" else t.classes), scored, point)
     n_classes = len(set(t.classes))
     if measure == "share":
         statistic = stats.weighted_mean(t.hits)
@@ -244,7 +249,8 @@ def check_top1(matrix: SimilarityMatrix, expected: Expected, *, at_least: float 
         description = (f"top-1 column is the expected one, mean recall over {n_classes} classes at least "
                        f"{at_least:.0%} ({recalls}; all rows {hits}/{scored})")
     return check_statistic(kind, description, statistic, scored, at_least=at_least, pairs=pairs, error=Top1Error,
-                           unit="rows", chance=chance, majority=majority, confidence=confidence, value=value)
+                           unit="rows", chance=chance, majority=majority, p_value=p_value, confidence=confidence,
+                           value=value)
 
 
 def check_class(matrix: SimilarityMatrix, expected: Expected, column: str, *, at_least: float,
@@ -275,7 +281,11 @@ def check_class(matrix: SimilarityMatrix, expected: Expected, column: str, *, at
                    f"specificity {int((~positive & ~predicted).sum())}/{int((~positive).sum())}")
     return check_statistic(f"{column} balanced accuracy", description, stats.one_vs_rest(positive, predicted),
                            len(t.rows), at_least=at_least, pairs=pairs, error=ClassError, unit="rows",
-                           chance=0.5, majority=0.5, confidence=confidence)
+                           chance=0.5, majority=0.5, confidence=confidence,
+                           p_value=stats.label_permutation_p(stats.shuffled_one_vs_rest(positive, predicted),
+                                                             len(t.rows),
+                                                             stats.point(stats.one_vs_rest(positive, predicted),
+                                                                         len(t.rows))))
 
 
 def check_order(matrix: SimilarityMatrix, row: str, order: Sequence[str], *, margin: float = 0.0) -> Check:

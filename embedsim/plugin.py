@@ -30,10 +30,12 @@ import pytest
 from embedsim import outcomes
 from embedsim.backends import is_local
 from embedsim.config import Settings, add_options, load_settings
+from embedsim.errors import RecordingError
 
 if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
     from embedsim.backends.base import Embedder
     from embedsim.experiment import Experiment
+    from embedsim.recording.network import NetworkPolicy
 
 SETTINGS = pytest.StashKey[Settings]()
 EXPERIMENT = pytest.StashKey["Experiment"]()
@@ -139,8 +141,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip keeps it from deleting - or failing on - the other models' snapshots.)"""
     settings = config.stash[SETTINGS]
     owners: dict[Path, list[pytest.Item]] = {}
-    for index, item in enumerate(items):
-        item.stash[ORDER] = index  # the report lists tests in collection order
+    for index, item in enumerate(sorted(items, key=_definition_order)):
+        item.stash[ORDER] = index  # the report lists tests in definition order, however a run is shuffled
+    for item in items:
         if FIXTURES.intersection(getattr(item, "fixturenames", ())):
             config.stash[USED] = True
         model = _model_of(item)
@@ -157,6 +160,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.stash[SHARED_CASSETTE] = (
                 f"{item.nodeid} would share the cassette {recording.show_path(path)} with {sharing[0].nodeid}: "
                 "cassettes are named <model>/<module name>/<test name>; rename this test or its module")
+
+
+def _definition_order(item: pytest.Item) -> tuple[str, int, tuple[int, ...]]:
+    """File, line of the test function, then its parameters' positions (the model's last)."""
+    path, line, _name = item.location
+    callspec = getattr(item, "callspec", None)
+    indices = dict(callspec.indices) if callspec is not None else {}
+    model = indices.pop(MODEL_PARAM, 0)
+    return path, line if line is not None else -1, (*indices.values(), model)
 
 
 def cassette_of(item: pytest.Item, settings: Settings, model: str) -> Path:
@@ -212,37 +224,116 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     ones replay ``<cassette dir>/<model>/<module>/<test>.yaml`` (``--record-mode=none``,
     the default) or record it (``--record-mode=once|new_episodes|all|rewrite`` with
     the backend's key, e.g. ``GEMINI_API_KEY``). A test with no cassette and no way to record one is skipped with
-    the command that records it; a request the cassette does not hold fails with the
-    items that changed."""
+    the command that records it (it fails instead when the model has recordings); a
+    request the cassette does not hold fails with the items that changed.
+
+    pytest-recording's fixtures apply: the user's ``vcr_config`` (merged over embedsim's,
+    :func:`embedsim.recording.merged_config`; its ``record_mode`` when no
+    ``--record-mode`` is given), ``vcr_cassette_dir`` and ``default_cassette_name`` when
+    overridden (:func:`recording_location`), and the ``pytest_recording_configure`` hook."""
     import os
 
     from embedsim import recording
     from embedsim.backends import get_embedder, resolve
 
     config = request.config
+    network = _network_policy(request)
     if is_local(embedsim_model) or config.getoption("disable_recording", False):
         spec = resolve(embedsim_model)
         if not spec.local and spec.api_key(os.environ) is None:
             pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs {' or '.join(spec.key_env)}")
         live = get_embedder(embedsim_model, embedsim_settings.dimension)
-        yield live if live.local else recording.LiveEmbedder(live)
+        yield live if live.local else recording.LiveEmbedder(live, network)
         if callable(getattr(live, "close", None)):
             live.close()  # type: ignore[attr-defined]
         return
     node = request.node
     if SHARED_CASSETTE in node.stash:
         pytest.fail(node.stash[SHARED_CASSETTE], pytrace=False)
-    path = cassette_of(node, embedsim_settings, embedsim_model)
-    mode = config.getoption("record_mode", None) or "none"
+    user_config = request.getfixturevalue("vcr_config") or {}
+    path, model_dir = recording_location(request, embedsim_settings, embedsim_model)
+    mode = config.getoption("record_mode", None) or user_config.get("record_mode") or "none"
+    manager = recording.recorded_embedder(
+        embedsim_model, embedsim_settings.dimension, path, mode, node.nodeid, model_dir=model_dir,
+        vcr_config=user_config, network=network, options=_run_options(config, embedsim_model),
+        configure=lambda vcr: config.hook.pytest_recording_configure(config=config, vcr=vcr))
     try:
-        manager = recording.recorded_embedder(embedsim_model, embedsim_settings.dimension, path, mode, node.nodeid)
         embedder = manager.__enter__()
     except recording.NotRecorded as exc:
         pytest.skip(str(exc))
+    except RecordingError as exc:  # a missing recording of a recorded model, an unreadable cassette
+        # the message alone (no chain shown); the error stays the context, so the outcome's cause is "recording"
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
     try:
         yield embedder
     finally:
         manager.__exit__(None, None, None)
+
+
+def recording_location(request: pytest.FixtureRequest, settings: Settings, model: str) -> tuple[Path, Path]:
+    """``(cassette, model folder)`` of the current test: by default
+    ``<cassette dir>/<model>/<module>/<test>.yaml`` in ``<cassette dir>/<model>``. A
+    ``vcr_cassette_dir`` fixture of the user's (one that returns something else than
+    pytest-recording's default) makes it ``<their dir>/<model>/<test>.yaml``; a
+    ``default_cassette_name`` of theirs (or pytest-recording's ``default_cassette`` mark)
+    names the file inside the model's folder."""
+    from pytest_recording.plugin import get_default_cassette_name
+
+    from embedsim import recording
+
+    node = request.node
+    name = request.getfixturevalue("default_cassette_name")
+    if name == get_default_cassette_name(request.cls, node.name):
+        name = base_test_name(node, model)  # the model is the folder, not part of the name
+    folder = Path(request.getfixturevalue("vcr_cassette_dir"))
+    module = Path(node.path)
+    if folder == module.parent / "cassettes" / module.stem:  # pytest-recording's default
+        model_dir = Path(settings.cassette_dir) / recording.short_name(recording.safe_name(model))
+        return recording.model_cassette_path(model_dir / recording.short_name(recording.safe_name(module.stem)),
+                                             name), model_dir
+    model_dir = folder / recording.short_name(recording.safe_name(model))
+    return recording.model_cassette_path(model_dir, name), model_dir
+
+
+def _network_policy(request: pytest.FixtureRequest) -> NetworkPolicy:
+    """What pytest-recording's ``block_network`` fixture blocks for this test: with
+    ``--block-network`` or the ``block_network`` mark, unless the test records through
+    its own ``vcr`` mark."""
+    from embedsim.recording.network import NetworkPolicy
+
+    config = request.config
+    node = request.node
+    marked = node.get_closest_marker("block_network") is not None
+    recording_vcr = any(True for _ in node.iter_markers("vcr")) and (config.getoption("record_mode", None)
+                                                                      or "none") != "none"
+    if not (marked or config.getoption("block_network", False)) or recording_vcr:
+        return NetworkPolicy()
+    allowed = request.getfixturevalue("allowed_hosts")
+    return NetworkPolicy(True, tuple(allowed) if allowed is not None else None)
+
+
+#: Options of a run that the record command it prints must repeat: (option, dest).
+_RERUN_OPTIONS = (("--embedsim-dimension", "embedsim_dimension"), ("--embedsim-cassette-dir", "embedsim_cassette_dir"),
+                  ("--embedsim-api-version", "embedsim_api_version"))
+
+
+def _run_options(config: pytest.Config, model: str) -> list[str]:
+    """The command-line options of this run that a printed record command must repeat."""
+    options = ["--embedsim-model", model] if config.getoption("embedsim_models", None) else []
+    for option, dest in _RERUN_OPTIONS:
+        value = config.getoption(dest, None)
+        if value is not None:
+            options += [option, str(value)]
+    return options
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """pytest-recording's hook: its ``@pytest.mark.vcr`` cassettes know embedsim's matchers
+    (for a ``vcr_config`` built with :func:`embedsim.recording.vcr_config`)."""
+    from embedsim.recording.vcr_settings import register
+
+    register(vcr)
 
 
 @pytest.fixture

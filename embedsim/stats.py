@@ -327,3 +327,48 @@ def smallest_row_gap(values: np.ndarray, same: np.ndarray, different: np.ndarray
         return np.where(valid.any(axis=1), gaps, np.nan)
 
     return statistic
+
+
+def label_permutation_p(statistic: Callable[[np.ndarray], np.ndarray], n: int, observed: float,
+                        resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> float:
+    """One-sided permutation p-value of a statistic of ``n`` rows under shuffled labels.
+
+    ``statistic(perms)`` takes ``(B, n)`` permutations - row ``i`` gets the label of row
+    ``perms[b, i]`` - and returns ``B`` values. p = (1 + #shuffles at least ``observed``) /
+    (1 + shuffles). A model whose answers ignore the rows (a constant answer) scores the
+    same under every shuffle: p = 1."""
+    rng = np.random.default_rng(seed)
+    perms = rng.permuted(np.tile(np.arange(n, dtype=np.intp), (resamples, 1)), axis=1)
+    values = np.concatenate([np.asarray(statistic(perms[k:k + BLOCK * 4]), dtype=np.float64)
+                             for k in range(0, resamples, BLOCK * 4)])
+    return float((1.0 + (values >= observed - 1e-12).sum()) / (1.0 + resamples))
+
+
+def shuffled_hits(hit: np.ndarray, classes: Sequence[object] | None = None) -> Statistic:
+    """Top-1 share (or, with ``classes``, balanced accuracy) with the rows' labels shuffled.
+
+    ``hit[i, k]``: would row ``i``'s answer be right if it had row ``k``'s label."""
+    rows = np.arange(hit.shape[0])
+    if classes is None:
+        return lambda perms: hit[rows[None, :], perms].mean(axis=1)
+    codes, onehot = _onehot(classes)
+    counts = onehot.sum(axis=0)
+
+    def statistic(perms: np.ndarray) -> np.ndarray:
+        right = np.einsum("bi,bik->bk", hit[rows[None, :], perms].astype(np.float64), onehot[perms])
+        return (right / counts).mean(axis=1)
+
+    return statistic
+
+
+def shuffled_one_vs_rest(positive: Sequence[bool] | np.ndarray, predicted: Sequence[bool] | np.ndarray) -> Statistic:
+    """:func:`one_vs_rest` (recall + specificity) / 2 with the rows' labels shuffled."""
+    pos = np.asarray(positive, dtype=np.float64)
+    pred = np.asarray(predicted, dtype=np.float64)
+    n_pos, n_neg = pos.sum(), (1 - pos).sum()
+
+    def statistic(perms: np.ndarray) -> np.ndarray:
+        shuffled = pos[perms]
+        return (_dot(shuffled, pred) / n_pos + _dot(1 - shuffled, 1 - pred) / n_neg) / 2
+
+    return statistic

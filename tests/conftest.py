@@ -47,8 +47,11 @@ def outside_xdist(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.Pytester]:
     """pytest's ``pytester``, its inner runs in file order (no pytest-randomly: tests read their
-    output in order) and no library module imported twice (``tests/plugins/pytester_isolation.py``)."""
+    output in order) and no library module imported twice (``tests/plugins/pytester_isolation.py``).
+    Its throwaway projects may record the emulator's answers under Gemini ids (the recording
+    layer refuses that elsewhere: ``embedsim.recording.ALLOW_EMULATOR``)."""
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly -p pytester_isolation")
+    monkeypatch.setenv("EMBEDSIM_ALLOW_EMULATOR_RECORDINGS", "1")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")])))
     yield pytester
     LIBRARY_MODULES.remember(pytester.path)

@@ -326,3 +326,18 @@ def test_auc(experiment):
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
     assert "confidence must be below 1" in "\n".join(
         pytester.runpytest("--embedsim-confidence", "95").stderr.lines)
+
+
+def test_top1_p_values_shuffle_the_labels_so_a_constant_answer_gets_1_and_four_faces_decide_little() -> None:
+    four = SimilarityMatrix(np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.1], [0.1, 0.6]]),
+                            ("h1", "h2", "h3", "s1"), ("Happy", "Sad"))
+    labels = ["Happy", "Happy", "Happy", "Sad"]
+    perfect = check_top1(four, labels, measure="balanced", at_least=0.8)
+    assert perfect.statistic == 1.0 and perfect.ci_low == perfect.ci_high == 1.0  # the bootstrap sees no miss
+    # ... but only 4 labelings of 3 happy + 1 sad exist: 1 in 4 shuffles is just as perfect
+    assert perfect.p_value == pytest.approx(0.25, abs=0.03)
+    constant = SimilarityMatrix(np.array([[0.9, 0.1]] * 4), ("h1", "h2", "h3", "s1"), ("Happy", "Sad"))
+    for check in (check_top1(constant, labels, at_least=0.75), check_top1(constant, labels, measure="balanced"),
+                  check_class(constant, labels, "Happy", at_least=0.6)):
+        assert check.p_value == 1.0  # every shuffle scores the same
+    assert check_class(four, labels, "Happy", at_least=0.6).p_value == pytest.approx(0.25, abs=0.03)

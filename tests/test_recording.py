@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,6 +25,7 @@ import hypothesis  # noqa: F401
 import vcr  # noqa: F401
 import yaml
 from embedsim import files
+from embedsim.backends.gemini import DEFAULT_API_VERSION
 from embedsim.emulator import GeminiEmulator
 from embedsim.items import item_from_bytes
 from embedsim.recording import (
@@ -31,6 +34,7 @@ from embedsim.recording import (
     body_matcher,
     cassette_path,
     digest_media,
+    key_names,
     record_command,
     recorded_embedder,
 )
@@ -127,7 +131,7 @@ def test_body_matcher_compares_normalised_json() -> None:
 def test_paths_and_commands() -> None:
     assert cassette_path("cassettes", MODEL, "test_faces", "test_x[a/b]") == Path(
         f"cassettes/{MODEL}/test_faces/test_x[a-b].yaml")
-    assert record_command("tests/test_x.py::test_y[gemini]", model_id=MODEL) == (
+    assert record_command("tests/test_x.py::test_y[gemini]", key_name=key_names(MODEL)[0]) == (
         "GEMINI_API_KEY=... pytest 'tests/test_x.py::test_y[gemini]' --record-mode=once --snapshot-update")
 
 
@@ -259,10 +263,13 @@ def test_more(experiment):
     test_faces(experiment)
     experiment.embedder.embed([text_item("one more call")])
 """)
-    # test_faces_again has no cassette: skipped with the record command; test_more: new calls
+    # test_faces_again has no cassette while the model has recordings: it fails with the record command
     result = project.runpytest("-rs", "-k", "faces_again or faces")
-    result.assert_outcomes(passed=1, skipped=1)
-    result.stdout.fnmatch_lines(["*--record-mode=once*"])
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines([f"no cassette cassettes/{MODEL}/test_exp/test_faces_again.yaml for this test, but "
+                                 f"{MODEL} has recordings in cassettes/{MODEL} (a renamed or new test?); record it "
+                                 "with: GEMINI_API_KEY=... pytest 'test_exp.py::test_faces_again*' --record-mode=once*"])
+    assert "During handling" not in result.stdout.str()
 
     cassette(project).rename(cassette(project).with_name("test_more.yaml"))
     result = project.runpytest("-k", "test_more")
@@ -368,3 +375,227 @@ def test_parallel_recorders_write_complete_cassettes_into_one_folder(project: py
             interactions = yaml.safe_load((folder / module / name).read_text(encoding="utf-8"))["interactions"]
             assert len(interactions) == 1 and name[:-5] in interactions[0]["request"]["body"]
     project.runpytest("--block-network", "test_two.py", "test_xdist.py").assert_outcomes(passed=24)
+
+
+# --- pytest-recording's public fixtures and hook ------------------------------------------------
+
+
+def test_a_users_vcr_config_cassette_dir_name_and_hook_are_honoured(project: pytest.Pytester,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    project.makeconftest("""
+        import os, pytest
+        from pathlib import Path
+
+        @pytest.fixture(scope="module")
+        def vcr_config():
+            def mark(response):
+                response["headers"]["x-user-hook"] = ["seen"]
+                return response
+            return {"filter_headers": ["user-agent"], "before_record_response": mark}
+
+        def pytest_recording_configure(config, vcr):
+            Path("configured.txt").write_text("yes")
+    """)
+    project.makepyfile(test_named="""
+        import os, pytest
+        from embedsim.items import text_item
+
+        @pytest.fixture(scope="module")
+        def vcr_cassette_dir(request):
+            return os.path.join(str(request.config.rootpath), "recordings")
+
+        @pytest.mark.default_cassette("hello")
+        def test_named(embedder):
+            embedder.embed([text_item("hello")])
+    """)
+    record(project, monkeypatch, "--record-mode=once", "test_named.py")[0].assert_outcomes(passed=1)
+    path = project.path / "recordings" / MODEL / "hello.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "user-agent" not in text and "x-goog-api-key" not in text  # theirs and embedsim's filters
+    assert "x-user-hook" in text and text.count('"data":') == 0  # their hook ran after embedsim's
+    assert (project.path / "configured.txt").read_text() == "yes"
+    assert not (project.path / "cassettes" / MODEL / "test_named").exists()
+    project.runpytest("--block-network", "test_named.py").assert_outcomes(passed=1)
+
+
+# --- integrity: all or nothing, never lose the committed cassette ---------------------------------
+
+
+def test_a_failed_first_recording_writes_no_partial_cassette(project: pytest.Pytester,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    path = two_call_project(project, ["apple", "car"], ["boat"])
+    with GeminiEmulator() as emulator, monkeypatch.context() as env:
+        emulator.inject("400", after=1)  # the first call is answered, the second refused
+        env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+        env.setenv("GEMINI_API_KEY", FAKE_KEY)
+        project.runpytest("--record-mode=once").assert_outcomes(failed=1)
+    assert not path.exists() and not list(path.parent.glob("*"))
+    result = project.runpytest("-rs")
+    result.assert_outcomes(skipped=1)  # still "not recorded yet", not a wrong "no longer sent"
+    result.stdout.fnmatch_lines(["*not recorded yet*--record-mode=once*"])
+
+
+KILLED = """
+import json, signal
+from pathlib import Path
+from embedsim.items import text_item
+
+def test_two_calls(embedder):
+    first, second = json.loads(Path("words.json").read_text())
+    embedder.embed([text_item(w) for w in first])
+    Path("first-call-done").write_text("")
+    signal.pause()  # killed here, in the middle of the recording
+"""
+
+
+def test_a_killed_rewrite_keeps_the_committed_cassette(project: pytest.Pytester,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = two_call_project(project, ["apple", "car"], ["boat"])
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    before = path.read_bytes()
+    project.makepyfile(test_exp=KILLED)
+    (project.path / "words.json").write_text(json.dumps([["pear"], ["ship"]]))
+    with GeminiEmulator() as emulator:
+        env = {**os.environ, "GOOGLE_GEMINI_BASE_URL": emulator.base_url, "GEMINI_API_KEY": FAKE_KEY}
+        run = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--record-mode=rewrite"],
+                               cwd=project.path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            marker = project.path / "first-call-done"
+            for _ in range(1200):
+                if marker.exists() or run.poll() is not None:
+                    break
+                time.sleep(0.05)
+            assert marker.exists(), "the recording did not start"
+            assert path.read_bytes() == before  # mid-recording, the committed cassette is in place
+        finally:
+            run.kill()  # SIGKILL: no finally, no atexit
+            run.wait()
+        assert len(emulator.embed_calls) == 1
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary file either
+    project.makepyfile(test_exp=TWO_CALLS)
+    (project.path / "words.json").write_text(json.dumps([["apple", "car"], ["boat"]]))
+    project.runpytest().assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\t\n", b"\xff\xfe\x00bad", b"interactions: [", b"version: 1\n",
+                                     b"interactions:\n- request: {}\n", b"- just\n- a list\n"],
+                         ids=["empty", "whitespace", "not-utf8", "truncated", "no-interactions", "no-request-fields",
+                              "a-list"])
+def test_an_unreadable_cassette_is_an_error_never_a_live_call(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                                              content: bytes) -> None:
+    path = cassette(project)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    for args, key in ((["--record-mode=once"], True), (["--record-mode=once"], False), ([], False)):
+        with GeminiEmulator() as emulator, monkeypatch.context() as env:
+            env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+            if key:
+                env.setenv("GEMINI_API_KEY", FAKE_KEY)
+            result = project.runpytest(*args)
+            assert emulator.requests == []  # no call at all, so never the placeholder key
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines([f"the cassette {path}*: restore it from version control "
+                                     f"(git checkout -- {path}) or delete it and record it again with: "
+                                     "GEMINI_API_KEY=... pytest 'test_exp.py::test_faces*' --record-mode=rewrite*"])
+        assert "Traceback" not in result.stdout.str()
+        assert path.read_bytes() == content
+
+
+def test_a_replay_never_connects_anywhere(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    text = cassette(project).read_text(encoding="utf-8")
+    cassette(project).write_text(text.replace('"text":"bright"', '"text":"brighter"'), encoding="utf-8")
+    with GeminiEmulator() as emulator, monkeypatch.context() as env:  # a server that would answer
+        env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+        result = project.runpytest("--record-mode=none", "-p", "no:randomly")
+        assert emulator.requests == []
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E*CassetteMismatch*"])
+
+
+# --- provenance -------------------------------------------------------------------------------------
+
+
+def test_an_emulator_answer_under_a_vendor_model_id_is_refused(project: pytest.Pytester,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EMBEDSIM_ALLOW_EMULATOR_RECORDINGS")
+    result = record(project, monkeypatch, "--record-mode=once")[0]
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"E*EmulatorAnswer: refused to record *test_faces.yaml: the answer came from the "
+                                 f"embedsim emulator (a test tool), not from the service of {MODEL}*"])
+    assert not cassette(project).exists()
+
+
+def test_every_recording_states_its_provenance(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    from embedsim.recording import read_provenance
+
+    result = record(project, monkeypatch, "--record-mode=once", "--embedsim-dimension", "256")[0]
+    result.assert_outcomes(passed=1)
+    entries = read_provenance(project.path / "cassettes" / MODEL)
+    assert list(entries) == ["test_exp/test_faces.yaml"]
+    entry = entries["test_exp/test_faces.yaml"]
+    assert entry["sdk"].startswith("google-genai-sdk/") and entry["embedsim"]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", entry["endpoint"])  # the emulator, with its port
+    assert (entry["api_version"], entry["dimension"], entry["task"], entry["emulator"], entry["interactions"]) == (
+        DEFAULT_API_VERSION, 256, None, True, 1)
+    assert entry["recorded_at"].endswith("+00:00")
+
+
+def test_recordings_replay_whatever_the_api_version(tmp_path: Path, emulator: GeminiEmulator,
+                                                    clean_env: pytest.MonkeyPatch) -> None:
+    from embedsim.items import text_item
+
+    clean_env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+    path = tmp_path / MODEL / "m" / "t.yaml"
+    words = [text_item("apple"), text_item("boat")]
+    environ = {"GEMINI_API_KEY": FAKE_KEY, "EMBEDSIM_ALLOW_EMULATOR_RECORDINGS": "1"}
+    with recorded_embedder(MODEL, 128, path, "once", "t.py::t", environ=environ, api_version="v1beta") as e:
+        recorded = e.embed(words)
+    assert "/v1beta/models/" in path.read_text(encoding="utf-8")
+    for version in ("v1", "v1beta"):
+        with recorded_embedder(MODEL, 128, path, "none", "t.py::t", environ={}, api_version=version) as e:
+            assert (e.embed(words) == recorded).all()
+    assert len(emulator.embed_calls) == 1
+
+
+# --- names and commands -----------------------------------------------------------------------------
+
+
+def test_long_test_ids_get_short_deterministic_cassette_names(project: pytest.Pytester,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    project.makepyfile(test_exp="""
+        import pytest
+        from embedsim.items import text_item
+
+        @pytest.mark.parametrize("word", ["w" * 300, "é" * 200], ids=["w" * 300, "é" * 200])
+        def test_long(embedder, word):
+            embedder.embed([text_item(word[:20])])
+    """)
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=2)
+    names = sorted(p.name for p in (project.path / "cassettes" / MODEL / "test_exp").iterdir())
+    assert len(names) == 2 and all(len(n.encode()) <= 240 and n.endswith(".yaml") for n in names)
+    assert all(re.search(r"-[0-9a-f]{16}\.yaml$", n) for n in names)
+    project.runpytest("--block-network").assert_outcomes(passed=2)  # the same names are found again
+
+
+def test_the_rerecord_hint_repeats_the_runs_options(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    options = ("--embedsim-model", MODEL, "--embedsim-dimension", "256", "--embedsim-cassette-dir", "rec")
+    record(project, monkeypatch, "--record-mode=once", *options)[0].assert_outcomes(passed=1)
+    (project.path / "inputs.json").write_text(json.dumps({**INPUTS, "words": [["dim", "a"], ["bright", "b"]]}))
+    result = project.runpytest(*options)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"E*re-record it with: GEMINI_API_KEY=... pytest 'test_exp.py::test_faces[[]{MODEL}[]]' "
+                                 f"--embedsim-model {MODEL} --embedsim-dimension 256 --embedsim-cassette-dir rec "
+                                 "--record-mode=rewrite --snapshot-update"])
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(hypothesis.strategies.text(max_size=40) | hypothesis.strategies.text(min_size=130, max_size=400))
+def test_cassette_names_fit_any_file_system_and_stay_distinct(name: str) -> None:
+    path = cassette_path("c", MODEL, "test_m", name)
+    assert all(len(part.encode("utf-8")) <= 240 for part in path.parts)
+    assert path == cassette_path("c", MODEL, "test_m", name) and path.parent == Path(f"c/{MODEL}/test_m")
+    assert "/" not in path.name and path.name.endswith(".yaml")
+    if len(name.encode("utf-8")) > 235:
+        assert path != cassette_path("c", MODEL, "test_m", name + "x")

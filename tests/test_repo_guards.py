@@ -7,7 +7,6 @@ what it looks for, on cassettes recorded from the emulator in a temporary folder
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import socket
 from pathlib import Path
@@ -16,11 +15,12 @@ from urllib.parse import urlsplit
 import pytest
 
 import embedsim.backends.gemini_embedder  # noqa: F401  (pytester inline runs: import once here)
-from embedsim.backends.gemini import DEFAULT_API_VERSION
 import hypothesis  # noqa: F401
 import yaml
+from embedsim.backends import find
 from embedsim.config import Settings
 from embedsim.emulator import EMULATOR_HEADER, GeminiEmulator
+from embedsim.recording import PROVENANCE_FILE, read_provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "gemini-embedding-2-preview"
@@ -115,31 +115,42 @@ def test_repository_runs_block_the_network_except_loopback(pytestconfig: pytest.
 # --- provenance: the emulator is never a source of Gemini data ------------------------------------
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_unspecified
+def _official_hosts(cassette_dir: Path) -> dict[Path, str]:
+    """``{model folder: official host}`` for the folders of a vendor's model ids (the
+    backend registry's ``official_host``)."""
+    folders = sorted(p for p in cassette_dir.iterdir() if p.is_dir()) if cassette_dir.is_dir() else []
+    return {folder: spec.official_host for folder in folders
+            if (spec := find(folder.name)) is not None and spec.official_host is not None}
 
 
 def emulator_traces(cassette_dir: Path) -> list[str]:
-    """``file: what`` for every cassette under ``cassette_dir/gemini*`` that was not answered by
-    the real service: a loopback URI, the emulator's header, or not a readable cassette."""
+    """``file: what`` for every file under a vendor's model folders (``cassette_dir/<model id>``)
+    that was not answered by the vendor's official host: an endpoint host in a cassette or
+    in ``provenance.json`` other than the official one (whatever its spelling: no URI
+    patterns), the emulator's header, or not a readable cassette."""
     found = []
-    for path in sorted(p for p in cassette_dir.glob("gemini*/**/*") if p.is_file()):
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        if EMULATOR_HEADER.lower() in text.lower():
-            found.append(f"{path}: {EMULATOR_HEADER} header (answered by the embedsim emulator)")
-        try:
-            interactions = yaml.safe_load(text)["interactions"]
-            uris = [interaction["request"]["uri"] for interaction in interactions]
-        except (yaml.YAMLError, TypeError, KeyError):
-            found.append(f"{path}: not a vcr cassette")
-            continue
-        found += [f"{path}: loopback URI {uri}" for uri in uris if _loopback(urlsplit(uri).hostname or "")]
+    for folder, official in _official_hosts(cassette_dir).items():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            if path.name == PROVENANCE_FILE:
+                for cassette, entry in read_provenance(path.parent).items():
+                    endpoints = entry.get("endpoint")
+                    for endpoint in endpoints if isinstance(endpoints, list) else [endpoints]:
+                        if urlsplit(str(endpoint)).hostname != official:
+                            found.append(f"{path}: {cassette} recorded from {endpoint}, not {official}")
+                    if entry.get("emulator"):
+                        found.append(f"{path}: {cassette} answered by the embedsim emulator")
+                continue
+            if EMULATOR_HEADER.lower() in text.lower():
+                found.append(f"{path}: {EMULATOR_HEADER} header (answered by the embedsim emulator)")
+            try:
+                interactions = yaml.safe_load(text)["interactions"]
+                uris = [interaction["request"]["uri"] for interaction in interactions]
+            except (yaml.YAMLError, TypeError, KeyError):
+                found.append(f"{path}: not a vcr cassette")
+                continue
+            found += [f"{path}: endpoint {urlsplit(uri).hostname} is not {official}" for uri in uris
+                      if urlsplit(uri).hostname != official]
     return found
 
 
@@ -162,23 +173,32 @@ def test_the_provenance_scan_finds_emulator_cassettes(pytester: pytest.Pytester,
         monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", base_url)
         monkeypatch.setenv("GEMINI_API_KEY", FAKE_KEY)
         pytester.runpytest("--record-mode=once").assert_outcomes(passed=1)
+    from embedsim.recording import provenance as module
+
+    assert module.EMULATOR_HEADER == EMULATOR_HEADER  # the recording layer knows the emulator's marker
     cassettes = pytester.path / "cassettes"
     planted = cassettes / MODEL / "test_planted" / "test_planted.yaml"
-    assert emulator_traces(cassettes) == [f"{planted}: {EMULATOR_HEADER} header (answered by the embedsim emulator)",
-                                          f"{planted}: loopback URI {base_url}/{DEFAULT_API_VERSION}/models/{MODEL}"
-                                          ":batchEmbedContents"]
-    # without the header, the loopback URI still gives it away; other hosts and other models pass
+    provenance = cassettes / MODEL / PROVENANCE_FILE
+    host = urlsplit(base_url).hostname
+    assert emulator_traces(cassettes) == [
+        f"{provenance}: test_planted/test_planted.yaml recorded from {base_url}, not generativelanguage.googleapis.com",
+        f"{provenance}: test_planted/test_planted.yaml answered by the embedsim emulator",
+        f"{planted}: {EMULATOR_HEADER} header (answered by the embedsim emulator)",
+        f"{planted}: endpoint {host} is not generativelanguage.googleapis.com"]
+    # without the header and the provenance, the host still gives it away, however it is spelt
+    provenance.unlink()
     text = planted.read_text(encoding="utf-8")
     planted.write_text(re.sub(rf"\s+{EMULATOR_HEADER}:\n\s+- not-gemini", "", text, flags=re.IGNORECASE),
                        encoding="utf-8")
-    assert [t.split(": ", 1)[1][:13] for t in emulator_traces(cassettes)] == ["loopback URI "]
-    for host in ("[::1]:9", "localhost:9", "0.0.0.0:9"):
-        planted.write_text(text.replace(base_url, f"http://{host}"), encoding="utf-8")
-        assert any("loopback URI" in t for t in emulator_traces(cassettes))
+    assert [t.split(": ", 1)[1][:9] for t in emulator_traces(cassettes)] == ["endpoint "]
+    for spelling in ("127.1", "2130706433", "0x7f000001", "localhost.", "127.000.000.001", "[::1]", "0.0.0.0",
+                     "generativelanguage.googleapis.com.evil.example", "googleapis.com"):
+        planted.write_text(text.replace(base_url, f"http://{spelling}:9"), encoding="utf-8")
+        assert any("is not generativelanguage.googleapis.com" in t for t in emulator_traces(cassettes)), spelling
     planted.write_text(text.replace(base_url, "https://generativelanguage.googleapis.com")
                        .replace(EMULATOR_HEADER.lower(), "x-other"), encoding="utf-8")
     assert emulator_traces(cassettes) == []
     planted.write_text("interactions: [", encoding="utf-8")
     assert emulator_traces(cassettes) == [f"{planted}: not a vcr cassette"]
-    (cassettes / MODEL).rename(cassettes / "pixels-like-elsewhere")
+    (cassettes / MODEL).rename(cassettes / "pixels")  # a local model: no official host to come from
     assert emulator_traces(cassettes) == []

@@ -95,6 +95,15 @@ def test_report_shows_models_side_by_side(pytester: pytest.Pytester) -> None:
         ("test_broken", "pixels", "failed"), ("test_spelling", "gemini-embedding-2-preview", "skipped")}
 
 
+def test_sections_keep_definition_order_in_a_shuffled_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_exp=EXPERIMENTS)
+    for seed in ("1", "2", "3"):
+        result = pytester.runpytest("-p", "randomly", f"--randomly-seed={seed}", "--embedsim-report", "rep")
+        result.assert_outcomes(passed=1, failed=1, xfailed=1)
+        md = (pytester.path / "rep" / "index.md").read_text(encoding="utf-8")
+        assert md.index("## test_spelling") < md.index("## test_meaning") < md.index("## test_broken"), seed
+
+
 def test_a_partial_run_keeps_the_other_sections_and_says_so(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nembedsim_models = pixels gemini-embedding-2-preview\n")
     pytester.makepyfile(test_exp=EXPERIMENTS)

@@ -7,44 +7,70 @@ One job per module:
 * :mod:`~embedsim.recording.naming` - cassette paths, shown paths, record commands;
 * :mod:`~embedsim.recording.mismatch` - explaining a cassette miss item by item;
 * :mod:`~embedsim.recording.modes` - the record-mode rules (replay, record or refuse);
+* :mod:`~embedsim.recording.network` - pytest-recording's network block around the calls;
+* :mod:`~embedsim.recording.provenance` - where each recording came from (``provenance.json``);
 * :mod:`~embedsim.recording.embedders` - the recorded and the live embedder.
 
-The plugin's ``embedder`` fixture uses all this itself. For pytest-recording's own
-``@pytest.mark.vcr`` tests, in a ``conftest.py``::
+The plugin's ``embedder`` fixture uses all this itself, with pytest-recording's
+``vcr_config``, ``vcr_cassette_dir``, ``default_cassette_name`` fixtures and its
+``pytest_recording_configure`` hook. For pytest-recording's own ``@pytest.mark.vcr``
+tests, in a ``conftest.py`` (the embedsim plugin registers the matchers)::
 
-    from embedsim.recording import BODY_MATCHER, body_matcher, vcr_config as embedsim_vcr_config
+    from embedsim.recording import vcr_config as embedsim_vcr_config
 
     @pytest.fixture(scope="module")
     def vcr_config():
         return embedsim_vcr_config()
 
-    def pytest_recording_configure(config, vcr):
-        vcr.register_matcher(BODY_MATCHER, body_matcher)
-        vcr.register_persister(AtomicPersister)
-
 or in plain code: ``with make_vcr(directory, "none").use_cassette("name.yaml"): ...``.
 """
 
 from embedsim.recording.bodies import BODY_MATCHER, body_matcher, digest_media, request_inputs
-from embedsim.recording.embedders import PLACEHOLDER_KEY, LiveEmbedder, RecordedEmbedder, recorded_embedder
+from embedsim.recording.embedders import (
+    ALLOW_EMULATOR,
+    PLACEHOLDER_KEY,
+    EmulatorAnswer,
+    LiveEmbedder,
+    RecordedEmbedder,
+    recorded_embedder,
+)
 from embedsim.recording.mismatch import CassetteMismatch, describe_mismatch, item_names
-from embedsim.recording.modes import RECORD_MODES, NotRecorded, api_key_from_env
-from embedsim.recording.naming import cassette_path, record_command, safe_name, show_path
+from embedsim.recording.modes import (
+    RECORD_MODES,
+    MissingRecording,
+    NotRecorded,
+    api_key_from_env,
+    has_recordings,
+    key_names,
+)
+from embedsim.recording.naming import cassette_path, model_cassette_path, record_command, safe_name, short_name, show_path
+from embedsim.recording.network import NetworkPolicy
+from embedsim.recording.provenance import PROVENANCE_FILE, read_provenance
 from embedsim.recording.vcr_settings import (
     KEY_HEADERS,
     KEY_QUERY_PARAMETERS,
     MATCH_ON,
+    PATH_MATCHER,
     AtomicPersister,
+    CassetteUnreadable,
+    StagedPersister,
     before_record_request,
     before_record_response,
     make_vcr,
+    merged_config,
+    path_matcher,
+    register,
     vcr_config,
+    versionless_path,
 )
 
 __all__ = [
-    "BODY_MATCHER", "KEY_HEADERS", "KEY_QUERY_PARAMETERS", "MATCH_ON", "PLACEHOLDER_KEY",
-    "RECORD_MODES", "AtomicPersister", "CassetteMismatch", "LiveEmbedder", "NotRecorded", "RecordedEmbedder",
-    "api_key_from_env", "before_record_request", "before_record_response", "body_matcher", "cassette_path",
-    "describe_mismatch", "digest_media", "item_names", "make_vcr", "record_command", "recorded_embedder",
-    "request_inputs", "safe_name", "show_path", "vcr_config",
+    "ALLOW_EMULATOR", "BODY_MATCHER", "KEY_HEADERS", "KEY_QUERY_PARAMETERS", "MATCH_ON",
+    "PATH_MATCHER", "PLACEHOLDER_KEY", "PROVENANCE_FILE", "RECORD_MODES", "AtomicPersister", "CassetteMismatch",
+    "CassetteUnreadable", "EmulatorAnswer", "LiveEmbedder", "MissingRecording", "NetworkPolicy", "NotRecorded",
+    "RecordedEmbedder", "StagedPersister", "api_key_from_env", "before_record_request", "before_record_response",
+    "body_matcher", "cassette_path", "describe_mismatch", "digest_media", "has_recordings", "item_names", "key_names",
+    "make_vcr", "merged_config", "model_cassette_path", "path_matcher", "read_provenance", "record_command",
+    "recorded_embedder", "register", "request_inputs", "safe_name", "short_name", "show_path", "vcr_config",
+    "versionless_path",
 ]

@@ -1,39 +1,42 @@
-"""Embedders whose calls are recorded to / replayed from a cassette, or made live."""
+"""Embedders whose calls are recorded to / replayed from a cassette, or made live.
+
+A recording is all or nothing: what vcr records stays in memory
+(:class:`~embedsim.recording.vcr_settings.StagedPersister`) and replaces the cassette
+by one atomic rename only when every call of the test succeeded; until then - also
+when the process is killed - the previous cassette stays as it was.
+"""
 
 from __future__ import annotations
 
-import socket
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from embedsim.backends.base import Embedder
-from embedsim.files import atomic_write
+from embedsim.errors import RecordingError
 from embedsim.items import Item
 from embedsim.recording.mismatch import CassetteMismatch, cassette_error, describe_mismatch
-from embedsim.recording.modes import api_key_from_env, replays
-from embedsim.recording.vcr_settings import make_vcr
+from embedsim.recording.modes import api_key_from_env, key_names, replays
+from embedsim.recording.naming import record_command
+from embedsim.recording.network import NetworkPolicy
+from embedsim.recording.provenance import answered_by_emulator, describe, write_provenance
+from embedsim.recording.vcr_settings import CassetteUnreadable, StagedPersister, make_vcr
 
 if TYPE_CHECKING:
     import numpy as np
+    from vcr import VCR
 
 #: The key the SDK gets while replaying (it insists on having one).
 PLACEHOLDER_KEY = "embedsim-replay-placeholder"
+#: Set to 1 to keep answers of the embedsim emulator under a vendor's model id (embedsim's
+#: own tests do, in temporary folders); otherwise such a recording is refused.
+ALLOW_EMULATOR = "EMBEDSIM_ALLOW_EMULATOR_RECORDINGS"
 
 
-@contextmanager
-def _network_allowed() -> Iterator[None]:
-    """Lift pytest-recording's ``--block-network`` while recording (as its ``vcr`` mark does)."""
-    from pytest_recording import network
-
-    saved = socket.socket.connect, socket.socket.connect_ex
-    socket.socket.connect, socket.socket.connect_ex = (  # type: ignore[method-assign]
-        network._original_connect, network._original_connect_ex)
-    try:
-        yield
-    finally:
-        socket.socket.connect, socket.socket.connect_ex = saved  # type: ignore[method-assign]
+class EmulatorAnswer(RecordingError):
+    """A recording under a vendor's model id was answered by the embedsim emulator."""
 
 
 class LiveEmbedder:
@@ -42,13 +45,14 @@ class LiveEmbedder:
 
     local = False
 
-    def __init__(self, inner: Embedder) -> None:
+    def __init__(self, inner: Embedder, network: NetworkPolicy = NetworkPolicy()) -> None:
         self.inner = inner
         self.model_id = inner.model_id
         self.dimension = inner.dimension
+        self.network = network
 
     def embed(self, items: Sequence[Item]) -> np.ndarray:
-        with _network_allowed():
+        with self.network.open():
             return self.inner.embed(items)
 
 
@@ -58,30 +62,51 @@ class RecordedEmbedder:
 
     local = False
 
-    def __init__(self, inner: Embedder, path: Path, nodeid: str, recording: bool) -> None:
+    def __init__(self, inner: Embedder, path: Path, nodeid: str, recording: bool, *,
+                 network: NetworkPolicy = NetworkPolicy(), options: Sequence[str] = (),
+                 key_name: str | None = None, vendor: bool = True,
+                 environ: Mapping[str, str] | None = None) -> None:
         self.inner = inner
         self.model_id = inner.model_id
         self.dimension = inner.dimension
         self.cassette_path = path
         self.nodeid = nodeid
         self.recording = recording
-        #: True once a call failed: what was recorded is incomplete.
+        self.network = network
+        self.options = tuple(options)
+        self.key_name = key_name
+        self.refuse_emulator = vendor and (os.environ if environ is None else environ).get(ALLOW_EMULATOR, "") != "1"
+        self.cassette: Any = None
+        self._checked = 0
+        #: True once a call failed: what was recorded is incomplete and is not kept.
         self.failed = False
 
     def embed(self, items: Sequence[Item]) -> np.ndarray:
         __tracebackhide__ = True
         try:
-            if not self.recording:
-                return self.inner.embed(items)
-            with _network_allowed():
-                return self.inner.embed(items)
+            with self.network.open() if self.recording else self.network.closed():
+                vectors = self.inner.embed(items)
+            self._check_answers()
+            return vectors
         except BaseException as exc:
             self.failed = True
             error = cassette_error(exc)
             if error is None:
                 raise
-            raise CassetteMismatch(describe_mismatch(error, items, self.cassette_path, self.nodeid,
-                                                     self.model_id)) from None
+            raise CassetteMismatch(describe_mismatch(error, items, self.cassette_path, self.nodeid, self.options,
+                                                     self.key_name)) from None
+
+    def _check_answers(self) -> None:
+        """Refuse answers of the embedsim emulator recorded under a vendor's model id."""
+        if not self.recording or self.cassette is None:
+            return
+        responses = self.cassette.responses
+        new, self._checked = responses[self._checked:], len(responses)
+        if self.refuse_emulator and any(answered_by_emulator(r) for r in new):
+            raise EmulatorAnswer(
+                f"refused to record {self.cassette_path}: the answer came from the embedsim emulator (a test tool), "
+                f"not from the service of {self.model_id}; unset GOOGLE_GEMINI_BASE_URL (or the base URL you "
+                f"set) to record from the real service, or set {ALLOW_EMULATOR}=1 for a throwaway recording")
 
     def __repr__(self) -> str:
         mode = "recording" if self.recording else "replaying"
@@ -91,40 +116,60 @@ class RecordedEmbedder:
 @contextmanager
 def recorded_embedder(
     model_id: str,
-    dimension: int,
+    dimension: int | None,
     path: Path,
     record_mode: str,
     nodeid: str,
     factory: Callable[..., Embedder] | None = None,
     environ: Mapping[str, str] | None = None,
-    **options: Any,
+    *,
+    model_dir: Path | None = None,
+    vcr_config: Mapping[str, Any] | None = None,
+    configure: Callable[[VCR], None] | None = None,
+    network: NetworkPolicy = NetworkPolicy(),
+    options: Sequence[str] = (),
+    **backend_options: Any,
 ) -> Iterator[RecordedEmbedder]:
     """An embedder for ``model_id`` whose calls are recorded to / replayed from ``path``.
 
-    Raises :class:`~embedsim.recording.modes.NotRecorded` (before any call) when the mode
-    needs a recording that cannot be made (:func:`~embedsim.recording.modes.replays`).
-    A failed ``rewrite`` puts the previous cassette back.
-    Replays hand the SDK :data:`PLACEHOLDER_KEY`, never the real key.
+    Refuses (:func:`~embedsim.recording.modes.replays`, before any call) a mode that needs
+    a recording that cannot be made, and a cassette that cannot be read
+    (:class:`~embedsim.recording.vcr_settings.CassetteUnreadable`). ``model_dir`` is the
+    model's cassette folder, if known: a missing cassette of a model with recordings there
+    is :class:`~embedsim.recording.modes.MissingRecording`, and it holds the recordings'
+    provenance. ``vcr_config`` / ``configure`` are the user's
+    vcr settings and pytest-recording's configure hook; ``network`` what pytest-recording
+    blocks; ``options`` the run's options for printed record commands. A replay hands the
+    SDK :data:`PLACEHOLDER_KEY` and may not connect anywhere.
     """
-    if factory is None:
-        from embedsim.backends import get_embedder
+    from embedsim.backends import find, get_embedder
 
-        factory = get_embedder
-    key = api_key_from_env(model_id, environ)  # environ None: os.environ, never a local a traceback could show
-    replay = replays(record_mode, path, key, model_id, nodeid)
-    previous: bytes | None = None  # restored if re-recording ends without a complete new cassette
-    if record_mode == "rewrite" and path.is_file():
-        previous = path.read_bytes()
-        path.unlink()
-    inner = factory(model_id, dimension, api_key=PLACEHOLDER_KEY if replay else key, **options)
-    vcr = make_vcr(path.parent, record_mode)
-    embedder = RecordedEmbedder(inner, path, nodeid, recording=not replay)
+    factory = get_embedder if factory is None else factory
+    spec = find(model_id)
+    vendor = spec is not None and spec.official_host is not None
+    key_name = next(iter(key_names(model_id)), None)
+    key = api_key_from_env(model_id, environ)
+    replay = replays(record_mode, path, key, model_id, nodeid, model_dir=model_dir, options=options)
+    persister = StagedPersister(fresh=record_mode == "rewrite")
+    vcr = make_vcr(path.parent, record_mode, user_config=vcr_config, persister=persister, configure=configure)
+    context = vcr.use_cassette(path.name)
     try:
-        with vcr.use_cassette(path.name):
-            yield embedder
+        cassette = context.__enter__()
+    except CassetteUnreadable as exc:
+        raise CassetteUnreadable(
+            f"{exc}: restore it from version control (git checkout -- {path}) or delete it and record it again "
+            f"with: {record_command(nodeid, 'rewrite', options, key_name)}") from None
+    inner = None
+    try:
+        inner = factory(model_id, dimension, api_key=PLACEHOLDER_KEY if replay else key, **backend_options)
+        embedder = RecordedEmbedder(inner, path, nodeid, recording=not replay, network=network, options=options,
+                                    key_name=key_name, vendor=vendor, environ=environ)
+        embedder.cassette = cassette
+        yield embedder
     finally:
-        if previous is not None and (embedder.failed or not path.is_file()):
-            atomic_write(path, previous)
+        context.__exit__(None, None, None)
         close = getattr(inner, "close", None)
         if callable(close):
             close()
+    if not embedder.failed and (written := persister.commit()) is not None and model_dir is not None:
+        write_provenance(model_dir, written, describe(cassette.requests, cassette.responses))

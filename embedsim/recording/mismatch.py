@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from embedsim.errors import EmbedsimError, RecordingError
+from embedsim.errors import RecordingError
 from embedsim.items import Item
 from embedsim.recording.bodies import request_inputs
 from embedsim.recording.naming import record_command, show_path
+from embedsim.recording.vcr_settings import versionless_path
 
 if TYPE_CHECKING:
     from vcr.errors import CannotOverwriteExistingCassetteException
@@ -36,8 +37,9 @@ def _changed_in_place(live: list[str], recorded: list[list[str]]) -> list[tuple[
 
 
 def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Sequence[Item],
-                      path: Path, nodeid: str, model_id: str = "") -> str:
-    """Which items changed between this request and the cassette, and how to re-record."""
+                      path: Path, nodeid: str, options: Sequence[str] = (), key_name: str | None = None) -> str:
+    """Which items changed between this request and the cassette, and how to re-record
+    (with the run's ``options``)."""
     names = item_names(items)
     live_inputs, live_fields = request_inputs(error.failed_request.body)
     recorded_inputs: list[str] = []
@@ -52,7 +54,7 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
         recorded_requests.append(inputs)
         for key, value in fields.items():
             recorded_fields.setdefault(key, value)
-        recorded_paths.add(request.path)
+        recorded_paths.add(versionless_path(request.path))
 
     def short(entry: str) -> str:
         mime, _, digest = entry.partition(" ")
@@ -84,14 +86,14 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
     for key in sorted(set(live_fields) | set(recorded_fields)):
         if live_fields.get(key) != recorded_fields.get(key):
             lines.append(f"  {key}: {live_fields.get(key)!r} now, {recorded_fields.get(key)!r} in the cassette")
-    if error.failed_request.path not in recorded_paths and recorded_paths:
-        lines.append(f"  path: {error.failed_request.path} now, {', '.join(sorted(recorded_paths))} in the cassette "
-                     "(model id or API version changed?)")
+    if versionless_path(error.failed_request.path) not in recorded_paths and recorded_paths:
+        lines.append(f"  path: {versionless_path(error.failed_request.path)} now, {', '.join(sorted(recorded_paths))} "
+                     "in the cassette (model id changed?)")
     if len(lines) == 1:
         reason = getattr(error, "reason", "")
         lines.append("  the same request was made more often than recorded" if reason == "already_played"
                      else "  the requests differ in order or count")
-    lines.append(f"re-record it with: {record_command(nodeid, 'rewrite', model_id)}")
+    lines.append(f"re-record it with: {record_command(nodeid, 'rewrite', options, key_name)}")
     return "\n".join(lines)
 
 

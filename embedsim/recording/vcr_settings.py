@@ -1,22 +1,27 @@
-"""vcrpy settings for embedding API calls: key filters, media digests, body matching and
-an atomic persister.
+"""vcrpy settings for embedding API calls: key filters, media digests, matching, persisters.
 
 * API keys never reach a cassette: the ``x-goog-api-key`` and ``authorization``
   headers and a ``key`` query parameter are dropped (:func:`vcr_config`).
-* Requests match on method, path, query and the normalised JSON body
-  (:data:`~embedsim.recording.bodies.BODY_MATCHER`); the host is not compared, so a
-  cassette recorded through another ``base_url`` (a proxy, the emulator) replays
-  against the default one.
+* Requests match on method, path without its API version (``/v1/``, ``/v1beta/``, as the
+  SDK's own replay client does), query and the normalised JSON body; the host is not
+  compared, so a cassette recorded through another ``base_url`` (a proxy, the emulator)
+  or another API version replays against the default one.
 * Cassettes are written atomically (:class:`AtomicPersister`: a temporary file in the
-  same folder, then a rename), so an interrupted recording or parallel recorders
-  (pytest-xdist, two runs at once) never leave a half-written cassette.
+  same folder, then a rename), and a cassette that exists but cannot be read is an
+  error (:class:`CassetteUnreadable`), never an empty cassette to record into.
+* A user's own settings (pytest-recording's ``vcr_config`` fixture) are merged in
+  (:func:`merged_config`): theirs win, except that embedsim's key filters always apply
+  and embedsim's record hooks run before theirs.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from embedsim.errors import RecordingError
 from embedsim.files import atomic_write
 from embedsim.recording.bodies import BODY_MATCHER, body_matcher, digest_media
 
@@ -25,7 +30,25 @@ if TYPE_CHECKING:  # vcr is imported lazily: pytest-recording registers vcr.matc
 
 KEY_HEADERS = ("x-goog-api-key", "authorization")
 KEY_QUERY_PARAMETERS = ("key",)
-MATCH_ON = ("method", "path", "query", BODY_MATCHER)
+PATH_MATCHER = "embedsim_path"
+MATCH_ON = ("method", PATH_MATCHER, "query", BODY_MATCHER)
+_VERSION_SEGMENT = re.compile(r"^/v\d+(?:(?:alpha|beta)\d*)?(?=/)")
+#: Settings of pytest-recording's ``vcr_config`` that are not vcrpy's.
+_NOT_VCR = ("allowed_hosts", "record_mode")
+
+
+class CassetteUnreadable(RecordingError):
+    """A cassette file exists but is not a readable vcr cassette."""
+
+
+def versionless_path(path: str) -> str:
+    """``path`` without its leading API version segment: ``/v1beta/models/m`` -> ``/models/m``."""
+    return _VERSION_SEGMENT.sub("", path, count=1)
+
+
+def path_matcher(r1: Any, r2: Any) -> None:
+    """vcr matcher: equal paths apart from the API version segment."""
+    assert versionless_path(r1.path) == versionless_path(r2.path), "paths differ (API version ignored)"
 
 
 def before_record_request(request: Any) -> Any:
@@ -37,15 +60,15 @@ def before_record_request(request: Any) -> Any:
 def before_record_response(response: dict[str, Any]) -> dict[str, Any] | None:
     """vcr hook: keep only successful answers. An error (a 429 that the SDK retried, a
     400, a 500) or a redirect (refused by the backend) is not recorded, so a cassette never
-    replays a failure and a failed recording leaves no cassette behind."""
+    replays a failure."""
     return response if 200 <= response["status"]["code"] < 300 else None
 
 
 def vcr_config() -> dict[str, Any]:
     """Keyword arguments for ``VCR(...)`` / ``use_cassette(...)`` / pytest-recording's
-    ``vcr_config`` fixture. ``match_on`` names :data:`BODY_MATCHER`, which
-    :func:`make_vcr` registers (with pytest-recording, register it in a
-    ``pytest_recording_configure(config, vcr)`` hook: ``vcr.register_matcher(BODY_MATCHER, body_matcher)``)."""
+    ``vcr_config`` fixture. ``match_on`` names :data:`PATH_MATCHER` and
+    :data:`BODY_MATCHER`, which :func:`register` adds to a ``VCR`` (the embedsim plugin
+    does so in pytest-recording's ``pytest_recording_configure`` hook)."""
     return {
         "filter_headers": list(KEY_HEADERS),
         "filter_query_parameters": list(KEY_QUERY_PARAMETERS),
@@ -56,16 +79,61 @@ def vcr_config() -> dict[str, Any]:
     }
 
 
+def _chain(first: Callable[[Any], Any], then: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    if then is None:
+        return first
+
+    def both(value: Any) -> Any:
+        value = first(value)
+        return None if value is None else then(value)
+
+    return both
+
+
+def merged_config(user: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """:func:`vcr_config` with a user's ``vcr_config`` on top: their keys win, except that
+    the key filters are the union and embedsim's ``before_record_*`` hooks run first.
+    pytest-recording's own keys (``allowed_hosts``, ``record_mode``) are left out."""
+    config = vcr_config()
+    for key, value in (user or {}).items():
+        if key in _NOT_VCR:
+            continue
+        if key in ("filter_headers", "filter_query_parameters"):
+            config[key] = [*config[key], *value]
+        elif key in ("before_record_request", "before_record_response"):
+            config[key] = _chain(config[key], value)
+        else:
+            config[key] = value
+    return config
+
+
 class AtomicPersister:
-    """vcr persister: loads like vcr's ``FilesystemPersister``; saves into a temporary file
-    beside the cassette and renames it over the cassette (:func:`embedsim.files.atomic_write`),
-    so a reader, a parallel recorder or an interrupt never sees a half-written cassette."""
+    """vcr persister: saves into a temporary file beside the cassette and renames it over
+    the cassette (:func:`embedsim.files.atomic_write`), so a reader, a parallel recorder or
+    an interrupt never sees a half-written cassette. Loading refuses a file that exists
+    but is empty, not UTF-8 or not a cassette (:class:`CassetteUnreadable`) - vcrpy would
+    treat it as missing and record over it."""
 
     @staticmethod
     def load_cassette(cassette_path: str | Path, serializer: Any) -> Any:
-        from vcr.persisters.filesystem import FilesystemPersister
+        from vcr.persisters.filesystem import CassetteNotFoundError
+        from vcr.serialize import deserialize
 
-        return FilesystemPersister.load_cassette(cassette_path, serializer)
+        path = Path(cassette_path)
+        if not path.is_file():
+            raise CassetteNotFoundError()
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise CassetteUnreadable(f"the cassette {path} is not UTF-8 text") from None
+        if not text.strip():
+            raise CassetteUnreadable(f"the cassette {path} is empty")
+        try:
+            return deserialize(text, serializer)
+        except Exception as exc:  # yaml errors, a missing 'interactions', a wrong shape
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise CassetteUnreadable(f"the cassette {path} is not a readable vcr cassette "
+                                     f"({type(exc).__name__}{': ' + detail if detail else ''})") from None
 
     @staticmethod
     def save_cassette(cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
@@ -74,14 +142,62 @@ class AtomicPersister:
         atomic_write(cassette_path, serialize(cassette_dict, serializer).encode("utf-8"))
 
 
-def make_vcr(cassette_dir: str | Path, record_mode: str = "none") -> VCR:
-    """A ``VCR`` with embedsim's filters, matcher and atomic persister (``rewrite`` =
-    ``new_episodes`` on a cassette the caller deleted first)."""
+class StagedPersister(AtomicPersister):
+    """An :class:`AtomicPersister` for one recording that keeps what vcr saves in memory
+    until :meth:`commit`: the previous cassette stays in place, untouched, until the new
+    one is complete. ``fresh`` ignores the previous cassette (``--record-mode=rewrite``);
+    ``hold=False`` writes on save, as :class:`AtomicPersister` does."""
+
+    def __init__(self, fresh: bool = False, hold: bool = True) -> None:
+        self.fresh, self.hold = fresh, hold
+        self.staged: tuple[str, bytes] | None = None
+
+    def load_cassette(self, cassette_path: str | Path, serializer: Any) -> Any:  # type: ignore[override]
+        if self.fresh:
+            from vcr.persisters.filesystem import CassetteNotFoundError
+
+            raise CassetteNotFoundError()
+        return AtomicPersister.load_cassette(cassette_path, serializer)
+
+    def save_cassette(self, cassette_path: str | Path, cassette_dict: dict[str, Any],  # type: ignore[override]
+                      serializer: Any) -> None:
+        from vcr.serialize import serialize
+
+        self.staged = (str(cassette_path), serialize(cassette_dict, serializer).encode("utf-8"))
+        if not self.hold:
+            self.commit()
+
+    def commit(self) -> Path | None:
+        """Write the staged cassette by one atomic rename; the path written, or None."""
+        if self.staged is None:
+            return None
+        path, data = self.staged
+        self.staged = None
+        return atomic_write(path, data)
+
+
+def register(vcr: VCR) -> None:
+    """Add embedsim's matchers to ``vcr``."""
+    vcr.register_matcher(BODY_MATCHER, body_matcher)
+    vcr.register_matcher(PATH_MATCHER, path_matcher)
+
+
+def make_vcr(cassette_dir: str | Path, record_mode: str = "none", *, user_config: Mapping[str, Any] | None = None,
+             persister: Any = AtomicPersister, configure: Callable[[VCR], None] | None = None) -> VCR:
+    """A ``VCR`` with embedsim's settings (and ``user_config``, :func:`merged_config`),
+    matchers and ``persister``; ``configure`` is called on it last (the plugin passes
+    pytest-recording's ``pytest_recording_configure`` hook). ``rewrite`` is
+    ``new_episodes`` on a cassette the persister does not load (:class:`StagedPersister`
+    with ``fresh=True``)."""
     from vcr import VCR
 
     mode = "new_episodes" if record_mode == "rewrite" else record_mode
+    if record_mode == "rewrite" and persister is AtomicPersister:
+        persister = StagedPersister(fresh=True, hold=False)
     vcr = VCR(cassette_library_dir=str(cassette_dir), record_mode=mode, path_transformer=VCR.ensure_suffix(".yaml"),
-              **vcr_config())
-    vcr.register_matcher(BODY_MATCHER, body_matcher)
-    vcr.register_persister(AtomicPersister)
+              **merged_config(user_config))
+    register(vcr)
+    vcr.register_persister(persister)
+    if configure is not None:
+        configure(vcr)
     return vcr

@@ -64,16 +64,15 @@ def _kept(report_dir: Path, models: Sequence[str], root: Path | None) -> list[En
 
 
 def _grouped(fragments: list[Entry]) -> Tests:
-    """Per test (in collection order: that of its oldest kept fragment, since a partial run
-    numbers only the tests it ran), its entry per model."""
+    """Per test (in definition order: that of its newest fragment), its entry per model."""
     tests: dict[tuple[str, str], dict[str, Entry]] = {}
     for f in fragments:
         tests.setdefault((f["module"], f["test"]), {})[f["model"]] = f
 
     def position(item: tuple[tuple[str, str], dict[str, Entry]]) -> tuple[int, str, str]:
         (module, test), per_model = item
-        oldest = min(per_model.values(), key=lambda f: f.get("time", 0.0))
-        return oldest.get("order", 0), module, test
+        newest = max(per_model.values(), key=lambda f: f.get("time", 0.0))
+        return newest.get("order", 0), module, test
 
     return sorted(tests.items(), key=position)
 

@@ -67,7 +67,24 @@ from embedsim.matrix import cosine_matrix, similarity  # noqa: E402
 
 MODEL = "gemini-embedding-2-preview"
 FAKE_KEY = "embedsim-benchmark-not-a-key"
-SECTIONS = ("matrix", "calls", "cassette", "replay", "large", "memory", "stats")
+BUILT_IN = ("matrix", "calls", "cassette", "replay", "large", "memory", "stats")
+CASES_DIR = ROOT / "benchmarks" / "cases"
+
+
+def load_cases() -> dict[str, Any]:
+    """Every ``benchmarks/cases/*.py`` module (``NAME``, ``TARGETS``, ``run(quick)``, ``table(result)``),
+    by name: a new case is a new file, run.py does not change (benchmarks/README.md)."""
+    cases = {}
+    for path in sorted(CASES_DIR.glob("[!_]*.py")):
+        spec = importlib.util.spec_from_file_location(f"embedsim_benchmark_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        cases[module.NAME] = module
+    return cases
+
+
+CASES = load_cases()
+SECTIONS = (*BUILT_IN, *CASES)
 DEFAULT_OUT = ROOT / "benchmarks" / "results.json"
 
 #: Targets from the issue: (key, description).
@@ -83,6 +100,8 @@ TARGETS = {
     "large_speedup": ">= 4x faster than sequential, calls in flight never above the bound",
     "stats_ms_per_expectation": "<= 50 ms per expectation with its interval (100 items, 2,000 resamples)",
 }
+for _case in CASES.values():
+    TARGETS.update(_case.TARGETS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,9 +478,8 @@ def _cassette_parts(path: Path) -> dict[str, int]:
         body = body.get("string", "") if isinstance(body, dict) else body
         body = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
         images += body.count("inline_data") + body.count("inlineData")
-        response_body = interaction["response"].get("body")
-        if isinstance(response_body, dict):
-            response_body["string"] = ""
+        if isinstance(interaction["response"].get("body"), dict):
+            interaction["response"]["body"] = {"string": ""}
     file_bytes = len(text.encode("utf-8"))
     non_response = len(yamlserializer.serialize(data).encode("utf-8"))
     return {"file_bytes": file_bytes, "response_body_bytes": file_bytes - non_response, "images": images,
@@ -1060,6 +1078,9 @@ def tables(results: dict[str, Any]) -> str:
             p = "" if r["p_value"] is None else f"{r['p_value']:.4f}"
             out.append(f"| {r['case']} | {_fmt_s(r['wall_s'])} | {_fmt_s(r['cpu_s'])} | "
                        f"{r['ci'][0]:.4f} .. {r['ci'][1]:.4f} | {p} | {r['same_interval_twice']} |")
+    for name, case in CASES.items():
+        if name in results:
+            out += ["", *case.table(results[name])]
     return "\n".join(out)
 
 
@@ -1081,7 +1102,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; use {', '.join(SECTIONS)}")
     runners = {"matrix": bench_matrix, "calls": bench_calls, "cassette": bench_cassette, "replay": bench_replay,
-               "large": bench_large, "memory": bench_memory, "stats": bench_stats}
+               "large": bench_large, "memory": bench_memory, "stats": bench_stats,
+               **{name: case.run for name, case in CASES.items()}}
     results: dict[str, Any] = {"quick": args.quick, "command": " ".join(["python", "benchmarks/run.py", *(argv or sys.argv[1:])]),
                                "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                "load_average_at_start": os.getloadavg()}

@@ -10,9 +10,11 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from embedsim import __version__
 from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, Embedder, backends, get_embedder, is_local
+from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from embedsim.errors import EmbedsimError, InputError
 from embedsim.files import atomic_write
 from embedsim.items import Item, load_item, text_item
@@ -150,6 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep remote models' vectors in this content-addressed cache folder and request only "
         "inputs not already in it (an interrupted run keeps what it received; off by default)",
     )
+    matrix.add_argument(
+        "--timeout", type=_seconds, metavar="SECONDS",
+        help=f"seconds one call attempt of a remote model may take, retried like any transient error; "
+        f"0: no limit (default: the backend's own, {DEFAULT_TIMEOUT:g} s for Gemini)",
+    )
+    matrix.add_argument(
+        "--api-version", metavar="VERSION",
+        help=f"API version remote models are asked on (default: the backend's own, {DEFAULT_API_VERSION} for Gemini)",
+    )
     matrix.add_argument("-o", "--out", type=Path, metavar="DIR", help="write DIR/matrix.png and DIR/matrix.csv")
     matrix.add_argument("--png", type=Path, metavar="PATH", help="write the heatmap PNG here (overrides -o)")
     matrix.add_argument("--csv", type=Path, metavar="PATH", help="write the CSV here (overrides -o)")
@@ -181,7 +192,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     folders += [args.dataset] if args.dataset else []
     check_outputs({option: path for option, path in outputs.items() if path},
                   [*rows, *(cols or ())], [f for f in folders if f.is_dir()])
-    embedder = _embedder(args.model, args.dimension, args.cache)
+    embedder = _embedder(args.model, args.dimension, args.cache, timeout=args.timeout, api_version=args.api_version)
     result = similarity(embedder, rows, cols)
     print(format_table(result))
     if embedder.local and len({item.kind for item in [*rows, *(cols or ())]}) > 1:
@@ -197,13 +208,27 @@ def run_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
-def _embedder(model: str, dimension: int | None, cache: Path | None) -> Embedder:
-    """The model's embedder, with the embedding cache for remote models when asked for."""
-    if cache is None or is_local(model):
+def _embedder(model: str, dimension: int | None, cache: Path | None, **remote: Any) -> Embedder:
+    """The model's embedder; remote models get the set ``remote`` options (timeout, API version)
+    and the embedding cache when asked for."""
+    if is_local(model):
         return get_embedder(model, dimension)
-    from embedsim.cache import EmbeddingCache
+    options = {k: v for k, v in remote.items() if v is not None}
+    if cache is not None:
+        from embedsim.cache import EmbeddingCache
 
-    return get_embedder(model, dimension, cache=EmbeddingCache(cache))
+        options["cache"] = EmbeddingCache(cache)
+    return get_embedder(model, dimension, **options)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds (0 or more), got {text!r}")
+    return value
 
 
 def resolve_inputs(arguments: Sequence[str]) -> list[Item]:

@@ -29,6 +29,7 @@ import pytest
 
 from embedsim.backends import DEFAULT_MODEL, check_model_id
 from embedsim.backends.base import DEFAULT_DIMENSION
+from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from embedsim.errors import InputError
 from embedsim.tolerances import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
 
@@ -51,6 +52,10 @@ class Settings:
     tolerance: float = DEFAULT_TOLERANCE
     image_tolerance: float = DEFAULT_IMAGE_TOLERANCE
     report_dir: Path | None = None
+    #: Seconds one call attempt of a remote model may take (0: no limit); ``None``: the backend's default.
+    timeout: float | None = None
+    #: The API version remote models are asked on (e.g. ``v1beta``); ``None``: the backend's default.
+    api_version: str | None = None
     #: ``(old, new)`` model pairs the report compares; empty: each model against the one before it.
     compare: tuple[tuple[str, str], ...] = ()
     #: True when the project configures embedsim: a ``[tool.embedsim]`` table, an
@@ -59,6 +64,10 @@ class Settings:
     #: Confidence at which every expectation's bootstrap interval must clear its threshold
     #: (``--embedsim-confidence``); None: the point estimates decide.
     confidence: float | None = None
+
+    def remote_options(self) -> dict[str, Any]:
+        """The options a remote backend's factory gets: ``timeout`` and ``api_version`` when set."""
+        return {k: v for k, v in (("timeout", self.timeout), ("api_version", self.api_version)) if v is not None}
 
     def summary(self, record_mode: str) -> str:
         """One line: models, dimension, cassette folder and record mode."""
@@ -124,6 +133,12 @@ def _tolerance(value: Any, key: str, source: Source) -> float:
     return number
 
 
+def _api_version(value: Any, key: str, source: Source) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"v[0-9]+[a-z0-9]*", value.strip()):
+        raise _refuse(key, "an API version such as v1 or v1beta", value, source)
+    return value.strip()
+
+
 def _pairs(value: Any, key: str, source: Source) -> tuple[tuple[str, str], ...]:
     entries = [value] if isinstance(value, str) else value
     if not isinstance(entries, (list, tuple)) or not all(isinstance(e, str) for e in entries):
@@ -178,6 +193,13 @@ OPTIONS: tuple[Option, ...] = (
            f"Absolute tolerance of matrix snapshots (default: {DEFAULT_TOLERANCE:g})."),
     Option("--embedsim-image-tolerance", "embedsim_image_tolerance", "image_tolerance", _tolerance,
            f"RMS tolerance (0-255) of heatmap snapshots (default: {DEFAULT_IMAGE_TOLERANCE:g})."),
+    Option("--embedsim-timeout", "embedsim_timeout", "timeout", _tolerance,
+           f"Seconds one call attempt to a remote model may take; the backend's retries then apply; 0: no "
+           f"limit (default: the backend's own, {DEFAULT_TIMEOUT:g} s for Gemini)."),
+    Option("--embedsim-api-version", "embedsim_api_version", "api_version", _api_version,
+           f"API version remote models are asked on (default: the backend's own, {DEFAULT_API_VERSION} for "
+           "Gemini, the version Google's REST examples for the embedding models use). Cassettes replay "
+           "whatever the version."),
     Option("--embedsim-confidence", "embedsim_confidence", "confidence", _confidence,
            "Require every expectation's bootstrap interval at this level (e.g. 0.95) to clear its "
            "threshold; an estimate that passes while its interval does not is INCONCLUSIVE "
@@ -269,6 +291,8 @@ def load_settings(config: pytest.Config) -> Settings:
         tolerance=values.get("tolerance", DEFAULT_TOLERANCE),
         image_tolerance=values.get("image_tolerance", DEFAULT_IMAGE_TOLERANCE),
         report_dir=values.get("report"),
+        timeout=values.get("timeout"),
+        api_version=values.get("api_version"),
         compare=values.get("compare", ()),
         confidence=values.get("confidence"),
         configured=table is not None or bool(values),

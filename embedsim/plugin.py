@@ -242,7 +242,8 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
         spec = resolve(embedsim_model)
         if not spec.local and spec.api_key(os.environ) is None:
             pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs {' or '.join(spec.key_env)}")
-        live = get_embedder(embedsim_model, embedsim_settings.dimension)
+        live = get_embedder(embedsim_model, embedsim_settings.dimension,
+                            **({} if spec.local else embedsim_settings.remote_options()))
         yield live if live.local else recording.LiveEmbedder(live, network)
         if callable(getattr(live, "close", None)):
             live.close()  # type: ignore[attr-defined]
@@ -256,7 +257,8 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     manager = recording.recorded_embedder(
         embedsim_model, embedsim_settings.dimension, path, mode, node.nodeid, model_dir=model_dir,
         vcr_config=user_config, network=network, options=_run_options(config, embedsim_model),
-        configure=lambda vcr: config.hook.pytest_recording_configure(config=config, vcr=vcr))
+        configure=lambda vcr: config.hook.pytest_recording_configure(config=config, vcr=vcr),
+        **embedsim_settings.remote_options())
     try:
         embedder = manager.__enter__()
     except recording.NotRecorded as exc:
@@ -454,9 +456,11 @@ def pytest_sessionfinish(session: pytest.Session) -> Any:
     settings = config.stash.get(SETTINGS, None)
     if settings is not None and (report_dir := _report_dir(config, settings)) is not None:
         from embedsim import report
+        from embedsim.report import origin
 
-        report.build_index(report_dir, tuple(dict.fromkeys(settings.models + settings.selected)), config.rootpath,
-                           started=config.stash.get(REPORT_STARTED, None), pairs=settings.compare or None)
+        models = tuple(dict.fromkeys(settings.models + settings.selected))
+        report.build_index(report_dir, models, config.rootpath, started=config.stash.get(REPORT_STARTED, None),
+                           pairs=settings.compare or None, provenance=origin.recorded(settings.cassette_dir, models))
     return result
 
 

@@ -8,6 +8,7 @@ import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import hypothesis  # noqa: F401  (pytester inline runs: import once here)
 import pytest
 
 import embedsim.heatmap  # noqa: F401  (pytester inline runs: import the heavy modules once here)

@@ -58,6 +58,15 @@ def test_unknown_section_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "r.json").exists()
 
 
+def test_cases_in_their_own_modules_are_collected_and_run(tmp_path: Path) -> None:
+    proc, results = run(tmp_path, "--only", "vectors")
+    vectors = results["vectors"]
+    assert vectors["bit_identical_replay"] is True
+    assert [r["variant"] for r in vectors["rows"]] == ["plain vcrpy", "embedsim, vcrpy YAML", "embedsim, compact"]
+    assert set(results["targets_met"]) == {"cassette_bytes_per_vector"}
+    assert "**Cassette bytes per 3072-d vector**" in proc.stdout
+
+
 def test_quick_stats_section_times_each_expectation_with_its_interval(tmp_path: Path) -> None:
     proc, results = run(tmp_path, "--only", "stats")  # the stats helper's section (bench_stats)
     stats = results["stats"]

@@ -342,8 +342,10 @@ def test_every_option_value_is_valid_or_a_usage_error_naming_key_and_value(value
             continue
         if option.key == "dimension":
             assert type(checked) is int and checked >= 1 and not isinstance(value, (bool, float))
-        elif option.key in ("tolerance", "image_tolerance"):
+        elif option.key in ("tolerance", "image_tolerance", "timeout"):
             assert math.isfinite(checked) and checked >= 0 and not isinstance(value, bool)
+        elif option.key == "api_version":
+            assert isinstance(value, str) and isinstance(checked, str) and checked.startswith("v")
         elif option.key == "models":
             assert checked and all(isinstance(m, str) for m in checked)
         elif option.key == "compare":

@@ -105,6 +105,15 @@ embedsim_report = "report"
     assert f"test_tones: tones apart: {before} -> {after} (mean margin {margins[OLD]:.4f} -> {margins[NEW]:.4f})" in summary
     assert f"test_tones: matrix by tone: margin {margins[OLD]:.4f} -> {margins[NEW]:.4f}" in summary
     assert f"## Changes {OLD} -> {NEW}" in md and f"![matrix difference]({matrix['heatmap']})" in md
+    # provenance per model: these answers came from the emulator, and the report says so
+    assert sorted(data["provenance"]) == [OLD, NEW]
+    for model in (OLD, NEW):
+        (row,) = data["provenance"][model]
+        assert (row["cassette"], row["official"], row["flag"]) == (
+            "test_spec/test_tones.yaml", False, "answered by the embedsim emulator")
+        assert row["endpoint"].startswith("http://127.0.0.1:") and row["api_version"] in ("v1", "v1beta")
+        assert (f"> **Warning: 1 recording(s) of {model} were answered by a host other than the vendor's official "
+                "one.**") in md
     page = (folder / "index.html").read_text(encoding="utf-8")
     assert f"<img src='{matrix['heatmap']}' alt='matrix difference'>" in page
     assert matrix["heatmap"].startswith(f"heatmaps/{OLD}..{NEW}/")

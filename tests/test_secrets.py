@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import hypothesis  # noqa: F401  (pytester inline runs: import once here)
 import pytest
 
 import embedsim.backends.gemini_embedder  # noqa: F401  (pytester inline runs: import the SDK once here)

@@ -72,7 +72,8 @@ def split_variant(model_id: str) -> tuple[str, int | None]:
     if not sep:
         return model_id, None
     if not (size.isascii() and size.isdigit()) or int(size) < 1 or not base:
-        raise InputError(f"model variant {model_id!r}: write <model id>@<output dimension>, e.g. {base or 'model'}@768")
+        raise InputError(f"unknown model id {model_id!r}: a model variant is written <model id>@<output "
+                         f"dimension>, e.g. {base or 'model'}@768")
     return base, int(size)
 
 

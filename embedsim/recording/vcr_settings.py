@@ -12,6 +12,7 @@
 * A user's own settings (pytest-recording's ``vcr_config`` fixture) are merged in
   (:func:`merged_config`): theirs win, except that embedsim's key filters always apply
   and embedsim's record hooks run before theirs.
+* Vectors are stored compactly and losslessly (:mod:`embedsim.cassette_format`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from embedsim import cassette_format
 from embedsim.errors import RecordingError
 from embedsim.files import atomic_write
 from embedsim.recording.bodies import BODY_MATCHER, body_matcher, digest_media
@@ -76,6 +78,7 @@ def vcr_config() -> dict[str, Any]:
         "before_record_response": before_record_response,
         "match_on": MATCH_ON,
         "decode_compressed_response": True,
+        "serializer": cassette_format.NAME,  # registered by register(); plain vcrpy YAML still loads
     }
 
 
@@ -177,9 +180,10 @@ class StagedPersister(AtomicPersister):
 
 
 def register(vcr: VCR) -> None:
-    """Add embedsim's matchers to ``vcr``."""
+    """Add embedsim's matchers and its cassette serializer to ``vcr``."""
     vcr.register_matcher(BODY_MATCHER, body_matcher)
     vcr.register_matcher(PATH_MATCHER, path_matcher)
+    vcr.register_serializer(cassette_format.NAME, cassette_format)
 
 
 def make_vcr(cassette_dir: str | Path, record_mode: str = "none", *, user_config: Mapping[str, Any] | None = None,

@@ -4,7 +4,7 @@ when the answers did not come from the vendor's official host."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,3 +46,15 @@ def model_provenance(folders: Mapping[str, Path], official_hosts: Mapping[str, s
     return out
 
 
+
+
+def recorded(cassette_dir: Path, models: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """:func:`model_provenance` of the remote ``models``' folders in ``cassette_dir`` (the
+    plugin's default layout ``<cassette dir>/<model id>/``)."""
+    from embedsim import recording
+    from embedsim.backends import find
+    from embedsim.recording.provenance import read_provenance
+
+    specs = {model: spec for model in models if (spec := find(model)) is not None and not spec.local}
+    folders = {model: Path(cassette_dir) / recording.short_name(recording.safe_name(model)) for model in specs}
+    return model_provenance(folders, {model: spec.official_host for model, spec in specs.items()}, read_provenance)

@@ -1,0 +1,75 @@
+"""Remote-model settings: per-call timeout and API version, from the command line, the ini
+file, ``[tool.embedsim]`` and the CLI; documented defaults."""
+
+from __future__ import annotations
+
+import hypothesis  # noqa: F401  (pytester inline runs: import once here)
+import pytest
+
+import embedsim.backends.gemini_embedder  # noqa: F401  (pytester inline runs: import the SDK once here)
+from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT, GeminiEmbedder
+from embedsim.cli import main
+from embedsim.emulator import GeminiEmulator
+
+MODEL = "gemini-embedding-2-preview"
+TEST = """
+from embedsim.items import text_item
+
+def test_words(embedder):
+    embedder.embed([text_item("a"), text_item("b")])
+"""
+
+
+@pytest.fixture
+def recording_env(monkeypatch: pytest.MonkeyPatch, emulator: GeminiEmulator) -> GeminiEmulator:
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "GOOGLE_API_KEY", "GOOGLE_GENAI_API_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GEMINI_API_KEY", "AIza" + "T" * 35)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+    return emulator
+
+
+def test_documented_defaults(emulator: GeminiEmulator) -> None:
+    embedder = GeminiEmbedder(MODEL, 128, api_key="k", base_url=emulator.base_url)
+    assert (embedder.timeout, embedder.api_version) == (DEFAULT_TIMEOUT, DEFAULT_API_VERSION) == (60.0, "v1beta")
+    assert GeminiEmbedder(MODEL, 128, api_key="k", base_url=emulator.base_url, timeout=0).timeout is None
+
+
+@pytest.mark.parametrize("where", ["option", "ini", "pyproject"])
+def test_api_version_setting_reaches_the_calls(pytester: pytest.Pytester, recording_env: GeminiEmulator,
+                                                where: str) -> None:
+    pytester.makepyfile(test_x=TEST)
+    args = ["--record-mode=once", "--embedsim-model", MODEL, "-p", "no:cacheprovider"]
+    if where == "option":
+        args += ["--embedsim-api-version", "v1"]
+    elif where == "ini":
+        pytester.makeini("[pytest]\nembedsim_api_version = v1\n")
+    else:
+        pytester.makepyprojecttoml('[tool.embedsim]\napi_version = "v1"\n')
+    pytester.runpytest(*args).assert_outcomes(passed=1, skipped=1)  # skipped: the pixels run
+    assert [call.path.split("/")[1] for call in recording_env.embed_calls] == ["v1"]
+
+
+def test_a_bad_api_version_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--embedsim-api-version", "latest")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*api_version must be an API version such as v1 or v1beta, got 'latest'*"])
+
+
+def test_timeout_setting_applies_and_the_sdk_retries(pytester: pytest.Pytester, recording_env: GeminiEmulator) -> None:
+    """A server that does not answer in time: the attempt is cut at the set timeout and retried."""
+    pytester.makepyfile(test_x=TEST)
+    recording_env.inject("delay", times=1, seconds=2.0)
+    result = pytester.runpytest("--record-mode=once", "--embedsim-model", MODEL, "--embedsim-timeout", "0.3",
+                                "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, skipped=1)
+    assert len(recording_env.embed_calls) == 2
+
+
+def test_the_cli_takes_timeout_and_api_version(recording_env: GeminiEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    recording_env.inject("delay", times=1, seconds=2.0)
+    code = main(["matrix", "--rows", "text:a", "text:b", "--model", MODEL, "--dimension", "128",
+                 "--timeout", "0.3", "--api-version", "v1"])
+    assert code == 0, capsys.readouterr().err
+    assert [call.path.split("/")[1] for call in recording_env.embed_calls] == ["v1", "v1"]
+    assert main(["matrix", "--rows", "text:a", "--timeout", "soon"]) == 2

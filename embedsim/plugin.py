@@ -19,7 +19,6 @@ syrupy's ``--snapshot-update``.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from embedsim import outcomes
 from embedsim.backends import is_local
 from embedsim.config import Settings, add_options, load_settings
 from embedsim.errors import RecordingError
+from embedsim.parametrize import MODEL_PARAM, base_test_name, model_of, model_params
+from embedsim.run_hooks import EXPERIMENT, ORDER, REPORT_STARTED, UNSELECTED, USED, RunHooks, record_mode, report_dir
 
 if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
     from embedsim.backends.base import Embedder
@@ -38,18 +38,7 @@ if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixture
     from embedsim.recording.network import NetworkPolicy
 
 SETTINGS = pytest.StashKey[Settings]()
-EXPERIMENT = pytest.StashKey["Experiment"]()
-ORDER = pytest.StashKey[int]()
-OUTCOME = pytest.StashKey[dict[str, Any]]()
-UNSELECTED = pytest.StashKey[bool]()
 SHARED_CASSETTE = pytest.StashKey[str]()
-REPORT_STARTED = pytest.StashKey[float]()
-#: True once a collected test of this run (or of an xdist worker) uses embedsim's fixtures.
-USED = pytest.StashKey[bool]()
-#: Node ids of tests that failed for a recording reason (see :func:`pytest_sessionfinish`).
-RECORDING_FAILURES = pytest.StashKey["RecordingFailures"]()
-KEPT_SNAPSHOTS = pytest.StashKey[bool]()
-MODEL_PARAM = "embedsim_model"
 FIXTURES = frozenset({"embedder", "experiment", "embedsim_model", "embedsim_settings", "matrix_snapshot",
                       "heatmap_snapshot"})
 
@@ -69,17 +58,16 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     settings = load_settings(config)
     config.stash[SETTINGS] = settings
-    config.stash[RECORDING_FAILURES] = RecordingFailures()
-    config.pluginmanager.register(config.stash[RECORDING_FAILURES], "embedsim-recording-failures")
+    config.pluginmanager.register(RunHooks(config, settings), "embedsim-run")
     if not config.pluginmanager.has_plugin("legacypath") and config.pluginmanager.has_plugin("recording"):
         from embedsim.legacypath import CassetteDirWithoutLegacyPath
 
         config.pluginmanager.register(CassetteDirWithoutLegacyPath(), "embedsim-vcr-cassette-dir")
-    if (report_dir := _report_dir(config, settings)) is not None:
+    if (folder := report_dir(config, settings)) is not None:
         from embedsim import report
 
         try:
-            report.prepare(report_dir)
+            report.prepare(folder)
         except report.ReportFolderError as exc:
             raise pytest.UsageError(f"embedsim: {exc}") from None
         config.stash[REPORT_STARTED] = time.time()
@@ -98,41 +86,13 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     """The settings, where the project configures embedsim (else, if a test uses its
     fixtures, the terminal summary says which defaults it used)."""
     s = config.stash[SETTINGS]
-    return f"embedsim: {s.summary(_record_mode(config))}" if s.configured else None
-
-
-def _record_mode(config: pytest.Config) -> str:
-    return config.getoption("record_mode", None) or "none"
+    return f"embedsim: {s.summary(record_mode(config))}" if s.configured else None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if MODEL_PARAM not in metafunc.fixturenames:
-        return
-    settings = metafunc.config.stash[SETTINGS]
-    models = list(dict.fromkeys(settings.models + settings.selected))
-    only = metafunc.definition.get_closest_marker("embedsim_models")
-    if only is not None:
-        models = [m for m in models if _named(m, only.args)]
-    params = []
-    for model in models:
-        marks = []
-        for mark in metafunc.definition.iter_markers("embedsim_xfail"):
-            from embedsim.expect import ExpectationFailed
-
-            if not mark.args:
-                raise pytest.UsageError(f"{metafunc.definition.nodeid}: embedsim_xfail needs model ids")
-            if _named(model, mark.args):
-                reason = mark.kwargs.get("reason", "")
-                marks.append(pytest.mark.xfail(reason=f"{model}: {reason}" if reason else model,
-                                               strict=mark.kwargs.get("strict", True),
-                                               raises=mark.kwargs.get("raises", ExpectationFailed)))
-        params.append(pytest.param(model, marks=marks, id=model))
-    metafunc.parametrize(MODEL_PARAM, params, indirect=True)
-
-
-def _named(model: str, ids: tuple[str, ...]) -> bool:
-    """A marker's model ids name ``model``: itself, or its base id for a variant ``id@dimension``."""
-    return model in ids or model.partition("@")[0] in ids
+    if MODEL_PARAM in metafunc.fixturenames:
+        metafunc.parametrize(MODEL_PARAM, model_params(metafunc.definition, metafunc.config.stash[SETTINGS]),
+                             indirect=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -146,7 +106,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if FIXTURES.intersection(getattr(item, "fixturenames", ())):
             config.stash[USED] = True
-        model = _model_of(item)
+        model = model_of(item)
         if model is not None and model not in settings.selected:
             item.stash[UNSELECTED] = True
             item.add_marker(pytest.mark.skip(
@@ -176,31 +136,6 @@ def cassette_of(item: pytest.Item, settings: Settings, model: str) -> Path:
     from embedsim import recording
 
     return recording.cassette_path(settings.cassette_dir, model, Path(item.path).stem, base_test_name(item, model))
-
-
-def _model_of(item: pytest.Item) -> str | None:
-    callspec = getattr(item, "callspec", None)
-    return callspec.params.get(MODEL_PARAM) if callspec is not None else None
-
-
-def base_test_name(item: pytest.Item, model: str) -> str:
-    """The test's name without the model parameter (``TestX.test_y[other-params]``)."""
-    name = getattr(item, "originalname", item.name)
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None:
-        ident = callspec.id
-        if ident == model:
-            ident = ""
-        elif ident.startswith(model + "-"):
-            ident = ident[len(model) + 1:]
-        elif ident.endswith("-" + model):
-            ident = ident[: -len(model) - 1]
-        else:
-            ident = ident.replace(f"-{model}-", "-", 1)
-        if ident:
-            name += f"[{ident}]"
-    cls = getattr(item, "cls", None)
-    return f"{cls.__name__}.{name}" if cls is not None else name
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -350,7 +285,7 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
     node = request.node
     exp = Experiment(
         embedder,
-        base_test_name(node, _model_of(node) or embedder.model_id),  # a variant id@dimension is the parameter
+        base_test_name(node, model_of(node) or embedder.model_id),  # a variant id@dimension is the parameter
         node.nodeid,
         # syrupy's own fixture, asked for only when the test takes a snapshot
         snapshot=lambda extension: request.getfixturevalue("snapshot").use_extension(extension),
@@ -399,98 +334,3 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
     if exp is not None:
         exp.finish()
     return result
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    rep = yield
-    if (why := outcomes.cause(call.excinfo)) and (rep.failed or rep.skipped):
-        setattr(rep, outcomes.CAUSE_ATTRIBUTE, why)
-    settings = item.config.stash[SETTINGS]
-    model = _model_of(item)
-    if settings.report_dir is None or model is None or item.stash.get(UNSELECTED, False):
-        return rep
-    outcome = item.stash.setdefault(OUTCOME, outcomes.new())
-    outcomes.update(outcome, rep, call)
-    if rep.when == "teardown":
-        from embedsim import report
-
-        entry = {"nodeid": item.nodeid, "module": item.nodeid.split("::")[0], "test": base_test_name(item, model),
-                 "model": model, "time": time.time(), "order": item.stash.get(ORDER, 0), "doc": _summary_line(item),
-                 **outcome}
-        report.write_fragment(settings.report_dir, entry, item.stash.get(EXPERIMENT, None))
-    return rep
-
-
-class RecordingFailures:
-    """The node ids of tests that failed for a recording reason (on the xdist controller too:
-    the cause travels with the report)."""
-
-    def __init__(self) -> None:
-        self.nodeids: list[str] = []
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.failed and getattr(report, outcomes.CAUSE_ATTRIBUTE, "") == "recording":
-            self.nodeids.append(report.nodeid)
-
-
-def _summary_line(item: pytest.Item) -> str:
-    """The first paragraph of the test function's docstring, on one line."""
-    doc = inspect.cleandoc(getattr(getattr(item, "function", None), "__doc__", None) or "")
-    return " ".join(doc.split("\n\n", 1)[0].split())
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_sessionfinish(session: pytest.Session) -> Any:
-    """Before syrupy looks for unused snapshots: a test that failed for a recording reason
-    never compared its snapshots, so this run cannot tell which are unused - it deletes none
-    (as syrupy's ``--snapshot-no-cleanup``). Then the report index."""
-    config = session.config
-    failures = config.stash.get(RECORDING_FAILURES, None)
-    if failures is not None and failures.nodeids and config.getoption("update_snapshots", False) and not config.getoption("no_cleanup", True):
-        config.option.no_cleanup = True
-        config.stash[KEPT_SNAPSHOTS] = True
-    if hasattr(config, "workeroutput") and config.stash.get(USED, False):
-        config.workeroutput["embedsim_used"] = True  # type: ignore[attr-defined]
-    result = yield
-    settings = config.stash.get(SETTINGS, None)
-    if settings is not None and (report_dir := _report_dir(config, settings)) is not None:
-        from embedsim import report
-        from embedsim.report import origin
-
-        models = tuple(dict.fromkeys(settings.models + settings.selected))
-        report.build_index(report_dir, models, config.rootpath, started=config.stash.get(REPORT_STARTED, None),
-                           pairs=settings.compare or None, provenance=origin.recorded(settings.cassette_dir, models))
-    return result
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: Any) -> None:
-    """pytest-xdist controller: a worker's tests used embedsim's fixtures."""
-    if getattr(node, "workeroutput", {}).get("embedsim_used"):
-        node.config.stash[USED] = True
-
-
-def _report_dir(config: pytest.Config, settings: Settings) -> Path | None:
-    """The report folder, for the main process of a run that runs tests (not ``--co``)."""
-    if hasattr(config, "workerinput") or config.getoption("collectonly", False):
-        return None
-    return settings.report_dir
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    settings = config.stash.get(SETTINGS, None)
-    if settings is None or hasattr(config, "workerinput"):
-        return
-    if config.stash.get(KEPT_SNAPSHOTS, False):
-        failed = config.stash[RECORDING_FAILURES].nodeids
-        terminalreporter.write_line(
-            f"embedsim: no unused snapshot deleted: {len(failed)} test(s) failed for a recording reason before "
-            f"comparing their snapshots ({', '.join(failed[:3])}{', ...' if len(failed) > 3 else ''}); "
-            "re-run with --snapshot-update once they pass to delete unused snapshots")
-    if not settings.configured and config.stash.get(USED, False):
-        terminalreporter.write_line(
-            f"embedsim: not configured in this project (no [tool.embedsim] table, embedsim_* ini key or "
-            f"--embedsim-* option); its fixtures used the defaults: {settings.summary(_record_mode(config))}")
-    if (report_dir := _report_dir(config, settings)) is not None:
-        terminalreporter.write_line(f"embedsim report: {report_dir / 'index.html'}")

@@ -74,3 +74,12 @@ def test_quick_stats_section_times_each_expectation_with_its_interval(tmp_path: 
     assert all(r["same_interval_twice"] and r["cpu_s"] > 0 and r["ci"][0] <= r["ci"][1] for r in stats["rows"])
     assert set(results["targets_met"]) == {"stats_ms_per_expectation"}
     assert "**Expectations with intervals**" in proc.stdout
+
+
+def test_quick_faces_section_times_dlib_face_and_finds_it_deterministic(tmp_path: Path) -> None:
+    proc, results = run(tmp_path, "--only", "faces")
+    faces = results["faces"]
+    assert faces["images"] == 3 and faces["max_abs_diff_between_runs"] == 0.0
+    assert all(faces[k] > 0 for k in ("load_seconds", "detect_seconds_median", "embed_seconds_median", "crop_seconds_median"))
+    assert [t["unique_items"] for t in faces["tests"].values()] == [10]
+    assert "**dlib-face**" in proc.stdout

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from embedsim.errors import InputError
+from embedsim.errors import InputError, NotApplicable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,7 +112,7 @@ class BackendSpec:
         kinds = self.modalities_of(model_id)
         for item in items:
             if item.kind not in kinds:
-                raise InputError(
+                raise NotApplicable(
                     f"{model_id}: item {item.describe()} is {item.kind}, but {model_id} embeds "
                     f"{', '.join(sorted(kinds))} only"
                 )

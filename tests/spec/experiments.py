@@ -120,6 +120,20 @@ def different_photos(dataset: Dataset) -> Pair:
     return [dataset[n] for n in names] + [dataset[FIFTH_PERSON_TILE]], None
 
 
+def five_people_and_tiles_cropped(dataset: Dataset) -> Pair:
+    """Experiment 3 on face crops (:func:`embedsim.faces.crop_faces`: the largest face, 10% margin)."""
+    from embedsim.faces import crop_faces
+
+    return crop_faces(five_people_and_tiles(dataset)[0]), None
+
+
+def different_photos_cropped(dataset: Dataset) -> Pair:
+    """The identity control on face crops."""
+    from embedsim.faces import crop_faces
+
+    return crop_faces(different_photos(dataset)[0]), None
+
+
 # --- the whole spec -----------------------------------------------------------------------------
 
 #: test id (``module::test[param]``, without the model) -> the function building its items.
@@ -135,6 +149,8 @@ SPEC: dict[str, Callable[[Dataset], Pair]] = {
     "test_emotions.py::test_english_beats_japanese[emoji16]": lambda d: both_languages(d, "emoji16"),
     "test_identity.py::test_five_people_and_tiles": five_people_and_tiles,
     "test_identity.py::test_different_photos": different_photos,
+    "test_identity.py::test_five_people_and_tiles_cropped": five_people_and_tiles_cropped,
+    "test_identity.py::test_different_photos_cropped": different_photos_cropped,
 }
 
 

@@ -1,0 +1,67 @@
+"""Model parametrization: the models a test runs with, their per-model xfail marks, and a
+test's name without its model parameter (what cassettes, snapshots and the report use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from embedsim.config import Settings
+from embedsim.errors import ExpectationFailed
+
+#: The fixture (and parameter) naming the current model.
+MODEL_PARAM = "embedsim_model"
+
+
+def model_params(definition: Any, settings: Settings) -> list[Any]:
+    """One ``pytest.param`` per model of the run (configured and selected), limited by the
+    ``embedsim_models`` mark, with the ``embedsim_xfail`` marks turned into strict xfails."""
+    models = list(dict.fromkeys(settings.models + settings.selected))
+    only = definition.get_closest_marker("embedsim_models")
+    if only is not None:
+        models = [m for m in models if _named(m, only.args)]
+    params = []
+    for model in models:
+        marks = []
+        for mark in definition.iter_markers("embedsim_xfail"):
+            if not mark.args:
+                raise pytest.UsageError(f"{definition.nodeid}: embedsim_xfail needs model ids")
+            if _named(model, mark.args):
+                reason = mark.kwargs.get("reason", "")
+                marks.append(pytest.mark.xfail(reason=f"{model}: {reason}" if reason else model,
+                                               strict=mark.kwargs.get("strict", True),
+                                               raises=mark.kwargs.get("raises", ExpectationFailed)))
+        params.append(pytest.param(model, marks=marks, id=model))
+    return params
+
+
+def _named(model: str, ids: tuple[str, ...]) -> bool:
+    """A marker's model ids name ``model``: itself, or its base id for a variant ``id@dimension``."""
+    return model in ids or model.partition("@")[0] in ids
+
+
+def model_of(item: pytest.Item) -> str | None:
+    """The model a collected test runs with, or ``None`` for a test without the fixtures."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get(MODEL_PARAM) if callspec is not None else None
+
+
+def base_test_name(item: pytest.Item, model: str) -> str:
+    """The test's name without the model parameter (``TestX.test_y[other-params]``)."""
+    name = getattr(item, "originalname", item.name)
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        ident = callspec.id
+        if ident == model:
+            ident = ""
+        elif ident.startswith(model + "-"):
+            ident = ident[len(model) + 1:]
+        elif ident.endswith("-" + model):
+            ident = ident[: -len(model) - 1]
+        else:
+            ident = ident.replace(f"-{model}-", "-", 1)
+        if ident:
+            name += f"[{ident}]"
+    cls = getattr(item, "cls", None)
+    return f"{cls.__name__}.{name}" if cls is not None else name

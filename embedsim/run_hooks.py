@@ -1,0 +1,143 @@
+"""The plugin's run-level hooks (a plugin object :func:`embedsim.plugin.pytest_configure`
+registers): each test's outcome into the report, snapshots kept after recording failures,
+the notice of the defaults used, the report index."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from embedsim import outcomes
+from embedsim.config import Settings
+from embedsim.errors import NotApplicable
+from embedsim.parametrize import base_test_name, model_of
+
+if TYPE_CHECKING:
+    from embedsim.experiment import Experiment
+
+EXPERIMENT = pytest.StashKey["Experiment"]()
+ORDER = pytest.StashKey[int]()
+OUTCOME = pytest.StashKey[dict[str, Any]]()
+UNSELECTED = pytest.StashKey[bool]()
+#: When the report run started (``time.time()``), for the report's index.
+REPORT_STARTED = pytest.StashKey[float]()
+#: True once a collected test of this run (or of an xdist worker) uses embedsim's fixtures.
+USED = pytest.StashKey[bool]()
+#: Why the test's model cannot run it (see :func:`not_applicable`).
+NOT_APPLICABLE = pytest.StashKey[str]()
+
+
+def report_dir(config: pytest.Config, settings: Settings) -> Path | None:
+    """The report folder, for the main process of a run that runs tests (not ``--co``)."""
+    if hasattr(config, "workerinput") or config.getoption("collectonly", False):
+        return None
+    return settings.report_dir
+
+
+def record_mode(config: pytest.Config) -> str:
+    return config.getoption("record_mode", None) or "none"
+
+
+def _summary_line(item: pytest.Item) -> str:
+    """The first paragraph of the test function's docstring, on one line."""
+    doc = inspect.cleandoc(getattr(getattr(item, "function", None), "__doc__", None) or "")
+    return " ".join(doc.split("\n\n", 1)[0].split())
+
+
+def not_applicable(item: pytest.Item, rep: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Report a test whose model cannot embed its items (words sent to an image-only model)
+    as skipped - not applicable - at the test's line, not as a failure."""
+    reason = str(excinfo.value)
+    lines = [entry.lineno + 1 for entry in excinfo.traceback if Path(entry.path) == Path(item.path)]
+    rep.outcome = "skipped"
+    rep.longrepr = (str(item.path), lines[-1] if lines else 0, f"not applicable: {reason}")
+    item.stash[NOT_APPLICABLE] = reason
+
+
+class RunHooks:
+    """Hooks about the whole run, for one :class:`~embedsim.config.Settings`."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        #: Node ids of tests that failed for a recording reason (the cause travels with the
+        #: report, so the xdist controller knows them too).
+        self.recording_failures: list[str] = []
+        self.kept_snapshots = False
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        rep = yield
+        if call.excinfo is not None and call.excinfo.errisinstance(NotApplicable):
+            not_applicable(item, rep, call.excinfo)
+        if (why := outcomes.cause(call.excinfo)) and (rep.failed or rep.skipped):
+            setattr(rep, outcomes.CAUSE_ATTRIBUTE, why)
+        model = model_of(item)
+        if self.settings.report_dir is None or model is None or item.stash.get(UNSELECTED, False):
+            return rep
+        outcome = item.stash.setdefault(OUTCOME, outcomes.new())
+        outcomes.update(outcome, rep, call)
+        if rep.skipped and NOT_APPLICABLE in item.stash:
+            outcome.update(outcome="not applicable", reason=item.stash[NOT_APPLICABLE])
+        if rep.when == "teardown":
+            from embedsim import report
+
+            entry = {"nodeid": item.nodeid, "module": item.nodeid.split("::")[0],
+                     "test": base_test_name(item, model), "model": model, "time": time.time(),
+                     "order": item.stash.get(ORDER, 0), "doc": _summary_line(item), **outcome}
+            report.write_fragment(self.settings.report_dir, entry, item.stash.get(EXPERIMENT, None))
+        return rep
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed and getattr(report, outcomes.CAUSE_ATTRIBUTE, "") == "recording":
+            self.recording_failures.append(report.nodeid)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Any:
+        """Before syrupy looks for unused snapshots: a test that failed for a recording reason
+        never compared its snapshots, so this run cannot tell which are unused - it deletes
+        none (as syrupy's ``--snapshot-no-cleanup``). Then the report index."""
+        config = self.config
+        if (self.recording_failures and config.getoption("update_snapshots", False)
+                and not config.getoption("no_cleanup", True)):
+            config.option.no_cleanup = True
+            self.kept_snapshots = True
+        if hasattr(config, "workeroutput") and config.stash.get(USED, False):
+            config.workeroutput["embedsim_used"] = True  # type: ignore[attr-defined]
+        result = yield
+        if (folder := report_dir(config, self.settings)) is not None:
+            from embedsim import report
+            from embedsim.report import origin
+
+            settings = self.settings
+            models = tuple(dict.fromkeys(settings.models + settings.selected))
+            report.build_index(folder, models, config.rootpath, started=config.stash.get(REPORT_STARTED, None),
+                               pairs=settings.compare or None, provenance=origin.recorded(settings.cassette_dir, models))
+        return result
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """pytest-xdist controller: a worker's tests used embedsim's fixtures."""
+        if getattr(node, "workeroutput", {}).get("embedsim_used"):
+            self.config.stash[USED] = True
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        config, settings = self.config, self.settings
+        if hasattr(config, "workerinput"):
+            return
+        if self.kept_snapshots:
+            failed = self.recording_failures
+            terminalreporter.write_line(
+                f"embedsim: no unused snapshot deleted: {len(failed)} test(s) failed for a recording reason before "
+                f"comparing their snapshots ({', '.join(failed[:3])}{', ...' if len(failed) > 3 else ''}); "
+                "re-run with --snapshot-update once they pass to delete unused snapshots")
+        if not settings.configured and config.stash.get(USED, False):
+            terminalreporter.write_line(
+                f"embedsim: not configured in this project (no [tool.embedsim] table, embedsim_* ini key or "
+                f"--embedsim-* option); its fixtures used the defaults: {settings.summary(record_mode(config))}")
+        if (folder := report_dir(config, settings)) is not None:
+            terminalreporter.write_line(f"embedsim report: {folder / 'index.html'}")

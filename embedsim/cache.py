@@ -5,15 +5,19 @@ so the same bytes embedded the same way are requested once, across runs and proc
 Files live in a sharded tree ``<dir>/<key[:2]>/<key>.npy`` and are written atomically
 (temporary file in the same folder, then :func:`os.replace`), so concurrent processes
 and interrupted runs never leave a half-written entry visible; an unreadable entry is
-treated as missing. Keep it out of recorded pytest runs: a cassette must not depend on
+treated as missing. A folder that cannot be written (a file, a full disk, no permission)
+costs nothing but the caching: the vectors of the run are kept, and one
+:class:`CacheWarning` says what is wrong. Keep it out of recorded pytest runs: a cassette must not depend on
 what an earlier run left in a cache.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +29,16 @@ from embedsim.items import Item
 CACHE_VERSION = "2"
 
 
+class CacheWarning(UserWarning):
+    """The cache folder cannot be written; the run goes on without storing vectors."""
+
+
 class EmbeddingCache:
     """Vectors by content key in ``directory`` (created on first write)."""
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory).expanduser()
+        self._warned = False
 
     @staticmethod
     def key(model_id: str, dimension: int, task: str | None, item: Item, endpoint: str = "") -> str:
@@ -50,10 +59,27 @@ class EmbeddingCache:
         return vector if vector.ndim == 1 and vector.size else None
 
     def put(self, key: str, vector: np.ndarray) -> None:
-        """Store ``vector`` (as float32) atomically under ``key``."""
+        """Store ``vector`` (as float32) atomically under ``key``; a write error warns once
+        (:class:`CacheWarning`) instead of raising, so the caller keeps its vectors."""
         buffer = io.BytesIO()
         np.save(buffer, np.asarray(vector, dtype=np.float32), allow_pickle=False)
-        atomic_write(self.path(key), buffer.getvalue())
+        try:
+            atomic_write(self.path(key), buffer.getvalue())
+        except OSError as exc:
+            if not self._warned:
+                self._warned = True
+                warnings.warn(f"embedding cache {self.directory}: cannot store vectors ({self._problem(exc)}); "
+                              "this run keeps its vectors but caches none - fix or change --cache",
+                              CacheWarning, stacklevel=2)
+
+    def _problem(self, exc: OSError) -> str:
+        """What is wrong with the folder, in words."""
+        blocker = next((p for p in (self.directory, *self.directory.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            return f"{blocker} is a file, not a folder"
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "the disk is full"
+        return exc.strerror or str(exc)
 
     def __contains__(self, key: str) -> bool:
         return self.path(key).is_file()

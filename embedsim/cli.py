@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import sys
 import unicodedata
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -79,10 +80,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version, usage errors
         return int(exit_.code or 0)
     try:
-        return args.run(args)
+        with warnings.catch_warnings():  # embedsim's warnings (an unwritable cache, ...) as one line each
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            return args.run(args)
     except EmbedsimError as error:
         print(f"embedsim: error: {error}", file=sys.stderr)
         return 2
+
+
+def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
+    print(f"embedsim: warning: {message}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,6 +51,8 @@ from embedsim.items import Item
 MAX_REQUESTS_PER_BATCH = 100
 MAX_IMAGES_PER_CONTENT = 6
 MIN_DIMENSION, MAX_DIMENSION = 128, 3072
+#: A request body over this many bytes is answered 413 without being read.
+MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_DIMENSION = 3072
 SUPPORTED_MIME_TYPES: dict[str, str] = {
     "text/plain": "text",
@@ -77,6 +79,7 @@ _STATUS = {
     403: ("PERMISSION_DENIED", "The caller does not have permission"),
     404: ("NOT_FOUND", "Requested entity was not found."),
     408: ("DEADLINE_EXCEEDED", "Request timed out."),
+    413: ("INVALID_ARGUMENT", "Request payload size exceeds the limit."),
     429: ("RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
     500: ("INTERNAL", "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"),
     502: ("UNAVAILABLE", "Bad gateway."),
@@ -388,6 +391,19 @@ def _mime(part: Any) -> str:
     return str(inline.get("mimeType") or inline.get("mime_type") or "")
 
 
+def _content_length(value: str | None) -> int:
+    """The body size a ``Content-Length`` header announces; :class:`ApiError` 400 for one that is
+    not a non-negative whole number, 413 for one over :data:`MAX_BODY_BYTES`."""
+    if value is None:
+        return 0
+    if not (value.isascii() and value.strip().isdigit()):
+        raise ApiError(400, f"Invalid Content-Length header: {value[:40]!r}")
+    length = int(value)
+    if length > MAX_BODY_BYTES:
+        raise ApiError(413, f"Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes.")
+    return length
+
+
 def _handler_for(emulator: GeminiEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -395,10 +411,15 @@ def _handler_for(emulator: GeminiEmulator) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on keep-alive connections
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, body = emulator.handle(self.command, self.path, headers, raw)
+            try:
+                length = _content_length(self.headers.get("Content-Length"))
+            except ApiError as exc:  # the body cannot be read: answer, then close the connection
+                status, body = exc.code, json.dumps(exc.body()).encode()
+                self.close_connection = True
+            else:
+                raw = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, body = emulator.handle(self.command, self.path, headers, raw)
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -115,10 +116,12 @@ class Experiment:
 
     def __init__(self, embedder: Embedder, test_name: str = "", nodeid: str = "",
                  snapshot: Callable[[type], Any] | None = None, matrix_tolerance: float | None = None,
-                 image_tolerance: float | None = None, confidence: float | None = None) -> None:
+                 image_tolerance: float | None = None, confidence: float | None = None,
+                 colour: bool = True) -> None:
         self.embedder = embedder
         #: Run-wide confidence (``--embedsim-confidence``) for expectations that give none.
         self.confidence = confidence
+        self._colour = colour  # False: snapshot diffs without terminal escape sequences
         self.model_id: str = embedder.model_id
         self.test_name = test_name
         self.nodeid = nodeid
@@ -359,11 +362,20 @@ class Experiment:
             if not target == matrix:  # syrupy resets the name afterwards: name the matrix ourselves
                 self.snapshot_mismatches.append("\n".join([f"{kind} of {record.name!r} does not match its snapshot "
                                                            f"(update with --snapshot-update):",
-                                                           *assertion.get_assert_diff()]))
+                                                           *self._diff(assertion)]))
+
+    def _diff(self, assertion: Any) -> list[str]:
+        """syrupy's diff lines, without escape sequences unless colours are on."""
+        lines = assertion.get_assert_diff()
+        return lines if self._colour else [_ESCAPE.sub("", line) for line in lines]
 
     # -- report ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {"matrices": [asdict(m) for m in self.matrices], "checks": [asdict(c) for c in self.checks]}
+
+
+#: A terminal colour/style escape sequence (SGR), as syrupy writes them.
+_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class SnapshotMismatch(AssertionError):

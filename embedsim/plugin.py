@@ -73,6 +73,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[REPORT_STARTED] = time.time()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """syrupy colours its diffs unless ``--snapshot-no-colors`` or ``NO_COLOR``: follow pytest's own
+    choice (``--color``, ``NO_COLOR``, a terminal or not) too. Workers get the controller's option."""
+    config = session.config
+    if not hasattr(config, "workerinput") and hasattr(config.option, "no_colors"):
+        config.option.no_colors = config.option.no_colors or not config.get_terminal_writer().hasmarkup
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     """The settings, where the project configures embedsim (else, if a test uses its
     fixtures, the terminal summary says which defaults it used)."""
@@ -283,6 +292,7 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
         matrix_tolerance=embedsim_settings.tolerance,
         image_tolerance=embedsim_settings.image_tolerance,
         confidence=embedsim_settings.confidence,
+        colour=not getattr(request.config.option, "no_colors", False),  # see pytest_sessionstart
     )
     node.stash[EXPERIMENT] = exp
     return exp

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from embedsim.backends.gemini import GeminiEmbedder
-from embedsim.cache import EmbeddingCache
+from embedsim.cache import CacheWarning, EmbeddingCache
 from embedsim.emulator import GeminiEmulator
 from embedsim.errors import BackendError
 from embedsim.items import Item, text_item
@@ -178,3 +178,19 @@ def test_async_interrupted_run_resumes(tmp_path: Path) -> None:
         emulator.reset()
         vectors = asyncio.run(make(emulator, cache, batch_size=20).aembed(texts(100)))
         assert requested(emulator) == 40 and vectors.shape == (100, 128)
+
+
+@pytest.mark.parametrize("where", ["file", "under_a_file"])
+def test_an_unwritable_cache_folder_warns_once_and_keeps_the_vectors(
+    emulator: GeminiEmulator, tmp_path: Path, where: str
+) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("not a folder")
+    directory = blocker if where == "file" else blocker / "sub"
+    with pytest.warns(CacheWarning) as caught:
+        vectors = make(emulator, EmbeddingCache(directory)).embed(texts(3))
+    assert vectors.shape == (3, 128) and requested(emulator) == 3
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert f"embedding cache {directory}" in message and f"{blocker} is a file, not a folder" in message
+    assert np.array_equal(vectors, make(emulator, None).embed(texts(3)))

@@ -355,3 +355,13 @@ def test_outputs_inside_an_input_folder_are_refused(tiles, capsys) -> None:
     assert code == 2 and "is inside the input folder" in err and not (tiles / "matrix.csv").exists()
     code, _, _ = run(capsys, "matrix", "--rows", str(tiles))  # the folder still works as rows
     assert code == 0
+
+
+def test_an_unwritable_cache_warns_once_and_prints_the_matrix(emulator, capsys, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", "test-key-not-real")
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+    (tmp_path / "cache").write_text("a file")
+    code, out, err = run(capsys, "matrix", "--rows", "text:怒", "text:楽", "--model", "gemini-embedding-2-preview",
+                         "--dimension", "128", "--cache", str(tmp_path / "cache"))
+    assert code == 0 and out.splitlines()[0].split() == ["怒", "楽"]
+    assert err.count("embedsim: warning: embedding cache") == 1 and "is a file, not a folder" in err

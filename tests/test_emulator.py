@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import socket
 import os
 import signal
 import subprocess
@@ -230,3 +231,17 @@ def test_command_line_prints_base_url_and_stops_on_ctrl_c() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.parametrize(("length", "status"), [("abc", 400), ("-5", 400), ("1e3", 400), (str(2**70), 413)])
+def test_a_bad_content_length_is_answered_not_dropped(emulator: GeminiEmulator, length: str, status: int) -> None:
+    host, port = emulator.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(f"POST /v1/models/{MODEL}:batchEmbedContents HTTP/1.1\r\nHost: x\r\n"
+                           f"x-goog-api-key: k\r\nContent-Length: {length}\r\n\r\n{{}}".encode())
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode())
+    assert json.loads(body)["error"]["code"] == status

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -337,3 +337,49 @@ def test_high_depth_images_keep_the_order_of_their_grey_levels(
         assert np.array_equal(out, values.astype(np.int64))  # 16-bit values are kept
     elif flat.max() > flat.min():
         assert (out.min(), out.max()) == (0, 65535)  # stretched over the image's own range
+
+
+# --- report slugs: collision-free file names for any test id ------------------------------------
+
+test_ids = st.one_of(any_text, st.sampled_from(["test_y[a b]", "test_y[a_b]", "tests/a/b.py", "tests/a_b.py",
+                                                "a__b", "a_", "_b", ".", "..", "x" * 300]))
+
+
+@FUZZ
+@given(first=st.tuples(test_ids, test_ids), second=st.tuples(test_ids, test_ids))
+@example(first=("tests/a/b.py", "t"), second=("tests/a_b.py", "t"))
+@example(first=("test_m.py", "test_y[a b]"), second=("test_m.py", "test_y[a_b]"))
+def test_report_fragments_of_different_tests_never_overwrite_each_other(
+    first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    from embedsim import report
+
+    with tempfile.TemporaryDirectory() as temp:
+        for module, test in {first, second}:
+            entry = {"nodeid": f"{module}::{test}", "module": module, "test": test, "model": "pixels",
+                     "outcome": "passed"}
+            try:
+                path = report.write_fragment(Path(temp), entry, None)
+            except UnicodeEncodeError:
+                continue  # a lone surrogate cannot be a pytest node id written as UTF-8 JSON
+            assert path.parent == Path(temp) / report.FRAGMENTS and len(path.name.encode()) <= 255
+        found = {(e["module"], e["test"]) for e in report.read_fragments(Path(temp))}
+        assert found == {p for p in {first, second} if all(_is_encodable(s) for s in p)}
+
+
+def _is_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@FUZZ
+@given(a=st.lists(test_ids, min_size=1, max_size=3), b=st.lists(test_ids, min_size=1, max_size=3))
+def test_slug_keys_are_distinct_file_names_for_distinct_names(a: list[str], b: list[str]) -> None:
+    from embedsim.slugs import slug_key
+
+    key = slug_key(*a)
+    assert key not in ("", ".", "..") and "/" not in key and "\0" not in key and len(key.encode()) <= 255
+    assert (slug_key(*a) == slug_key(*b)) == (a == b)

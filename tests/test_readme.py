@@ -65,3 +65,61 @@ def test_readme_example_runs_as_written(pytester: pytest.Pytester) -> None:
     again = pytester.runpytest_subprocess(*args)  # snapshots now match
     again.assert_outcomes(xfailed=2, skipped=2)
     assert (pytester.path / "report" / "index.html").is_file()
+
+
+# --- what a new user meets: the first run, colours in a pipe, paths, retries ---------------------
+
+def readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_says_the_first_run_takes_snapshot_update() -> None:
+    section = readme().split("## Write an experiment test", 1)[1].split("\n## ", 1)[0]
+    assert "first run" in section and "pytest --snapshot-update" in section and "Snapshot does not exist" in section
+
+
+def test_the_readme_names_the_retried_status_codes() -> None:
+    from embedsim.backends.gemini_embedder import RETRIED_STATUS_CODES
+
+    assert "5xx" not in readme()
+    assert "retries of " + " / ".join(map(str, RETRIED_STATUS_CODES)) in " ".join(readme().split())
+
+
+def test_the_example_finds_its_fixtures_from_any_working_directory(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_example_project(pytester.path)
+    monkeypatch.chdir(pytester.path / "tests")
+    result = pytester.runpytest_subprocess(".", "-p", "no:cacheprovider", "--snapshot-update")
+    result.assert_outcomes(xfailed=2, skipped=2)
+
+
+SNAPSHOT_TEST = """
+from embedsim.items import text_item
+
+
+def test_words(experiment):
+    experiment.snapshot(experiment.similarity([text_item("cat"), text_item("cats"), text_item("dog")]))
+"""
+
+
+@pytest.mark.parametrize(("options", "environment", "coloured"), [
+    ((), {}, False),                                      # a pipe is not a terminal
+    (("--color=no",), {"FORCE_COLOR": "1"}, False),
+    ((), {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+    (("--color=yes",), {}, True),                         # a terminal (or --color=yes) keeps its colours
+])
+def test_a_missing_snapshot_is_reported_in_colour_only_for_a_terminal(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, options: tuple[str, ...],
+    environment: dict[str, str], coloured: bool,
+) -> None:
+    for name in ("NO_COLOR", "FORCE_COLOR", "PY_COLORS", "ANSI_COLORS_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    pytester.makepyfile(test_words=SNAPSHOT_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *options)
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "does not exist" in output
+    assert ("\x1b[" in output) == coloured

@@ -333,7 +333,8 @@ def test_comparisons_name_flips_and_changes_and_draw_difference_maps(tmp_path: P
     difference = [options for title, options in calls if "minus" in title]
     assert difference == [{"vmin": -0.4, "vmax": 0.4, "cmap": "RdBu_r", "label": "difference (m-new - m-old)"}]
     png = tmp_path / matrix["heatmap"]
-    assert matrix["heatmap"] == "heatmaps/m-old..m-new/tests_test_a.py__test_x__matrix.png" and png.is_file()
+    assert matrix["heatmap"] == "heatmaps/m-old..m-new/tests_test_a.py~4fcecd91340d8c34__test_x__matrix.png"  # collision-free
+    assert png.is_file()
     first = png.read_bytes()
     report.build_index(tmp_path, ["m-old", "m-new"])
     assert png.read_bytes() == first  # deterministic

@@ -20,6 +20,7 @@ from typing import Any
 
 from embedsim.errors import EmbedsimError
 from embedsim.files import atomic_write
+from embedsim.slugs import slug_key
 
 MARKER = ".embedsim-report"
 LOCK = ".embedsim-report.lock"
@@ -33,11 +34,6 @@ Entry = dict[str, Any]
 
 class ReportFolderError(EmbedsimError):
     """The report folder holds files embedsim did not write."""
-
-
-def slug(text: str) -> str:
-    """``text`` as a file name: unsafe characters become ``_``, at most 150 characters."""
-    return re.sub(r"[^0-9A-Za-z._\-\[\]@]+", "_", text).strip("_")[:150] or "x"
 
 
 def _written(report_dir: Path) -> set[str]:
@@ -112,7 +108,7 @@ def locked(report_dir: Path) -> Iterator[None]:
 
 
 def fragment_path(report_dir: Path, entry: Entry) -> Path:
-    return report_dir / FRAGMENTS / f"{slug(entry['module'] + '__' + entry['test'])}__{slug(entry['model'])}.json"
+    return report_dir / FRAGMENTS / f"{slug_key(entry['module'], entry['test'], entry['model'])}.json"
 
 
 def write_fragment(report_dir: Path, entry: Entry) -> Path:

@@ -13,7 +13,8 @@ from embedsim.files import atomic_write
 from embedsim.matrix import SimilarityMatrix
 from embedsim.report.compare import matrix_of
 from embedsim.report.entries import model_label
-from embedsim.report.folder import HEATMAPS, Entry, slug
+from embedsim.report.folder import HEATMAPS, Entry
+from embedsim.slugs import slug, slug_key
 
 #: Diverging colour map of difference heatmaps: blue = lower, red = higher with the new model.
 DIFFERENCE_COLORMAP = "RdBu_r"
@@ -48,7 +49,7 @@ def render_heatmaps(report_dir: Path, per_model: dict[str, Entry]) -> list[str]:
         low, high = (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else (None, None)
         for entry, record, matrix in matrices:
             title = entry["test"] if name == "matrix" else f"{entry['test']} - {name}"
-            relative = f"{HEATMAPS}/{slug(entry['model'])}/{slug(entry['module'] + '__' + entry['test'])}__{slug(name)}.png"
+            relative = f"{HEATMAPS}/{slug(entry['model'])}/{slug_key(entry['module'], entry['test'], name)}.png"
             written += _write(report_dir, relative, record, lambda m=matrix, t=title, e=entry: heatmap.render_heatmap(
                 m, f"{t}\n{model_label(e['model'])}", vmin=low, vmax=high))
     return written
@@ -71,7 +72,7 @@ def render_differences(report_dir: Path, comparison: dict[str, Any]) -> list[str
             scale = max(record["max_abs"], MIN_DIFFERENCE_SCALE)
             name = record["name"]
             title = (section["test"] if name == "matrix" else f"{section['test']} - {name}") + f"\n{new} minus {old}"
-            relative = f"{folder}/{slug(section['module'] + '__' + section['test'])}__{slug(name)}.png"
+            relative = f"{folder}/{slug_key(section['module'], section['test'], name)}.png"
             written += _write(report_dir, relative, record, lambda m=matrix, t=title, s=scale: heatmap.render_heatmap(
                 m, t, vmin=-s, vmax=s, cmap=DIFFERENCE_COLORMAP, label=f"difference ({new} - {old})"))
     return written

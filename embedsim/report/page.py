@@ -7,7 +7,7 @@ from typing import Any
 
 from embedsim.report import entries as e
 from embedsim.report.entries import BADGES, Contents
-from embedsim.report.folder import slug
+from embedsim.slugs import slug, slug_key
 
 _CSS = """body{font-family:system-ui,"Noto Sans CJK JP","Hiragino Sans","Yu Gothic",IPAexGothic,sans-serif;
 margin:2em;max-width:1500px}table{border-collapse:collapse}
@@ -34,7 +34,7 @@ def _signed(value: float | None) -> str:
 
 
 def _anchor(*parts: str) -> str:
-    return slug("::".join(parts))
+    return slug_key(*parts)
 
 
 def render(c: Contents) -> str:

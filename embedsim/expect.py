@@ -48,7 +48,8 @@ from embedsim.check import (  # re-exported (__all__): the public names of expec
     check_statistic,
 )
 from embedsim.errors import InputError
-from embedsim.matrix import SimilarityMatrix, group_mask, roc_auc
+from embedsim.matrix import SimilarityMatrix, group_mask
+from embedsim.stats import roc_auc
 
 #: Column-only ("constant answer") AUC levels are computed for at most this many columns.
 MAX_ORDERED_COLUMNS = 7

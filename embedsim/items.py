@@ -206,5 +206,3 @@ def _text_file_item(data: bytes, label: str, labels: dict[str, str], source: str
         raise InputError(f"{source}: text file is empty or whitespace only; give it some text")
     _check_text_length(text, source)
     return Item("text", data, "text/plain", label, labels, source)
-
-

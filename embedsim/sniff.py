@@ -58,4 +58,3 @@ def _is_mpeg_audio_frame(data: bytes) -> bool:
     version, layer = (data[1] >> 3) & 0b11, (data[1] >> 1) & 0b11
     bitrate, sample_rate = data[2] >> 4, (data[2] >> 2) & 0b11
     return version != 0b01 and layer == 0b01 and bitrate != 0b1111 and sample_rate != 0b11
-

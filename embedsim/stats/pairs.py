@@ -144,4 +144,3 @@ def smallest_row_gap(values: np.ndarray, same: np.ndarray, different: np.ndarray
         return np.where(valid.any(axis=1), gaps, np.nan)
 
     return statistic
-

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from embedsim.backends import get_embedder
-from embedsim.backends import gemini, gemini_embedder
+from embedsim.backends import gemini, gemini_requests
 from embedsim.backends.gemini import GeminiEmbedder, MissingKeyError, estimate_tokens
 from embedsim.emulator import GeminiEmulator
 from embedsim.errors import BackendError, InputError
@@ -105,7 +105,7 @@ def test_batch_size_option(emulator: GeminiEmulator) -> None:
 
 
 def test_payload_size_splits_calls(emulator: GeminiEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gemini_embedder, "MAX_REQUEST_BYTES", 3000)
+    monkeypatch.setattr(gemini_requests, "MAX_REQUEST_BYTES", 3000)
     items = [Item("pdf", b"%PDF-" + bytes([i]) * 1000, "application/pdf", f"doc{i}") for i in range(5)]
     make(emulator).embed(items)
     assert requests_per_call(emulator) == [2, 2, 1]  # 1,340 base64 bytes each

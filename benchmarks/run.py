@@ -59,6 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a clean clone without an editable install
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import median_time  # noqa: E402
 from embedsim.backends.gemini import GeminiEmbedder  # noqa: E402
 from embedsim.datasets import Dataset  # noqa: E402
 from embedsim.emulator import GeminiEmulator  # noqa: E402
@@ -106,18 +107,6 @@ for _case in CASES.values():
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-
-def median_time(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
-    """Median wall time of ``repeats`` calls after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def interleaved_times(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 1) -> tuple[dict[str, float], dict[str, float]]:

@@ -14,8 +14,10 @@ store anything it returns under ``cassettes/gemini*``; every answer carries the 
 ``X-Embedsim-Emulator: not-gemini`` so a recorder can tell.
 
 Like the real service, a content with several parts gets ONE vector (the mean of its
-parts), so the "grouping trap" (many inputs sent as one content) is observable, and a
-truncated vector (``outputDimensionality`` < 3072) is not unit length.
+parts), so the "grouping trap" (many inputs sent as one content) is observable, a
+truncated vector (``outputDimensionality`` < 3072) is not unit length, and values are
+float32, printed as their shortest decimals (what :mod:`embedsim.cassette_format` stores
+compactly).
 
 Faults on demand (:meth:`GeminiEmulator.inject`): an HTTP status (``"429"``,
 ``"500"``, ``"503"``, any ``"4xx"``/``"5xx"``), ``"delay"`` (``seconds=``), ``"malformed"``
@@ -319,7 +321,7 @@ class GeminiEmulator:
         # like a truncated Matryoshka vector, shorter than 1 below it.
         mean = np.mean([v / (np.linalg.norm(v) or 1.0) for v in vectors], axis=0)
         mean *= np.sqrt(dimension / MAX_DIMENSION) / (np.linalg.norm(mean) or 1.0)
-        return {"values": [float(v) for v in mean]}
+        return {"values": float32_decimals(mean)}
 
     def _part_vector(self, part: Any, where: str, dimension: int) -> np.ndarray:
         if not isinstance(part, dict):
@@ -382,6 +384,12 @@ class _Server(ThreadingHTTPServer):
 @lru_cache(maxsize=16)
 def _pixels(dimension: int) -> PixelEmbedder:
     return PixelEmbedder(dimension=dimension, model_id="emulator")
+
+
+def float32_decimals(vector: np.ndarray) -> list[float]:
+    """``vector`` as the service answers it: float32 values, each printed (by ``json.dumps``) as
+    its shortest round-trip decimal (``-0.0070545054``)."""
+    return [float(str(value)) for value in vector.astype(np.float32)]
 
 
 def _mime(part: Any) -> str:

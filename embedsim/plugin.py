@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixture
 
 SETTINGS = pytest.StashKey[Settings]()
 SHARED_CASSETTE = pytest.StashKey[str]()
+CLAIMED = pytest.StashKey[dict[Path, str]]()  # cassette -> the node id of the test that uses it
 FIXTURES = frozenset({"embedder", "experiment", "embedsim_model", "embedsim_settings", "matrix_snapshot",
                       "heatmap_snapshot"})
 
@@ -184,10 +185,9 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
             live.close()  # type: ignore[attr-defined]
         return
     node = request.node
-    if SHARED_CASSETTE in node.stash:
-        pytest.fail(node.stash[SHARED_CASSETTE], pytrace=False)
     user_config = request.getfixturevalue("vcr_config") or {}
     path, model_dir = recording_location(request, embedsim_settings, embedsim_model)
+    _claim_cassette(request, path, embedsim_settings, embedsim_model)
     mode = config.getoption("record_mode", None) or user_config.get("record_mode") or "none"
     manager = recording.recorded_embedder(
         embedsim_model, embedsim_settings.dimension, path, mode, node.nodeid, model_dir=model_dir,
@@ -230,6 +230,23 @@ def recording_location(request: pytest.FixtureRequest, settings: Settings, model
                                              name), model_dir
     model_dir = folder / recording.short_name(recording.safe_name(model))
     return recording.model_cassette_path(model_dir, name), model_dir
+
+
+def _claim_cassette(request: pytest.FixtureRequest, path: Path, settings: Settings, model: str) -> None:
+    """Fail a test whose cassette is another test's. The collection-time verdict (which sees
+    every test, also under xdist) assumed the default layout, so it holds only where the
+    test's cassette is where it looked; any layout is also checked against the tests this
+    process has run."""
+    from embedsim.recording import show_path
+
+    node = request.node
+    if SHARED_CASSETTE in node.stash and path == cassette_of(node, settings, model):
+        pytest.fail(node.stash[SHARED_CASSETTE], pytrace=False)
+    owner = request.config.stash.setdefault(CLAIMED, {}).setdefault(path, node.nodeid)
+    if owner != node.nodeid:
+        pytest.fail(f"{node.nodeid} would share the cassette {show_path(path)} with {owner}: give one of them "
+                    "another name (test name, or the default_cassette_name / vcr_cassette_dir that names it)",
+                    pytrace=False)
 
 
 def _network_policy(request: pytest.FixtureRequest) -> NetworkPolicy:

@@ -113,3 +113,27 @@ def test_the_sdk_replays_bit_identical_values_in_a_third_of_the_bytes() -> None:
     assert result["bit_identical_replay"] is True
     plain_vcrpy, embedsim_yaml, compact = (row["bytes_per_vector"] for row in result["rows"])
     assert compact <= BOUND < embedsim_yaml and compact * 2.5 < plain_vcrpy
+
+
+def test_an_emulator_recording_is_stored_compactly_and_replays_bit_identical(tmp_path: Path) -> None:
+    """The emulator answers as a float32 service does, so its recordings take the compact path."""
+    from embedsim.backends.gemini_embedder import GeminiEmbedder
+    from embedsim.emulator import GeminiEmulator
+    from embedsim.items import text_item
+    from embedsim.recording.vcr_settings import make_vcr
+
+    items = [text_item(word) for word in ("cat", "dog")]
+
+    def embed(base_url: str, mode: str) -> np.ndarray:
+        with make_vcr(tmp_path, mode).use_cassette("call.yaml"):
+            return GeminiEmbedder("gemini-embedding-2-preview", dimension=256, api_key="not-a-key",
+                                  base_url=base_url).embed(items)
+
+    with GeminiEmulator() as emulator:
+        base_url = emulator.base_url
+        live = embed(base_url, "once")
+    replayed = embed(base_url, "none")  # emulator stopped
+    (interaction,) = yaml.safe_load((tmp_path / "call.yaml").read_text(encoding="utf-8"))["interactions"]
+    markers = [set(e["values"]) for e in interaction["response"]["body"]["json"]["embeddings"]]
+    assert markers == [{"float32_text"}] * 2
+    assert replayed.tobytes() == live.tobytes()

@@ -7,6 +7,7 @@ import io
 import json
 import socket
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -63,6 +64,19 @@ def test_batch_gives_one_vector_per_request_in_order(emulator: GeminiEmulator) -
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
     _, single = post(emulator, BATCH, {"requests": [text_request("beta")]})
     assert np.allclose(single["embeddings"][0]["values"], vectors[1])
+
+
+def test_values_are_float32_printed_as_their_shortest_decimals(emulator: GeminiEmulator) -> None:
+    """As the service answers (and what embedsim.cassette_format stores compactly)."""
+    for path, body in ((BATCH, {"requests": [text_request("alpha"), text_request("beta", outputDimensionality=128)]}),
+                       (f"/v1/models/{MODEL}:embedContent", {"content": {"parts": [{"text": "gamma"}]}})):
+        request = urllib.request.Request(emulator.base_url + path, data=json.dumps(body).encode(), method="POST",
+                                         headers={"x-goog-api-key": "test-key"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+        numbers = re.findall(r"-?\d[\d.e+-]*", text.split('"values"', 1)[1])
+        assert len(numbers) >= 128
+        assert all(number == str(np.float32(number)) for number in numbers), numbers[:5]
 
 
 def test_several_parts_in_one_content_give_one_vector(emulator: GeminiEmulator) -> None:

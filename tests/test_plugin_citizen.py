@@ -113,6 +113,11 @@ def test_startup_benchmark_runs_and_writes_its_targets(tmp_path) -> None:  # typ
     subprocess.run([sys.executable, str(script), "--quick", "--out", str(out)], check=True, capture_output=True,
                    timeout=600, cwd=tmp_path, env=env)
     results = json.loads(out.read_text(encoding="utf-8"))
-    assert set(results["targets"]) == {"import_ms", "startup_ratio"}
-    assert set(results["startup"]["median_s"]) == {"installed", "without plugin", "uninstalled"}
+    assert set(results["targets"]) == {"import_ms", "startup_ratio", "plugin_ratio"}
     assert all(target["value"] > 0 for target in results["targets"].values())
+    environments = results["startup"]["distributions"]
+    assert "embedsim" not in environments["without embedsim"]
+    assert {"embedsim", "pytest", "syrupy", "pytest-recording"} <= set(environments["with embedsim"])
+    assert not {"hypothesis", "pytest-xdist", "pytest-randomly"} & set(environments["with embedsim"])  # no extras
+    assert {"embedsim", "syrupy", "recording"} <= set(results["startup"]["plugins"])
+    assert "with embedsim, -p no:embedsim" in results["startup"]["median_s"]

@@ -3,9 +3,9 @@
 One batch call of 16 texts at d = 3072 goes through the real google-genai client to the loopback
 emulator, three times, each recorded into its own cassette: plain vcrpy (default settings),
 embedsim's settings with vcrpy's YAML serializer (the format before issue 12.6) and embedsim's
-settings as they are (:mod:`embedsim.cassette_format`). A vcr hook rewrites the emulator's
-answer the way a float32 service prints it (shortest float32 decimals, indented JSON) - the
-values are the emulator's (pixel baseline), not Gemini's. The compact cassette is then replayed
+settings as they are (:mod:`embedsim.cassette_format`). The emulator answers as a float32
+service prints its vectors (shortest float32 decimals); a vcr hook indents the JSON as Google's
+APIs do - the values are the emulator's (pixel baseline), not Gemini's. The compact cassette is then replayed
 offline and its vectors compared bit for bit with the YAML one's.
 """
 
@@ -15,8 +15,6 @@ import json
 import tempfile
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from embedsim.backends.gemini_embedder import GeminiEmbedder
 from embedsim.emulator import GeminiEmulator
@@ -30,12 +28,9 @@ DIMENSION = 3072
 BOUND = 17 * 1024
 
 
-def as_float32_service(response: dict[str, Any]) -> dict[str, Any]:
-    """vcr hook: the answer's vectors printed as float32 decimals, indented (as Google's APIs)."""
-    parsed = json.loads(response["body"]["string"])
-    for embedding in parsed.get("embeddings", []):
-        embedding["values"] = [float(str(v)) for v in np.asarray(embedding["values"], dtype=np.float32)]
-    response["body"]["string"] = json.dumps(parsed, indent=2).encode()
+def indented(response: dict[str, Any]) -> dict[str, Any]:
+    """vcr hook: the answer's JSON indented (as Google's APIs print it)."""
+    response["body"]["string"] = json.dumps(json.loads(response["body"]["string"]), indent=2).encode()
     return response
 
 
@@ -43,9 +38,9 @@ def _vcr(folder: Path, mode: str, variant: str) -> Any:
     from vcr import VCR
 
     if variant == "plain vcrpy":
-        config: dict[str, Any] = {"before_record_response": as_float32_service}
+        config: dict[str, Any] = {"before_record_response": indented}
     else:
-        config = {**vcr_config(), "before_record_response": as_float32_service}
+        config = {**vcr_config(), "before_record_response": indented}
         if variant == "embedsim, vcrpy YAML":
             config["serializer"] = "yaml"
     vcr = VCR(cassette_library_dir=str(folder), record_mode=mode, **config)

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import importlib.util
 import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks.timing import median_time
 from embedsim import faces
 from embedsim.backends import dlib_face
 from embedsim.datasets import Dataset
@@ -22,15 +21,6 @@ from embedsim.matrix import similarity
 NAME = "faces"
 TARGETS: dict[str, str] = {}
 SPEC_FILE = Path(__file__).resolve().parents[2] / "tests" / "spec" / "experiments.py"
-
-
-def _seconds(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _identity_tests() -> dict[str, list[Any]]:
@@ -46,7 +36,7 @@ def run(quick: bool) -> dict[str, Any]:
     images = list({i.digest: i for rows in tests.values() for i in rows}.values())[: 3 if quick else None]
     repeats = 1 if quick else 3
     dlib_face._models.cache_clear()
-    load = _seconds(dlib_face._models, 1)
+    load = median_time(dlib_face._models, 1, warmup=0)
     embedder = dlib_face.DlibFaceEmbedder()
     pixels = {i.digest: faces.rgb_pixels(i) for i in images}
 
@@ -54,13 +44,13 @@ def run(quick: bool) -> dict[str, Any]:
         faces._crop.cache_clear()
         faces.crop_face(item)
 
-    detect = [_seconds(lambda i=i: faces.largest_face(pixels[i.digest]), repeats) for i in images]
-    embed = [_seconds(lambda i=i: embedder.embed([i]), repeats) for i in images]
-    crops = [_seconds(lambda i=i: crop(i), repeats) for i in images]
+    detect = [median_time(lambda i=i: faces.largest_face(pixels[i.digest]), repeats, warmup=0) for i in images]
+    embed = [median_time(lambda i=i: embedder.embed([i]), repeats, warmup=0) for i in images]
+    crops = [median_time(lambda i=i: crop(i), repeats, warmup=0) for i in images]
     per_test = {}
     for name, rows in list(tests.items())[: 1 if quick else None]:
         per_test[name] = {"items": len(rows), "unique_items": len({i.digest for i in rows}),
-                          "seconds": _seconds(lambda rows=rows: similarity(embedder, rows), 1)}
+                          "seconds": median_time(lambda rows=rows: similarity(embedder, rows), 1, warmup=0)}
     first, again = embedder.embed(images), embedder.embed(images)
     return {"images": len(images), "image_sizes": sorted({f"{p.shape[1]}x{p.shape[0]}" for p in pixels.values()}),
             "load_seconds": load, "detect_seconds_median": statistics.median(detect),

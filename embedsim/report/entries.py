@@ -219,3 +219,34 @@ def check_change_line(c: dict[str, Any]) -> str:
 
     flag = " - FLIPPED" if c["flipped"] else ""
     return f"{c['name']} ({c['kind']}): {side(c['old'])} -> {side(c['new'])} ({change(c['difference'])}){flag}"
+
+
+#: A table cell of a comparison: text, or a number (or ``None``) that is a signed difference.
+Cell = str | float | None
+Table = tuple[list[str], list[list[Cell]]]
+
+
+def statistics_table(statistics: list[dict[str, Any]], old: str, new: str) -> Table:
+    """A test's statistics under two models, with their differences."""
+    return (["statistic", old, new, "difference"],
+            [[st["what"], f"{st['old']:.4f}", f"{st['new']:.4f}", st["difference"]] for st in statistics])
+
+
+def matrix_change_line(m: dict[str, Any]) -> str:
+    """What changed in one matrix, the sentence after its name."""
+    if "problem" in m:
+        return f"not compared - {m['problem']}"
+    rho = "n/a" if m["spearman"] is None else f"{m['spearman']:.3f}"
+    return (f"Spearman rank agreement {rho} over {m['n_pairs']} pairs; mean |difference| {m['mean_abs']:.4f}, "
+            f"largest {m['max_abs']:.4f}; top-1 column changed in {len(m['top1_changed'])} of {m['rows']} rows")
+
+
+def matrix_change_tables(m: dict[str, Any]) -> list[Table]:
+    """The rows whose top-1 column changed (when any) and the largest moves of one matrix."""
+    tables: list[Table] = []
+    if m["top1_changed"]:
+        tables.append((["row", "top-1 before", "top-1 now"], [[t["row"], t["old"], t["new"]] for t in m["top1_changed"]]))
+    tables.append((["largest moves", "before", "now", "difference"],
+                   [[f"{mv['row']} x {mv['col']}", f"{mv['old']:.4f}", f"{mv['new']:.4f}", mv["difference"]]
+                    for mv in m["largest_moves"]]))
+    return tables

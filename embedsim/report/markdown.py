@@ -101,27 +101,24 @@ def _comparison(comparison: dict[str, Any]) -> list[str]:
         lines += [f"### {s['test']}", "", f"`{s['module']}`: {BADGES.get(s['old_outcome'], s['old_outcome'])} -> {BADGES.get(s['new_outcome'], s['new_outcome'])}", ""]
         lines += [f"- {_md(e.check_change_line(ch))}" for ch in s["checks"]]
         if s["statistics"]:
-            lines += [""] + _table(["statistic", comparison["old"], comparison["new"], "difference"],
-                                   [[_md(st["what"]), f"{st['old']:.4f}", f"{st['new']:.4f}", e.change(st["difference"])]
-                                    for st in s["statistics"]])
+            lines += ["", *_changes(e.statistics_table(s["statistics"], comparison["old"], comparison["new"]))]
         for m in s["matrices"]:
             lines += ["", *_matrix_change(m)]
     return lines
 
 
+def _changes(table: e.Table) -> list[str]:
+    header, rows = table
+    return _table([_md(h) for h in header],
+                  [[_md(cell) if isinstance(cell, str) else e.change(cell) for cell in row] for row in rows])
+
+
 def _matrix_change(m: dict[str, Any]) -> list[str]:
     if "problem" in m:
-        return [f"{m['name']}: not compared - {m['problem']}"]
-    rho = "n/a" if m["spearman"] is None else f"{m['spearman']:.3f}"
-    lines = [f"**{m['name']}**: Spearman rank agreement {rho} over {m['n_pairs']} pairs; mean |difference| "
-             f"{m['mean_abs']:.4f}, largest {m['max_abs']:.4f}; top-1 column changed in {len(m['top1_changed'])} "
-             f"of {m['rows']} rows", ""]
+        return [f"{m['name']}: {e.matrix_change_line(m)}"]
+    lines = [f"**{m['name']}**: {e.matrix_change_line(m)}", ""]
     if m.get("heatmap"):
         lines += [f"![{m['name']} difference]({m['heatmap']})", ""]
-    if m["top1_changed"]:
-        lines += _table(["row", "top-1 before", "top-1 now"], [[_md(t["row"]), _md(t["old"]), _md(t["new"])]
-                                                               for t in m["top1_changed"]]) + [""]
-    lines += _table(["largest moves", "before", "now", "difference"],
-                    [[_md(f"{mv['row']} x {mv['col']}"), f"{mv['old']:.4f}", f"{mv['new']:.4f}", e.change(mv["difference"])]
-                     for mv in m["largest_moves"]])
-    return lines
+    for table in e.matrix_change_tables(m):
+        lines += [*_changes(table), ""]
+    return lines[:-1]

@@ -156,29 +156,24 @@ def _comparison(comparison: dict[str, Any]) -> list[str]:
             out.append("<ul>" + "".join(f"<li class='{'flipped' if ch['flipped'] else ''}'>"
                                         f"{esc(e.check_change_line(ch))}</li>" for ch in s["checks"]) + "</ul>")
         if s["statistics"]:
-            out.append(_table(["statistic", esc(comparison["old"]), esc(comparison["new"]), "difference"],
-                              [[esc(st["what"]), f"{st['old']:.4f}", f"{st['new']:.4f}", _signed(st["difference"])]
-                               for st in s["statistics"]]))
+            out.append(_changes(e.statistics_table(s["statistics"], comparison["old"], comparison["new"])))
         for m in s["matrices"]:
             out += _matrix_change(m)
     return out
 
 
+def _changes(table: e.Table) -> str:
+    header, rows = table
+    return _table([esc(h) for h in header],
+                  [[esc(cell) if isinstance(cell, str) else _signed(cell) for cell in row] for row in rows])
+
+
 def _matrix_change(m: dict[str, Any]) -> list[str]:
     if "problem" in m:
-        return [f"<p>{esc(m['name'])}: not compared - {esc(m['problem'])}</p>"]
-    rho = "n/a" if m["spearman"] is None else f"{m['spearman']:.3f}"
-    out = [f"<p><b>{esc(m['name'])}</b>: Spearman rank agreement {rho} over {m['n_pairs']} pairs; mean |difference| "
-           f"{m['mean_abs']:.4f}, largest {m['max_abs']:.4f}; top-1 column changed in {len(m['top1_changed'])} of "
-           f"{m['rows']} rows</p>"]
+        return [f"<p>{esc(m['name'])}: {esc(e.matrix_change_line(m))}</p>"]
+    out = [f"<p><b>{esc(m['name'])}</b>: {esc(e.matrix_change_line(m))}</p>"]
     cells = [f"<img src='{esc(m['heatmap'])}' alt='{esc(m['name'])} difference'>" if m.get("heatmap") else ""]
-    detail = ""
-    if m["top1_changed"]:
-        detail += _table(["row", "top-1 before", "top-1 now"], [[esc(t["row"]), esc(t["old"]), esc(t["new"])]
-                                                                for t in m["top1_changed"]])
-    detail += _table(["largest moves", "before", "now", "difference"],
-                     [[esc(f"{mv['row']} x {mv['col']}"), f"{mv['old']:.4f}", f"{mv['new']:.4f}",
-                       _signed(mv["difference"])] for mv in m["largest_moves"]])
+    detail = "".join(map(_changes, e.matrix_change_tables(m)))
     out.append(_table([], [[*cells, detail]]).replace("<tr></tr>", ""))
     out.append(_matrix({**m, "name": f"{m['name']} difference"}, "difference", "{:+.3f}"))
     return out

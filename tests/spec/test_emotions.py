@@ -27,7 +27,7 @@ decide at all.
 * **English beats Japanese** - one test embeds both word sets; see
   :func:`test_english_beats_japanese`.
 
-THRESHOLDS FOR gemini-embedding-2-preview ARE HYPOTHESES. The article gives no
+THRESHOLDS FOR gemini-embedding-2-preview (AND ITS GA gemini-embedding-2) ARE HYPOTHESES. The article gives no
 numbers, only words ("Japanese matched poorly", English "somewhat better ... usable,
 roughly", one person "felt more accurate"), and this repository holds no Gemini
 recording yet: until one exists these tests skip for Gemini with the command that
@@ -53,10 +53,13 @@ from embedsim.stats import weighted_mean
 
 from experiments import (LANGUAGES, both_languages, emoji_words, five_people_words, one_person_words)
 
-GEMINI = "gemini-embedding-2-preview"
+#: The article tried the preview; its GA release has no recording or source of its own, so it is
+#: held to the same hypotheses (tests/spec/README.md) - a difference shows as a strict XPASS and
+#: in the report's preview -> GA comparison.
+GEMINI = ("gemini-embedding-2-preview", "gemini-embedding-2")
 NO_ALIGNMENT = "no image/text alignment: its image x word scores are noise around 0"
 
-# --- hypotheses for gemini-embedding-2-preview (not yet checked against a recording) -----------
+# --- hypotheses for the Gemini models (not yet checked against a recording) ----------------------
 # Balanced accuracies; a constant answer scores 1/(expressions present) on the first kind and
 # 0.5 on the second, so every threshold below is above it.
 #: Five people, English (experiment 4, "usable, roughly"; 3 happy + 1 sad labelled faces):
@@ -111,7 +114,7 @@ def test_five_people_japanese(experiment: Experiment, faces) -> None:
     m = experiment.similarity(rows, cols)
     emotion_expectations(
         experiment, m, "japanese", balanced=FIVE_PEOPLE_BALANCED, happy=FIVE_PEOPLE_HAPPY,
-        xfail_top1={GEMINI: "the article: Japanese words matched the faces poorly (hypothesis)",
+        xfail_top1={**dict.fromkeys(GEMINI, "the article: Japanese words matched the faces poorly (hypothesis)"),
                     "pixels": NO_ALIGNMENT},
         xfail_happy={"pixels": NO_ALIGNMENT},
     )

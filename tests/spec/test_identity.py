@@ -12,7 +12,7 @@
 Groups are the items' ``person`` labels (``fixtures/faces/manifest.toml``); the diagonal
 (self-similarity) is left out; each unordered pair counts once in the statistics.
 
-THRESHOLDS FOR gemini-embedding-2-preview ARE HYPOTHESES: the article gives no numbers
+THRESHOLDS FOR gemini-embedding-2-preview (AND ITS GA gemini-embedding-2) ARE HYPOTHESES: the article gives no numbers
 ("clearly more similar") and this repository holds no Gemini recording yet; until one
 exists these tests skip for Gemini with the command that records them.
 """
@@ -26,7 +26,7 @@ from embedsim.matrix import SimilarityMatrix
 
 from experiments import different_photos, different_photos_cropped, five_people_and_tiles, five_people_and_tiles_cropped
 
-# --- hypotheses for gemini-embedding-2-preview (not yet checked against a recording) -----------
+# --- hypotheses for the Gemini models (not yet checked against a recording) ----------------------
 #: Experiment 3 ("clearly"): same-person mean similarity above different-person mean by 0.10 ...
 TILES_MARGIN = 0.10
 #: ... and nearly every same-person pair above every different-person pair.

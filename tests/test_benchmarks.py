@@ -83,3 +83,10 @@ def test_quick_faces_section_times_dlib_face_and_finds_it_deterministic(tmp_path
     assert all(faces[k] > 0 for k in ("load_seconds", "detect_seconds_median", "embed_seconds_median", "crop_seconds_median"))
     assert [t["unique_items"] for t in faces["tests"].values()] == [10]
     assert "**dlib-face**" in proc.stdout
+
+
+def test_quick_replay_section_records_the_spec_and_replays_it_offline(tmp_path: Path) -> None:
+    proc, results = run(tmp_path, "--only", "replay")
+    replay = results["replay"]
+    assert replay["cassettes"] > 0 and replay["record_calls"] > 0  # it measured replays, not skips
+    assert replay["replay_clean"] is True and replay["replay_tests_run"] >= replay["cassettes"]

@@ -1,33 +1,32 @@
 """The ``experiment`` fixture's object: one test's experiment with one model.
 
 :class:`Experiment` embeds with the current model and records every matrix, statistic
-and expectation outcome (for the ``--embedsim-report``); it can snapshot matrices and
-heatmaps. Expectations and snapshots are soft: the plugin calls :meth:`Experiment.finish`
-when the test function returns.
+and expectation outcome (:mod:`embedsim.records`, for the ``--embedsim-report``); it can
+snapshot matrices and heatmaps (:mod:`embedsim.soft_snapshots`). Expectations and
+snapshots are soft: the plugin calls :meth:`Experiment.finish` when the test function returns.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
-from embedsim import expect
+from embedsim import expect, label_groups
 from embedsim.backends.base import Embedder
 from embedsim.errors import InputError
 from embedsim.expect import Check, ExpectationFailed
 from embedsim.items import Item
+from embedsim.label_groups import Groups
 from embedsim.matrix import GroupStats, SimilarityMatrix, group_stats, similarity
+from embedsim.records import CheckRecord, MatrixRecord
+from embedsim.soft_snapshots import MatrixSnapshots
 from embedsim.stats import DEFAULT_CONFIDENCE
-
-#: A group specification: a label key of the items (``"person"``) or one group per row.
-Groups = str | Sequence[str]
 
 
 class ExpectationsFailed(ExpectationFailed):
@@ -41,54 +40,6 @@ class ExpectationsFailed(ExpectationFailed):
 
 class ExpectationsInconclusive(ExpectationsFailed):
     """Every failing expectation was inconclusive: its estimate met the threshold, its interval did not."""
-
-
-@dataclass
-class CheckRecord:
-    """An expectation's outcome as stored in the report."""
-
-    name: str
-    matrix: str
-    kind: str
-    description: str
-    outcome: str  # passed | failed | inconclusive | xfailed | xpassed
-    statistic: float
-    threshold: float
-    n: int
-    unit: str
-    message: str
-    reason: str = ""
-    where: str = ""
-    # the evidence (embedsim.check.Check): interval, items resampled, chance levels, p-value
-    ci_low: float | None = None
-    ci_high: float | None = None
-    confidence: float | None = None
-    confidence_required: bool = False
-    n_items: int | None = None
-    chance: float | None = None
-    majority: float | None = None
-    p_value: float | None = None
-
-    def failure_text(self) -> str:
-        head = f"[{self.name}] at {self.where}" if self.where else f"[{self.name}]"
-        if self.outcome == "xpassed":
-            return (f"{head}: XPASS(strict) - expected to fail ({self.reason}) but it holds; "
-                    f"remove the model from xfail=\n{self.message}")
-        if self.outcome == "inconclusive":
-            return f"{head}: INCONCLUSIVE - not enough evidence (n = {self.n_items} items)\n{self.message}"
-        return f"{head}: {self.message}"
-
-
-@dataclass
-class MatrixRecord:
-    """A matrix the experiment produced, with the statistics computed over it."""
-
-    name: str
-    row_labels: list[str]
-    col_labels: list[str]
-    values: list[list[float]]
-    all_pairs: bool
-    stats: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class Experiment:
@@ -121,20 +72,16 @@ class Experiment:
         self.embedder = embedder
         #: Run-wide confidence (``--embedsim-confidence``) for expectations that give none.
         self.confidence = confidence
-        self._colour = colour  # False: snapshot diffs without terminal escape sequences
         self.model_id: str = embedder.model_id
         self.test_name = test_name
         self.nodeid = nodeid
         self.matrices: list[MatrixRecord] = []
         self.checks: list[CheckRecord] = []
         self._items: dict[int, tuple[SimilarityMatrix, Sequence[Item] | None, Sequence[Item] | None, MatrixRecord]] = {}
-        self._snapshot_factory = snapshot
-        self._matrix_snapshot: Any = None
+        self._snapshots = None if snapshot is None else MatrixSnapshots(snapshot, matrix_tolerance, image_tolerance,
+                                                                        colour)
         #: One text per snapshot that did not match (see :meth:`snapshot`).
         self.snapshot_mismatches: list[str] = []
-        self._heatmap_snapshot: Any = None
-        self._matrix_tolerance = matrix_tolerance
-        self._image_tolerance = image_tolerance
 
     def __repr__(self) -> str:
         return f"<Experiment {self.test_name!r} with {self.model_id}>"
@@ -175,27 +122,7 @@ class Experiment:
                col_groups: Groups | None = None) -> tuple[list[str], list[str]]:
         """Row and column group names; a string is a label key looked up in the items."""
         _record, rows, cols = self._record(matrix)
-
-        def resolve(spec: Groups, items: Sequence[Item] | None, axis: str, size: int) -> list[str]:
-            if not isinstance(spec, str):
-                if len(spec) != size:
-                    raise InputError(f"{len(spec)} {axis} groups for {size} {axis}s")
-                return [str(g) for g in spec]
-            if items is None:
-                raise InputError(f"groups by label key {spec!r} need the items: use experiment.similarity(...) "
-                                 "or add_matrix(..., rows=, cols=)")
-            missing = [i.label for i in items if spec not in i.labels]
-            if missing:
-                raise InputError(f"items {missing[:5]} have no label {spec!r}; give explicit groups")
-            return [str(i.labels[spec]) for i in items]
-
-        row_groups = resolve(groups, rows, "row", matrix.shape[0])
-        column_spec = groups if col_groups is None else col_groups
-        if isinstance(column_spec, str) or col_groups is not None:
-            return row_groups, resolve(column_spec, cols, "column", matrix.shape[1])
-        if matrix.shape[0] != matrix.shape[1]:
-            raise InputError("this matrix has different rows and columns: give col_groups too")
-        return row_groups, row_groups
+        return label_groups.row_and_column_groups(matrix, groups, col_groups, rows, cols)
 
     def stats(self, matrix: SimilarityMatrix, groups: Groups, col_groups: Groups | None = None) -> GroupStats:
         """Within- vs between-group statistics (means, margin, AUC), recorded for the report."""
@@ -263,10 +190,7 @@ class Experiment:
         if by is None:
             return expected, None  # type: ignore[return-value]
         rows, cols = self.groups(matrix, by, by)
-        built = [frozenset(c for j, c in enumerate(matrix.col_labels)
-                           if cols[j] == group and not (matrix.all_pairs and i == j)) or None
-                 for i, group in enumerate(rows)]
-        return built, rows
+        return label_groups.expected_columns(matrix, rows, cols), rows
 
     def expect_order(self, matrix: SimilarityMatrix, row: str, order: Sequence[str], *, margin: float = 0.0,
                      xfail: Mapping[str, str] | None = None, name: str | None = None) -> Check:
@@ -296,11 +220,8 @@ class Experiment:
             outcome = check.outcome
         else:
             outcome = "xpassed" if check.outcome == "passed" else "xfailed"
-        self.checks.append(CheckRecord(name or check.description, record.name, check.kind, check.description,
-                                       outcome, float(check.statistic), float(check.threshold), check.n, check.unit,
-                                       check.message, reason or "", _caller(), check.ci_low, check.ci_high,
-                                       check.confidence, check.confidence_required, check.n_items, check.chance,
-                                       check.majority, check.p_value))
+        self.checks.append(CheckRecord.of(check, name=name or check.description, matrix=record.name, outcome=outcome,
+                                          reason=reason or "", where=_caller()))
         return check
 
     @property
@@ -343,39 +264,14 @@ class Experiment:
         the expectations: a mismatch is recorded and the test fails at its end, listing
         every broken expectation and every mismatch."""
         __tracebackhide__ = True
-        from embedsim.snapshots import heatmap_extension, matrix_extension
-
-        if self._snapshot_factory is None:
+        if self._snapshots is None:
             raise InputError("snapshots need syrupy: use the experiment fixture of the embedsim plugin")
         record, _rows, _cols = self._record(matrix)
-        if self._matrix_snapshot is None:
-            self._matrix_snapshot = self._snapshot_factory(
-                matrix_extension() if self._matrix_tolerance is None else matrix_extension(self._matrix_tolerance))
-            self._heatmap_snapshot = self._snapshot_factory(
-                heatmap_extension() if self._image_tolerance is None else heatmap_extension(self._image_tolerance))
-        index = None if record.name == "matrix" else record.name
-        for assertion, kind, wanted in ((self._matrix_snapshot, "matrix table", True),
-                                        (self._heatmap_snapshot, "heatmap", heatmap)):
-            if not wanted:
-                continue
-            target = assertion(name=index) if index else assertion
-            if not target == matrix:  # syrupy resets the name afterwards: name the matrix ourselves
-                self.snapshot_mismatches.append("\n".join([f"{kind} of {record.name!r} does not match its snapshot "
-                                                           f"(update with --snapshot-update):",
-                                                           *self._diff(assertion)]))
-
-    def _diff(self, assertion: Any) -> list[str]:
-        """syrupy's diff lines, without escape sequences unless colours are on."""
-        lines = assertion.get_assert_diff()
-        return lines if self._colour else [_ESCAPE.sub("", line) for line in lines]
+        self.snapshot_mismatches += self._snapshots.compare(matrix, record.name, heatmap=heatmap)
 
     # -- report ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {"matrices": [asdict(m) for m in self.matrices], "checks": [asdict(c) for c in self.checks]}
-
-
-#: A terminal colour/style escape sequence (SGR), as syrupy writes them.
-_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class SnapshotMismatch(AssertionError):

@@ -29,7 +29,8 @@ from typing import Any
 
 from embedsim.backends.dlib_face import INSTALL_HINT
 from embedsim.errors import InputError
-from embedsim.items import Item, encode_png
+from embedsim.image_bytes import encode_png
+from embedsim.items import Item
 
 #: Each side of the face box grows by this fraction of its size (then clipped to the image):
 #: the whole face with little of its backdrop.

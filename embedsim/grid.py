@@ -23,7 +23,8 @@ from PIL import Image
 
 from embedsim.errors import InputError
 from embedsim.files import atomic_write
-from embedsim.items import Item, encode_png, load_item
+from embedsim.image_bytes import encode_png
+from embedsim.items import Item, load_item
 
 TileLabels = Sequence[Mapping[str, str]]
 

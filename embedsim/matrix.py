@@ -1,4 +1,4 @@
-"""Cosine similarity matrices with labels, and group statistics over them."""
+"""Cosine similarity matrices with labels, the same / different group masks, and group statistics over them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embedsim import stats
 from embedsim.backends import check_items
 from embedsim.backends.base import Embedder
 from embedsim.errors import InputError
@@ -145,8 +146,6 @@ def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups:
                 *, confidence: float = 0.95) -> GroupStats:
     """Mean within- vs between-group similarity, their margin and the ROC-AUC, with
     ``confidence`` bootstrap intervals over the items and permutation p-values."""
-    from embedsim import stats
-
     same, different = group_mask(matrix, row_groups, col_groups)
     within, between = matrix.values[same], matrix.values[different]
     if within.size == 0 or between.size == 0:
@@ -162,7 +161,7 @@ def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups:
         float(within.mean()),
         float(between.mean()),
         float(within.mean() - between.mean()),
-        roc_auc(within, between),
+        stats.roc_auc(within, between),
         int(within.size),
         int(between.size),
         pairs.n,
@@ -174,27 +173,3 @@ def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups:
         p_margin,
         p_auc,
     )
-
-
-def roc_auc(positives: np.ndarray, negatives: np.ndarray) -> float:
-    """Mann-Whitney ROC-AUC of ``positives`` scoring above ``negatives`` (ties = 0.5)."""
-    if positives.size == 0 or negatives.size == 0:
-        raise InputError(
-            f"ROC-AUC needs at least one positive and one negative score; "
-            f"got {positives.size} and {negatives.size}"
-        )
-    ranks = average_ranks(np.concatenate([positives, negatives]))
-    n_pos, n_neg = positives.size, negatives.size
-    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def average_ranks(scores: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``scores`` (a 1-d array); tied scores share their mean rank."""
-    scores = np.asarray(scores, dtype=np.float64)
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(scores.size, dtype=np.float64)
-    ranks[order] = np.arange(1, scores.size + 1)
-    unique, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
-    if unique.size != scores.size:
-        ranks = (np.bincount(inverse, weights=ranks) / counts)[inverse]
-    return ranks

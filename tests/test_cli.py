@@ -15,7 +15,8 @@ from PIL import Image
 
 from embedsim import __version__
 from embedsim.backends import get_embedder
-from embedsim.cli import format_table, main
+from embedsim.cli import main
+from embedsim.cli.table import format_table
 from embedsim.heatmap import render_heatmap
 from embedsim.items import load_item
 from embedsim.matrix import SimilarityMatrix, similarity

@@ -338,6 +338,17 @@ def test_a_decomposed_id_is_accepted_and_found_either_way(tmp_path: Path) -> Non
     assert dataset.select(place=nfd) == dataset.select(place=nfc) == [dataset[nfc]]
 
 
+def test_label_names_are_compared_in_nfc(tmp_path: Path) -> None:
+    nfd, nfc = "cafe\u0301", "caf\u00e9"
+    manifest = (f'[[item]]\nid = "a"\nfile = "a.png"\nlabels = {{ "{nfd}" = "x" }}\n'
+                f'[[grid]]\nid = "g"\nfile = "grid.png"\nrows = 1\ncols = 2\nlabels = {{ "{nfc}" = "y" }}\n'
+                f'tiles = [{{ "{nfd}" = "z" }}, {{ "{nfd}" = "z" }}]\n')
+    dataset = Dataset.load(make(tmp_path, manifest))
+    assert dataset["a"].labels == {nfc: "x"}
+    assert dataset.select(**{nfd: "x"}) == dataset.select(**{nfc: "x"}) == [dataset["a"]]
+    assert [t.labels for t in dataset.grid("g")] == [{nfc: "z"}] * 2  # a tile's label overrides its grid's
+
+
 def test_a_bad_id_says_which_character_is_not_allowed(tmp_path: Path) -> None:
     refused(make(tmp_path, '[[item]]\nid = "a/b"\nfile = "a.png"\n'),
             "id 'a/b' must be letters, digits", "letters may carry accents", "'/' is not allowed")

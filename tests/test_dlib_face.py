@@ -16,7 +16,8 @@ from embedsim.backends import dlib_face
 from embedsim.backends.dlib_face import DIMENSION, DlibFaceEmbedder
 from embedsim.datasets import Dataset
 from embedsim.errors import InputError, NotApplicable
-from embedsim.items import Item, encode_png, text_item
+from embedsim.image_bytes import encode_png
+from embedsim.items import Item, text_item
 
 FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 

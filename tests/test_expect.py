@@ -251,7 +251,8 @@ def test_intervals_are_seeded_and_resample_items() -> None:
 
 def test_permutation_p_value_shuffles_item_labels() -> None:
     from embedsim import stats
-    from embedsim.matrix import group_mask, roc_auc
+    from embedsim.matrix import group_mask
+    from embedsim.stats import roc_auc
 
     m = eight()
     pairs = stats.Pairs.from_masks(EIGHT, *group_mask(m, EIGHT_GROUPS), all_pairs=True)

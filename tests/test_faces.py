@@ -13,7 +13,8 @@ from embedsim import faces
 from embedsim.datasets import Dataset
 from embedsim.errors import InputError
 from embedsim.faces import Box, crop_face, crop_faces, face_box, largest_face, rgb_pixels
-from embedsim.items import Item, encode_png, text_item
+from embedsim.image_bytes import encode_png
+from embedsim.items import Item, text_item
 
 FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 

@@ -19,7 +19,8 @@ from PIL import Image
 from embedsim.datasets import MANIFEST, Dataset
 from embedsim.errors import EmbedsimError, InputError
 from embedsim.grid import split_grid, write_tiles
-from embedsim.items import IMAGE_BRANDS, KINDS, Item, item_from_bytes, sniff_media, text_item
+from embedsim.items import KINDS, Item, is_encodable, item_from_bytes, text_item
+from embedsim.sniff import IMAGE_BRANDS, sniff_media
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FACE16 = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "face16.jpg"
@@ -364,15 +365,7 @@ def test_report_fragments_of_different_tests_never_overwrite_each_other(
                 continue  # a lone surrogate cannot be a pytest node id written as UTF-8 JSON
             assert path.parent == Path(temp) / report.FRAGMENTS and len(path.name.encode()) <= 255
         found = {(e["module"], e["test"]) for e in report.read_fragments(Path(temp))}
-        assert found == {p for p in {first, second} if all(_is_encodable(s) for s in p)}
-
-
-def _is_encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+        assert found == {p for p in {first, second} if all(is_encodable(s) for s in p)}
 
 
 @FUZZ

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from embedsim.backends import get_embedder
-from embedsim.backends import gemini, gemini_embedder
+from embedsim.backends import gemini, gemini_requests
 from embedsim.backends.gemini import GeminiEmbedder, MissingKeyError, estimate_tokens
 from embedsim.emulator import GeminiEmulator
 from embedsim.errors import BackendError, InputError
@@ -105,7 +105,7 @@ def test_batch_size_option(emulator: GeminiEmulator) -> None:
 
 
 def test_payload_size_splits_calls(emulator: GeminiEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gemini_embedder, "MAX_REQUEST_BYTES", 3000)
+    monkeypatch.setattr(gemini_requests, "MAX_REQUEST_BYTES", 3000)
     items = [Item("pdf", b"%PDF-" + bytes([i]) * 1000, "application/pdf", f"doc{i}") for i in range(5)]
     make(emulator).embed(items)
     assert requests_per_call(emulator) == [2, 2, 1]  # 1,340 base64 bytes each
@@ -346,3 +346,24 @@ def test_close_and_context_manager(emulator: GeminiEmulator) -> None:
         embedder.embed(texts(1))
     assert "GeminiEmbedder('gemini-embedding-2-preview', dimension=256)" == repr(embedder)
     assert math.isclose(float(np.linalg.norm(make(emulator).embed(texts(1)))), 1.0, rel_tol=1e-6)
+
+
+def test_images_are_sent_as_they_are(emulator: GeminiEmulator, tmp_path) -> None:
+    """Transparency and 16-bit depth reach the service untouched (only ``pixels`` composites
+    on white and reads 16 bits for itself)."""
+    import base64
+
+    from embedsim.items import load_item
+
+    transparent = Image.new("RGBA", (16, 16), (200, 10, 10, 0))
+    transparent.paste((10, 200, 10, 255), (0, 0, 8, 16))
+    deep = Image.fromarray((np.arange(256).reshape(16, 16) * 257).astype(np.uint16))
+    files = {}
+    for name, image in (("transparent", transparent), ("deep", deep)):
+        path = tmp_path / f"{name}.png"
+        image.save(path)
+        files[name] = path.read_bytes()
+    make(emulator).embed([load_item(tmp_path / f"{name}.png") for name in files])
+    sent = [base64.urlsafe_b64decode(r["content"]["parts"][0]["inline_data"]["data"])
+            for r in emulator.embed_calls[0].body["requests"]]
+    assert sent == list(files.values())

@@ -17,7 +17,8 @@ from PIL import Image
 
 from embedsim.backends import get_embedder
 from embedsim.errors import InputError
-from embedsim.items import IMAGE_BRANDS, MAX_TEXT_TOKENS, Item, item_from_bytes, load_item, sniff_media, text_item
+from embedsim.items import MAX_TEXT_TOKENS, Item, item_from_bytes, load_item, text_item
+from embedsim.sniff import IMAGE_BRANDS, sniff_media
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (12, 8), **save: Any) -> bytes:
@@ -345,10 +346,17 @@ def test_32_bit_integer_tiff_keeps_16_bit_values_and_stretches_larger_ones() -> 
     assert (large.min(), large.max(), np.unique(large).size) == (0, 65535, 4096)
 
 
-def test_a_float_image_with_nan_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+def test_a_float_image_with_nan_or_infinite_pixels_is_refused(tmp_path: Path, bad: float) -> None:
     values = np.zeros((4, 4), dtype=np.float32)
-    values[1, 2] = np.nan
-    assert_refused(write(tmp_path, "nan.tif", encoded_array(values, "TIFF")), "NaN or infinite", "replace them")
+    values[1, 2] = bad
+    assert_refused(write(tmp_path, "bad.tif", encoded_array(values, "TIFF")), "NaN or infinite", "replace them")
+
+
+@pytest.mark.parametrize("values", [np.full((4, 4), 0.7, dtype=np.float32), np.full((4, 4), -5, dtype=np.int32),
+                                    np.full((4, 4), 100_000, dtype=np.int32)], ids=["float", "negative", "large"])
+def test_a_flat_image_that_is_stretched_becomes_0(values: np.ndarray) -> None:
+    assert np.array_equal(grey_levels(item_from_bytes(encoded_array(values, "TIFF"), "flat")), np.zeros((4, 4)))
 
 
 def test_the_pixel_baseline_sees_a_16_bit_image_at_full_range() -> None:

@@ -123,3 +123,27 @@ def test_a_missing_snapshot_is_reported_in_colour_only_for_a_terminal(
     output = result.stdout.str()
     assert "does not exist" in output
     assert ("\x1b[" in output) == coloured
+
+
+def test_every_test_the_guarantees_table_names_exists() -> None:
+    """README "What embedsim guarantees": each row names the tests that hold it; a renamed or
+    deleted test must not leave the table pointing at nothing."""
+    section = readme().split("## What embedsim guarantees", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| guarantee")]
+    assert len(rows) >= 20
+    for row in rows:
+        named = re.findall(r"`([\w/]+\.py)::(\w+)`", row.rsplit(" | ", 1)[1])
+        assert named, f"a guarantee without a test: {row[:80]}"
+        for file, test in named:
+            source = (ROOT / "tests" / file).read_text(encoding="utf-8")
+            assert re.search(rf"^(async )?def {test}\(", source, re.M), f"tests/{file} has no {test}"
+
+
+def test_the_options_table_lists_every_option_with_its_keys() -> None:
+    from embedsim.config import OPTIONS
+
+    section = readme().split("### Options", 1)[1].split("\n\n", 2)[1]
+    rows = {m.group(1): line for line in section.splitlines() if (m := re.match(r"\| `(--embedsim-[\w-]+)", line))}
+    assert set(rows) == {option.flag for option in OPTIONS}
+    for option in OPTIONS:
+        assert f"| `{option.ini}` / `{option.key}` |" in rows[option.flag]

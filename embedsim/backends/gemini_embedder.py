@@ -5,33 +5,31 @@ Traps handled here (each one fails silently if missed):
 * **Grouping trap** - for multimodal models a flat list of parts is ONE content and
   gives ONE vector. Every item is sent as its own ``types.Content`` with one part.
 * **API version** - pinned with ``types.HttpOptions(api_version=...)`` (default
-  ``"v1"``) so recorded URLs do not move when the SDK changes its default.
-* **taskType** - never sent to embedding-2 models; a ``task`` goes into the text as
-  ``task: <task> | query: <text>`` (text items only; media are sent as they are).
-  ``gemini-embedding-001`` gets the SDK's ``task_type``; either model takes a
-  ``task_type`` name (``SEMANTIC_SIMILARITY``) or a prefix task (``sentence similarity``).
+  :data:`~embedsim.backends.gemini.DEFAULT_API_VERSION`) so recorded URLs do not move
+  when the SDK changes its default.
+* **taskType** - never sent to embedding-2 models, which get the task as a text prefix;
+  ``gemini-embedding-001`` gets the SDK's ``task_type`` (see :mod:`~embedsim.backends.gemini_requests`,
+  which also refuses, before any call, the items the service would refuse or truncate).
 * **Retries** - the SDK's own ``types.HttpRetryOptions`` (408, 429, 5xx, connection
   errors and sync timeouts); no hand-written loop. With aiohttp installed, SDK 3.6
   does not classify an *async* timeout as transient, so ``aembed`` does not retry it.
 
-Calls: at most ``batch_size`` (<= 100) requests and :data:`MAX_REQUEST_BYTES` of
-payload per ``:batchEmbedContents`` call; identical items (kind + digest) are sent once
-per ``embed``/``aembed`` call. :meth:`GeminiEmbedder.embed` runs its calls one after the
+Calls: at most ``batch_size`` (<= 100) requests and ``MAX_REQUEST_BYTES`` of payload per
+``:batchEmbedContents`` call; identical items (kind + digest) are sent once per
+``embed``/``aembed`` call. :meth:`GeminiEmbedder.embed` runs its calls one after the
 other, in a deterministic order (stable cassettes); :meth:`GeminiEmbedder.aembed` runs
-up to ``max_concurrency`` at once for large inputs. With ``cache=EmbeddingCache(dir)``
-only missing items are requested and each answered call is stored at once, so an
-interrupted run keeps what it received.
+up to ``max_concurrency`` at once. With ``cache=EmbeddingCache(dir)`` only missing items
+are requested and each answered call is stored at once, so an interrupted run keeps what
+it received.
 
-The key comes from ``api_key``, else the SDK reads ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``;
-``GOOGLE_GEMINI_BASE_URL`` and the Vertex AI variables (``GOOGLE_GENAI_USE_VERTEXAI``,
-``GOOGLE_CLOUD_PROJECT``, ``GOOGLE_CLOUD_LOCATION``) are read by the SDK too. The key is
-never put in a message.
+The key comes from ``api_key``, else ``GEMINI_API_KEY`` / ``GOOGLE_API_KEY``;
+``GOOGLE_GEMINI_BASE_URL`` sets the endpoint; Vertex AI (``vertexai=True``,
+``GOOGLE_GENAI_USE_VERTEXAI``) is refused. The key is never put in a message.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,45 +39,26 @@ import numpy as np
 from google import genai
 from google.genai import types
 
-from embedsim.backends import gemini_calls
+from embedsim.backends import gemini_calls, gemini_requests
 from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise
-from embedsim.backends.gemini_calls import RETRIED_STATUS_CODES, counting, labels, redact
 from embedsim.backends.gemini import (
-    BYTES_PER_TOKEN,
     DEFAULT_API_VERSION,
     DEFAULT_TIMEOUT,
     MAX_BATCH_REQUESTS,
-    MAX_REQUEST_BYTES,
-    MAX_TEXT_TOKENS,
-    MAX_TEXT_TOKENS_001,
     SPEC,
-    TASK_TYPES,
-    TASKS,
     GeminiAPIError,
     MissingKeyError,
     check_task,
-    estimate_tokens,
     is_multimodal,
 )
+from embedsim.backends.gemini_calls import RETRIED_STATUS_CODES, counting, labels, redact
 from embedsim.cache import EmbeddingCache
 from embedsim.errors import BackendError, InputError
 from embedsim.items import Item
 from embedsim.progress import Progress, ProgressOption
 from embedsim.vectors import distinct
 
-SUPPORTED_MIME_TYPES = frozenset(
-    {
-        "text/plain", "image/png", "image/jpeg", "audio/mp3", "audio/mpeg", "audio/wav",
-        "video/mp4", "video/quicktime", "application/pdf",
-    }
-)
-
-__all__ = ["GeminiAPIError", "GeminiEmbedder", "MissingKeyError", "estimate_tokens"]
-
-
-def _payload_bytes(item: Item) -> int:
-    """Bytes an item adds to a request body (base64 for media)."""
-    return len(item.data) if item.kind == "text" else 4 * math.ceil(len(item.data) / 3)
+__all__ = ["RETRIED_STATUS_CODES", "GeminiAPIError", "GeminiEmbedder", "MissingKeyError"]
 
 
 @dataclass
@@ -135,7 +114,8 @@ class GeminiEmbedder:
         self.multimodal = is_multimodal(model_id)
         self.task = task
         check_task(model_id, task)
-        self._config = types.EmbedContentConfig(output_dimensionality=dimension, task_type=self._task_type(task))
+        self._config = types.EmbedContentConfig(output_dimensionality=dimension,
+                                                task_type=gemini_requests.task_type(model_id, task, self.multimodal))
         if vertexai or os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").strip().lower() in ("1", "true"):
             raise BackendError(
                 f"{model_id}: Vertex AI is not supported: it takes one content per call for the Gemini "
@@ -237,7 +217,7 @@ class GeminiEmbedder:
     def _plan(self, items: Sequence[Item]) -> _Plan:
         items = list(items)
         for item in items:
-            self._check(item)
+            gemini_requests.check_item(self.model_id, item, self.task, self.multimodal)
         unique, index = distinct(items)
         keys: list[str | None] = [None] * len(unique)
         vectors: list[np.ndarray | None] = [None] * len(unique)
@@ -248,76 +228,13 @@ class GeminiEmbedder:
                 if vector is not None and vector.shape == (self.dimension,) and np.isfinite(vector).all():
                     vectors[i] = vector
         plan = _Plan(unique, index, keys, vectors)
-        plan.batches = self._split([i for i, v in enumerate(vectors) if v is None], unique)
+        plan.batches = gemini_requests.batches([i for i, v in enumerate(vectors) if v is None], unique, self.batch_size)
         return plan
 
-    def _split(self, pending: list[int], unique: list[Item]) -> list[list[int]]:
-        """Group item indices into calls of at most ``batch_size`` items and MAX_REQUEST_BYTES."""
-        batches: list[list[int]] = []
-        current: list[int] = []
-        size = 0
-        for i in pending:
-            cost = _payload_bytes(unique[i])
-            if current and (len(current) >= self.batch_size or size + cost > MAX_REQUEST_BYTES):
-                batches.append(current)
-                current, size = [], 0
-            current.append(i)
-            size += cost
-        if current:
-            batches.append(current)
-        return batches
-
-    def _check(self, item: Item) -> None:
-        """Refuse, before anything is sent, an item the service would refuse or truncate."""
-        if not isinstance(item, Item):
-            raise InputError(f"{self.model_id}: expected embedsim.items.Item, got {type(item).__name__}")
-        where = f"{self.model_id}: item {item.describe()}"
-        SPEC.check_items(self.model_id, [item])
-        if item.mime_type not in SUPPORTED_MIME_TYPES:
-            raise InputError(f"{where} has unsupported MIME type {item.mime_type!r}; use one of {sorted(SUPPORTED_MIME_TYPES)}")
-        if item.kind == "text":
-            try:
-                text = item.data.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError(f"{where} is not valid UTF-8 text; build it with text_item()") from None
-            if not text.strip():
-                raise InputError(f"{where} is empty or whitespace only; give it some text")
-            limit = MAX_TEXT_TOKENS if self.multimodal else MAX_TEXT_TOKENS_001
-            tokens = estimate_tokens(self._text(item))
-            if tokens > limit:
-                raise InputError(
-                    f"{where} is about {tokens} tokens (estimated at {BYTES_PER_TOKEN} bytes per token), over "
-                    f"the {limit}-token input limit of {self.model_id}; shorten or split it"
-                )
-        elif _payload_bytes(item) > MAX_REQUEST_BYTES:
-            raise InputError(
-                f"{where} is {len(item.data) / 1e6:.1f} MB ({_payload_bytes(item) / 1e6:.1f} MB as base64), over the "
-                f"{MAX_REQUEST_BYTES // (1024 * 1024)} MB inline request limit; downscale or compress it"
-            )
-
     # -- one call ----------------------------------------------------------------------------
-    def _task_type(self, task: str | None) -> str | None:
-        """The SDK ``task_type`` for non-multimodal models; ``None`` for embedding-2."""
-        if task is None or self.multimodal:
-            return None
-        name = task.strip()
-        task_type = name.upper() if name.upper() in TASKS else TASK_TYPES.get(name.lower())
-        if task_type is None:
-            raise InputError(f"{self.model_id}: unknown task {task!r}; use one of {sorted(TASKS)}")
-        return task_type
-
-    def _text(self, item: Item) -> str:
-        text = item.data.decode("utf-8")
-        if self.task and self.multimodal:
-            name = self.task.strip()
-            if name.upper() == "RETRIEVAL_DOCUMENT":  # the document side of asymmetric retrieval
-                return f"title: none | text: {text}"
-            return f"task: {TASKS.get(name.upper(), name)} | query: {text}"
-        return text
-
     def _part(self, item: Item) -> types.Part:
         if item.kind == "text":
-            return types.Part(text=self._text(item))
+            return types.Part(text=gemini_requests.text_of(item, self.task, self.multimodal))
         return types.Part.from_bytes(data=item.data, mime_type=item.mime_type)
 
     def _call(self, batch: list[Item]) -> dict[str, Any]:

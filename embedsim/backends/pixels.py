@@ -81,7 +81,7 @@ def _rgb_thumbnail(image: Image.Image) -> np.ndarray:
     import numpy as np
     from PIL import Image
 
-    from embedsim.items import HIGH_DEPTH_MODES, high_depth
+    from embedsim.image_bytes import HIGH_DEPTH_MODES, high_depth
 
     size = (THUMBNAIL, THUMBNAIL)
     if image.mode in HIGH_DEPTH_MODES:  # resized as 32-bit float, so no level is lost

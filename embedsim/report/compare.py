@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from embedsim.matrix import SimilarityMatrix, average_ranks
+from embedsim.matrix import SimilarityMatrix
+from embedsim.stats import average_ranks
 from embedsim.report.entries import Tests
 from embedsim.report.folder import Entry
 

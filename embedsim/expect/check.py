@@ -185,5 +185,3 @@ def check_statistic(kind: str, description: str, statistic: stats.Statistic, n_i
                   tuple(pairs), error, unit, chance=chance, majority=majority, p_value=p_value, n_items=n_items,
                   samples=samples)
     return check.with_confidence(confidence)
-
-

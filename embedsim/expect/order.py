@@ -1,0 +1,29 @@
+"""Order of one row: its columns in the expected order of similarity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from embedsim.errors import InputError
+from embedsim.expect.check import Check, OrderError, Pair
+from embedsim.matrix import SimilarityMatrix
+
+
+def check_order(matrix: SimilarityMatrix, row: str, order: Sequence[str], *, margin: float = 0.0) -> Check:
+    """Row ``row`` is more similar to ``order[0]`` than to ``order[1]`` (by ``margin``), and so on.
+
+    One row: there is nothing to resample, so the check has no interval."""
+    if row not in matrix.row_labels:
+        raise InputError(f"no row {row!r} in the matrix; rows are {list(matrix.row_labels)}")
+    unknown = [c for c in order if c not in matrix.col_labels]
+    if unknown or len(order) < 2:
+        raise InputError(f"order needs at least two column labels of {list(matrix.col_labels)}; unknown: {unknown}")
+    values = [matrix.value(row, c) for c in order]
+    gaps = [a - b for a, b in zip(values, values[1:])]
+    pairs = tuple(
+        Pair(row, order[k + 1], values[k + 1], f"not below {order[k]!r} = {values[k]:.4f} by {margin:g} (gap {gaps[k]:+.4f})")
+        for k in range(len(gaps)) if gaps[k] < margin
+    )
+    description = f"row {row!r} in the order {' > '.join(map(repr, order))}"
+    return Check("smallest gap", description, not pairs, float(min(gaps)), margin, len(gaps), pairs, OrderError,
+                 n_items=1)

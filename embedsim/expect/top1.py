@@ -1,0 +1,155 @@
+"""Top-1 expectations: each row's most similar column is an expected one (share or balanced
+accuracy), or one column on top for its rows only (:func:`check_class`)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+import numpy as np
+
+from embedsim import stats
+from embedsim.errors import InputError
+from embedsim.expect.check import Check, ClassError, Pair, Top1Error, check_statistic
+from embedsim.matrix import SimilarityMatrix
+
+#: Per row: an expected column label, a set of acceptable ones or None (row left out); or a mapping from row label.
+Expected = Sequence[str | Collection[str] | None] | Mapping[str, str | Collection[str]]
+
+
+def _expected_sets(matrix: SimilarityMatrix, expected: Expected) -> list[frozenset[str] | None]:
+    if isinstance(expected, Mapping):
+        unknown = set(expected) - set(matrix.row_labels)
+        if unknown:
+            raise InputError(f"expected top-1 labels for unknown rows: {sorted(unknown)}")
+        raw = [expected.get(label) for label in matrix.row_labels]
+    else:
+        raw = list(expected)
+        if len(raw) != matrix.shape[0]:
+            raise InputError(f"{len(raw)} expected labels for {matrix.shape[0]} rows")
+    sets: list[frozenset[str] | None] = []
+    for value in raw:
+        if value is None:
+            sets.append(None)
+            continue
+        labels = frozenset([value] if isinstance(value, str) else value)
+        missing = labels - set(matrix.col_labels)
+        if missing:
+            raise InputError(f"expected top-1 label(s) {sorted(missing)} are not columns of the matrix "
+                             f"{list(matrix.col_labels)}")
+        sets.append(labels)
+    return sets
+
+
+class _Top1:
+    """The scored rows of a top-1 expectation: hit or miss, class, what a guess would get."""
+
+    def __init__(self, matrix: SimilarityMatrix, expected: Expected, classes: Sequence[str] | None) -> None:
+        sets = _expected_sets(matrix, expected)
+        if classes is not None and len(classes) != matrix.shape[0]:
+            raise InputError(f"{len(classes)} classes for {matrix.shape[0]} rows")
+        self.values = matrix._off_diagonal(-np.inf)
+        self.top = matrix.top1()
+        self.rows = [i for i, wanted in enumerate(sets) if wanted is not None]
+        if not self.rows:
+            raise InputError("no row has an expected top-1 label")
+        self.sets = [sets[i] or frozenset() for i in self.rows]
+        self.hits = np.array([self.top[i] in wanted for i, wanted in zip(self.rows, self.sets)])
+        # shuffled[i, k]: would row i's answer be right with row k's expected labels
+        self.shuffled = np.array([[self.top[i] in wanted for wanted in self.sets] for i in self.rows])
+        self.classes = [str(classes[i]) if classes is not None else " / ".join(sorted(wanted))
+                        for i, wanted in zip(self.rows, self.sets)]
+        candidates = matrix.shape[1] - (1 if matrix.all_pairs else 0)
+        self.guess = np.array([len(wanted) / candidates for wanted in self.sets])  # P(hit) of a uniform guess
+        # hit[r, c]: would the constant answer "column c" be right for scored row r
+        self.constant = np.array([[c in wanted for c in matrix.col_labels] for wanted in self.sets], dtype=float)
+
+    def per_class(self, per_row: np.ndarray) -> np.ndarray:
+        """Mean over classes of the mean over their rows (``per_row``: rows x anything)."""
+        names = list(dict.fromkeys(self.classes))
+        return np.mean([per_row[[k for k, c in enumerate(self.classes) if c == name]].mean(axis=0)
+                        for name in names], axis=0)
+
+
+def check_top1(matrix: SimilarityMatrix, expected: Expected, *, at_least: float = 1.0, measure: str = "share",
+               classes: Sequence[str] | None = None, confidence: float | None = None) -> Check:
+    """Each row's most similar column is an expected one, for at least ``at_least`` of the rows.
+
+    ``expected`` gives per row the expected column label (or a set of acceptable
+    labels, or ``None`` to leave the row out), as a sequence aligned with the rows
+    or a mapping from row label. For all-pairs matrices the row itself is excluded.
+
+    ``measure="share"``: the share of scored rows that are hits (a constant answer gets
+    the share of its label). ``measure="balanced"``: balanced accuracy, the mean over
+    classes of the share of their rows that are hits (a constant answer gets 1 / the
+    number of classes). ``classes`` names each row's class (default: its expected set).
+    """
+    if measure not in ("share", "balanced"):
+        raise InputError(f"measure must be 'share' or 'balanced', got {measure!r}")
+    t = _Top1(matrix, expected, classes)
+    pairs: list[Pair] = []
+    for k, i in enumerate(t.rows):
+        if t.hits[k]:
+            continue
+        best_wanted = max(t.sets[k], key=lambda c: t.values[i, matrix.col_labels.index(c)])
+        wanted_value = t.values[i, matrix.col_labels.index(best_wanted)]
+        got_value = t.values[i, matrix.col_labels.index(t.top[i])]
+        pairs.append(Pair(matrix.row_labels[i], t.top[i], float(got_value),
+                          f"top-1 instead of {best_wanted!r} = {wanted_value:.4f} (short by {got_value - wanted_value:.4f})"))
+    hits, scored = int(t.hits.sum()), len(t.rows)
+    point = hits / scored if measure == "share" else stats.point(stats.balanced_accuracy(t.hits, t.classes), scored)
+    p_value = stats.label_permutation_p(
+        stats.shuffled_hits(t.shuffled, None if measure == "share" else t.classes), scored, point)
+    n_classes = len(set(t.classes))
+    if measure == "share":
+        statistic = stats.weighted_mean(t.hits)
+        value: float | None = hits / scored
+        kind = "top-1 share"
+        chance, majority = float(t.guess.mean()), float(t.constant.mean(axis=0).max())
+        description = f"top-1 column is the expected one for at least {at_least:.0%} of rows ({hits}/{scored})"
+    else:
+        statistic = stats.balanced_accuracy(t.hits, t.classes)
+        value = None
+        kind = "balanced accuracy"
+        chance, majority = float(t.per_class(t.guess)), float(t.per_class(t.constant).max())
+        recalls = ", ".join(f"{name} {int(t.hits[[c == name for c in t.classes]].sum())}/"
+                            f"{sum(c == name for c in t.classes)}" for name in dict.fromkeys(t.classes))
+        description = (f"top-1 column is the expected one, mean recall over {n_classes} classes at least "
+                       f"{at_least:.0%} ({recalls}; all rows {hits}/{scored})")
+    return check_statistic(kind, description, statistic, scored, at_least=at_least, pairs=pairs, error=Top1Error,
+                           unit="rows", chance=chance, majority=majority, p_value=p_value, confidence=confidence,
+                           value=value)
+
+
+def check_class(matrix: SimilarityMatrix, expected: Expected, column: str, *, at_least: float,
+                confidence: float | None = None) -> Check:
+    """Column ``column`` is the top-1 of the rows that expect it, and not of the other scored rows.
+
+    The statistic is the balanced accuracy of "``column`` on top" as a detector of the
+    rows expecting it: (recall + specificity) / 2, where recall = share of those rows
+    with ``column`` on top and specificity = share of the other scored rows without.
+    Answering ``column`` for every row (or for none), or at random, scores 0.5.
+    ``expected`` as in :func:`check_top1` (``None`` rows are left out)."""
+    if column not in matrix.col_labels:
+        raise InputError(f"no column {column!r} in the matrix; columns are {list(matrix.col_labels)}")
+    t = _Top1(matrix, expected, None)
+    positive = np.array([column in wanted for wanted in t.sets])
+    predicted = np.array([t.top[i] == column for i in t.rows])
+    if positive.all() or not positive.any():
+        raise InputError(f"check_class needs scored rows that expect {column!r} and rows that do not")
+    pairs = [Pair(matrix.row_labels[i], t.top[i], float(t.values[i, matrix.col_labels.index(t.top[i])]),
+                  f"top-1 instead of {column!r} = {t.values[i, matrix.col_labels.index(column)]:.4f}")
+             for k, i in enumerate(t.rows) if positive[k] and not predicted[k]]
+    pairs += [Pair(matrix.row_labels[i], column, float(t.values[i, matrix.col_labels.index(column)]),
+                   f"top-1 although the row expects {' / '.join(sorted(t.sets[k]))}")
+              for k, i in enumerate(t.rows) if predicted[k] and not positive[k]]
+    true_pos = int((positive & predicted).sum())
+    description = (f"{column!r} on top for the rows expecting it and not for the others at least {at_least:.0%}: "
+                   f"recall {true_pos}/{int(positive.sum())}, precision {true_pos}/{int(predicted.sum())}, "
+                   f"specificity {int((~positive & ~predicted).sum())}/{int((~positive).sum())}")
+    return check_statistic(f"{column} balanced accuracy", description, stats.one_vs_rest(positive, predicted),
+                           len(t.rows), at_least=at_least, pairs=pairs, error=ClassError, unit="rows",
+                           chance=0.5, majority=0.5, confidence=confidence,
+                           p_value=stats.label_permutation_p(stats.shuffled_one_vs_rest(positive, predicted),
+                                                             len(t.rows),
+                                                             stats.point(stats.one_vs_rest(positive, predicted),
+                                                                         len(t.rows))))

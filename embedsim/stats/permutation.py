@@ -1,0 +1,90 @@
+"""Permutation p-values: group labels shuffled over a matrix's pairs, or row labels under a top-1 answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from embedsim.stats.bootstrap import BLOCK, DEFAULT_RESAMPLES, DEFAULT_SEED, Statistic, dot
+from embedsim.stats.pairs import Pairs
+from embedsim.stats.ranks import average_ranks
+from embedsim.stats.rows import one_hot
+
+def permutation_p_value(pairs: Pairs, statistic: str, resamples: int = DEFAULT_RESAMPLES,
+                        seed: int = DEFAULT_SEED) -> float:
+    """One-sided permutation p-value of group separation by ``statistic`` (``margin`` or ``auc``).
+
+    The rows' group labels are shuffled (all pairs: the items' labels) while the values
+    stay: equivalently the same-group cells are read at shuffled rows (and columns).
+    p = (1 + #shuffles scoring at least the observed) / (1 + shuffles). Group sizes are
+    kept, so the margin and the AUC increase with the sum of the same-group values and
+    ranks: those sums are compared (ranks are half-integers: exact)."""
+    if statistic not in ("margin", "auc"):
+        raise ValueError(f"statistic must be 'margin' or 'auc', got {statistic!r}")
+    scores = pairs.values if statistic == "margin" else average_ranks(pairs.values)
+    rows = pairs.n
+    cols = rows if pairs.all_pairs else int(pairs.j.max()) + 1
+    complete = pairs.values.size == (rows * (rows - 1) // 2 if pairs.all_pairs else rows * len(np.unique(pairs.j)))
+    if not complete:
+        raise ValueError("a permutation test needs every cell (every pair of items) scored")
+    grid = np.zeros((rows, cols))
+    grid[pairs.i, pairs.j] = scores
+    if pairs.all_pairs:
+        grid = grid + grid.T
+    use_same = pairs.same.sum() <= (~pairs.same).sum()  # read the smaller side; the total is fixed
+    m = pairs.same if use_same else ~pairs.same
+    rng = np.random.default_rng(seed)
+    perms = rng.permuted(np.tile(np.arange(rows, dtype=np.intp), (resamples, 1)), axis=1)
+    cells = perms[:, pairs.i[m]] * cols + (perms[:, pairs.j[m]] if pairs.all_pairs else pairs.j[m][None, :])
+    sums = grid.ravel()[cells].sum(axis=1)
+    observed = scores[m].sum()
+    if not use_same:
+        sums, observed = scores.sum() - sums, scores.sum() - observed
+    tolerance = 1e-9 * max(1.0, float(np.abs(scores).sum())) if statistic == "margin" else 0.0
+    return float((1.0 + (sums >= observed - tolerance).sum()) / (1.0 + resamples))
+
+
+def label_permutation_p(statistic: Callable[[np.ndarray], np.ndarray], n: int, observed: float,
+                        resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> float:
+    """One-sided permutation p-value of a statistic of ``n`` rows under shuffled labels.
+
+    ``statistic(perms)`` takes ``(B, n)`` permutations - row ``i`` gets the label of row
+    ``perms[b, i]`` - and returns ``B`` values. p = (1 + #shuffles at least ``observed``) /
+    (1 + shuffles). A model whose answers ignore the rows (a constant answer) scores the
+    same under every shuffle: p = 1."""
+    rng = np.random.default_rng(seed)
+    perms = rng.permuted(np.tile(np.arange(n, dtype=np.intp), (resamples, 1)), axis=1)
+    values = np.concatenate([np.asarray(statistic(perms[k:k + BLOCK * 4]), dtype=np.float64)
+                             for k in range(0, resamples, BLOCK * 4)])
+    return float((1.0 + (values >= observed - 1e-12).sum()) / (1.0 + resamples))
+
+
+def shuffled_hits(hit: np.ndarray, classes: Sequence[object] | None = None) -> Statistic:
+    """Top-1 share (or, with ``classes``, balanced accuracy) with the rows' labels shuffled.
+
+    ``hit[i, k]``: would row ``i``'s answer be right if it had row ``k``'s label."""
+    rows = np.arange(hit.shape[0])
+    if classes is None:
+        return lambda perms: hit[rows[None, :], perms].mean(axis=1)
+    codes, onehot = one_hot(classes)
+    counts = onehot.sum(axis=0)
+
+    def statistic(perms: np.ndarray) -> np.ndarray:
+        right = np.einsum("bi,bik->bk", hit[rows[None, :], perms].astype(np.float64), onehot[perms])
+        return (right / counts).mean(axis=1)
+
+    return statistic
+
+
+def shuffled_one_vs_rest(positive: Sequence[bool] | np.ndarray, predicted: Sequence[bool] | np.ndarray) -> Statistic:
+    """:func:`one_vs_rest` (recall + specificity) / 2 with the rows' labels shuffled."""
+    pos = np.asarray(positive, dtype=np.float64)
+    pred = np.asarray(predicted, dtype=np.float64)
+    n_pos, n_neg = pos.sum(), (1 - pos).sum()
+
+    def statistic(perms: np.ndarray) -> np.ndarray:
+        shuffled = pos[perms]
+        return (dot(shuffled, pred) / n_pos + dot(1 - shuffled, 1 - pred) / n_neg) / 2
+
+    return statistic

@@ -168,13 +168,15 @@ def test_ctrl_c_mid_run_keeps_what_arrived(emulator: GeminiEmulator, tmp_path: P
 
 
 def test_async_interrupted_run_resumes(tmp_path: Path) -> None:
+    """Regression (issue 11): the failed call let the next one start before the run stopped; its
+    request (sent with aiohttp 3.11) could reach the emulator after ``reset`` and count in the rerun."""
     cache = EmbeddingCache(tmp_path)
     with GeminiEmulator() as emulator:
         emulator.inject("500", times=None, after=3)
         embedder = make(emulator, cache, batch_size=20, max_concurrency=1, attempts=1)
         with pytest.raises(BackendError):
             asyncio.run(embedder.aembed(texts(100)))
-        assert len(cache) == 60
+        assert len(cache) == 60 and len(emulator.embed_calls) == 4  # no call started after the failed one
         emulator.reset()
         vectors = asyncio.run(make(emulator, cache, batch_size=20).aembed(texts(100)))
         assert requested(emulator) == 40 and vectors.shape == (100, 128)

@@ -170,21 +170,28 @@ class GeminiEmbedder:
         """Like :meth:`embed`, with at most ``max_concurrency`` calls in flight."""
         plan = self._plan(items)
         semaphore = asyncio.Semaphore(self.max_concurrency)
+        failed = asyncio.Event()
         total = len(plan.batches)
 
-        async def run(number: int, batch: list[int]) -> tuple[list[int], np.ndarray]:
+        async def run(number: int, batch: list[int]) -> tuple[list[int], np.ndarray] | None:
             batch_items = [plan.unique[i] for i in batch]
-            async with semaphore:
-                response = await self._asend(batch_items, number, total)
-            return batch, self._vectors(response, batch_items, number, total)
+            async with semaphore:  # a failed call is noted before it lets the next one start
+                if failed.is_set():  # start no call after one failed: its request would still be sent
+                    return None
+                try:
+                    response = await self._asend(batch_items, number, total)
+                    return batch, self._vectors(response, batch_items, number, total)
+                except BaseException:
+                    failed.set()
+                    raise
 
         tasks = [asyncio.ensure_future(run(n, b)) for n, b in enumerate(plan.batches, 1)]
         try:
             with Progress(self.progress, plan.pending, self.model_id) as bar:
                 for next_done in asyncio.as_completed(tasks):
-                    batch, vectors = await next_done
-                    self._store(plan, batch, vectors)
-                    bar.update(len(batch))
+                    if (done := await next_done) is not None:  # None comes after the failure
+                        self._store(plan, *done)
+                        bar.update(len(done[0]))
         finally:
             for task in tasks:
                 task.cancel()

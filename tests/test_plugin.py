@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import record_then_change
 
 pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
 
@@ -430,11 +431,7 @@ def test_both(experiment):
 def test_a_failing_test_lists_broken_expectations_and_snapshot_mismatches(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_soft=SNAPSHOT_AND_MARGIN)
     step = pytester.path / "step.txt"
-    step.write_text("record")
-    pytester.runpytest("--snapshot-update").assert_outcomes(passed=1)
-    step.write_text("changed")
-    result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
+    result = record_then_change(pytester, step, "record", "changed")
     result.stdout.fnmatch_lines(["E   embedsim.experiment.SnapshotMismatch: [[]groups(g, margin=0.9)[]] at test_soft.py:*",
                                  "*matrix table of 'matrix' does not match its snapshot*",
                                  "*heatmap of 'matrix' does not match its snapshot*"])

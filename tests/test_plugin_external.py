@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import SWATCH
 
 from embedsim.emulator import GeminiEmulator
 
@@ -29,16 +30,9 @@ dimension = 256
 embedsim_report = "report"
 """
 
-SPEC = """
-import io
+SPEC = SWATCH + """
 import pytest
-from PIL import Image
-from embedsim.items import item_from_bytes, text_item
-
-def swatch(name, rgb, tone):
-    buffer = io.BytesIO()
-    Image.new("RGB", (48, 48), rgb).save(buffer, format="PNG")
-    return item_from_bytes(buffer.getvalue(), name, {"tone": tone})
+from embedsim.items import text_item
 
 SWATCHES = [swatch("red", (230, 20, 20), "warm"), swatch("orange", (240, 140, 20), "warm"),
             swatch("blue", (20, 40, 230), "cold"), swatch("teal", (20, 160, 170), "cold")]

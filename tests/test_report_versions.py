@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import SWATCH
 
 from embedsim.backends import get_embedder
 from embedsim.emulator import GeminiEmulator
@@ -24,16 +25,7 @@ FAKE_KEY = "AIza" + "0" * 35
 
 pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
 
-SPEC = """
-import io
-from PIL import Image
-from embedsim.items import item_from_bytes
-
-def swatch(name, rgb, tone):
-    buffer = io.BytesIO()
-    Image.new("RGB", (48, 48), rgb).save(buffer, format="PNG")
-    return item_from_bytes(buffer.getvalue(), name, {"tone": tone})
-
+SPEC = SWATCH + """
 SWATCHES = [swatch("red", (230, 20, 20), "warm"), swatch("orange", (240, 140, 20), "warm"),
             swatch("yellow", (240, 220, 40), "warm"), swatch("blue", (20, 40, 230), "cold"),
             swatch("teal", (20, 160, 170), "cold"), swatch("violet", (120, 40, 200), "cold")]

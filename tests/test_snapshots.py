@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import record_then_change
 
 from embedsim.matrix import SimilarityMatrix
 from embedsim.snapshots import compare_matrices, matrix_to_table, table_to_matrix
@@ -101,15 +102,8 @@ def test_matrix_snapshot_tolerates_drift_and_reports_moves(pytester: pytest.Pyte
 
 def test_heatmap_snapshot_rms_tolerance_and_side_files(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_h=HEATMAP_TEST)
-    changed = pytester.path / "changed.txt"
-    changed.write_text("0")
-    pytester.runpytest("--snapshot-update").assert_outcomes(passed=1)
+    result = record_then_change(pytester, pytester.path / "changed.txt", "0", "1")  # one row of 40: RMS ~ 20 > 2
     folder = pytester.path / "__snapshots__" / "test_h"
-    assert sorted(p.name for p in folder.iterdir()) == ["test_h.heatmap.png"]
-
-    changed.write_text("1")  # one row of 40: RMS = sqrt(127^2 / 40) ~ 20 > 2
-    result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*images differ: RMS 20.08? > tolerance 2*", "*actual image:*test_h.heatmap.actual.png*"])
     assert sorted(p.name for p in folder.iterdir()) == [
         "test_h.heatmap.actual.png", "test_h.heatmap.diff.png", "test_h.heatmap.png"]
@@ -124,11 +118,7 @@ def test_heatmap_snapshot_rms_tolerance_and_side_files(pytester: pytest.Pytester
 
 def test_update_removes_side_files(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_h=HEATMAP_TEST)
-    changed = pytester.path / "changed.txt"
-    changed.write_text("0")
-    pytester.runpytest("--snapshot-update").assert_outcomes(passed=1)
-    changed.write_text("20")
-    pytester.runpytest().assert_outcomes(failed=1)
+    record_then_change(pytester, pytester.path / "changed.txt", "0", "20")
     result = pytester.runpytest("--snapshot-update")
     result.assert_outcomes(passed=1)
     assert "1 snapshot updated" in result.stdout.str() and "deleted" not in result.stdout.str()
@@ -173,11 +163,7 @@ def test_snapshot_mismatch_names_the_matrix_and_what_differs(pytester: pytest.Py
             experiment.snapshot(experiment.add_matrix(second, name="second"))
     """)
     offset = pytester.path / "offset.txt"
-    offset.write_text("0")
-    pytester.runpytest("--snapshot-update").assert_outcomes(passed=1)
-    offset.write_text("0.4")  # the "#1" row of the second matrix
-    result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
+    result = record_then_change(pytester, offset, "0", "0.4")  # the "#1" row of the second matrix
     result.stdout.fnmatch_lines(["*SnapshotMismatch: matrix table of 'second' does not match its snapshot*",
                                  "*#1*b*0.900000*0.500000*+0.400000*",
                                  "*heatmap of 'second' does not match its snapshot*",

@@ -1,6 +1,6 @@
 """The plugin's run-level hooks (a plugin object :func:`embedsim.plugin.pytest_configure`
-registers): each test's outcome into the report, snapshots kept after recording failures,
-the notice of the defaults used, the report index."""
+registers): each test's outcome into the report, a recording failure's snapshots kept out of
+syrupy's unused ones, the notice of the defaults used, the report index."""
 
 from __future__ import annotations
 
@@ -58,16 +58,23 @@ def not_applicable(item: pytest.Item, rep: pytest.TestReport, excinfo: pytest.Ex
     item.stash[NOT_APPLICABLE] = reason
 
 
+def snapshots_not_judged(config: pytest.Config, report: pytest.TestReport) -> None:
+    """Tell syrupy that the test of ``report`` did not get to compare its snapshots, so none of
+    them is unused: syrupy learns each test's outcome from its ``pytest_runtest_logreport`` (the
+    last of setup and call) and never counts the snapshots of a skipped test as unused. Only
+    syrupy is told; pytest and every other plugin keep the failure."""
+    syrupy = config.pluginmanager.get_plugin("syrupy")
+    if syrupy is not None:
+        syrupy.pytest_runtest_logreport(report=pytest.TestReport(
+            report.nodeid, report.location, report.keywords, "skipped", None, "call"))
+
+
 class RunHooks:
     """Hooks about the whole run, for one :class:`~embedsim.config.Settings`."""
 
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
-        #: Node ids of tests that failed for a recording reason (the cause travels with the
-        #: report, so the xdist controller knows them too).
-        self.recording_failures: list[str] = []
-        self.kept_snapshots = False
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -92,20 +99,15 @@ class RunHooks:
             report.write_fragment(self.settings.report_dir, entry, item.stash.get(EXPERIMENT, None))
         return rep
 
+    @pytest.hookimpl(trylast=True)  # after syrupy's own, which took the test as failed
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed and getattr(report, outcomes.CAUSE_ATTRIBUTE, "") == "recording":
-            self.recording_failures.append(report.nodeid)
+            snapshots_not_judged(self.config, report)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Any:
-        """Before syrupy looks for unused snapshots: a test that failed for a recording reason
-        never compared its snapshots, so this run cannot tell which are unused - it deletes
-        none (as syrupy's ``--snapshot-no-cleanup``). Then the report index."""
+        """The xdist controller learns that a worker's tests used embedsim; the report index."""
         config = self.config
-        if (self.recording_failures and config.getoption("update_snapshots", False)
-                and not config.getoption("no_cleanup", True)):
-            config.option.no_cleanup = True
-            self.kept_snapshots = True
         if hasattr(config, "workeroutput") and config.stash.get(USED, False):
             config.workeroutput["embedsim_used"] = True  # type: ignore[attr-defined]
         result = yield
@@ -129,12 +131,6 @@ class RunHooks:
         config, settings = self.config, self.settings
         if hasattr(config, "workerinput"):
             return
-        if self.kept_snapshots:
-            failed = self.recording_failures
-            terminalreporter.write_line(
-                f"embedsim: no unused snapshot deleted: {len(failed)} test(s) failed for a recording reason before "
-                f"comparing their snapshots ({', '.join(failed[:3])}{', ...' if len(failed) > 3 else ''}); "
-                "re-run with --snapshot-update once they pass to delete unused snapshots")
         if not settings.configured and config.stash.get(USED, False):
             terminalreporter.write_line(
                 f"embedsim: not configured in this project (no [tool.embedsim] table, embedsim_* ini key or "

@@ -8,10 +8,8 @@ import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
 
-import hypothesis  # noqa: F401  (pytester inline runs: import once here)
 import pytest
 
-import embedsim.heatmap  # noqa: F401  (pytester inline runs: import the heavy modules once here)
 from embedsim.backends import GROUP, backends, check_items, get_embedder, is_local, key_hint, resolve
 from embedsim.backends.base import BackendSpec
 from embedsim.backends.gemini import SPEC as GEMINI, is_multimodal

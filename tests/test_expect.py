@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import hypothesis  # noqa: F401  (pytester's inner runs break hypothesis when they import it first)
 import numpy as np
 import pytest
 

@@ -10,7 +10,6 @@ import asyncio
 import logging
 from typing import Any
 
-import hypothesis  # noqa: F401  (pytester inline runs: import once here)
 import pytest
 
 from embedsim.backends.gemini import GeminiAPIError, GeminiEmbedder

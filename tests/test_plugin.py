@@ -7,11 +7,6 @@ from typing import Any
 
 import pytest
 
-# pytester's inline runs drop modules first imported inside them; import the heavy ones here once
-import embedsim.heatmap  # noqa: F401
-import hypothesis  # noqa: F401
-
-
 pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
 
 WORDS = """
@@ -450,33 +445,46 @@ def test_a_failing_test_lists_broken_expectations_and_snapshot_mismatches(pytest
                                  "*[[]groups(g, margin=0.9)[]]*", "*matrix table of 'matrix' does not match*"])
 
 
-def test_snapshots_of_a_test_failing_for_a_recording_reason_are_never_deleted(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_rec=WORDS + """
+RECORDING_FAILURES = WORDS + """
 from pathlib import Path
+import pytest
 from embedsim.errors import RecordingError
 
-def test_words(experiment):
-    if Path("mismatch.txt").exists():  # as a cassette that no longer holds the request
-        raise RecordingError("the cassette does not hold this request")
+def fails_for_a_recording_reason(phase):
+    if Path(f"{phase}.txt").exists():
+        raise RecordingError(f"the cassette does not hold this request ({phase})")
+
+@pytest.fixture
+def recorded():  # as the embedder fixture when the cassette of a recorded model is missing
+    fails_for_a_recording_reason("setup")
+
+def test_words(experiment, recorded):
+    fails_for_a_recording_reason("call")  # as a cassette that no longer holds the request
     experiment.snapshot(experiment.similarity(WORDS))
 
 def test_other(experiment):
-    experiment.similarity(WORDS)
-""")
-    pytester.runpytest("--snapshot-update").assert_outcomes(passed=2)
+    experiment.snapshot(experiment.similarity(WORDS[:3]))
+"""
+
+
+@pytest.mark.parametrize(("phase", "workers"), [("setup", []), ("call", []), ("call", ["-n", "2"])],
+                         ids=["setup", "call", "call-xdist"])
+def test_snapshots_of_a_test_failing_for_a_recording_reason_are_never_unused(pytester: pytest.Pytester, phase: str,
+                                                                              workers: list[str]) -> None:
+    """Regression (issue 11.9): syrupy listed them as unused and its hint, ``--snapshot-update``,
+    deleted them; the snapshots of a test that is gone still are unused."""
+    pytester.makepyfile(test_rec=RECORDING_FAILURES + "\ndef test_gone(experiment):\n"
+                        "    experiment.snapshot(experiment.similarity(WORDS[:2]))\n")
+    pytester.runpytest("--snapshot-update").assert_outcomes(passed=3)
     folder = pytester.path / "__snapshots__" / "test_rec"
-    stored = sorted(p.name for p in folder.iterdir())
-    assert stored == ["test_words[pixels].heatmap.png", "test_words[pixels].matrix.tsv"]
-    (pytester.path / "mismatch.txt").write_text("")
-    result = pytester.runpytest("--snapshot-update")  # what syrupy's unused-snapshot hint says to run
-    result.assert_outcomes(passed=1, failed=1)
-    assert sorted(p.name for p in folder.iterdir()) == stored
-    assert "unused snapshots deleted" not in result.stdout.str()
-    result.stdout.fnmatch_lines(["embedsim: no unused snapshot deleted: 1 test(s) failed for a recording reason *"
-                                 "(test_rec.py::test_words[[]pixels[]])*"])
-    # an unrelated failure keeps syrupy's cleanup
-    (pytester.path / "mismatch.txt").unlink()
-    pytester.makepyfile(test_rec=WORDS + "def test_other(experiment):\n    assert False\n")
-    result = pytester.runpytest("--snapshot-update")
-    result.assert_outcomes(failed=1)
-    assert "2 unused snapshots deleted" in result.stdout.str() and not folder.exists()
+    stored = {p.name for p in folder.iterdir()}
+    assert {name.split("[")[0] for name in stored} == {"test_words", "test_other", "test_gone"}
+    pytester.makepyfile(test_rec=RECORDING_FAILURES)
+    (pytester.path / f"{phase}.txt").write_text("")
+    run = pytester.runpytest_subprocess if workers else pytester.runpytest  # xdist's workers: a process of its own
+    result = run(*workers)
+    result.assert_outcomes(passed=1, **{"failed" if phase == "call" else "errors": 1})
+    result.stdout.fnmatch_lines(["*2 snapshots passed. 2 snapshots unused.*"])  # test_gone's two only
+    result = run("--snapshot-update", *workers)  # what syrupy's hint says to run
+    result.stdout.fnmatch_lines(["*2 snapshots passed. 2 unused snapshots deleted.*", "Deleted test_gone*"])
+    assert {p.name for p in folder.iterdir()} == {name for name in stored if not name.startswith("test_gone")}

@@ -10,9 +10,6 @@ import sys
 
 import pytest
 
-# pytester's inline runs drop modules first imported inside them; import the heavy ones here once
-import embedsim.heatmap  # noqa: F401
-
 pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
 
 #: Imported only when a test uses embedsim's fixtures.

@@ -16,14 +16,10 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import hypothesis
 import pytest
-
-# pytester's inline runs drop modules first imported inside them; import the heavy ones here once
-import embedsim.backends.gemini_embedder  # noqa: F401
-import embedsim.heatmap  # noqa: F401
-import hypothesis  # noqa: F401
-import vcr  # noqa: F401
 import yaml
+
 from embedsim import files
 from embedsim.backends.gemini import DEFAULT_API_VERSION
 from embedsim.emulator import GeminiEmulator

@@ -3,10 +3,8 @@ file, ``[tool.embedsim]`` and the CLI; documented defaults."""
 
 from __future__ import annotations
 
-import hypothesis  # noqa: F401  (pytester inline runs: import once here)
 import pytest
 
-import embedsim.backends.gemini_embedder  # noqa: F401  (pytester inline runs: import the SDK once here)
 from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT, GeminiEmbedder
 from embedsim.cli import main
 from embedsim.emulator import GeminiEmulator

@@ -13,10 +13,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-import embedsim.backends.gemini_embedder  # noqa: F401  (pytester inline runs: import once here)
-import hypothesis  # noqa: F401
 import yaml
+
 from embedsim.backends import find
 from embedsim.config import Settings
 from embedsim.emulator import EMULATOR_HEADER, GeminiEmulator

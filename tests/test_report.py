@@ -11,12 +11,6 @@ import pytest
 
 from embedsim import heatmap, report
 
-# pytester's inline runs drop modules first imported inside them; import the heavy ones here once
-import embedsim.backends.gemini_embedder  # noqa: F401
-import embedsim.heatmap  # noqa: F401
-import hypothesis  # noqa: F401
-
-
 pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
 
 EXPERIMENTS = """

@@ -7,11 +7,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import hypothesis  # noqa: F401  (pytester inline runs: import once here)
 import pytest
 
-import embedsim.backends.gemini_embedder  # noqa: F401  (pytester inline runs: import the SDK once here)
-import embedsim.heatmap  # noqa: F401
 from embedsim.backends.gemini_calls import RedactingFilter, redact
 from embedsim.cli import main
 from embedsim.emulator import GeminiEmulator

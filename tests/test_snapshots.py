@@ -10,11 +10,6 @@ import pytest
 from embedsim.matrix import SimilarityMatrix
 from embedsim.snapshots import compare_matrices, matrix_to_table, table_to_matrix
 
-# pytester's inline runs drop modules first imported inside them; import the heavy ones here once
-import embedsim.heatmap  # noqa: E402,F401
-import hypothesis  # noqa: E402,F401
-
-
 pytestmark = pytest.mark.usefixtures("outside_xdist")
 
 MATRIX_TEST = """

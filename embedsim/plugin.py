@@ -21,12 +21,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from embedsim.backends import is_local
+from embedsim.cassette_context import (
+    claim_cassette,
+    mark_shared_cassettes,
+    network_policy,
+    recording_location,
+    run_options,
+)
 from embedsim.config import Settings, add_options, load_settings
 from embedsim.errors import RecordingError
 from embedsim.parametrize import MODEL_PARAM, base_test_name, model_of, model_params
@@ -35,11 +41,8 @@ from embedsim.run_hooks import EXPERIMENT, ORDER, REPORT_STARTED, UNSELECTED, US
 if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
     from embedsim.backends.base import Embedder
     from embedsim.experiment import Experiment
-    from embedsim.recording.network import NetworkPolicy
 
 SETTINGS = pytest.StashKey[Settings]()
-SHARED_CASSETTE = pytest.StashKey[str]()
-CLAIMED = pytest.StashKey[dict[Path, str]]()  # cassette -> the node id of the test that uses it
 FIXTURES = frozenset({"embedder", "experiment", "embedsim_model", "embedsim_settings", "matrix_snapshot",
                       "heatmap_snapshot"})
 
@@ -101,7 +104,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     deselected: syrupy matches snapshots by test name without parameters, so only a
     skip keeps it from deleting - or failing on - the other models' snapshots.)"""
     settings = config.stash[SETTINGS]
-    owners: dict[Path, list[pytest.Item]] = {}
+    remote: list[tuple[pytest.Item, str]] = []
     for index, item in enumerate(sorted(items, key=_definition_order)):
         item.stash[ORDER] = index  # the report lists tests in definition order, however a run is shuffled
     for item in items:
@@ -113,14 +116,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(
                 reason=f"{model} not selected: this run uses --embedsim-model {','.join(settings.selected)}"))
         elif model is not None and not is_local(model):
-            owners.setdefault(cassette_of(item, settings, model), []).append(item)
-    for path, sharing in owners.items():
-        from embedsim import recording
-
-        for item in sharing[1:] if len(sharing) > 1 else ():
-            item.stash[SHARED_CASSETTE] = (
-                f"{item.nodeid} would share the cassette {recording.show_path(path)} with {sharing[0].nodeid}: "
-                "cassettes are named <model>/<module name>/<test name>; rename this test or its module")
+            remote.append((item, model))
+    mark_shared_cassettes(remote, settings)
 
 
 def _definition_order(item: pytest.Item) -> tuple[str, int, tuple[int, ...]]:
@@ -130,13 +127,6 @@ def _definition_order(item: pytest.Item) -> tuple[str, int, tuple[int, ...]]:
     indices = dict(callspec.indices) if callspec is not None else {}
     model = indices.pop(MODEL_PARAM, 0)
     return path, line if line is not None else -1, (*indices.values(), model)
-
-
-def cassette_of(item: pytest.Item, settings: Settings, model: str) -> Path:
-    """Where the cassette of ``item`` run with ``model`` lives."""
-    from embedsim import recording
-
-    return recording.cassette_path(settings.cassette_dir, model, Path(item.path).stem, base_test_name(item, model))
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -166,14 +156,14 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     pytest-recording's fixtures apply: the user's ``vcr_config`` (merged over embedsim's,
     :func:`embedsim.recording.merged_config`; its ``record_mode`` when no
     ``--record-mode`` is given), ``vcr_cassette_dir`` and ``default_cassette_name`` when
-    overridden (:func:`recording_location`), and the ``pytest_recording_configure`` hook."""
+    overridden (:func:`embedsim.cassette_context.recording_location`), and the ``pytest_recording_configure`` hook."""
     import os
 
     from embedsim import recording
     from embedsim.backends import get_embedder, resolve
 
     config = request.config
-    network = _network_policy(request)
+    network = network_policy(request)
     if is_local(embedsim_model) or config.getoption("disable_recording", False):
         spec = resolve(embedsim_model)
         if not spec.local and spec.api_key(os.environ) is None:
@@ -187,11 +177,11 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     node = request.node
     user_config = request.getfixturevalue("vcr_config") or {}
     path, model_dir = recording_location(request, embedsim_settings, embedsim_model)
-    _claim_cassette(request, path, embedsim_settings, embedsim_model)
+    claim_cassette(request, path, embedsim_settings, embedsim_model)
     mode = config.getoption("record_mode", None) or user_config.get("record_mode") or "none"
     manager = recording.recorded_embedder(
         embedsim_model, embedsim_settings.dimension, path, mode, node.nodeid, model_dir=model_dir,
-        vcr_config=user_config, network=network, options=_run_options(config, embedsim_model),
+        vcr_config=user_config, network=network, options=run_options(config, embedsim_model),
         configure=lambda vcr: config.hook.pytest_recording_configure(config=config, vcr=vcr),
         **embedsim_settings.remote_options())
     try:
@@ -205,80 +195,6 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
         yield embedder
     finally:
         manager.__exit__(None, None, None)
-
-
-def recording_location(request: pytest.FixtureRequest, settings: Settings, model: str) -> tuple[Path, Path]:
-    """``(cassette, model folder)`` of the current test: by default
-    ``<cassette dir>/<model>/<module>/<test>.yaml`` in ``<cassette dir>/<model>``. A
-    ``vcr_cassette_dir`` fixture of the user's (one that returns something else than
-    pytest-recording's default) makes it ``<their dir>/<model>/<test>.yaml``; a
-    ``default_cassette_name`` of theirs (or pytest-recording's ``default_cassette`` mark)
-    names the file inside the model's folder."""
-    from pytest_recording.plugin import get_default_cassette_name
-
-    from embedsim import recording
-
-    node = request.node
-    name = request.getfixturevalue("default_cassette_name")
-    if name == get_default_cassette_name(request.cls, node.name):
-        name = base_test_name(node, model)  # the model is the folder, not part of the name
-    folder = Path(request.getfixturevalue("vcr_cassette_dir"))
-    module = Path(node.path)
-    if folder == module.parent / "cassettes" / module.stem:  # pytest-recording's default
-        model_dir = Path(settings.cassette_dir) / recording.short_name(recording.safe_name(model))
-        return recording.model_cassette_path(model_dir / recording.short_name(recording.safe_name(module.stem)),
-                                             name), model_dir
-    model_dir = folder / recording.short_name(recording.safe_name(model))
-    return recording.model_cassette_path(model_dir, name), model_dir
-
-
-def _claim_cassette(request: pytest.FixtureRequest, path: Path, settings: Settings, model: str) -> None:
-    """Fail a test whose cassette is another test's. The collection-time verdict (which sees
-    every test, also under xdist) assumed the default layout, so it holds only where the
-    test's cassette is where it looked; any layout is also checked against the tests this
-    process has run."""
-    from embedsim.recording import show_path
-
-    node = request.node
-    if SHARED_CASSETTE in node.stash and path == cassette_of(node, settings, model):
-        pytest.fail(node.stash[SHARED_CASSETTE], pytrace=False)
-    owner = request.config.stash.setdefault(CLAIMED, {}).setdefault(path, node.nodeid)
-    if owner != node.nodeid:
-        pytest.fail(f"{node.nodeid} would share the cassette {show_path(path)} with {owner}: give one of them "
-                    "another name (test name, or the default_cassette_name / vcr_cassette_dir that names it)",
-                    pytrace=False)
-
-
-def _network_policy(request: pytest.FixtureRequest) -> NetworkPolicy:
-    """What pytest-recording's ``block_network`` fixture blocks for this test: with
-    ``--block-network`` or the ``block_network`` mark, unless the test records through
-    its own ``vcr`` mark."""
-    from embedsim.recording.network import NetworkPolicy
-
-    config = request.config
-    node = request.node
-    marked = node.get_closest_marker("block_network") is not None
-    recording_vcr = any(True for _ in node.iter_markers("vcr")) and (config.getoption("record_mode", None)
-                                                                      or "none") != "none"
-    if not (marked or config.getoption("block_network", False)) or recording_vcr:
-        return NetworkPolicy()
-    allowed = request.getfixturevalue("allowed_hosts")
-    return NetworkPolicy(True, tuple(allowed) if allowed is not None else None)
-
-
-#: Options of a run that the record command it prints must repeat: (option, dest).
-_RERUN_OPTIONS = (("--embedsim-dimension", "embedsim_dimension"), ("--embedsim-cassette-dir", "embedsim_cassette_dir"),
-                  ("--embedsim-api-version", "embedsim_api_version"))
-
-
-def _run_options(config: pytest.Config, model: str) -> list[str]:
-    """The command-line options of this run that a printed record command must repeat."""
-    options = ["--embedsim-model", model] if config.getoption("embedsim_models", None) else []
-    for option, dest in _RERUN_OPTIONS:
-        value = config.getoption(dest, None)
-        if value is not None:
-            options += [option, str(value)]
-    return options
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -1,5 +1,5 @@
 """docs/ARCHITECTURE.md matches the code: its module table names every module of ``embedsim/``
-and nothing that is not there."""
+and nothing that is not there; and the modules stay small."""
 
 from __future__ import annotations
 
@@ -19,3 +19,14 @@ def test_the_module_table_names_every_module_and_only_modules_that_exist() -> No
     documented = _table_modules()
     assert sorted(modules - documented) == [], "modules missing from docs/ARCHITECTURE.md"
     assert sorted(documented - modules) == [], "docs/ARCHITECTURE.md names modules that do not exist"
+
+
+#: "No module over about 300 lines" (issue 10), with a little slack; the emulator is a test tool.
+MAX_LINES = 320
+EXEMPT = {"embedsim/emulator.py"}
+
+
+def test_no_module_is_over_about_300_lines() -> None:
+    sizes = {path.relative_to(ROOT).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
+             for path in (ROOT / "embedsim").rglob("*.py")}
+    assert {m: n for m, n in sizes.items() if n > MAX_LINES and m not in EXEMPT} == {}

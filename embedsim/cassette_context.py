@@ -36,9 +36,9 @@ def mark_shared_cassettes(remote: Iterable[tuple[pytest.Item, str]], settings: S
     for item, model in remote:
         owners.setdefault(cassette_of(item, settings, model), []).append(item)
     for path, sharing in owners.items():
-        from embedsim import recording
+        for item in sharing[1:]:
+            from embedsim import recording
 
-        for item in sharing[1:] if len(sharing) > 1 else ():
             item.stash[SHARED_CASSETTE] = (
                 f"{item.nodeid} would share the cassette {recording.show_path(path)} with {sharing[0].nodeid}: "
                 "cassettes are named <model>/<module name>/<test name>; rename this test or its module")

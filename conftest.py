@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from embedsim.datasets import Dataset
+from embedsim.inputs.datasets import Dataset
 
 FACES = Path(__file__).resolve().parent / "fixtures" / "faces"
 

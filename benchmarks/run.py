@@ -60,10 +60,10 @@ if str(ROOT) not in sys.path:  # run from a clean clone without an editable inst
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.timing import median_time  # noqa: E402
-from embedsim.backends.gemini import GeminiEmbedder  # noqa: E402
-from embedsim.datasets import Dataset  # noqa: E402
-from embedsim.emulator import GeminiEmulator  # noqa: E402
-from embedsim.items import Item, text_item  # noqa: E402
+from embedsim.backends.gemini.embedder import GeminiEmbedder  # noqa: E402
+from embedsim.inputs.datasets import Dataset  # noqa: E402
+from embedsim.testing.gemini import GeminiEmulator  # noqa: E402
+from embedsim.inputs.items import Item, text_item  # noqa: E402
 from embedsim.matrix import cosine_matrix, similarity  # noqa: E402
 
 MODEL = "gemini-embedding-2-preview"
@@ -570,7 +570,7 @@ def _pytest(args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> 
 
 def heatmap_render_seconds() -> float:
     """Median time to render one spec-sized (16 x 6) heatmap PNG in this process."""
-    from embedsim.heatmap import render_heatmap
+    from embedsim.snapshot.heatmap import render_heatmap
 
     x = np.random.default_rng(0).standard_normal((16, 768)).astype(np.float32)
     m = cosine_matrix(x, [f"face16_{k:02d}" for k in range(16)], x[:6], list(WORDS_JA + WORDS_EN))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from embedsim.errors import EmbedsimError, InputError
 
 if TYPE_CHECKING:
-    from embedsim.items import Item, load_item, text_item
+    from embedsim.inputs.items import Item, load_item, text_item
 
 __all__ = ["EmbedsimError", "InputError", "Item", "load_item", "text_item"]
 __version__ = "0.1.0"
@@ -17,7 +17,7 @@ def __getattr__(name: str) -> Any:
     """``Item``, ``load_item`` and ``text_item`` on first use: importing the package (as the
     pytest plugin does in every run) stays cheap."""
     if name in ("Item", "load_item", "text_item"):
-        from embedsim import items
+        from embedsim.inputs import items
 
         return getattr(items, name)
     raise AttributeError(f"module 'embedsim' has no attribute {name!r}")

@@ -11,8 +11,8 @@ from embedsim import stats
 from embedsim.backends import check_items
 from embedsim.backends.base import Embedder
 from embedsim.errors import InputError
-from embedsim.items import Item
-from embedsim.vectors import distinct, unit_rows
+from embedsim.inputs.items import Item
+from embedsim.backends.vectors import distinct, unit_rows
 
 
 @dataclass(frozen=True)

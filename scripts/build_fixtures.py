@@ -22,8 +22,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from embedsim.datasets import Dataset
-from embedsim.image_bytes import encode_png
+from embedsim.inputs.datasets import Dataset
+from embedsim.inputs.image_bytes import encode_png
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "fixtures" / "faces"

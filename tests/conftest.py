@@ -14,7 +14,7 @@ PLUGINS = Path(__file__).resolve().parent / "plugins"
 sys.path.insert(0, str(PLUGINS))
 from pytester_isolation import LIBRARY_MODULES  # noqa: E402  (installs it before any pytester run)
 
-from embedsim.emulator import GeminiEmulator
+from embedsim.testing.gemini import GeminiEmulator
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 SWATCH = """
 import io
 from PIL import Image
-from embedsim.items import item_from_bytes
+from embedsim.inputs.items import item_from_bytes
 
 def swatch(name, rgb, tone):
     buffer = io.BytesIO()

@@ -13,9 +13,9 @@ import pytest
 from embedsim.backends import GROUP, backends, check_items, get_embedder, is_local, key_hint, resolve
 from embedsim.backends.base import BackendSpec
 from embedsim.backends.gemini import SPEC as GEMINI, is_multimodal
-from embedsim.emulator import GeminiEmulator
+from embedsim.testing.gemini import GeminiEmulator
 from embedsim.errors import BackendError, InputError
-from embedsim.items import Item, text_item
+from embedsim.inputs.items import Item, text_item
 
 
 def png_item(label: str, color: tuple[int, int, int]) -> Item:
@@ -159,7 +159,7 @@ def test_a_third_party_backend_runs_an_experiment(pytester: pytest.Pytester, tmp
     pytester.makeini("[pytest]\nembedsim_models = toy-letters pixels\n")
     pytester.makepyfile(test_toy=textwrap.dedent("""
         import pytest
-        from embedsim.items import text_item
+        from embedsim.inputs.items import text_item
 
         WORDS = [text_item(w, labels={"g": g}) for w, g in
                  [("apple", "fruit"), ("apples", "fruit"), ("car", "vehicle"), ("cars", "vehicle")]]
@@ -174,7 +174,7 @@ def test_a_third_party_backend_runs_an_experiment(pytester: pytest.Pytester, tmp
             import toy_backend
             from PIL import Image
             from embedsim.errors import InputError
-            from embedsim.items import item_from_bytes
+            from embedsim.inputs.items import item_from_bytes
 
             buffer = io.BytesIO()
             Image.new("RGB", (4, 4), (255, 0, 0)).save(buffer, format="PNG")

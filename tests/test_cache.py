@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from embedsim.backends.gemini import GeminiEmbedder
-from embedsim.cache import CacheWarning, EmbeddingCache
-from embedsim.emulator import GeminiEmulator
+from embedsim.backends.gemini.embedder import GeminiEmbedder
+from embedsim.backends.cache import CacheWarning, EmbeddingCache
+from embedsim.testing.gemini import GeminiEmulator
 from embedsim.errors import BackendError
-from embedsim.items import Item, text_item
+from embedsim.inputs.items import Item, text_item
 
 MODEL = "gemini-embedding-2-preview"
 

@@ -1,4 +1,4 @@
-"""embedsim.cassette_format: compact, lossless cassettes (issue 12.6)."""
+"""embedsim.recording.cassette_format: compact, lossless cassettes (issue 12.6)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from embedsim import cassette_format
+from embedsim.recording import cassette_format
 
 BENCHMARK_CASE = Path(__file__).resolve().parent.parent / "benchmarks" / "cases" / "cassette_vectors.py"
 DIMENSION = 3072
@@ -117,9 +117,9 @@ def test_the_sdk_replays_bit_identical_values_in_a_third_of_the_bytes() -> None:
 
 def test_an_emulator_recording_is_stored_compactly_and_replays_bit_identical(tmp_path: Path) -> None:
     """The emulator answers as a float32 service does, so its recordings take the compact path."""
-    from embedsim.backends.gemini_embedder import GeminiEmbedder
-    from embedsim.emulator import GeminiEmulator
-    from embedsim.items import text_item
+    from embedsim.backends.gemini.embedder import GeminiEmbedder
+    from embedsim.testing.gemini import GeminiEmulator
+    from embedsim.inputs.items import text_item
     from embedsim.recording.vcr_settings import make_vcr
 
     items = [text_item(word) for word in ("cat", "dog")]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from embedsim.datasets import MANIFEST, Dataset
+from embedsim.inputs.datasets import MANIFEST, Dataset
 from embedsim.errors import InputError
 
 FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"

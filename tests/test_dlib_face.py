@@ -14,10 +14,10 @@ from PIL import Image
 
 from embedsim.backends import dlib_face
 from embedsim.backends.dlib_face import DIMENSION, DlibFaceEmbedder
-from embedsim.datasets import Dataset
+from embedsim.inputs.datasets import Dataset
 from embedsim.errors import InputError, NotApplicable
-from embedsim.image_bytes import encode_png
-from embedsim.items import Item, text_item
+from embedsim.inputs.image_bytes import encode_png
+from embedsim.inputs.items import Item, text_item
 
 FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 
@@ -118,7 +118,7 @@ def test_registered_as_a_local_image_only_backend_of_128_dimensions() -> None:
 
 def test_an_experiment_with_words_is_not_applicable_not_failed(pytester: pytest.Pytester, outside_xdist: None) -> None:
     pytester.makepyfile(test_words='''
-        from embedsim.items import text_item
+        from embedsim.inputs.items import text_item
 
         def test_words(experiment):
             experiment.similarity([text_item("Happy")])

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from embedsim.emulator import GeminiEmulator
+from embedsim.testing.gemini import GeminiEmulator
 
 MODEL = "gemini-embedding-2-preview"
 
@@ -67,7 +67,7 @@ def test_batch_gives_one_vector_per_request_in_order(emulator: GeminiEmulator) -
 
 
 def test_values_are_float32_printed_as_their_shortest_decimals(emulator: GeminiEmulator) -> None:
-    """As the service answers (and what embedsim.cassette_format stores compactly)."""
+    """As the service answers (and what embedsim.recording.cassette_format stores compactly)."""
     for path, body in ((BATCH, {"requests": [text_request("alpha"), text_request("beta", outputDimensionality=128)]}),
                        (f"/v1/models/{MODEL}:embedContent", {"content": {"parts": [{"text": "gamma"}]}})):
         request = urllib.request.Request(emulator.base_url + path, data=json.dumps(body).encode(), method="POST",
@@ -225,7 +225,7 @@ def test_delay_and_max_in_flight_are_thread_safe() -> None:
 
 def test_command_line_prints_base_url_and_stops_on_ctrl_c() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "embedsim.emulator", "--port", "0"],
+        [sys.executable, "-m", "embedsim.testing.gemini", "--port", "0"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:

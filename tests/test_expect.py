@@ -25,7 +25,7 @@ from embedsim.expect import (
     expect_order,
     expect_top1,
 )
-from embedsim.experiment import Experiment
+from embedsim.plugin.experiments import Experiment
 from embedsim.matrix import SimilarityMatrix
 
 ENGLISH_WORDS = (("Angry", "angry"), ("Sad", "sad"), ("Happy", "happy"))
@@ -285,7 +285,7 @@ def test_a_pass_without_enough_evidence_is_inconclusive_not_failed() -> None:
 
 def test_experiment_reports_inconclusive_apart_from_failures() -> None:
     from embedsim.backends.pixels import PixelEmbedder
-    from embedsim.experiment import ExpectationsFailed, ExpectationsInconclusive
+    from embedsim.plugin.experiments import ExpectationsFailed, ExpectationsInconclusive
 
     exp = Experiment(PixelEmbedder(), "t", confidence=0.95)
     m = exp.add_matrix(eight())

@@ -1,4 +1,4 @@
-"""embedsim.faces: dlib's frontal face detector and the face crop transform."""
+"""embedsim.inputs.faces: dlib's frontal face detector and the face crop transform."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from embedsim import faces
-from embedsim.datasets import Dataset
+from embedsim.inputs import faces
+from embedsim.inputs.datasets import Dataset
 from embedsim.errors import InputError
-from embedsim.faces import Box, crop_face, crop_faces, face_box, largest_face, rgb_pixels
-from embedsim.image_bytes import encode_png
-from embedsim.items import Item, text_item
+from embedsim.inputs.faces import Box, crop_face, crop_faces, face_box, largest_face, rgb_pixels
+from embedsim.inputs.image_bytes import encode_png
+from embedsim.inputs.items import Item, text_item
 
 FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from embedsim.backends.gemini import GeminiAPIError, GeminiEmbedder
-from embedsim.emulator import GeminiEmulator
+from embedsim.backends.gemini import GeminiAPIError
+from embedsim.backends.gemini.embedder import GeminiEmbedder
+from embedsim.testing.gemini import GeminiEmulator
 from embedsim.errors import BackendError
-from embedsim.items import text_item
+from embedsim.inputs.items import text_item
 
 MODEL = "gemini-embedding-2-preview"
 ITEMS = [text_item(t) for t in ("one", "two", "three")]
@@ -188,7 +189,7 @@ def test_a_recorded_redirect_is_never_written(pytester: pytest.Pytester, emulato
     for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "GOOGLE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     pytester.makepyfile(test_x="""
-        from embedsim.items import text_item
+        from embedsim.inputs.items import text_item
 
         def test_words(embedder):
             embedder.embed([text_item("a")])

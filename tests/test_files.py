@@ -77,7 +77,7 @@ def _snapshot(kind: str) -> object:
     def case(tmp: Path) -> tuple[Path, object]:
         from syrupy.data import Snapshot, SnapshotCollection
 
-        from embedsim.snapshots import HeatmapSnapshotExtension, MatrixSnapshotExtension, matrix_to_table
+        from embedsim.snapshot.extensions import HeatmapSnapshotExtension, MatrixSnapshotExtension, matrix_to_table
 
         extension, data = ((MatrixSnapshotExtension, matrix_to_table(_matrix())) if kind == "matrix"
                            else (HeatmapSnapshotExtension, _png(10)))
@@ -90,7 +90,7 @@ def _snapshot(kind: str) -> object:
 
 def _side_file(which: int) -> object:
     def case(tmp: Path) -> tuple[Path, object]:
-        from embedsim.snapshots import HeatmapSnapshotExtension, StoredImage, side_files
+        from embedsim.snapshot.extensions import HeatmapSnapshotExtension, StoredImage, side_files
 
         location = tmp / "test_y[m].heatmap.png"
         location.write_bytes(_png(0))
@@ -124,8 +124,8 @@ def _report(name: str) -> object:
 
 
 def _tiles(tmp: Path) -> tuple[Path, object]:
-    from embedsim.grid import write_tiles
-    from embedsim.items import item_from_bytes
+    from embedsim.inputs.grid import write_tiles
+    from embedsim.inputs.items import item_from_bytes
 
     tile = item_from_bytes(_png(200), "grid_01")
     return tmp / "tiles" / "grid_01.png", lambda: write_tiles([tile], tmp / "tiles")
@@ -139,7 +139,7 @@ def _csv(tmp: Path) -> tuple[Path, object]:
 
 
 def _heatmap(tmp: Path) -> tuple[Path, object]:
-    from embedsim.heatmap import save_heatmap
+    from embedsim.snapshot.heatmap import save_heatmap
 
     path = tmp / "h.png"
     return path, lambda: save_heatmap(_matrix(), path)
@@ -148,8 +148,8 @@ def _heatmap(tmp: Path) -> tuple[Path, object]:
 def _cache(tmp: Path) -> tuple[Path, object]:
     import numpy as np
 
-    from embedsim.cache import EmbeddingCache
-    from embedsim.items import text_item
+    from embedsim.backends.cache import EmbeddingCache
+    from embedsim.inputs.items import text_item
 
     cache = EmbeddingCache(tmp / "cache")
     key = EmbeddingCache.key("m", 4, None, text_item("x"))

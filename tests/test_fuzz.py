@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from embedsim.datasets import MANIFEST, Dataset
+from embedsim.inputs.datasets import MANIFEST, Dataset
 from embedsim.errors import EmbedsimError, InputError
-from embedsim.grid import split_grid, write_tiles
-from embedsim.items import KINDS, Item, is_encodable, item_from_bytes, text_item
-from embedsim.sniff import IMAGE_BRANDS, sniff_media
+from embedsim.inputs.grid import split_grid, write_tiles
+from embedsim.inputs.items import KINDS, Item, is_encodable, item_from_bytes, text_item
+from embedsim.inputs.sniff import IMAGE_BRANDS, sniff_media
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FACE16 = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "face16.jpg"
@@ -371,7 +371,7 @@ def test_report_fragments_of_different_tests_never_overwrite_each_other(
 @FUZZ
 @given(a=st.lists(test_ids, min_size=1, max_size=3), b=st.lists(test_ids, min_size=1, max_size=3))
 def test_slug_keys_are_distinct_file_names_for_distinct_names(a: list[str], b: list[str]) -> None:
-    from embedsim.slugs import slug_key
+    from embedsim.report.slugs import slug_key
 
     key = slug_key(*a)
     assert key not in ("", ".", "..") and "/" not in key and "\0" not in key and len(key.encode()) <= 255

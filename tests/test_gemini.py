@@ -18,11 +18,14 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from embedsim.backends import get_embedder
-from embedsim.backends import gemini, gemini_requests
-from embedsim.backends.gemini import GeminiEmbedder, MissingKeyError, estimate_tokens
-from embedsim.emulator import GeminiEmulator
+from embedsim.backends import gemini
+from embedsim.backends.gemini import payload as gemini_requests
+from embedsim.backends.gemini import MissingKeyError
+from embedsim.inputs.items import estimate_tokens
+from embedsim.backends.gemini.embedder import GeminiEmbedder
+from embedsim.testing.gemini import GeminiEmulator
 from embedsim.errors import BackendError, InputError
-from embedsim.items import Item, text_item
+from embedsim.inputs.items import Item, text_item
 
 MODEL = "gemini-embedding-2-preview"
 FAKE_KEY = "AIza" + "Sy0123456789abcdefghijklmnopqrstuvw"  # realistic shape (39 chars), not a key
@@ -282,7 +285,7 @@ def test_unsupported_or_empty_items_are_refused(emulator: GeminiEmulator) -> Non
         make(emulator).embed([Item("image", b"GIF89a", "image/gif", "anim")])
     with pytest.raises(InputError, match="empty"):
         make(emulator).embed([Item("text", b"   ", "text/plain", "blank")])
-    with pytest.raises(InputError, match="expected embedsim.items.Item"):
+    with pytest.raises(InputError, match="expected embedsim.inputs.items.Item"):
         make(emulator).embed(["just a string"])  # type: ignore[list-item]
     assert emulator.requests == []
 
@@ -353,7 +356,7 @@ def test_images_are_sent_as_they_are(emulator: GeminiEmulator, tmp_path) -> None
     on white and reads 16 bits for itself)."""
     import base64
 
-    from embedsim.items import load_item
+    from embedsim.inputs.items import load_item
 
     transparent = Image.new("RGBA", (16, 16), (200, 10, 10, 0))
     transparent.paste((10, 200, 10, 255), (0, 0, 8, 16))

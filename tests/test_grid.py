@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from embedsim.errors import InputError
-from embedsim.grid import split_grid, tile_name, write_tiles
-from embedsim.items import Item, item_from_bytes, text_item
+from embedsim.inputs.grid import split_grid, tile_name, write_tiles
+from embedsim.inputs.items import Item, item_from_bytes, text_item
 
 FACE16 = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "face16.jpg"
 

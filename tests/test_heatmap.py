@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from embedsim.errors import InputError
-from embedsim.heatmap import (
+from embedsim.snapshot.heatmap import (
     ANNOTATE_MAX,
     DPI,
     JAPANESE_FONT_FAMILY,
@@ -97,7 +97,7 @@ def test_render_leaves_global_matplotlib_state_alone() -> None:
 RENDER_SCRIPT = """
 import hashlib, sys
 import numpy as np
-from embedsim.heatmap import render_heatmap
+from embedsim.snapshot.heatmap import render_heatmap
 from embedsim.matrix import SimilarityMatrix
 values = np.random.default_rng(3).uniform(0.2, 0.5, size=(16, 3))
 rows = tuple(f"face_{i:02d}" for i in range(1, 17))

@@ -1,4 +1,4 @@
-"""embedsim.image_compare: heatmap snapshots mean the same across matplotlib releases."""
+"""embedsim.snapshot.image_compare: heatmap snapshots mean the same across matplotlib releases."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from embedsim.image_compare import SHIFT_PIXELS, compare_images, shifted_rms
-from embedsim.tolerances import DEFAULT_IMAGE_TOLERANCE
+from embedsim.snapshot.image_compare import SHIFT_PIXELS, compare_images, shifted_rms
+from embedsim.snapshot import DEFAULT_IMAGE_TOLERANCE
 
 CELL = 40
 

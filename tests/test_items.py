@@ -17,8 +17,8 @@ from PIL import Image
 
 from embedsim.backends import get_embedder
 from embedsim.errors import InputError
-from embedsim.items import MAX_TEXT_TOKENS, Item, item_from_bytes, load_item, text_item
-from embedsim.sniff import IMAGE_BRANDS, sniff_media
+from embedsim.inputs.items import MAX_TEXT_TOKENS, Item, item_from_bytes, load_item, text_item
+from embedsim.inputs.sniff import IMAGE_BRANDS, sniff_media
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (12, 8), **save: Any) -> bytes:

@@ -14,7 +14,7 @@ from PIL import Image
 from embedsim.backends import get_embedder
 from embedsim.backends.pixels import PixelEmbedder
 from embedsim.errors import InputError
-from embedsim.items import item_from_bytes, text_item
+from embedsim.inputs.items import item_from_bytes, text_item
 from embedsim.matrix import SimilarityMatrix, cosine_matrix, group_stats, similarity
 from embedsim.stats import roc_auc
 
@@ -194,7 +194,7 @@ def test_to_csv_round_trips_through_the_csv_module() -> None:
 PIXEL_DIGITS_SCRIPT = """
 import sys, hashlib
 from embedsim.backends.pixels import PixelEmbedder
-from embedsim.items import item_from_bytes, text_item
+from embedsim.inputs.items import item_from_bytes, text_item
 image = item_from_bytes(open(sys.argv[1], "rb").read(), "img")
 vectors = PixelEmbedder(dimension=96).embed([image, text_item("怒った顔")])
 print(hashlib.sha256(vectors.tobytes()).hexdigest())

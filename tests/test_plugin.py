@@ -11,7 +11,7 @@ from helpers import record_then_change
 pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
 
 WORDS = """
-from embedsim.items import text_item
+from embedsim.inputs.items import text_item
 WORDS = [text_item(w, labels={"g": g}) for w, g in
          [("apple", "fruit"), ("apples", "fruit"), ("car", "vehicle"), ("cars", "vehicle")]]
 """
@@ -201,7 +201,7 @@ def test_soft(experiment):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*reached the end*",
-        "E   embedsim.experiment.ExpectationsFailed: [[]groups(g, margin=0.9)[]] at test_soft.py:7: *"
+        "E   embedsim.plugin.experiments.ExpectationsFailed: [[]groups(g, margin=0.9)[]] at test_soft.py:7: *"
         "(mean margin 0.5278, threshold 0.9000, 6 pairs)",
         "*offending pairs:",
         "*'apple' x 'car' = 0.2849  different groups, above the same-group mean less the margin",
@@ -296,7 +296,7 @@ def test_bad_values_are_usage_errors_naming_key_and_value(pytester: pytest.Pytes
 
 def test_an_unreadable_or_deeply_nested_pyproject_is_a_usage_error(tmp_path: Path) -> None:
     """(A pyproject.toml that pytest itself uses as configfile is parsed by pytest first.)"""
-    from embedsim.config import _pyproject_table
+    from embedsim.plugin.settings import _pyproject_table
 
     path = tmp_path / "pyproject.toml"
     path.write_text("[tool.embedsim]\nx = " + "[" * 3000 + "]" * 3000 + "\n")
@@ -324,7 +324,7 @@ ANY_VALUE = st.recursive(
 def test_every_option_value_is_valid_or_a_usage_error_naming_key_and_value(value: Any) -> None:
     import math
 
-    from embedsim.config import OPTIONS, Source
+    from embedsim.plugin.settings import OPTIONS, Source
 
     source = Source("[tool.embedsim] key in /p/pyproject.toml", Path("/p"))
     for option in OPTIONS:
@@ -377,7 +377,7 @@ def test_default_matrix_names_never_collide_with_given_names(names: list[str | N
     import numpy as np
 
     from embedsim.errors import InputError
-    from embedsim.experiment import Experiment
+    from embedsim.plugin.experiments import Experiment
     from embedsim.matrix import SimilarityMatrix
 
     exp = Experiment(_NoEmbedder())  # type: ignore[arg-type]
@@ -432,7 +432,7 @@ def test_a_failing_test_lists_broken_expectations_and_snapshot_mismatches(pytest
     pytester.makepyfile(test_soft=SNAPSHOT_AND_MARGIN)
     step = pytester.path / "step.txt"
     result = record_then_change(pytester, step, "record", "changed")
-    result.stdout.fnmatch_lines(["E   embedsim.experiment.SnapshotMismatch: [[]groups(g, margin=0.9)[]] at test_soft.py:*",
+    result.stdout.fnmatch_lines(["E   embedsim.plugin.experiments.SnapshotMismatch: [[]groups(g, margin=0.9)[]] at test_soft.py:*",
                                  "*matrix table of 'matrix' does not match its snapshot*",
                                  "*heatmap of 'matrix' does not match its snapshot*"])
     step.write_text("bug")  # another error: the experiment's failures are added to it

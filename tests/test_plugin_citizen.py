@@ -13,8 +13,8 @@ import pytest
 pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
 
 #: Imported only when a test uses embedsim's fixtures.
-HEAVY = ("numpy", "PIL", "embedsim.items", "matplotlib", "vcr", "google.genai", "embedsim.recording", "embedsim.experiment", "embedsim.report",
-         "embedsim.snapshots", "embedsim.heatmap")
+HEAVY = ("numpy", "PIL", "embedsim.inputs.items", "matplotlib", "vcr", "google.genai", "embedsim.recording", "embedsim.plugin.experiments", "embedsim.report",
+         "embedsim.snapshot.extensions", "embedsim.snapshot.heatmap")
 
 
 def test_importing_the_plugin_imports_nothing_heavy() -> None:

@@ -9,7 +9,7 @@ import json
 import pytest
 from helpers import SWATCH
 
-from embedsim.emulator import GeminiEmulator
+from embedsim.testing.gemini import GeminiEmulator
 
 MODEL = "gemini-embedding-2-preview"
 
@@ -32,7 +32,7 @@ embedsim_report = "report"
 
 SPEC = SWATCH + """
 import pytest
-from embedsim.items import text_item
+from embedsim.inputs.items import text_item
 
 SWATCHES = [swatch("red", (230, 20, 20), "warm"), swatch("orange", (240, 140, 20), "warm"),
             swatch("blue", (20, 40, 230), "cold"), swatch("teal", (20, 160, 170), "cold")]

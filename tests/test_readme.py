@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from embedsim.grid import split_grid
+from embedsim.inputs.grid import split_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 FACES = ROOT / "fixtures" / "faces"
@@ -79,7 +79,7 @@ def test_the_readme_says_the_first_run_takes_snapshot_update() -> None:
 
 
 def test_the_readme_names_the_retried_status_codes() -> None:
-    from embedsim.backends.gemini_embedder import RETRIED_STATUS_CODES
+    from embedsim.backends.gemini.embedder import RETRIED_STATUS_CODES
 
     assert "5xx" not in readme()
     assert "retries of " + " / ".join(map(str, RETRIED_STATUS_CODES)) in " ".join(readme().split())
@@ -95,7 +95,7 @@ def test_the_example_finds_its_fixtures_from_any_working_directory(
 
 
 SNAPSHOT_TEST = """
-from embedsim.items import text_item
+from embedsim.inputs.items import text_item
 
 
 def test_words(experiment):
@@ -140,7 +140,7 @@ def test_every_test_the_guarantees_table_names_exists() -> None:
 
 
 def test_the_options_table_lists_every_option_with_its_keys() -> None:
-    from embedsim.config import OPTIONS
+    from embedsim.plugin.settings import OPTIONS
 
     section = readme().split("### Options", 1)[1].split("\n\n", 2)[1]
     rows = {m.group(1): line for line in section.splitlines() if (m := re.match(r"\| `(--embedsim-[\w-]+)", line))}

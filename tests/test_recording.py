@@ -22,8 +22,8 @@ import yaml
 
 from embedsim import files
 from embedsim.backends.gemini import DEFAULT_API_VERSION
-from embedsim.emulator import GeminiEmulator
-from embedsim.items import item_from_bytes
+from embedsim.testing.gemini import GeminiEmulator
+from embedsim.inputs.items import item_from_bytes
 from embedsim.recording import (
     AtomicPersister,
     NotRecorded,
@@ -46,7 +46,7 @@ import io, json, os
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from embedsim.items import item_from_bytes, text_item
+from embedsim.inputs.items import item_from_bytes, text_item
 
 def png(shade, size=64):
     rng = np.random.default_rng(shade)
@@ -196,7 +196,7 @@ def test_failed_rerecording_keeps_the_old_cassette(project: pytest.Pytester, mon
 TWO_CALLS = """
 import json
 from pathlib import Path
-from embedsim.items import text_item
+from embedsim.inputs.items import text_item
 
 def test_two_calls(embedder):
     first, second = json.loads(Path("words.json").read_text())
@@ -278,7 +278,7 @@ def test_live_calls_are_exempt_from_block_network_the_rest_of_the_test_is_not(
     project.makepyfile(test_live="""
         import os, socket, pytest
         from urllib.parse import urlsplit
-        from embedsim.items import text_item
+        from embedsim.inputs.items import text_item
 
         def test_live(embedder):
             assert embedder.embed([text_item("hello")]).shape == (1, 768)
@@ -333,7 +333,7 @@ def test_an_interrupted_cassette_write_keeps_the_previous_cassette(tmp_path: Pat
 
 MANY = """
 import pytest
-from embedsim.items import text_item
+from embedsim.inputs.items import text_item
 
 @pytest.mark.parametrize("n", range(6))
 def test_a(experiment, n):
@@ -394,7 +394,7 @@ def test_a_users_vcr_config_cassette_dir_name_and_hook_are_honoured(project: pyt
     """)
     project.makepyfile(test_named="""
         import os, pytest
-        from embedsim.items import text_item
+        from embedsim.inputs.items import text_item
 
         @pytest.fixture(scope="module")
         def vcr_cassette_dir(request):
@@ -434,7 +434,7 @@ def test_a_failed_first_recording_writes_no_partial_cassette(project: pytest.Pyt
 KILLED = """
 import json, signal
 from pathlib import Path
-from embedsim.items import text_item
+from embedsim.inputs.items import text_item
 
 def test_two_calls(embedder):
     first, second = json.loads(Path("words.json").read_text())
@@ -540,7 +540,7 @@ def test_every_recording_states_its_provenance(project: pytest.Pytester, monkeyp
 
 def test_recordings_replay_whatever_the_api_version(tmp_path: Path, emulator: GeminiEmulator,
                                                     clean_env: pytest.MonkeyPatch) -> None:
-    from embedsim.items import text_item
+    from embedsim.inputs.items import text_item
 
     clean_env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
     path = tmp_path / MODEL / "m" / "t.yaml"
@@ -562,7 +562,7 @@ def test_long_test_ids_get_short_deterministic_cassette_names(project: pytest.Py
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     project.makepyfile(test_exp="""
         import pytest
-        from embedsim.items import text_item
+        from embedsim.inputs.items import text_item
 
         @pytest.mark.parametrize("word", ["w" * 300, "é" * 200], ids=["w" * 300, "é" * 200])
         def test_long(embedder, word):

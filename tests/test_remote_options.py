@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT, GeminiEmbedder
+from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
+from embedsim.backends.gemini.embedder import GeminiEmbedder
 from embedsim.cli import main
-from embedsim.emulator import GeminiEmulator
+from embedsim.testing.gemini import GeminiEmulator
 
 MODEL = "gemini-embedding-2-preview"
 TEST = """
-from embedsim.items import text_item
+from embedsim.inputs.items import text_item
 
 def test_words(embedder):
     embedder.embed([text_item("a"), text_item("b")])

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from embedsim.backends import find
-from embedsim.config import Settings
-from embedsim.emulator import EMULATOR_HEADER, GeminiEmulator
+from embedsim.plugin.settings import Settings
+from embedsim.testing.gemini import EMULATOR_HEADER, GeminiEmulator
 from embedsim.recording import PROVENANCE_FILE, read_provenance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def test_recording_with_a_realistic_key_filters_headers_and_query(pytester: pyte
     pytester.makepyfile(test_keys=f"""
         import os
         import httpx2
-        from embedsim.items import text_item
+        from embedsim.inputs.items import text_item
 
         def test_keys(experiment):
             experiment.similarity([text_item("hello"), text_item("world")])
@@ -161,7 +161,7 @@ def test_repository_gemini_cassettes_come_from_the_real_service(embedsim_setting
 def test_the_provenance_scan_finds_emulator_cassettes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makeini(f"[pytest]\nembedsim_models = {MODEL}\n")
     pytester.makepyfile(test_planted="""
-        from embedsim.items import text_item
+        from embedsim.inputs.items import text_item
 
         def test_planted(experiment):
             experiment.similarity([text_item("hello"), text_item("world")])

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from embedsim import heatmap, report
+from embedsim import report
+from embedsim.snapshot import heatmap
 
 pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
 
 EXPERIMENTS = """
 import pytest
-from embedsim.items import text_item
+from embedsim.inputs.items import text_item
 
 WORDS = [text_item(w, labels={"g": g}) for w, g in
          [("apple", "fruit"), ("apples", "fruit"), ("car", "vehicle"), ("cars", "vehicle")]]
@@ -134,7 +135,7 @@ def test_sections_of_removed_test_files_and_models_are_dropped(pytester: pytest.
 def test_the_report_never_deletes_or_mixes_with_user_files(pytester: pytest.Pytester) -> None:
     """Regression (issue 11.12): ``--embedsim-report docs`` deleted docs/heatmaps/* and docs/fragments/*."""
     pytester.makepyfile(test_exp=EXPERIMENTS, test_more="def test_more(experiment):\n    experiment.similarity(%s)\n"
-                        % "[__import__('embedsim.items').items.text_item(w) for w in 'ab']")
+                        % "[__import__('embedsim.inputs.items').inputs.items.text_item(w) for w in 'ab']")
     docs = pytester.path / "docs"
     mine = {"heatmaps/figure.png": b"my figure", "fragments/notes.json": b"{}", "guide.md": b"# my guide"}
     for name, data in mine.items():
@@ -167,7 +168,7 @@ def test_the_report_never_deletes_or_mixes_with_user_files(pytester: pytest.Pyte
 CONCURRENT = """
 import os, time
 from pathlib import Path
-from embedsim.items import text_item
+from embedsim.inputs.items import text_item
 
 def wait_for(name):
     flag = Path(os.environ["FLAGS"]) / name

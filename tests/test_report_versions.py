@@ -17,7 +17,7 @@ import pytest
 from helpers import SWATCH
 
 from embedsim.backends import get_embedder
-from embedsim.emulator import GeminiEmulator
+from embedsim.testing.gemini import GeminiEmulator
 from embedsim.matrix import group_stats, similarity
 
 OLD, NEW = "gemini-embedding-2-preview@256", "gemini-embedding-2@128"

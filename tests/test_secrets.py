@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from embedsim.backends.gemini_calls import RedactingFilter, redact
+from embedsim.backends.gemini.calls import RedactingFilter, redact
 from embedsim.cli import main
-from embedsim.emulator import GeminiEmulator
+from embedsim.testing.gemini import GeminiEmulator
 
 #: A realistic fake key: ``AIza`` + 35 characters, as Google issues them.
 KEY = "AIza" + "SyD3m0-FakeKey_ForTests1234567890ab"
@@ -20,8 +20,8 @@ MODEL = "gemini-embedding-2-preview"
 INNER = f'''
 import asyncio, os
 import pytest
-from embedsim.items import text_item
-from embedsim.backends.gemini import GeminiEmbedder
+from embedsim.inputs.items import text_item
+from embedsim.backends.gemini.embedder import GeminiEmbedder
 
 ITEMS = [text_item("a"), text_item("b")]
 

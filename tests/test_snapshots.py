@@ -9,7 +9,7 @@ import pytest
 from helpers import record_then_change
 
 from embedsim.matrix import SimilarityMatrix
-from embedsim.snapshots import compare_matrices, matrix_to_table, table_to_matrix
+from embedsim.snapshot.extensions import compare_matrices, matrix_to_table, table_to_matrix
 
 pytestmark = pytest.mark.usefixtures("outside_xdist")
 
@@ -50,7 +50,7 @@ def test_table_round_trip_keeps_labels_and_values() -> None:
 
 
 def test_rows_labelled_with_a_hash_are_compared() -> None:
-    from embedsim.snapshots import MatrixSnapshotExtension
+    from embedsim.snapshot.extensions import MatrixSnapshotExtension
 
     stored = SimilarityMatrix(np.array([[1.0, 0.5], [0.5, 1.0]]), ("#1", "b"), ("#1", "b"), all_pairs=True)
     back = table_to_matrix(matrix_to_table(stored))
@@ -127,7 +127,7 @@ def test_update_removes_side_files(pytester: pytest.Pytester) -> None:
 
 def test_experiment_snapshot_writes_table_and_heatmap(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_e="""
-        from embedsim.items import text_item
+        from embedsim.inputs.items import text_item
         ITEMS = [text_item(w) for w in ("apple", "apples", "car")]
 
         def test_words(experiment):
@@ -185,7 +185,7 @@ def test_snapshot_mismatch_names_the_matrix_and_what_differs(pytester: pytest.Py
 
 
 def test_snapshot_side_files_are_skipped_by_discovery(tmp_path: Path) -> None:
-    from embedsim.snapshots import HeatmapSnapshotExtension
+    from embedsim.snapshot.extensions import HeatmapSnapshotExtension
 
     ext = HeatmapSnapshotExtension()
     assert ext.is_snapshot_location(location=str(tmp_path / "t.heatmap.png"))
@@ -205,7 +205,7 @@ def _stored_table(tmp_path: Path, matrix: SimilarityMatrix) -> SimilarityMatrix:
     """``matrix`` written as a snapshot file and read back, both the way syrupy does."""
     from syrupy.data import Snapshot, SnapshotCollection
 
-    from embedsim.snapshots import MatrixSnapshotExtension
+    from embedsim.snapshot.extensions import MatrixSnapshotExtension
 
     location = str(tmp_path / "t.matrix.tsv")
     collection = SnapshotCollection(location=location)
@@ -238,7 +238,7 @@ def test_any_string_label_round_trips_through_the_table(labels: list[str]) -> No
 
 
 def test_heatmap_labels_and_titles_are_text_not_mathtext() -> None:
-    from embedsim.heatmap import render_heatmap
+    from embedsim.snapshot.heatmap import render_heatmap
 
     labels = ("$x_$", "$\\alpha$", "a$b")
     png = render_heatmap(SimilarityMatrix(np.eye(3), labels, labels, all_pairs=True), "$x_$ title")
@@ -256,7 +256,7 @@ def _png(value: int, size: int = 8) -> bytes:
 
 
 def test_heatmap_extension_keeps_no_state_between_comparisons(tmp_path: Path) -> None:
-    from embedsim.snapshots import HeatmapSnapshotExtension
+    from embedsim.snapshot.extensions import HeatmapSnapshotExtension
 
     ext = HeatmapSnapshotExtension()
     first, second = tmp_path / "a.heatmap.png", tmp_path / "b.heatmap.png"
@@ -279,7 +279,7 @@ def test_snapshots_and_side_files_are_replaced_by_a_rename(tmp_path: Path) -> No
     full disk or a kill leaves the previous file whole (syrupy's writer truncates in place)."""
     from syrupy.data import Snapshot, SnapshotCollection
 
-    from embedsim.snapshots import HeatmapSnapshotExtension
+    from embedsim.snapshot.extensions import HeatmapSnapshotExtension
 
     location = tmp_path / "t.heatmap.png"
     location.write_bytes(_png(0))
@@ -301,8 +301,8 @@ def test_snapshots_and_side_files_are_replaced_by_a_rename(tmp_path: Path) -> No
 def test_snapshot_module_takes_no_defaults_from_the_plugin_config() -> None:
     import ast
 
-    import embedsim.snapshots
+    import embedsim.snapshot.extensions
 
-    tree = ast.parse(Path(embedsim.snapshots.__file__).read_text(encoding="utf-8"))
+    tree = ast.parse(Path(embedsim.snapshot.extensions.__file__).read_text(encoding="utf-8"))
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert "embedsim.config" not in imported
+    assert "embedsim.plugin.settings" not in imported

@@ -3,7 +3,7 @@
 One batch call of 16 texts at d = 3072 goes through the real google-genai client to the loopback
 emulator, three times, each recorded into its own cassette: plain vcrpy (default settings),
 embedsim's settings with vcrpy's YAML serializer (the format before issue 12.6) and embedsim's
-settings as they are (:mod:`embedsim.cassette_format`). The emulator answers as a float32
+settings as they are (:mod:`embedsim.recording.cassette_format`). The emulator answers as a float32
 service prints its vectors (shortest float32 decimals); a vcr hook indents the JSON as Google's
 APIs do - the values are the emulator's (pixel baseline), not Gemini's. The compact cassette is then replayed
 offline and its vectors compared bit for bit with the YAML one's.
@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from embedsim.backends.gemini_embedder import GeminiEmbedder
-from embedsim.emulator import GeminiEmulator
-from embedsim.items import text_item
+from embedsim.backends.gemini.embedder import GeminiEmbedder
+from embedsim.testing.gemini import GeminiEmulator
+from embedsim.inputs.items import text_item
 from embedsim.recording.vcr_settings import register, vcr_config
 
 NAME = "vectors"

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.timing import median_time
-from embedsim import faces
+from embedsim.inputs import faces
 from embedsim.backends import dlib_face
-from embedsim.datasets import Dataset
+from embedsim.inputs.datasets import Dataset
 from embedsim.matrix import similarity
 
 NAME = "faces"

@@ -22,15 +22,14 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from embedsim.backends.base import DEFAULT_DIMENSION, BackendSpec, Embedder
-from embedsim.backends.pixels import SPEC as _DEFAULT_SPEC
 from embedsim.errors import InputError
 
 if TYPE_CHECKING:
-    from embedsim.items import Item
+    from embedsim.inputs.items import Item
 
 GROUP = "embedsim.backends"
 #: The offline default: a deterministic baseline, not a semantic model.
-DEFAULT_MODEL = _DEFAULT_SPEC.model_ids[0]
+DEFAULT_MODEL = "pixels"
 
 
 @lru_cache(maxsize=4)

@@ -23,10 +23,10 @@ from embedsim.errors import InputError, NotApplicable
 if TYPE_CHECKING:
     import numpy as np
 
-    from embedsim.items import Item
+    from embedsim.inputs.items import Item
 
 DEFAULT_DIMENSION = 768
-#: The item kinds a backend may accept (:data:`embedsim.items.KINDS`).
+#: The item kinds a backend may accept (:data:`embedsim.inputs.items.KINDS`).
 MODALITIES = frozenset({"text", "image", "audio", "video", "pdf"})
 
 
@@ -151,7 +151,7 @@ class BackendSpec:
 
 
 def l2_normalise(vectors: Any, items: Sequence[Item], model_id: str) -> np.ndarray:
-    """Rows of ``vectors`` as float32 unit vectors (see :func:`embedsim.vectors.unit_rows`)."""
-    from embedsim.vectors import unit_rows
+    """Rows of ``vectors`` as float32 unit vectors (see :func:`embedsim.backends.vectors.unit_rows`)."""
+    from embedsim.backends.vectors import unit_rows
 
     return unit_rows(vectors, [i.describe() for i in items], model_id).astype("float32", copy=False)

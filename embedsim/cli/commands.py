@@ -18,7 +18,7 @@ from embedsim.matrix import similarity
 
 def run_split(args: argparse.Namespace) -> int:
     """``embedsim split``: write the tiles and print their paths."""
-    from embedsim.grid import split_grid, write_tiles
+    from embedsim.inputs.grid import split_grid, write_tiles
 
     tiles = split_grid(args.grid, args.rows, args.cols, trim=args.trim, trim_hint="pass --trim")
     for path in write_tiles(tiles, args.out):
@@ -47,7 +47,7 @@ def run_matrix(args: argparse.Namespace) -> int:
               file=sys.stderr)
 
     if png:
-        from embedsim.heatmap import save_heatmap
+        from embedsim.snapshot.heatmap import save_heatmap
 
         _write_output(png, lambda: save_heatmap(result, png, args.title))
     if csv:
@@ -62,7 +62,7 @@ def _embedder(model: str, dimension: int | None, cache: Path | None, **remote: A
         return get_embedder(model, dimension)
     options = {k: v for k, v in remote.items() if v is not None}
     if cache is not None:
-        from embedsim.cache import EmbeddingCache
+        from embedsim.backends.cache import EmbeddingCache
 
         options["cache"] = EmbeddingCache(cache)
     return get_embedder(model, dimension, **options)

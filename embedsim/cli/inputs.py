@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from embedsim.errors import InputError
-from embedsim.items import Item, load_item, text_item
+from embedsim.inputs.items import Item, load_item, text_item
 
 TEXT_PREFIX = "text:"
 
@@ -76,7 +76,7 @@ def check_outputs(outputs: dict[str, Path], inputs: Iterable[Item], folders: Ite
 
 def dataset_rows(folder: Path, selections: Sequence[str]) -> list[Item]:
     """The items of the dataset in ``folder`` matching every ``NAME=VALUE[,VALUE...]``."""
-    from embedsim.datasets import Dataset
+    from embedsim.inputs.datasets import Dataset
 
     query: dict[str, list[str]] = {}
     for selection in selections:

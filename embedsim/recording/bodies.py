@@ -2,7 +2,7 @@
 
 Media in request bodies is stored as its digest: every ``inline_data.data`` (base64)
 becomes ``sha256:<hex>`` of the decoded bytes - the same value as
-:attr:`embedsim.items.Item.digest` - so cassettes stay small and a changed image no
+:attr:`embedsim.inputs.items.Item.digest` - so cassettes stay small and a changed image no
 longer matches (:func:`digest_media`). Bodies match as normalised JSON
 (:func:`body_matcher`).
 """

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from embedsim.backends.base import Embedder
 from embedsim.errors import RecordingError
-from embedsim.items import Item
+from embedsim.inputs.items import Item
 from embedsim.recording.mismatch import CassetteMismatch, cassette_error, describe_mismatch
 from embedsim.recording.modes import api_key_from_env, key_names, replays
 from embedsim.recording.naming import record_command

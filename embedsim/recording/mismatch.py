@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from embedsim.errors import RecordingError
-from embedsim.items import Item
+from embedsim.inputs.items import Item
 from embedsim.recording.bodies import request_inputs
 from embedsim.recording.naming import record_command, show_path
 from embedsim.recording.vcr_settings import versionless_path

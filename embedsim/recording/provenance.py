@@ -24,7 +24,7 @@ from embedsim.files import atomic_write
 from embedsim.recording.bodies import json_body
 
 PROVENANCE_FILE = "provenance.json"
-#: The header the embedsim emulator puts on every answer (``embedsim.emulator.EMULATOR_HEADER``).
+#: The header the embedsim emulator puts on every answer (``embedsim.testing.gemini.EMULATOR_HEADER``).
 EMULATOR_HEADER = "X-Embedsim-Emulator"
 
 

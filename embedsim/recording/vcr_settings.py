@@ -12,7 +12,7 @@
 * A user's own settings (pytest-recording's ``vcr_config`` fixture) are merged in
   (:func:`merged_config`): theirs win, except that embedsim's key filters always apply
   and embedsim's record hooks run before theirs.
-* Vectors are stored compactly and losslessly (:mod:`embedsim.cassette_format`).
+* Vectors are stored compactly and losslessly (:mod:`embedsim.recording.cassette_format`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from embedsim import cassette_format
+from embedsim.recording import cassette_format
 from embedsim.errors import RecordingError
 from embedsim.files import atomic_write
 from embedsim.recording.bodies import BODY_MATCHER, body_matcher, digest_media

@@ -26,7 +26,7 @@ from embedsim.report.entries import BADGES, model_label, record_commands, status
 from embedsim.report.folder import FRAGMENTS, HEATMAPS, MARKER, ReportFolderError, prepare, read_fragments
 
 if TYPE_CHECKING:
-    from embedsim.experiment import Experiment
+    from embedsim.plugin.experiments import Experiment
 
 
 def write_fragment(report_dir: Path, entry: dict[str, Any], experiment: Experiment | None) -> Path:

@@ -20,7 +20,7 @@ from typing import Any
 
 from embedsim.errors import EmbedsimError
 from embedsim.files import atomic_write
-from embedsim.slugs import slug_key
+from embedsim.report.slugs import slug_key
 
 MARKER = ".embedsim-report"
 LOCK = ".embedsim-report.lock"

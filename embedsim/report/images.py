@@ -1,6 +1,6 @@
 """The report's PNGs: each model's heatmaps (one colour scale per test and matrix, shared
 by all models) and each comparison's difference heatmaps (new minus old, a diverging
-scale centred on 0). Deterministic, as :mod:`embedsim.heatmap`."""
+scale centred on 0). Deterministic, as :mod:`embedsim.snapshot.heatmap`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from embedsim.matrix import SimilarityMatrix
 from embedsim.report.compare import matrix_of
 from embedsim.report.entries import model_label
 from embedsim.report.folder import HEATMAPS, Entry
-from embedsim.slugs import slug, slug_key
+from embedsim.report.slugs import slug, slug_key
 
 #: Diverging colour map of difference heatmaps: blue = lower, red = higher with the new model.
 DIFFERENCE_COLORMAP = "RdBu_r"
@@ -37,7 +37,7 @@ def _write(report_dir: Path, relative: str, record: dict[str, Any], render: Any)
 def render_heatmaps(report_dir: Path, per_model: dict[str, Entry]) -> list[str]:
     """One PNG per model and matrix of a test; sets ``heatmap`` (or ``heatmap_error``) on the
     matrix records and returns the written paths (relative to ``report_dir``)."""
-    from embedsim import heatmap
+    from embedsim.snapshot import heatmap
 
     by_name: dict[str, list[tuple[Entry, dict[str, Any], SimilarityMatrix]]] = {}
     for entry in per_model.values():
@@ -57,7 +57,7 @@ def render_heatmaps(report_dir: Path, per_model: dict[str, Entry]) -> list[str]:
 
 def render_differences(report_dir: Path, comparison: dict[str, Any]) -> list[str]:
     """One difference PNG per compared matrix of a comparison (``heatmap`` on its record)."""
-    from embedsim import heatmap
+    from embedsim.snapshot import heatmap
 
     old, new = comparison["old"], comparison["new"]
     folder = f"{HEATMAPS}/{slug(old)}..{slug(new)}"

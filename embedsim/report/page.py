@@ -7,7 +7,7 @@ from typing import Any
 
 from embedsim.report import entries as e
 from embedsim.report.entries import BADGES, Contents
-from embedsim.slugs import slug, slug_key
+from embedsim.report.slugs import slug, slug_key
 
 _CSS = """body{font-family:system-ui,"Noto Sans CJK JP","Hiragino Sans","Yu Gothic",IPAexGothic,sans-serif;
 margin:2em;max-width:1500px}table{border-collapse:collapse}

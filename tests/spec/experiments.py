@@ -1,6 +1,6 @@
 """The item lists of every spec experiment, in one importable place.
 
-Each function takes the faces :class:`~embedsim.datasets.Dataset` and returns
+Each function takes the faces :class:`~embedsim.inputs.datasets.Dataset` and returns
 ``(rows, cols)`` (``cols`` is ``None`` for an all-pairs matrix). The test modules
 build their matrices from these functions only, so a script can count what the whole
 spec sends to a model without running pytest::
@@ -15,7 +15,7 @@ spec sends to a model without running pytest::
 
 One test = one cassette = one ``embed`` call of at most 100 distinct items, which the
 Gemini backend sends as one ``batchEmbedContents`` request (see
-``embedsim/backends/gemini.py``): the whole spec is ``len(SPEC)`` requests per model.
+``embedsim/backends/gemini/__init__.py``): the whole spec is ``len(SPEC)`` requests per model.
 
 Experiments (numbered as in the seed article):
 
@@ -36,8 +36,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from embedsim.datasets import Dataset
-from embedsim.items import Item, text_item
+from embedsim.inputs.datasets import Dataset
+from embedsim.inputs.items import Item, text_item
 
 FACES = Path(__file__).resolve().parents[2] / "fixtures" / "faces"
 
@@ -121,15 +121,15 @@ def different_photos(dataset: Dataset) -> Pair:
 
 
 def five_people_and_tiles_cropped(dataset: Dataset) -> Pair:
-    """Experiment 3 on face crops (:func:`embedsim.faces.crop_faces`: the largest face, 10% margin)."""
-    from embedsim.faces import crop_faces
+    """Experiment 3 on face crops (:func:`embedsim.inputs.faces.crop_faces`: the largest face, 10% margin)."""
+    from embedsim.inputs.faces import crop_faces
 
     return crop_faces(five_people_and_tiles(dataset)[0]), None
 
 
 def different_photos_cropped(dataset: Dataset) -> Pair:
     """The identity control on face crops."""
-    from embedsim.faces import crop_faces
+    from embedsim.inputs.faces import crop_faces
 
     return crop_faces(different_photos(dataset)[0]), None
 

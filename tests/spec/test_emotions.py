@@ -48,7 +48,7 @@ import pytest
 
 from embedsim.expect import Check, Pair, check_statistic
 from embedsim.matrix import SimilarityMatrix
-from embedsim.experiment import Experiment
+from embedsim.plugin.experiments import Experiment
 from embedsim.stats import weighted_mean
 
 from experiments import (LANGUAGES, both_languages, emoji_words, five_people_words, one_person_words)

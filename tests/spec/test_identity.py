@@ -6,7 +6,7 @@
 * :func:`test_different_photos` - the control: the same people in *different* photos
   (other shoots, light, backdrop, age), so a shared shoot cannot give the answer away.
 * :func:`test_five_people_and_tiles_cropped` and :func:`test_different_photos_cropped` -
-  the same images cropped to their faces (:func:`embedsim.faces.crop_faces`, dlib's
+  the same images cropped to their faces (:func:`embedsim.inputs.faces.crop_faces`, dlib's
   frontal face detector, 10% margin): does a result survive once the backdrop is cut away?
 
 Groups are the items' ``person`` labels (``fixtures/faces/manifest.toml``); the diagonal
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from embedsim.experiment import Experiment
+from embedsim.plugin.experiments import Experiment
 from embedsim.matrix import SimilarityMatrix
 
 from experiments import different_photos, different_photos_cropped, five_people_and_tiles, five_people_and_tiles_cropped

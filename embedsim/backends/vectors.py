@@ -11,7 +11,7 @@ import numpy as np
 from embedsim.errors import BackendError, InputError
 
 if TYPE_CHECKING:
-    from embedsim.items import Item
+    from embedsim.inputs.items import Item
 
 
 class VectorError(InputError, BackendError):

@@ -5,7 +5,7 @@ Fixtures:
 * ``embedder`` - the current model's embedder; a test using it runs once per
   configured model (``test_x[pixels]``, ``test_x[gemini-embedding-2-preview]``).
   Remote models record to / replay from ``cassettes/<model>/<module>/<test>.yaml``.
-* ``experiment`` - an :class:`embedsim.experiment.Experiment` bound to that embedder.
+* ``experiment`` - an :class:`embedsim.plugin.experiments.Experiment` bound to that embedder.
 * ``embedsim_model`` - the current model id; ``embedsim_settings`` - the settings.
 * ``matrix_snapshot`` / ``heatmap_snapshot`` - syrupy's ``snapshot`` with tolerant
   matrix-table / PNG extensions.
@@ -26,21 +26,21 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from embedsim.backends import is_local
-from embedsim.cassette_context import (
+from embedsim.plugin.cassette_context import (
     claim_cassette,
     mark_shared_cassettes,
     network_policy,
     recording_location,
     run_options,
 )
-from embedsim.config import Settings, add_options, load_settings
+from embedsim.plugin.settings import Settings, add_options, load_settings
 from embedsim.errors import RecordingError
-from embedsim.parametrize import MODEL_PARAM, base_test_name, model_of, model_params
-from embedsim.run_hooks import EXPERIMENT, ORDER, REPORT_STARTED, UNSELECTED, USED, RunHooks, record_mode, report_dir
+from embedsim.plugin.parametrize import MODEL_PARAM, base_test_name, model_of, model_params
+from embedsim.plugin.run_hooks import EXPERIMENT, ORDER, REPORT_STARTED, UNSELECTED, USED, RunHooks, record_mode, report_dir
 
 if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
     from embedsim.backends.base import Embedder
-    from embedsim.experiment import Experiment
+    from embedsim.plugin.experiments import Experiment
 
 SETTINGS = pytest.StashKey[Settings]()
 FIXTURES = frozenset({"embedder", "experiment", "embedsim_model", "embedsim_settings", "matrix_snapshot",
@@ -64,7 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings
     config.pluginmanager.register(RunHooks(config, settings), "embedsim-run")
     if not config.pluginmanager.has_plugin("legacypath") and config.pluginmanager.has_plugin("recording"):
-        from embedsim.legacypath import CassetteDirWithoutLegacyPath
+        from embedsim.plugin.upstream import CassetteDirWithoutLegacyPath
 
         config.pluginmanager.register(CassetteDirWithoutLegacyPath(), "embedsim-vcr-cassette-dir")
     if (folder := report_dir(config, settings)) is not None:
@@ -156,7 +156,7 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     pytest-recording's fixtures apply: the user's ``vcr_config`` (merged over embedsim's,
     :func:`embedsim.recording.merged_config`; its ``record_mode`` when no
     ``--record-mode`` is given), ``vcr_cassette_dir`` and ``default_cassette_name`` when
-    overridden (:func:`embedsim.cassette_context.recording_location`), and the ``pytest_recording_configure`` hook."""
+    overridden (:func:`embedsim.plugin.cassette_context.recording_location`), and the ``pytest_recording_configure`` hook."""
     import os
 
     from embedsim import recording
@@ -208,12 +208,12 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
 
 @pytest.fixture
 def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_settings: Settings) -> Experiment:
-    """An :class:`embedsim.experiment.Experiment` with the current model: ``similarity``,
+    """An :class:`embedsim.plugin.experiments.Experiment` with the current model: ``similarity``,
     ``stats``, ``expect_groups`` / ``expect_top1`` / ``expect_order`` / ``expect_auc`` and
     ``expect(check, matrix)`` for a custom check, ``snapshot`` and ``heatmap`` (soft: all
     are evaluated, the test fails at its end listing every broken expectation and snapshot).
     Its matrices, statistics and outcomes go into the ``--embedsim-report``."""
-    from embedsim.experiment import Experiment
+    from embedsim.plugin.experiments import Experiment
 
     node = request.node
     exp = Experiment(
@@ -235,7 +235,7 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
 def matrix_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
     """syrupy snapshot storing a SimilarityMatrix as a ``.matrix.tsv`` table, compared
     within ``--embedsim-tolerance``: ``assert matrix_snapshot == m``."""
-    from embedsim.snapshots import matrix_extension
+    from embedsim.snapshot.extensions import matrix_extension
 
     return snapshot.use_extension(matrix_extension(embedsim_settings.tolerance))
 
@@ -244,7 +244,7 @@ def matrix_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
 def heatmap_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
     """syrupy snapshot storing a heatmap PNG (bytes or a SimilarityMatrix), compared within
     ``--embedsim-image-tolerance`` RMS: ``assert heatmap_snapshot == m``."""
-    from embedsim.snapshots import heatmap_extension
+    from embedsim.snapshot.extensions import heatmap_extension
 
     return snapshot.use_extension(heatmap_extension(embedsim_settings.image_tolerance))
 

@@ -8,7 +8,7 @@ Traps handled here (each one fails silently if missed):
   :data:`~embedsim.backends.gemini.DEFAULT_API_VERSION`) so recorded URLs do not move
   when the SDK changes its default.
 * **taskType** - never sent to embedding-2 models, which get the task as a text prefix;
-  ``gemini-embedding-001`` gets the SDK's ``task_type`` (see :mod:`~embedsim.backends.gemini_requests`,
+  ``gemini-embedding-001`` gets the SDK's ``task_type`` (see :mod:`~embedsim.backends.gemini.payload`,
   which also refuses, before any call, the items the service would refuse or truncate).
 * **Retries** - the SDK's own ``types.HttpRetryOptions`` (408, 429, 5xx, connection
   errors and sync timeouts); no hand-written loop. With aiohttp installed, SDK 3.6
@@ -39,7 +39,8 @@ import numpy as np
 from google import genai
 from google.genai import types
 
-from embedsim.backends import gemini_calls, gemini_requests
+from embedsim.backends.gemini import calls as gemini_calls
+from embedsim.backends.gemini import payload as gemini_requests
 from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise
 from embedsim.backends.gemini import (
     DEFAULT_API_VERSION,
@@ -51,12 +52,12 @@ from embedsim.backends.gemini import (
     check_task,
     is_multimodal,
 )
-from embedsim.backends.gemini_calls import RETRIED_STATUS_CODES, counting, labels, redact
-from embedsim.cache import EmbeddingCache
+from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, counting, labels, redact
+from embedsim.backends.cache import EmbeddingCache
 from embedsim.errors import BackendError, InputError
-from embedsim.items import Item
-from embedsim.progress import Progress, ProgressOption
-from embedsim.vectors import distinct
+from embedsim.inputs.items import Item
+from embedsim.backends.progress import Progress, ProgressOption
+from embedsim.backends.vectors import distinct
 
 __all__ = ["RETRIED_STATUS_CODES", "GeminiAPIError", "GeminiEmbedder", "MissingKeyError"]
 

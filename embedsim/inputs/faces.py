@@ -5,7 +5,7 @@ detector (built into dlib, no weights file; the image is upsampled once, so face
 about 40 px are found). :func:`crop_faces` turns image items into crops of their largest
 face with a margin, so that any model can be tested on faces without their backdrop::
 
-    from embedsim.faces import crop_faces
+    from embedsim.inputs.faces import crop_faces
     m = experiment.similarity(crop_faces(faces.select(medium="photo")))
 
 A crop is labelled ``<label> (crop)`` and carries the item's labels plus
@@ -27,10 +27,9 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
-from embedsim.backends.dlib_face import INSTALL_HINT
 from embedsim.errors import InputError
-from embedsim.image_bytes import encode_png
-from embedsim.items import Item
+from embedsim.inputs.image_bytes import encode_png
+from embedsim.inputs.items import Item
 
 #: Each side of the face box grows by this fraction of its size (then clipped to the image):
 #: the whole face with little of its backdrop.
@@ -62,6 +61,9 @@ class Box:
         return Box(max(0, self.left - dx), max(0, self.top - dy),
                    min(width, self.right + dx), min(height, self.bottom + dy))
 
+
+#: How to get dlib and its weights.
+INSTALL_HINT = "install the faces extra: pip install 'embedsim[faces]' (dlib-bin and face-recognition-models)"
 
 def require_dlib() -> ModuleType:
     """The ``dlib`` module, or :class:`InputError` saying how to install it."""

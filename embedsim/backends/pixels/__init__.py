@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # numpy and Pillow are imported when an embedder runs: the sp
     import numpy as np
     from PIL import Image
 
-    from embedsim.items import Item
+    from embedsim.inputs.items import Item
 
 MODEL_ID = "pixels"
 SPEC = BackendSpec(
@@ -81,7 +81,7 @@ def _rgb_thumbnail(image: Image.Image) -> np.ndarray:
     import numpy as np
     from PIL import Image
 
-    from embedsim.image_bytes import HIGH_DEPTH_MODES, high_depth
+    from embedsim.inputs.image_bytes import HIGH_DEPTH_MODES, high_depth
 
     size = (THUMBNAIL, THUMBNAIL)
     if image.mode in HIGH_DEPTH_MODES:  # resized as 32-bit float, so no level is lost

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from embedsim.errors import InputError
-from embedsim.items import Item
+from embedsim.inputs.items import Item
 from embedsim.matrix import SimilarityMatrix
 
 #: A group specification: a label key of the items (``"person"``) or one group per row.

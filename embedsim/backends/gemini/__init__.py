@@ -1,18 +1,15 @@
 """The Gemini backend's facts (:data:`SPEC`), model families, limits and errors - cheap to import.
 
-The embedder itself (:class:`~embedsim.backends.gemini_embedder.GeminiEmbedder`, built on
-google-genai) is imported on first use: ``from embedsim.backends.gemini import GeminiEmbedder``
-still works.
+The embedder itself (:class:`~embedsim.backends.gemini.embedder.GeminiEmbedder`, built on
+google-genai) lives in :mod:`embedsim.backends.gemini.embedder`, imported when a model is made.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from embedsim.backends.base import DEFAULT_DIMENSION, MODALITIES, BackendSpec
 from embedsim.errors import BackendError, InputError
-from embedsim.tokens import BYTES_PER_TOKEN, estimate_tokens  # noqa: F401  (re-exported)
 
 #: The Gemini Developer API's host; answers from any other host are not the vendor's.
 OFFICIAL_HOST = "generativelanguage.googleapis.com"
@@ -21,7 +18,7 @@ MAX_BATCH_REQUESTS = 100
 MIN_DIMENSION, MAX_DIMENSION = 128, 3072
 #: Inline data limit of one request (base64 payload); larger media need the Files API.
 MAX_REQUEST_BYTES = 20 * 1024 * 1024
-#: Input token limits per item; checked before sending with :func:`estimate_tokens`.
+#: Input token limits per item; checked before sending with :func:`embedsim.inputs.items.estimate_tokens`.
 MAX_TEXT_TOKENS = 8192
 MAX_TEXT_TOKENS_001 = 2048
 #: The API version asked for unless set (``--embedsim-api-version``, CLI ``--api-version``): the one
@@ -46,7 +43,7 @@ SPEC = BackendSpec(
     default_dimension=DEFAULT_DIMENSION,
     grouping=(f"one Content (one part) per item; at most {MAX_BATCH_REQUESTS} contents and "
               f"{MAX_REQUEST_BYTES // (1024 * 1024)} MB per :batchEmbedContents call"),
-    factory="embedsim.backends.gemini_embedder:GeminiEmbedder",
+    factory="embedsim.backends.gemini.embedder:GeminiEmbedder",
 )
 
 #: ``task_type`` values of ``gemini-embedding-001`` and the matching embedding-2 prefix task.
@@ -90,10 +87,3 @@ class GeminiAPIError(BackendError):
         super().__init__(text)
         self.code, self.status, self.message, self.labels = code, status, message, labels
 
-
-def __getattr__(name: str) -> Any:
-    if name == "GeminiEmbedder":
-        from embedsim.backends.gemini_embedder import GeminiEmbedder
-
-        return GeminiEmbedder
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

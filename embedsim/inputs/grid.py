@@ -2,7 +2,7 @@
 
 Tiles come in reading order (left to right, then top to bottom) and are named
 ``<stem>_01``, ``<stem>_02``, ... (zero-padded to at least two digits, more when there
-are 100 tiles or more). Each tile is an image :class:`~embedsim.items.Item` holding
+are 100 tiles or more). Each tile is an image :class:`~embedsim.inputs.items.Item` holding
 deterministic PNG bytes, with the grid's labels plus its own per-tile labels.
 
 An image whose size does not divide evenly into the grid is refused, because
@@ -23,8 +23,8 @@ from PIL import Image
 
 from embedsim.errors import InputError
 from embedsim.files import atomic_write
-from embedsim.image_bytes import encode_png
-from embedsim.items import Item, load_item
+from embedsim.inputs.image_bytes import encode_png
+from embedsim.inputs.items import Item, load_item
 
 TileLabels = Sequence[Mapping[str, str]]
 

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from embedsim import outcomes
-from embedsim.config import Settings
+from embedsim.plugin import outcomes
+from embedsim.plugin.settings import Settings
 from embedsim.errors import NotApplicable
-from embedsim.parametrize import base_test_name, model_of
+from embedsim.plugin.parametrize import base_test_name, model_of
 
 if TYPE_CHECKING:
-    from embedsim.experiment import Experiment
+    from embedsim.plugin.experiments import Experiment
 
 EXPERIMENT = pytest.StashKey["Experiment"]()
 ORDER = pytest.StashKey[int]()
@@ -70,7 +70,7 @@ def snapshots_not_judged(config: pytest.Config, report: pytest.TestReport) -> No
 
 
 class RunHooks:
-    """Hooks about the whole run, for one :class:`~embedsim.config.Settings`."""
+    """Hooks about the whole run, for one :class:`~embedsim.plugin.settings.Settings`."""
 
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config

@@ -1,8 +1,8 @@
 """The ``experiment`` fixture's object: one test's experiment with one model.
 
 :class:`Experiment` embeds with the current model and records every matrix, statistic
-and expectation outcome (:mod:`embedsim.records`, for the ``--embedsim-report``); it can
-snapshot matrices and heatmaps (:mod:`embedsim.soft_snapshots`). Expectations and
+and expectation outcome (:mod:`embedsim.report.records`, for the ``--embedsim-report``); it can
+snapshot matrices and heatmaps (:class:`MatrixSnapshots`). Expectations and
 snapshots are soft: the plugin calls :meth:`Experiment.finish` when the test function returns.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
@@ -17,15 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from embedsim import expect, label_groups
+from embedsim import expect
+from embedsim.expect import labels as label_groups
 from embedsim.backends.base import Embedder
 from embedsim.errors import InputError
 from embedsim.expect import Check, ExpectationFailed
-from embedsim.items import Item
-from embedsim.label_groups import Groups
+from embedsim.inputs.items import Item
+from embedsim.expect.labels import Groups
 from embedsim.matrix import GroupStats, SimilarityMatrix, group_stats, similarity
-from embedsim.records import CheckRecord, MatrixRecord
-from embedsim.soft_snapshots import MatrixSnapshots
+from embedsim.report.records import CheckRecord, MatrixRecord
 from embedsim.stats import DEFAULT_CONFIDENCE
 
 
@@ -252,8 +253,8 @@ class Experiment:
 
     # -- snapshots and heatmaps ----------------------------------------------------------------
     def heatmap(self, matrix: SimilarityMatrix, title: str | None = None) -> bytes:
-        """The heatmap PNG of ``matrix`` (see :func:`embedsim.heatmap.render_heatmap`)."""
-        from embedsim.heatmap import render_heatmap
+        """The heatmap PNG of ``matrix`` (see :func:`embedsim.snapshot.heatmap.render_heatmap`)."""
+        from embedsim.snapshot.heatmap import render_heatmap
 
         return render_heatmap(matrix, title)
 
@@ -293,3 +294,47 @@ def _caller() -> str:
     if frame is None:
         return ""
     return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+#: A terminal colour/style escape sequence (SGR), as syrupy writes them.
+_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class MatrixSnapshots:
+    """One test's matrix-table and heatmap snapshot assertions (made on first use from
+    ``factory``, syrupy's ``snapshot.use_extension``)."""
+
+    def __init__(self, factory: Callable[[type], Any], matrix_tolerance: float | None = None,
+                 image_tolerance: float | None = None, colour: bool = True) -> None:
+        self._factory = factory
+        self._matrix_tolerance, self._image_tolerance = matrix_tolerance, image_tolerance
+        self._colour = colour  # False: diffs without terminal escape sequences
+        self._assertions: tuple[Any, Any] | None = None
+
+    def compare(self, matrix: SimilarityMatrix, name: str, *, heatmap: bool = True) -> list[str]:
+        """The mismatches of ``matrix`` (recorded as ``name``) with its table and, with
+        ``heatmap=True``, its heatmap snapshot: one text each, empty when both match."""
+        __tracebackhide__ = True
+        from embedsim.snapshot.extensions import heatmap_extension, matrix_extension
+
+        if self._assertions is None:
+            self._assertions = (
+                self._factory(matrix_extension() if self._matrix_tolerance is None
+                              else matrix_extension(self._matrix_tolerance)),
+                self._factory(heatmap_extension() if self._image_tolerance is None
+                              else heatmap_extension(self._image_tolerance)))
+        index = None if name == "matrix" else name
+        mismatches = []
+        for assertion, kind, wanted in zip(self._assertions, ("matrix table", "heatmap"), (True, heatmap)):
+            if not wanted:
+                continue
+            target = assertion(name=index) if index else assertion
+            if not target == matrix:  # syrupy resets the name afterwards: name the matrix ourselves
+                mismatches.append("\n".join([f"{kind} of {name!r} does not match its snapshot "
+                                             "(update with --snapshot-update):", *self._diff(assertion)]))
+        return mismatches
+
+    def _diff(self, assertion: Any) -> list[str]:
+        """syrupy's diff lines, without escape sequences unless colours are on."""
+        lines = assertion.get_assert_diff()
+        return lines if self._colour else [_ESCAPE.sub("", line) for line in lines]

@@ -16,7 +16,7 @@ store anything it returns under ``cassettes/gemini*``; every answer carries the 
 Like the real service, a content with several parts gets ONE vector (the mean of its
 parts), so the "grouping trap" (many inputs sent as one content) is observable, a
 truncated vector (``outputDimensionality`` < 3072) is not unit length, and values are
-float32, printed as their shortest decimals (what :mod:`embedsim.cassette_format` stores
+float32, printed as their shortest decimals (what :mod:`embedsim.recording.cassette_format` stores
 compactly).
 
 Faults on demand (:meth:`GeminiEmulator.inject`): an HTTP status (``"429"``,
@@ -25,7 +25,7 @@ Faults on demand (:meth:`GeminiEmulator.inject`): an HTTP status (``"429"``,
 ``"empty"`` (empty vectors), ``"nan"`` (non-finite values). Every fault takes
 ``after=N`` to let N embedding calls pass first; ``times=None`` means forever.
 
-Command line: ``python -m embedsim.emulator --port 8765`` prints the base URL and
+Command line: ``python -m embedsim.testing.gemini --port 8765`` prints the base URL and
 serves until Ctrl-C.
 """
 
@@ -48,7 +48,7 @@ import numpy as np
 
 from embedsim.backends.gemini import is_multimodal
 from embedsim.backends.pixels import PixelEmbedder
-from embedsim.items import Item
+from embedsim.inputs.items import Item
 
 MAX_REQUESTS_PER_BATCH = 100
 MAX_IMAGES_PER_CONTENT = 6
@@ -447,7 +447,7 @@ def _handler_for(emulator: GeminiEmulator) -> type[BaseHTTPRequestHandler]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m embedsim.emulator``: serve until Ctrl-C."""
+    """``python -m embedsim.testing.gemini``: serve until Ctrl-C."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)

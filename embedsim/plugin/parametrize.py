@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from embedsim.config import Settings
+from embedsim.plugin.settings import Settings
 from embedsim.errors import ExpectationFailed
 
 #: The fixture (and parameter) naming the current model.

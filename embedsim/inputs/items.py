@@ -1,7 +1,7 @@
 """Input items: the bytes (or text) sent to a model, with MIME type, label and digest.
 
-A file's kind is recognised by its content (:mod:`embedsim.sniff`); images pass through
-or become deterministic PNG (:mod:`embedsim.image_bytes`). Anything else raises
+A file's kind is recognised by its content (:mod:`embedsim.inputs.sniff`); images pass through
+or become deterministic PNG (:mod:`embedsim.inputs.image_bytes`). Anything else raises
 :class:`InputError`, as does a file that is not a regular file (a FIFO or device would
 hang or never end), an empty text or one over the largest model's text limit.
 """
@@ -9,6 +9,7 @@ hang or never end), an empty text or one over the largest model's text limit.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import stat
 from collections.abc import Mapping
@@ -18,12 +19,22 @@ from pathlib import Path
 from typing import Literal
 
 from embedsim.errors import InputError
-from embedsim.image_bytes import looks_like_image, normalise_image
-from embedsim.sniff import image_brand, sniff_media
-from embedsim.tokens import BYTES_PER_TOKEN, estimate_tokens
+from embedsim.inputs.image_bytes import looks_like_image, normalise_image
+from embedsim.inputs.sniff import image_brand, sniff_media
 
 Kind = Literal["text", "image", "audio", "video", "pdf"]
 KINDS: tuple[Kind, ...] = ("text", "image", "audio", "video", "pdf")
+
+#: Rule-of-thumb bytes of UTF-8 per token used by :func:`estimate_tokens`.
+BYTES_PER_TOKEN = 4
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count: ASCII bytes / :data:`BYTES_PER_TOKEN` plus one token per
+    non-ASCII character (CJK text is about one token per character), at least the word count."""
+    non_ascii = sum(1 for char in text if char >= "\x80")
+    return max(len(text.split()), math.ceil((len(text) - non_ascii) / BYTES_PER_TOKEN) + non_ascii)
+
 
 #: File suffixes read as UTF-8 text (when they decode as UTF-8).
 TEXT_SUFFIXES = (".txt", ".md")

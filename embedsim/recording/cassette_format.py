@@ -16,7 +16,7 @@ new length. Every body is checked when it is saved: one that would not load back
 stored as it came (``{string: ...}``). Cassettes in vcrpy's plain format load unchanged, and
 requests are never rewritten.
 
-Use: ``vcr.register_serializer(NAME, embedsim.cassette_format)`` and ``serializer=NAME``.
+Use: ``vcr.register_serializer(NAME, embedsim.recording.cassette_format)`` and ``serializer=NAME``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
   difference (pytest-regressions style).
 * :class:`HeatmapSnapshotExtension` stores a PNG (``<test>.heatmap.png``) and matches
   when the RMS pixel difference, with pixels free to move a few pixels, is within a
-  tolerance (:mod:`embedsim.image_compare`: holds across matplotlib releases); on a mismatch it writes
+  tolerance (:mod:`embedsim.snapshot.image_compare`: holds across matplotlib releases); on a mismatch it writes
   ``<snapshot>.actual.png`` and ``<snapshot>.diff.png`` beside the snapshot.
 
 Both are stateless (one instance may compare any number of snapshots) and write every
@@ -29,9 +29,9 @@ import numpy as np
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from embedsim.files import atomic_write
-from embedsim.image_compare import compare_images
+from embedsim.snapshot import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
+from embedsim.snapshot.image_compare import compare_images
 from embedsim.matrix import SimilarityMatrix
-from embedsim.tolerances import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
 
 #: Digits written per value; well below any sensible tolerance.
 DIGITS = 6
@@ -214,7 +214,7 @@ class HeatmapSnapshotExtension(AtomicSingleFileExtension):
 
     def serialize(self, data: Any, **kwargs: Any) -> bytes:
         if isinstance(data, SimilarityMatrix):
-            from embedsim.heatmap import render_heatmap
+            from embedsim.snapshot.heatmap import render_heatmap
 
             return render_heatmap(data)
         return super().serialize(data, **kwargs)

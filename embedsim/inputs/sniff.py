@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from embedsim.items import Kind
+    from embedsim.inputs.items import Kind
 
 #: ``ftyp`` major brands of HEIF/AVIF still images and image sequences (ISO/IEC 23008-12, AV1 image format).
 IMAGE_BRANDS = frozenset(

@@ -31,7 +31,7 @@ from google.genai import errors as genai_errors
 
 from embedsim.backends.gemini import GeminiAPIError
 from embedsim.errors import BackendError
-from embedsim.items import Item
+from embedsim.inputs.items import Item
 
 #: HTTP statuses the SDK retries (its defaults, made explicit so messages can say so).
 RETRIED_STATUS_CODES = (408, 429, 500, 502, 503, 504)

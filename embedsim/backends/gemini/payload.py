@@ -7,17 +7,15 @@ from __future__ import annotations
 import math
 
 from embedsim.backends.gemini import (
-    BYTES_PER_TOKEN,
     MAX_REQUEST_BYTES,
     MAX_TEXT_TOKENS,
     MAX_TEXT_TOKENS_001,
     SPEC,
     TASK_TYPES,
     TASKS,
-    estimate_tokens,
 )
 from embedsim.errors import InputError
-from embedsim.items import Item
+from embedsim.inputs.items import BYTES_PER_TOKEN, Item, estimate_tokens
 
 SUPPORTED_MIME_TYPES = frozenset(
     {
@@ -57,7 +55,7 @@ def text_of(item: Item, task: str | None, multimodal: bool) -> str:
 def check_item(model_id: str, item: Item, task: str | None, multimodal: bool) -> None:
     """Refuse, before anything is sent, an item the service would refuse or truncate."""
     if not isinstance(item, Item):
-        raise InputError(f"{model_id}: expected embedsim.items.Item, got {type(item).__name__}")
+        raise InputError(f"{model_id}: expected embedsim.inputs.items.Item, got {type(item).__name__}")
     where = f"{model_id}: item {item.describe()}"
     SPEC.check_items(model_id, [item])
     if item.mime_type not in SUPPORTED_MIME_TYPES:

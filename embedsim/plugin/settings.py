@@ -31,7 +31,7 @@ from embedsim.backends import DEFAULT_MODEL, check_model_id
 from embedsim.backends.base import DEFAULT_DIMENSION
 from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from embedsim.errors import InputError
-from embedsim.tolerances import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
+from embedsim.snapshot import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
 
 DEFAULT_CASSETTE_DIR = "cassettes"
 

@@ -1,7 +1,7 @@
 """``dlib-face``: dlib's ResNet face descriptor, a real face-recognition model run locally.
 
 For each image: the largest face found by dlib's frontal face detector
-(:func:`embedsim.faces.largest_face`), aligned with the 5-point landmark model, turned
+(:func:`embedsim.inputs.faces.largest_face`), aligned with the 5-point landmark model, turned
 into dlib's 128-d descriptor (``dlib_face_recognition_resnet_model_v1``: 99.38% on
 LFW) and L2-normalised. No jitter, so the same image gives the same vector. Weights come
 from the ``face-recognition-models`` package and dlib from the ``dlib-bin`` wheel (the
@@ -29,11 +29,10 @@ from embedsim.errors import InputError
 if TYPE_CHECKING:
     import numpy as np
 
-    from embedsim.items import Item
+    from embedsim.inputs.items import Item
 
 MODEL_ID = "dlib-face"
 DIMENSION = 128
-INSTALL_HINT = "install the faces extra: pip install 'embedsim[faces]' (dlib-bin and face-recognition-models)"
 
 SPEC = BackendSpec(
     name=MODEL_ID,
@@ -60,6 +59,8 @@ def weights_folder() -> Path:
     spec = importlib.util.find_spec("face_recognition_models")
     folder = Path(next(iter(spec.submodule_search_locations or ())), "models") if spec else None
     if folder is None or not (folder / DESCRIPTOR).is_file() or not (folder / LANDMARKS).is_file():
+        from embedsim.inputs.faces import INSTALL_HINT
+
         raise InputError(f"{MODEL_ID}: the weights of face-recognition-models are not installed; {INSTALL_HINT}")
     return folder
 
@@ -67,7 +68,7 @@ def weights_folder() -> Path:
 @lru_cache(maxsize=1)
 def _models() -> tuple[Any, Any]:
     """(5-point landmark predictor, ResNet descriptor), loaded once per process."""
-    from embedsim.faces import require_dlib
+    from embedsim.inputs.faces import require_dlib
 
     dlib = require_dlib()
     folder = weights_folder()
@@ -89,7 +90,7 @@ class DlibFaceEmbedder:
     def embed(self, items: Sequence[Item]) -> np.ndarray:
         import numpy as np
 
-        from embedsim.faces import face_box, require_dlib, rgb_pixels
+        from embedsim.inputs.faces import face_box, require_dlib, rgb_pixels
 
         SPEC.check_items(self.model_id, items)  # images only, before any work
         if not items:

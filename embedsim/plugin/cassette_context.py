@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from embedsim.parametrize import base_test_name
+from embedsim.plugin.parametrize import base_test_name
 
 if TYPE_CHECKING:
-    from embedsim.config import Settings
+    from embedsim.plugin.settings import Settings
     from embedsim.recording.network import NetworkPolicy
 
 SHARED_CASSETTE = pytest.StashKey[str]()

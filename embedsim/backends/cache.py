@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from embedsim.files import atomic_write
-from embedsim.items import Item
+from embedsim.inputs.items import Item
 
 #: Bump when the stored format or key recipe changes.
 CACHE_VERSION = "2"

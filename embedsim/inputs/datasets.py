@@ -14,7 +14,7 @@ The manifest lists files relative to its folder::
     cols = 4
     labels = { person = "pexels_woman" }       # optional, shared by every tile
     tiles = [{ expression = "sad" }, ...]      # optional, one table per tile, reading order
-    trim = false                               # optional, see embedsim.grid
+    trim = false                               # optional, see embedsim.inputs.grid
 
 Every file is read and checked when the dataset loads; grids are cut when asked for
 (``dataset.grid("face16")``, or one tile as ``dataset["face16_03"]``). Tiles carry the
@@ -39,8 +39,8 @@ from pathlib import Path, PurePath
 from typing import Any, NoReturn
 
 from embedsim.errors import InputError
-from embedsim.grid import split_grid, tile_name
-from embedsim.items import Item, load_item, read_regular_file
+from embedsim.inputs.grid import split_grid, tile_name
+from embedsim.inputs.items import Item, load_item, read_regular_file
 
 MANIFEST = "manifest.toml"
 LabelQuery = str | Collection[str]

@@ -55,6 +55,40 @@ class Embedder(Protocol):
 
 
 @dataclass(frozen=True)
+class Wire:
+    """How a remote backend's HTTP calls look - the facts the vendor-neutral recording layer
+    (:mod:`embedsim.recording`) reads to filter, digest and match them. Declared once, in the
+    backend's :class:`BackendSpec`; nothing outside the backend's folder names them.
+
+    ``official_hosts``: the vendor's endpoint hosts, each a regular expression (full match,
+    so regional hosts fit one pattern); answers from another host are flagged.
+    ``credential_headers`` / ``credential_params``: header names (any case) and query
+    parameters that carry credentials or change on every call (a key, a bearer token, SigV4's
+    ``X-Amz-Date``): never written to a cassette, never compared.
+    ``media_paths``: where base64 media sits in a JSON request body, as dotted key paths
+    (``[]`` for every element of a list, ``**`` for any depth), e.g.
+    ``"inputs[].content[].image_base64"``; the value may be plain base64 or a ``data:`` URI.
+    A cassette stores each as ``sha256:<hex>`` of the decoded bytes (an item's digest).
+    ``call_path``: a regular expression searched in the URL path whose ``call`` group is the
+    part that identifies a call (model and method); the rest of the path (an API version, a
+    gateway's prefix, a project and region) is not compared, so a recording made through
+    another base URL replays against the default one. ``None``: the whole path.
+    ``base_url_env``: environment variables that point the endpoint elsewhere (a gateway,
+    a test server). ``default_api_version`` and ``default_timeout`` (seconds per attempt)
+    are what the backend uses unless told otherwise.
+    """
+
+    official_hosts: tuple[str, ...]
+    credential_headers: tuple[str, ...] = ()
+    credential_params: tuple[str, ...] = ()
+    media_paths: tuple[str, ...] = ()
+    call_path: str | None = None
+    base_url_env: tuple[str, ...] = ()
+    default_api_version: str | None = None
+    default_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
 class BackendSpec:
     """The facts of one backend, declared once.
 
@@ -81,6 +115,11 @@ class BackendSpec:
     factory: str
     model_modalities: tuple[tuple[str, frozenset[str]], ...] = ()
     description: str = ""
+    #: A remote backend's HTTP facts (``None`` for a local backend).
+    wire: Wire | None = None
+    #: ``(model id pattern, max tokens)`` pairs, first full match wins: the longest text a
+    #: model takes (estimated by :func:`embedsim.inputs.items.estimate_tokens`); no limit if none matches.
+    text_limits: tuple[tuple[str, int], ...] = ()
     _compiled: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

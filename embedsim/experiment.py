@@ -92,6 +92,7 @@ class Experiment:
         """Embed ``rows`` (and ``cols``) with this model in one call and return the cosine
         similarity matrix (all pairs of ``rows`` when ``cols`` is omitted), recorded under
         ``name`` (default: the first of ``matrix``, ``matrix_2``, ... not taken)."""
+        rows, cols = list(rows), None if cols is None else list(cols)  # generators are read once
         matrix = similarity(self.embedder, rows, cols)
         return self.add_matrix(matrix, name=name, rows=rows, cols=cols if cols is not None else rows)
 

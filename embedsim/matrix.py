@@ -86,7 +86,9 @@ def cosine_matrix(
 def similarity(
     embedder: Embedder, rows: Sequence[Item], cols: Sequence[Item] | None = None
 ) -> SimilarityMatrix:
-    """Embed ``rows`` (and ``cols``) in one backend call and return their similarity matrix."""
+    """Embed ``rows`` (and ``cols``) in one backend call and return their similarity matrix
+    (any iterables of items: each is read once)."""
+    rows, cols = list(rows), None if cols is None else list(cols)
     unique, index = distinct([*rows, *(cols or ())])
     check_items(embedder.model_id, unique)
     vectors = embedder.embed(unique)

@@ -108,7 +108,8 @@ class Experiment:
         elif name in taken:
             raise InputError(f"the experiment already has a matrix named {name!r}; pass another name=")
         record = MatrixRecord(name, list(matrix.row_labels), list(matrix.col_labels),
-                              np.asarray(matrix.values, dtype=np.float64).round(6).tolist(), matrix.all_pairs)
+                              np.asarray(matrix.values, dtype=np.float64).round(6).tolist(), matrix.all_pairs,
+                              self_pairs=[list(cell) for cell in matrix.self_pairs])
         self.matrices.append(record)
         self._items[id(matrix)] = (matrix, rows, cols, record)
         return matrix

@@ -341,3 +341,75 @@ def test_top1_p_values_shuffle_the_labels_so_a_constant_answer_gets_1_and_four_f
                   check_class(constant, labels, "Happy", at_least=0.6)):
         assert check.p_value == 1.0  # every shuffle scores the same
     assert check_class(four, labels, "Happy", at_least=0.6).p_value == pytest.approx(0.25, abs=0.03)
+
+
+# --- self-pairs never count ------------------------------------------------------------------------
+
+def test_the_same_items_as_rows_and_columns_are_all_pairs(faces) -> None:
+    """Issue 20.1: similarity(faces, faces) let every row find itself (top-1 8/8, margin 0.39)."""
+    from embedsim.backends.pixels import PixelEmbedder
+
+    photos = list(faces.select(medium="photo"))
+    results = []
+    for cols in (None, photos, list(photos)):
+        experiment = Experiment(PixelEmbedder(), "t")
+        m = experiment.similarity(photos, cols)
+        results.append((experiment.expect_top1(m, by="person", at_least=0.9).statistic,
+                        experiment.expect_groups(m, "person", margin=0.1).statistic,
+                        experiment.stats(m, "person"), m.all_pairs))
+    assert results[0] == results[1] == results[2]
+    assert results[0][0] == pytest.approx(1 / 6) and results[0][1] == pytest.approx(0.0568, abs=1e-4)
+    assert results[0][3] and m.excluded.sum() == len(photos)
+
+
+def test_an_item_on_both_sides_of_a_matrix_never_pairs_with_itself(faces) -> None:
+    """Rows x cols sharing some items: each shared item's cell with itself is left out of every
+    expectation and statistic - as if that cell were not in the matrix."""
+    from embedsim.backends.pixels import PixelEmbedder
+    from embedsim.matrix import group_stats
+
+    photos = list(faces.select(medium="photo"))
+    rows, cols = photos[:6], photos[3:]  # photos 3, 4, 5 on both sides
+    experiment = Experiment(PixelEmbedder(), "t")
+    m = experiment.similarity(rows, cols)
+    assert not m.all_pairs and m.self_pairs == ((3, 0), (4, 1), (5, 2))
+    assert all(m.values[i, j] == pytest.approx(1.0) for i, j in m.self_pairs)
+    persons = [p.labels["person"] for p in rows], [p.labels["person"] for p in cols]
+
+    # the same matrix with the self-pairs made worthless: nothing may change
+    poisoned = SimilarityMatrix(np.where(m.excluded, -1.0, m.values), m.row_labels, m.col_labels,
+                                self_pairs=m.self_pairs)
+    for matrix in (m, poisoned):
+        assert matrix.top1() == SimilarityMatrix(np.where(m.excluded, -np.inf, m.values), m.row_labels,
+                                                 m.col_labels).top1()
+    expected = [{c.label for c in cols if c.labels["person"] == r.labels["person"] and c != r} or None for r in rows]
+    for check in (lambda x: check_top1(x, expected, at_least=0.5),
+                  lambda x: check_groups(x, *persons, margin=0.1),
+                  lambda x: check_groups(x, *persons, per_row=True),
+                  lambda x: check_auc(x, *persons, at_least=0.8)):
+        a, b = check(m), check(poisoned)
+        assert (a.statistic, a.ci_low, a.ci_high, a.p_value, a.chance) == (b.statistic, b.ci_low, b.ci_high,
+                                                                         b.p_value, b.chance)
+        assert a.n == check(SimilarityMatrix(m.values, m.row_labels, m.col_labels)).n - (
+            len(m.self_pairs) if a.unit == "pairs" else 0)
+        assert a.p_value is None or 0 < a.p_value <= 1
+    a, b = group_stats(m, *persons), group_stats(poisoned, *persons)
+    assert a == b and a.n_within + a.n_between == m.values.size - 3 and np.isfinite(a.p_value_margin)
+    top1 = experiment.expect_top1(m, by="person", at_least=0.5)
+    assert top1.n == sum(e is not None for e in expected)
+    with pytest.raises(InputError, match="is the row's own item"):
+        expect_order(m, rows[3].label, [cols[1].label, cols[0].label])
+
+
+def test_a_permutation_test_with_cells_left_out_shuffles_the_items_as_the_complete_one() -> None:
+    from embedsim import stats
+    from embedsim.matrix import group_mask
+    from embedsim.stats.permutation import _incomplete_p_value
+
+    m = eight()
+    for matrix in (m, SimilarityMatrix(EIGHT[:, :5], EIGHT_LABELS, EIGHT_LABELS[:5])):
+        cols = EIGHT_GROUPS[:matrix.shape[1]]
+        pairs = stats.Pairs.from_masks(matrix.values, *group_mask(matrix, EIGHT_GROUPS, cols), matrix.all_pairs)
+        for statistic in ("margin", "auc"):
+            assert _incomplete_p_value(pairs, statistic, 500, 7) == stats.permutation_p_value(
+                pairs, statistic, 500, 7)

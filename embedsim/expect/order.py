@@ -18,6 +18,11 @@ def check_order(matrix: SimilarityMatrix, row: str, order: Sequence[str], *, mar
     unknown = [c for c in order if c not in matrix.col_labels]
     if unknown or len(order) < 2:
         raise InputError(f"order needs at least two column labels of {list(matrix.col_labels)}; unknown: {unknown}")
+    i = matrix.row_labels.index(row)
+    own = [c for c in order if matrix.excluded[i, matrix.col_labels.index(c)]]
+    if own:
+        raise InputError(f"order of row {row!r}: column {own[0]!r} is the row's own item - an item paired with "
+                         "itself is no evidence; leave it out of the order")
     values = [matrix.value(row, c) for c in order]
     gaps = [a - b for a, b in zip(values, values[1:])]
     pairs = tuple(

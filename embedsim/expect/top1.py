@@ -58,8 +58,8 @@ class _Top1:
         self.shuffled = np.array([[self.top[i] in wanted for wanted in self.sets] for i in self.rows])
         self.classes = [str(classes[i]) if classes is not None else " / ".join(sorted(wanted))
                         for i, wanted in zip(self.rows, self.sets)]
-        candidates = matrix.shape[1] - (1 if matrix.all_pairs else 0)
-        self.guess = np.array([len(wanted) / candidates for wanted in self.sets])  # P(hit) of a uniform guess
+        candidates = matrix.shape[1] - matrix.excluded.sum(axis=1)  # never the row's own item
+        self.guess = np.array([len(wanted) / candidates[i] for i, wanted in zip(self.rows, self.sets)])  # P(hit)
         # hit[r, c]: would the constant answer "column c" be right for scored row r
         self.constant = np.array([[c in wanted for c in matrix.col_labels] for wanted in self.sets], dtype=float)
 

@@ -26,6 +26,7 @@ from embedsim.expect import (
     expect_top1,
 )
 from embedsim.experiment import Experiment
+from embedsim.items import text_item
 from embedsim.matrix import SimilarityMatrix
 
 ENGLISH_WORDS = (("Angry", "angry"), ("Sad", "sad"), ("Happy", "happy"))
@@ -308,6 +309,7 @@ def test_experiment_reports_inconclusive_apart_from_failures() -> None:
 def test_run_wide_confidence_option(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_conf="""
 import numpy as np
+from embedsim.items import text_item
 from embedsim.matrix import SimilarityMatrix
 
 def test_auc(experiment):
@@ -413,3 +415,49 @@ def test_a_permutation_test_with_cells_left_out_shuffles_the_items_as_the_comple
         for statistic in ("margin", "auc"):
             assert _incomplete_p_value(pairs, statistic, 500, 7) == stats.permutation_p_value(
                 pairs, statistic, 500, 7)
+
+
+# --- ties are not evidence ------------------------------------------------------------------------
+
+class ConstantEmbedder:
+    """A model that cannot tell anything apart: one vector for every item."""
+
+    model_id = "constant"
+    local = True
+    dimension = 8
+
+    def embed(self, items) -> np.ndarray:
+        return np.full((len(items), self.dimension), 0.25, dtype=np.float32)
+
+
+def test_a_tie_does_not_hold_a_margin_a_gap_or_an_order() -> None:
+    """Issue 20.2: a constant embedder "held" expect_groups(margin=0) (mean margin 0.0000,
+    threshold 0.0000), even with confidence=0.95, and expect_order with a smallest gap of 0."""
+    items = [text_item(t, labels={"g": g}) for t, g in (("a1", "a"), ("a2", "a"), ("b1", "b"), ("b2", "b"),
+                                                        ("b3", "b"))]
+    experiment = Experiment(ConstantEmbedder(), "t")
+    m = experiment.similarity(items)
+    words = experiment.similarity(items[:2], [text_item(w) for w in ("Happy", "Sad", "Angry")])
+    checks = [experiment.expect_groups(m, "g"), experiment.expect_groups(m, "g", confidence=0.95),
+              experiment.expect_groups(m, "g", per_row=True), experiment.expect_order(words, "a1", ["Happy", "Sad", "Angry"]),
+              experiment.expect_top1(m, by="g", at_least=0.1), experiment.expect_top1(words, ["Happy", "Sad"], at_least=0.5)]
+    assert [c.outcome for c in experiment.checks] == ["failed"] * len(checks)
+    assert all(abs(c.statistic - c.threshold) < 1e-9 or c.unit == "rows" for c in checks)
+    assert "a tie is not evidence" in checks[0].message and "(tied: a tie is no answer)" in checks[-1].message
+    with pytest.raises(GroupSeparationError):
+        expect_groups(m, ["a", "a", "b", "b", "b"], margin=0)
+    with pytest.raises(OrderError):
+        expect_order(words, "a1", ["Happy", "Sad", "Angry"])
+    assert check_groups(GOOD, GROUPS).passed and check_groups(GOOD, GROUPS, margin=0.65 - 1e-6).passed  # not a tie
+
+
+@pytest.mark.parametrize("images", ["five_people", "face16", "emoji16"])
+def test_english_beats_japanese_fails_for_a_model_that_cannot_tell_anything_apart(
+        faces, monkeypatch: pytest.MonkeyPatch, images: str) -> None:
+    """Issue 20.2: the spec's English-vs-Japanese expectation passed for a constant answer
+    (English and Japanese tie, "at least as good"); "better" is now a claim a tie does not meet."""
+    emotions = load_spec_module("test_emotions", monkeypatch)
+    experiment = Experiment(ConstantEmbedder(), "test_english_beats_japanese")
+    monkeypatch.setattr(experiment, "snapshot", lambda matrix, **_: None)
+    emotions.test_english_beats_japanese(experiment, faces, images)
+    assert [(c.statistic, c.outcome) for c in experiment.checks] == [(0.0, "failed"), (0.0, "failed")]

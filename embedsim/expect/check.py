@@ -21,6 +21,13 @@ from embedsim.stats import DEFAULT_CONFIDENCE
 
 #: At most this many offending pairs are listed in a message.
 MAX_LISTED = 12
+#: Differences this small are ties - the float noise of equal similarities - never evidence of an order.
+TIE = 1e-9
+
+
+def clears(value: float, threshold: float, strict: bool) -> bool:
+    """``value`` meets ``threshold``; ``strict`` (a claim of order): exceeds it by more than :data:`TIE`."""
+    return bool(value - threshold > TIE if strict else value >= threshold)
 
 
 class GroupSeparationError(ExpectationFailed):
@@ -69,7 +76,9 @@ class Check:
     end ``ci_low`` of the ``confidence`` interval is below the threshold (or undefined),
     ``"inconclusive"``. ``chance``: the statistic's expected value for answers that ignore
     the items; ``majority``: its value for one constant answer (the best one); ``None``
-    where not defined. ``n_items``: how many items the bootstrap resamples."""
+    where not defined. ``n_items``: how many items the bootstrap resamples. ``strict``: a
+    claim of order (a margin, a gap, a gain) - the statistic and the interval's lower end must
+    *exceed* the threshold: a tie is not evidence (:func:`clears`)."""
 
     kind: str
     description: str
@@ -91,6 +100,7 @@ class Check:
     n_items: int | None = None
     #: The bootstrap distribution of the statistic (for :meth:`with_confidence`).
     samples: np.ndarray | None = field(default=None, repr=False, compare=False)
+    strict: bool = False
 
     @property
     def outcome(self) -> str:
@@ -98,7 +108,8 @@ class Check:
         if not self.passed:
             return "failed"
         if self.confidence_required and self.samples is not None:
-            if self.ci_low is None or not np.isfinite(self.ci_low) or self.ci_low < self.threshold:
+            if self.ci_low is None or not np.isfinite(self.ci_low) or not clears(self.ci_low, self.threshold,
+                                                                                 self.strict):
                 return "inconclusive"
         return "passed"
 
@@ -142,6 +153,8 @@ class Check:
         lines = [self.summary]
         if self.evidence:
             lines.append(f"evidence: {self.evidence}")
+        if self.strict and not self.passed and abs(self.statistic - self.threshold) <= TIE:
+            lines.append(f"a tie is not evidence: the {self.kind} must exceed the threshold, not equal it")
         if self.outcome == "inconclusive":
             lines.append(f"not enough evidence: the estimate meets the threshold but the lower end of its "
                          f"{self.confidence:.0%} interval does not, with {self.n_items} items")
@@ -171,17 +184,18 @@ def check_statistic(kind: str, description: str, statistic: stats.Statistic, n_i
                     at_least: float, n: int | None = None, pairs: Sequence[Pair] = (),
                     error: type[ExpectationFailed] = ExpectationFailed, unit: str = "items",
                     chance: float | None = None, majority: float | None = None, p_value: float | None = None,
-                    confidence: float | None = None, value: float | None = None) -> Check:
+                    confidence: float | None = None, value: float | None = None, strict: bool = False) -> Check:
     """A check of any statistic of ``n_items`` items written as a function of item weights
     (see :mod:`embedsim.stats`): point estimate, bootstrap interval and outcome.
 
     ``statistic(weights)`` maps a ``(B, n_items)`` array of item counts to ``B`` values;
     ``confidence`` (e.g. 0.95) asks that the interval clear ``at_least``; ``value``, when
     given, is the point estimate as computed elsewhere (it must equal ``statistic`` with
-    every item once, up to rounding)."""
+    every item once, up to rounding); ``strict``: a claim of order, which a tie does not meet
+    (:attr:`Check.strict`)."""
     value = stats.point(statistic, n_items) if value is None else float(value)
     samples = stats.bootstrap(statistic, n_items)
-    check = Check(kind, description, bool(value >= at_least), value, at_least, n_items if n is None else n,
+    check = Check(kind, description, clears(value, at_least, strict), value, at_least, n_items if n is None else n,
                   tuple(pairs), error, unit, chance=chance, majority=majority, p_value=p_value, n_items=n_items,
-                  samples=samples)
+                  samples=samples, strict=strict)
     return check.with_confidence(confidence)

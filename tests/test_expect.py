@@ -390,8 +390,8 @@ def test_an_item_on_both_sides_of_a_matrix_never_pairs_with_itself(faces) -> Non
                   lambda x: check_groups(x, *persons, per_row=True),
                   lambda x: check_auc(x, *persons, at_least=0.8)):
         a, b = check(m), check(poisoned)
-        assert (a.statistic, a.ci_low, a.ci_high, a.p_value, a.chance) == (b.statistic, b.ci_low, b.ci_high,
-                                                                         b.p_value, b.chance)
+        np.testing.assert_equal((a.statistic, a.ci_low, a.ci_high, a.p_value, a.chance),
+                                (b.statistic, b.ci_low, b.ci_high, b.p_value, b.chance))
         assert a.n == check(SimilarityMatrix(m.values, m.row_labels, m.col_labels)).n - (
             len(m.self_pairs) if a.unit == "pairs" else 0)
         assert a.p_value is None or 0 < a.p_value <= 1
@@ -461,3 +461,36 @@ def test_english_beats_japanese_fails_for_a_model_that_cannot_tell_anything_apar
     monkeypatch.setattr(experiment, "snapshot", lambda matrix, **_: None)
     emotions.test_english_beats_japanese(experiment, faces, images)
     assert [(c.statistic, c.outcome) for c in experiment.checks] == [(0.0, "failed"), (0.0, "failed")]
+
+
+# --- too few items: inconclusive, and the same words in the terminal and the report --------------
+
+def test_too_few_items_to_say_anything_are_inconclusive_not_passed() -> None:
+    """Issue 20.3: one row passed expect_top1 at confidence=0.95 with "[1.0000, 1.0000] over 1
+    items"; 2 + 2 items passed expect_auc with [1, 1] and expect_groups with permutation p 0.32."""
+    one = SimilarityMatrix(np.array([[0.9, 0.1]]), ("h1",), ("Happy", "Sad"))
+    top1 = check_top1(one, ["Happy"], at_least=0.8, confidence=0.95)
+    assert top1.passed and top1.outcome == "inconclusive"
+    assert "CI undefined over 1 items" in top1.message and "lower end" not in top1.message
+    assert "interval is undefined: 1 items are too few to resample" in top1.message
+    four = SimilarityMatrix(np.array([[1, .9, .1, .2], [.9, 1, .2, .1], [.1, .2, 1, .8], [.2, .1, .8, 1]]),
+                            LABELS, LABELS, all_pairs=True)
+    for check in (check_auc(four, GROUPS, at_least=0.9, confidence=0.95),
+                  check_groups(four, GROUPS, margin=0.1, confidence=0.95)):
+        assert check.passed and check.p_value > 0.05 and check.outcome == "inconclusive", check.message
+        assert "shuffled labels do as well" in check.message and "lower end" not in check.message
+        with pytest.raises(Inconclusive):
+            check.raise_if_failed()
+        assert check.with_confidence(None).outcome == "passed"  # the point estimate alone decides
+    assert check_auc(eight(), EIGHT_GROUPS, at_least=0.8, confidence=0.95).outcome == "passed"  # p < 0.05
+
+
+def test_an_undefined_interval_reads_the_same_in_the_terminal_and_the_report() -> None:
+    from embedsim.records import CheckRecord
+    from embedsim.report.entries import check_line, evidence, interval
+
+    one = SimilarityMatrix(np.array([[0.9, 0.1]]), ("h1",), ("Happy", "Sad"))
+    check = check_top1(one, ["Happy"], at_least=0.8, confidence=0.95)
+    record = CheckRecord.of(check, name="top1", matrix="matrix", outcome=check.outcome, reason="", where="").__dict__
+    assert "95% CI undefined" in check.evidence and "95% CI undefined" in evidence(record)
+    assert "CI undefined" in interval(record) and "nan" not in check_line(record).lower()

@@ -93,6 +93,7 @@ class Experiment:
         """Embed ``rows`` (and ``cols``) with this model in one call and return the cosine
         similarity matrix (all pairs of ``rows`` when ``cols`` is omitted), recorded under
         ``name`` (default: the first of ``matrix``, ``matrix_2``, ... not taken)."""
+        rows, cols = list(rows), None if cols is None else list(cols)  # generators are read once
         matrix = similarity(self.embedder, rows, cols)
         return self.add_matrix(matrix, name=name, rows=rows, cols=cols if cols is not None else rows)
 
@@ -108,7 +109,8 @@ class Experiment:
         elif name in taken:
             raise InputError(f"the experiment already has a matrix named {name!r}; pass another name=")
         record = MatrixRecord(name, list(matrix.row_labels), list(matrix.col_labels),
-                              np.asarray(matrix.values, dtype=np.float64).round(6).tolist(), matrix.all_pairs)
+                              np.asarray(matrix.values, dtype=np.float64).round(6).tolist(), matrix.all_pairs,
+                              self_pairs=[list(cell) for cell in matrix.self_pairs])
         self.matrices.append(record)
         self._items[id(matrix)] = (matrix, rows, cols, record)
         return matrix

@@ -3,6 +3,7 @@ statistic lines, record commands. Shared by the HTML and Markdown pages."""
 
 from __future__ import annotations
 
+import math
 import posixpath
 import shlex
 import time
@@ -64,12 +65,20 @@ def earlier(entry: Entry) -> str:
     return "from an earlier run at " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(entry.get("time", 0)))
 
 
+def span(low: float, high: float, digits: int, separator: str) -> str:
+    """``0.410..0.620`` (with ``separator``), or ``undefined`` when an end is not a number - as
+    :attr:`embedsim.expect.Check.evidence` says it in the terminal (too few items to resample)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "undefined"
+    return f"{low:.{digits}f}{separator}{high:.{digits}f}"
+
+
 def interval(record: dict[str, Any], low: str = "ci_low", high: str = "ci_high") -> str:
     """`` [95% CI 0.41, 0.62]`` when the record has an interval, else empty."""
     if record.get(low) is None or record.get(high) is None:
         return ""
     level = f"{record['confidence']:.0%} " if record.get("confidence") else ""
-    return f" [{level}CI {record[low]:.4f}, {record[high]:.4f}]"
+    return f" [{level}CI {span(record[low], record[high], 4, ', ')}]"
 
 
 def check_line(check: dict[str, Any]) -> str:
@@ -84,7 +93,7 @@ def evidence(c: dict[str, Any]) -> str:
     """`` [95% CI a..b, n items; chance x; constant y; p z]`` from a check's evidence fields."""
     parts = []
     if c.get("ci_low") is not None:
-        parts.append(f"{c['confidence']:.0%} CI {c['ci_low']:.3f}..{c['ci_high']:.3f}"
+        parts.append(f"{c['confidence']:.0%} CI {span(c['ci_low'], c['ci_high'], 3, '..')}"
                      f"{' (required)' if c.get('confidence_required') else ''}, {c['n_items']} items")
     parts += [f"{label} {c[key]:.3f}" for key, label in (("chance", "chance"), ("majority", "constant answer"),
                                                          ("p_value", "permutation p")) if c.get(key) is not None]
@@ -97,8 +106,8 @@ def stats_lines(matrix: dict[str, Any]) -> list[str]:
     def extra(s: dict[str, Any]) -> str:
         if "p_value_auc" not in s:
             return ""
-        return (f"; {s['confidence']:.0%} CI margin {s['margin_low']:.3f}..{s['margin_high']:.3f}, AUC "
-                f"{s['auc_low']:.3f}..{s['auc_high']:.3f} over {s['n_items']:.0f} items; chance: margin 0, AUC 0.5; "
+        return (f"; {s['confidence']:.0%} CI margin {span(s['margin_low'], s['margin_high'], 3, '..')}, AUC "
+                f"{span(s['auc_low'], s['auc_high'], 3, '..')} over {s['n_items']:.0f} items; chance: margin 0, AUC 0.5; "
                 f"permutation p {s['p_value_margin']:.3f} (margin), {s['p_value_auc']:.3f} (AUC)")
 
     return [f"{matrix['name']} by {key}: within {s['within_mean']:.4f} ({s['n_within']:.0f} pairs), between "

@@ -414,3 +414,61 @@ def test_provenance_is_shown_per_model_and_foreign_hosts_are_flagged(tmp_path: P
     assert "2 recording(s) of gemini-embedding-2 were answered by a host other than the vendor's official one" in page
     data = json.loads((tmp_path / "rep" / "report.json").read_text(encoding="utf-8"))
     assert data["provenance"]["gemini-embedding-2"] == rows
+
+
+def test_the_report_deletes_only_files_inside_its_folder_that_it_wrote(tmp_path: Path) -> None:
+    """Regression (issue 20.11): paths added to the marker's ``files`` (``../notes.txt``, an
+    absolute path, a path through a symlink, the pages themselves) were deleted by the next build."""
+    rep = tmp_path / "rep"
+    report.prepare(rep)
+    report.write_fragment(rep, _fragment("pixels", 0, 1), None)
+    report.build_index(rep, ["pixels"])
+    outside = {tmp_path / "notes.txt": "../notes.txt", tmp_path / "outside.txt": str(tmp_path / "outside.txt"),
+               tmp_path / "elsewhere" / "x.png": "heatmaps/link/x.png",
+               tmp_path / "deep.png": "heatmaps/pixels/../../../deep.png"}
+    for path in outside:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("mine")
+    if os.name != "nt":
+        (rep / "heatmaps" / "link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    marker = json.loads((rep / report.MARKER).read_text(encoding="utf-8"))
+    marker["files"] += [*outside.values(), "index.md", "fragments"]
+    (rep / report.MARKER).write_text(json.dumps(marker), encoding="utf-8")
+    stale = report.write_fragment(rep, _fragment("pixels", 0, 1, test="test_y"), None)
+    report.build_index(rep, ["pixels"])
+    assert {path: path.read_text() for path in outside} == dict.fromkeys(outside, "mine")
+    assert (rep / "index.md").is_file() and (rep / "fragments").is_dir()
+    # what it wrote itself still goes when it is stale
+    stale.unlink()
+    report.build_index(rep, ["pixels"])
+    assert [p.name for p in (rep / "heatmaps" / "pixels").iterdir()] == [
+        "tests_test_a.py~4fcecd91340d8c34__test_x__matrix.png"]
+
+
+def test_an_interrupted_or_running_build_leaves_only_files_its_marker_lists(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (issue 20.12): a Ctrl-C during the build left heatmaps the marker did not list,
+    and every later run (or one started during the build) refused the folder."""
+    from embedsim.report import folder, images
+
+    rep = tmp_path / "rep"
+    report.prepare(rep)
+    for test in ("test_x", "test_y"):
+        report.write_fragment(rep, _fragment("pixels", 0, 1, test=test), None)
+    seen = []
+    write = images.atomic_write
+
+    def interrupted(path: Path, data: bytes) -> Path:
+        write(path, data)
+        seen.append(folder.foreign_files(rep))  # what a second run starting now checks
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(images, "atomic_write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.build_index(rep, ["pixels"])
+    assert seen == [[]]
+    monkeypatch.undo()
+    report.prepare(rep)  # the next run
+    report.build_index(rep, ["pixels"])
+    assert len(list((rep / "heatmaps" / "pixels").glob("*.png"))) == 2
+    assert folder.foreign_files(rep) == []

@@ -2,10 +2,13 @@
 
 A folder becomes a report folder when embedsim finds it missing or empty and writes its
 marker, ``.embedsim-report``: a JSON file listing the files the report's builds wrote.
-embedsim refuses a folder that holds anything else, and deletes only files it listed.
-Fragments (``fragments/*.json``, one per test and model) are written by every process
-of a run; a build reads them under the folder's lock, so concurrent runs on one folder
-never drop each other's sections.
+embedsim refuses a folder that holds anything else, and deletes only files it listed -
+and of those only heatmaps (``heatmaps/<folder>/<name>.png``) inside the folder, whatever
+the marker says. A build lists each heatmap in the marker *before* writing it, so an
+interrupted build (Ctrl-C) or one still running never leaves a file the marker does not
+list. Fragments (``fragments/*.json``, one per test and model) are written by every
+process of a run; a build reads them under the folder's lock, so concurrent runs on one
+folder never drop each other's sections.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ FRAGMENTS = "fragments"
 HEATMAPS = "heatmaps"
 INDEX_FILES = ("index.html", "index.md", "report.json")
 _TEMPORARY = re.compile(r"\..+\.tmp")  # embedsim.files.atomic_write's temporary files
+#: What a build writes besides the pages: ``heatmaps/<model or pair>/<name>.png`` (slugs: no ``/``, never ``..``).
+_HEATMAP = re.compile(rf"{HEATMAPS}/(?!\.\.?/)[^/\\]+/[^/\\]+\.png")
 
 Entry = dict[str, Any]
 
@@ -37,11 +42,21 @@ class ReportFolderError(EmbedsimError):
 
 
 def _written(report_dir: Path) -> set[str]:
+    """The files the marker lists that a build may have written: heatmaps, by their relative
+    path (anything else in the marker - ``../x``, an absolute path, the pages - is ignored)."""
     try:
         files = json.loads((report_dir / MARKER).read_text(encoding="utf-8"))["files"]
     except (OSError, ValueError, KeyError, TypeError):
         return set()
-    return {f for f in files if isinstance(f, str)}
+    return {f for f in files if isinstance(f, str) and _HEATMAP.fullmatch(f)}
+
+
+def _inside(report_dir: Path, relative: str) -> bool:
+    """``relative`` (a listed heatmap) is in ``report_dir`` once symlinks are followed."""
+    try:
+        return (report_dir / relative).parent.resolve().parent == report_dir.resolve() / HEATMAPS
+    except OSError:
+        return False
 
 
 def _owned(relative: str, written: set[str]) -> bool:
@@ -57,8 +72,8 @@ def foreign_files(report_dir: Path) -> list[str]:
     if not report_dir.is_dir():
         return []
     files = sorted(p.relative_to(report_dir).as_posix() for p in report_dir.rglob("*") if not p.is_dir())
-    if not (report_dir / MARKER).is_file():
-        return files
+    if not (report_dir / MARKER).is_file():  # a concurrent run may be marking it: its lock and marker's temporary file
+        return [f for f in files if not (f == LOCK or (f.startswith(f".{MARKER}.") and _TEMPORARY.fullmatch(f)))]
     written = _written(report_dir)
     return [f for f in files if not _owned(f, written)]
 
@@ -78,18 +93,37 @@ def prepare(report_dir: Path) -> None:
             "other files - choose another folder, or move these away")
     (report_dir / FRAGMENTS).mkdir(parents=True, exist_ok=True)
     if not (report_dir / MARKER).is_file():
-        record_written(report_dir, ())
+        with locked(report_dir):  # a build claims its heatmaps under the lock: never overwrite its marker
+            if not (report_dir / MARKER).is_file():
+                _write_marker(report_dir, ())
+
+
+def _write_marker(report_dir: Path, files: Iterable[str]) -> None:
+    text = json.dumps({"written by": "embedsim --embedsim-report: this folder holds only its report; "
+                                     "embedsim deletes only the heatmaps listed here", "files": sorted(set(files))},
+                      indent=1)
+    atomic_write(report_dir / MARKER, text.encode("utf-8"))
+
+
+def claim(report_dir: Path, relative: str) -> None:
+    """List ``relative`` (a heatmap about to be written) in the marker first, so the folder
+    never holds a file of the report the marker does not list (call under :func:`locked`)."""
+    if not _HEATMAP.fullmatch(relative):
+        raise ValueError(f"the report writes only heatmaps/<folder>/<name>.png, not {relative!r}")
+    written = _written(report_dir)
+    if relative not in written:
+        _write_marker(report_dir, written | {relative})
 
 
 def record_written(report_dir: Path, files: Iterable[str]) -> None:
     """Remember ``files`` (relative paths) as the report's own, and delete the files an
-    earlier build wrote that this one did not (never anything else)."""
-    files = sorted(set(files))
-    for stale in sorted(_written(report_dir) - set(files)):
-        (report_dir / stale).unlink(missing_ok=True)
-    text = json.dumps({"written by": "embedsim --embedsim-report: this folder holds only its report; "
-                                     "embedsim deletes only the files listed here", "files": files}, indent=1)
-    atomic_write(report_dir / MARKER, text.encode("utf-8"))
+    earlier build wrote that this one did not: only listed heatmaps inside the folder,
+    never anything else (deleted before the marker forgets them)."""
+    files = set(files)
+    for stale in sorted(_written(report_dir) - files):
+        if _inside(report_dir, stale):
+            (report_dir / stale).unlink(missing_ok=True)
+    _write_marker(report_dir, files)
 
 
 @contextmanager

@@ -69,12 +69,42 @@ def snapshots_not_judged(config: pytest.Config, report: pytest.TestReport) -> No
             report.nodeid, report.location, report.keywords, "skipped", None, "call"))
 
 
+def _narrowed(config: pytest.Config) -> set[str]:
+    """Test files (rootdir-relative, as in node ids) of which the command line named single tests."""
+    out = set()
+    for arg in config.args:
+        path, sep, _names = str(arg).partition("::")
+        if sep:
+            try:
+                out.add((config.invocation_params.dir / path).resolve().relative_to(config.rootpath.resolve()).as_posix())
+            except ValueError:
+                continue
+    return out
+
+
 class RunHooks:
     """Hooks about the whole run, for one :class:`~embedsim.config.Settings`."""
 
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
+        #: What this run collected, before any deselection (``-k``, ``-m``), for the report:
+        #: ``(module, test, model)`` of each test, and the modules collected whole.
+        self.collected: set[tuple[str, str, str]] = set()
+        self.modules: set[str] = set()
+        self.narrowed = _narrowed(config)
+
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        if (model := model_of(item)) is not None:
+            self.collected.add((item.nodeid.split("::")[0], base_test_name(item, model), model))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A test file collected without errors: its tests are all the tests it has (the report
+        drops sections of the others), unless the run named tests in it (``file::test``) or ran
+        only the last failures (``--lf`` collects failing files only)."""
+        if report.passed and report.nodeid and "::" not in report.nodeid and not self.config.getoption("lf", False) \
+                and (self.config.rootpath / report.nodeid).is_file() and report.nodeid not in self.narrowed:
+            self.modules.add(report.nodeid)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -110,6 +140,8 @@ class RunHooks:
         config = self.config
         if hasattr(config, "workeroutput") and config.stash.get(USED, False):
             config.workeroutput["embedsim_used"] = True  # type: ignore[attr-defined]
+        if hasattr(config, "workeroutput") and self.settings.report_dir is not None:
+            config.workeroutput["embedsim_collected"] = [sorted(self.modules), sorted(self.collected)]  # type: ignore[attr-defined]
         result = yield
         if (folder := report_dir(config, self.settings)) is not None:
             from embedsim import report
@@ -118,14 +150,20 @@ class RunHooks:
             settings = self.settings
             models = tuple(dict.fromkeys(settings.models + settings.selected))
             report.build_index(folder, models, config.rootpath, started=config.stash.get(REPORT_STARTED, None),
-                               pairs=settings.compare or None, provenance=origin.recorded(settings.cassette_dir, models))
+                               pairs=settings.compare or None, provenance=origin.recorded(settings.cassette_dir, models),
+                               collected=self.collected, modules=self.modules)
         return result
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """pytest-xdist controller: a worker's tests used embedsim's fixtures."""
-        if getattr(node, "workeroutput", {}).get("embedsim_used"):
+        output = getattr(node, "workeroutput", {})
+        if output.get("embedsim_used"):
             self.config.stash[USED] = True
+        if "embedsim_collected" in output:  # every worker collects every test
+            modules, collected = output["embedsim_collected"]
+            self.modules.update(modules)
+            self.collected.update(map(tuple, collected))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         config, settings = self.config, self.settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -472,3 +473,109 @@ def test_an_interrupted_or_running_build_leaves_only_files_its_marker_lists(tmp_
     report.build_index(rep, ["pixels"])
     assert len(list((rep / "heatmaps" / "pixels").glob("*.png"))) == 2
     assert folder.foreign_files(rep) == []
+
+
+INJECTION = '''
+import pytest
+from embedsim.items import text_item
+
+IMG = "<img src=x onerror=alert(1)>"
+LINK = "[x](javascript:alert(4))"
+
+@pytest.mark.parametrize("tag", ["</details><script>alert(2)</script>"])
+def test_evil(experiment, tag):
+    """[click](javascript:alert(3)) ![t](https://evil.example/t.png) <b>bold</b>"""
+    words = [text_item("a", label=IMG), text_item("b", label=LINK), text_item("c", label="- *x* `y` _z_")]
+    m = experiment.similarity(words, name="![m](https://evil.example/m.png)")
+    experiment.expect_order(m, IMG, [LINK, "- *x* `y` _z_"], margin=2, name="<script>alert(5)</script>" + tag)
+'''
+
+
+def test_index_md_shows_what_tests_name_as_text_never_as_markup(pytester: pytest.Pytester) -> None:
+    """Regression (issue 20.14): labels, test ids, docstrings, matrix and expectation names and
+    model ids went into index.md raw (GitHub renders raw HTML, links and images in Markdown)."""
+    from embedsim.report.markdown import _md
+
+    evil_model = "gemini-embedding-<img_src=y_onerror=alert(6)>"
+    pytester.makeini(f"[pytest]\nembedsim_models = pixels {evil_model}\n")
+    pytester.makepyfile(test_evil=INJECTION)
+    pytester.runpytest("--embedsim-report", "rep").assert_outcomes(skipped=1, failed=1)
+    md = (pytester.path / "rep" / "index.md").read_text(encoding="utf-8")
+    assert "alert(6)" in md and "alert(5)" in md and "alert(4)" in md and "alert(3)" in md  # all shown ...
+    prose = re.sub(r"^(`{3,})\n.*?\n\1$", "", md, flags=re.S | re.M)  # code blocks (the record command) are literal
+    for markup in ("<img", "<script", "</details><script", "<b>", r"(?<!\\)\]\((?!heatmaps/)", r"(?<!\\)\*x", r"(?<!\\)_z"):
+        assert not re.search(markup, prose), markup  # ... none as markup (a link is "](" unescaped; the heatmaps')
+    assert md.count("<details>") == md.count("</details>") == 1  # the one matrix table of pixels
+    assert "\\*x\\* \\`y\\` \\_z\\_" in md
+    # the escaping is literal: backslashes and entities undone give the text back
+    for text in ("a_b", "_a_", "1. x", "> q", "x | y", "&lt;", "\\`", "$x$", "~~s~~", "#1"):
+        escaped = _md(text, line_start=True)
+        assert re.sub(r"\\(.)", r"\1", escaped.replace("&lt;", "<").replace("&amp;", "&")) == text, escaped
+
+
+def test_a_full_run_drops_sections_of_tests_that_no_longer_exist(pytester: pytest.Pytester) -> None:
+    """Regression (issue 20.16): a renamed test kept its section, was counted in the summary and
+    made every full run say "Partial run"."""
+    pytester.makepyfile(test_exp=EXPERIMENTS)
+    rep = pytester.path / "rep"
+    pytester.runpytest("--embedsim-report", "rep")
+    pytester.makepyfile(test_exp=EXPERIMENTS.replace("def test_spelling", "def test_spelled"))
+    for _ in range(2):
+        pytester.runpytest("--embedsim-report", "rep").assert_outcomes(passed=1, failed=1, xfailed=1)
+        md = (rep / "index.md").read_text(encoding="utf-8")
+        assert "## test_spelled\n" in md and "test_spelling" not in md and "Partial run" not in md
+        assert "| pixels (baseline, no semantics) | 1 | 1 | 0 | 1 | 0 |" in md
+        assert len(list((rep / "fragments").glob("*.json"))) == 3
+    # a partial run says what it did not run, and the one command that refreshes it
+    pytester.runpytest("--embedsim-report", "rep", "-k", "spelled")
+    md = (rep / "index.md").read_text(encoding="utf-8")
+    assert md.startswith("# embedsim report\n\n> **Partial run: 2 of the 3 results shown were not run this time")
+    assert "> python -m pytest test_exp.py --embedsim-model pixels --embedsim-report rep\n" in md
+    # with -n 2 too (the workers collect), and a run naming one test drops nothing of its file
+    pytester.makepyfile(test_exp=EXPERIMENTS.replace("def test_broken", "def test_mended"))
+    pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--embedsim-report", "rep")
+    md = (rep / "index.md").read_text(encoding="utf-8")
+    assert "test_broken" not in md and "## test_mended\n" in md and "Partial run" not in md
+    pytester.runpytest("--embedsim-report", "rep", "test_exp.py::test_meaning")
+    assert len(list((rep / "fragments").glob("*.json"))) == 3
+
+
+def test_a_run_of_one_new_model_says_which_command_completes_the_report(pytester: pytest.Pytester) -> None:
+    """Regression (issue 20.15): the README's new-version recipe (``--embedsim-model NEW ...
+    --embedsim-report report``) gave a report of NEW alone, with no comparison and no notice."""
+    import shlex
+
+    pytester.makeini("[pytest]\nembedsim_models = pixels pixels@64\n")
+    pytester.makepyfile(test_exp=EXPERIMENTS)
+    rep = pytester.path / "rep"
+    pytester.runpytest("--embedsim-model", "pixels@64", "--embedsim-report", "rep")
+    md = (rep / "index.md").read_text(encoding="utf-8")
+    command = "python -m pytest test_exp.py --embedsim-model pixels,pixels@64 --embedsim-report rep"
+    assert md.startswith("# embedsim report\n\n> **Not in this report yet: pixels (3 test(s)) - this run did not "
+                         "run them (--embedsim-model, -k). Every model side by side, replayed from its recordings: "
+                         f"run, from the project root,**\n\n> ```\n> {command}\n> ```\n")
+    data = json.loads((rep / "report.json").read_text(encoding="utf-8"))
+    assert data["partial"] is True and data["complete_with"] == command and len(data["missing"]) == 3
+    assert command in (rep / "index.html").read_text(encoding="utf-8")
+    pytester.runpytest(*shlex.split(command)[3:]).assert_outcomes(passed=2, failed=2, xfailed=2)
+    data = json.loads((rep / "report.json").read_text(encoding="utf-8"))
+    assert (data["partial"], data["missing"], data["complete_with"]) == (False, [], "")
+    assert [(c["old"], c["new"], c["compared"]) for c in data["comparisons"]] == [("pixels", "pixels@64", 3)]
+    md = (rep / "index.md").read_text(encoding="utf-8")
+    assert "Not in this report" not in md and "## What changed" in md
+
+
+def test_a_fragment_that_is_not_one_is_deleted_and_named_not_a_crash(tmp_path: Path) -> None:
+    """Regression (issue 20.23): a fragment missing keys crashed the build with KeyError: 'module'."""
+    report.prepare(tmp_path)
+    report.write_fragment(tmp_path, _fragment("pixels", 0, 1), None)
+    bad = tmp_path / "fragments" / "bad.json"
+    bad.write_text('{"test": "test_x", "model": "pixels"}', encoding="utf-8")
+    worse = tmp_path / "fragments" / "worse.json"
+    worse.write_text(json.dumps({**_fragment("pixels", 0, 1, test="test_y"), "checks": [{"name": "x"}]}),
+                     encoding="utf-8")
+    report.build_index(tmp_path, ["pixels"])
+    md = (tmp_path / "index.md").read_text(encoding="utf-8")
+    assert ("2 result file(s) of the report folder could not be read and were deleted (rerun their tests): "
+            "fragments/bad.json: the fragment has no 'module'; fragments/worse.json: check 1 has no 'matrix'") in md
+    assert "## test_x\n" in md and not bad.exists() and not worse.exists()

@@ -151,14 +151,50 @@ def write_fragment(report_dir: Path, entry: Entry) -> Path:
     return atomic_write(fragment_path(report_dir, entry), json.dumps(entry, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
-def read_fragments(report_dir: Path) -> list[Entry]:
+def read_fragments(report_dir: Path, dropped: list[str] | None = None) -> list[Entry]:
+    """The fragments of ``report_dir``. One that is not a fragment this embedsim writes
+    (unreadable, not JSON, a key missing or of the wrong type) is skipped; with ``dropped``
+    given, it is deleted and noted there (``fragments/<name>: why``)."""
     out = []
     for path in sorted((report_dir / FRAGMENTS).glob("*.json")):
         try:
-            out.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            problem = fragment_problem(entry)
+        except (OSError, ValueError) as exc:
+            entry, problem = None, f"unreadable ({type(exc).__name__})"
+        if problem is None:
+            out.append(entry)
+        elif dropped is not None:
+            dropped.append(f"{FRAGMENTS}/{path.name}: {problem}")
+            path.unlink(missing_ok=True)
     return out
+
+
+#: The keys of a fragment, of its matrices and of its checks the report reads, and their types.
+_FRAGMENT = {"module": str, "test": str, "model": str, "outcome": str, "matrices": list, "checks": list}
+_MATRIX = {"name": str, "row_labels": list, "col_labels": list, "values": list, "all_pairs": bool}
+_CHECK = {"name": str, "matrix": str, "kind": str, "outcome": str, "statistic": (int, float),
+          "threshold": (int, float), "n": int, "unit": str}
+
+
+def fragment_problem(entry: Any) -> str | None:
+    """Why ``entry`` is not a report fragment (a missing key, a wrong type), or ``None``."""
+    def problem(record: Any, keys: dict[str, Any], what: str) -> str | None:
+        if not isinstance(record, dict):
+            return f"{what} is not a JSON object"
+        for key, kind in keys.items():
+            if key not in record:
+                return f"{what} has no {key!r}"
+            if not isinstance(record[key], kind) or (kind is not bool and isinstance(record[key], bool)):
+                return f"{what}'s {key!r} is not {getattr(kind, '__name__', 'a number')}"
+        return None
+
+    found = problem(entry, _FRAGMENT, "the fragment")
+    for index, matrix in enumerate(entry.get("matrices", []) if found is None else []):
+        found = found or problem(matrix, _MATRIX, f"matrix {index + 1}")
+    for index, check in enumerate(entry.get("checks", []) if found is None else []):
+        found = found or problem(check, _CHECK, f"check {index + 1}")
+    return found
 
 
 def drop_fragment(report_dir: Path, entry: Entry) -> None:

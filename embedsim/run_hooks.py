@@ -1,6 +1,6 @@
 """The plugin's run-level hooks (a plugin object :func:`embedsim.plugin.pytest_configure`
-registers): each test's outcome into the report, a recording failure's snapshots kept out of
-syrupy's unused ones, the notice of the defaults used, the report index."""
+registers): each test's outcome into the report, the snapshots of a test that failed for a
+recording reason or never ran its body (a setup error) kept out of syrupy's unused ones, the notice of the defaults used, the report index."""
 
 from __future__ import annotations
 
@@ -29,6 +29,11 @@ REPORT_STARTED = pytest.StashKey[float]()
 USED = pytest.StashKey[bool]()
 #: Why the test's model cannot run it (see :func:`not_applicable`).
 NOT_APPLICABLE = pytest.StashKey[str]()
+#: The attribute of a failed setup's report of a test using embedsim: its body never ran, so it
+#: compared no snapshot (serialised with the report, so pytest-xdist brings it to the controller).
+NEVER_RAN_ATTRIBUTE = "embedsim_never_ran"
+#: Fixtures that take snapshots besides the experiment's (a test with a model parameter).
+SNAPSHOT_FIXTURES = frozenset({"matrix_snapshot", "heatmap_snapshot"})
 
 
 def report_dir(config: pytest.Config, settings: Settings) -> Path | None:
@@ -101,7 +106,12 @@ class RunHooks:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A test file collected without errors: its tests are all the tests it has (the report
         drops sections of the others), unless the run named tests in it (``file::test``) or ran
-        only the last failures (``--lf`` collects failing files only)."""
+        only the last failures (``--lf`` collects failing files only). One that failed to collect
+        ran none of its tests, so this run cannot tell which snapshots are unused: syrupy is
+        told so through its own option ``--snapshot-disable-unused`` (read when the run ends),
+        and ``--snapshot-update`` deletes none."""
+        if report.failed and hasattr(self.config.option, "disable_unused_snapshots"):
+            self.config.option.disable_unused_snapshots = True
         if report.passed and report.nodeid and "::" not in report.nodeid and not self.config.getoption("lf", False) \
                 and (self.config.rootpath / report.nodeid).is_file() and report.nodeid not in self.narrowed:
             self.modules.add(report.nodeid)
@@ -114,6 +124,8 @@ class RunHooks:
         if (why := outcomes.cause(call.excinfo)) and (rep.failed or rep.skipped):
             setattr(rep, outcomes.CAUSE_ATTRIBUTE, why)
         model = model_of(item)
+        if rep.when == "setup" and rep.failed and (model is not None or SNAPSHOT_FIXTURES & set(item.fixturenames)):
+            setattr(rep, NEVER_RAN_ATTRIBUTE, True)  # its body never ran: it compared no snapshot
         if self.settings.report_dir is None or model is None or item.stash.get(UNSELECTED, False):
             return rep
         outcome = item.stash.setdefault(OUTCOME, outcomes.new())
@@ -131,7 +143,8 @@ class RunHooks:
 
     @pytest.hookimpl(trylast=True)  # after syrupy's own, which took the test as failed
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.failed and getattr(report, outcomes.CAUSE_ATTRIBUTE, "") == "recording":
+        if report.failed and (getattr(report, outcomes.CAUSE_ATTRIBUTE, "") == "recording"
+                              or getattr(report, NEVER_RAN_ATTRIBUTE, False)):
             snapshots_not_judged(self.config, report)
 
     @pytest.hookimpl(wrapper=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -485,3 +486,45 @@ def test_snapshots_of_a_test_failing_for_a_recording_reason_are_never_unused(pyt
     result = run("--snapshot-update", *workers)  # what syrupy's hint says to run
     result.stdout.fnmatch_lines(["*2 snapshots passed. 2 unused snapshots deleted.*", "Deleted test_gone*"])
     assert {p.name for p in folder.iterdir()} == {name for name in stored if not name.startswith("test_gone")}
+
+
+NEVER_RAN = WORDS + """
+from pathlib import Path
+import pytest
+
+@pytest.fixture(scope="session")
+def dataset():  # as Dataset.load of a folder that lost a file
+    if Path("missing.txt").exists():
+        raise FileNotFoundError("fixtures/faces/alice_1.jpg is missing")
+    return WORDS
+
+def test_words(experiment, dataset):
+    experiment.snapshot(experiment.similarity(dataset))
+
+def test_pairs(experiment, dataset):
+    experiment.snapshot(experiment.similarity(dataset[:2]))
+"""
+
+
+@pytest.mark.parametrize(("problem", "workers"), [("setup", []), ("setup", ["-n", "2"]), ("collection", [])],
+                         ids=["setup", "setup-xdist", "collection"])
+def test_snapshots_of_a_test_that_never_ran_its_body_are_never_unused(pytester: pytest.Pytester, problem: str,
+                                                                      workers: list[str]) -> None:
+    """Regression (issue 20.10): a fixture error (a dataset file deleted) made syrupy call every
+    snapshot of the failing tests unused, and its hint, ``--snapshot-update``, deleted them all."""
+    pytester.makepyfile(test_rec=NEVER_RAN, test_fine="def test_fine():\n    pass\n")
+    pytester.runpytest("--snapshot-update").assert_outcomes(passed=3)
+    folder = pytester.path / "__snapshots__" / "test_rec"
+    stored = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert len(stored) == 4
+    if problem == "setup":
+        (pytester.path / "missing.txt").write_text("")
+    else:
+        pytester.makepyfile(test_rec="import a_module_that_is_not_installed\n" + NEVER_RAN)
+    options = ["--continue-on-collection-errors"] if problem == "collection" else []
+    run = pytester.runpytest_subprocess if workers else pytester.runpytest  # xdist's workers: a process of its own
+    for update in ([], ["--snapshot-update"]):
+        result = run(*options, *update, *workers)
+        result.assert_outcomes(passed=1, errors=2 if problem == "setup" else 1)
+        assert not re.search(r"snapshots? unused|unused snapshot", result.stdout.str())
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == stored

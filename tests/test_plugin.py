@@ -268,6 +268,9 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st 
     ("cli", ("--embedsim-tolerance", "nan"), "*embedsim: tolerance must be a finite number, got 'nan' "
                                              "(--embedsim-tolerance)*"),
     ("cli", ("--embedsim-image-tolerance", "inf"), "*embedsim: image_tolerance must be a finite number, got 'inf'*"),
+    # issue 20.23: longer overflowed the HTTP clients' clocks (OverflowError at the first call)
+    ("cli", ("--embedsim-timeout", "1e10"), "*embedsim: timeout must be at most 86400 seconds (a day; 0: no limit), "
+                                            "got '1e10' (--embedsim-timeout)*"),
     ("toml", "dimension = true", "*embedsim: dimension must be a int, got True ([[]tool.embedsim[]] dimension in *"
                                  "pyproject.toml)*"),
     ("toml", "dimension = 768.9", "*embedsim: dimension must be a int, got 768.9 ([[]tool.embedsim[]] dimension*"),
@@ -341,6 +344,7 @@ def test_every_option_value_is_valid_or_a_usage_error_naming_key_and_value(value
             assert type(checked) is int and checked >= 1 and not isinstance(value, (bool, float))
         elif option.key in ("tolerance", "image_tolerance", "timeout"):
             assert math.isfinite(checked) and checked >= 0 and not isinstance(value, bool)
+            assert option.key != "timeout" or checked <= 86400
         elif option.key == "api_version":
             assert isinstance(value, str) and isinstance(checked, str) and checked.startswith("v")
         elif option.key == "models":

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from embedsim.files import atomic_write
-from embedsim.report import folder, images, markdown, page
+from embedsim.report import folder, images, markdown, origin, page
 from embedsim.report.compare import compare_models, default_pairs
 from embedsim.report.entries import Contents, Tests, record_commands
 from embedsim.report.folder import Entry
@@ -25,7 +25,8 @@ def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None 
     overrides). ``root`` is the folder the test ids are relative to: fragments of test
     files that no longer exist are dropped. Fragments written before ``started`` (this
     run's start) are earlier runs' results of tests this run did not run: kept, and
-    marked. ``provenance``: per model, its recordings' provenance records.
+    marked. ``provenance``: per model, its recordings' provenance records; models run from local
+    weights get theirs from the fragments (:func:`embedsim.report.origin.weights`).
     """
     with folder.locked(report_dir):
         fragments = _kept(report_dir, models, root)
@@ -40,7 +41,7 @@ def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None 
         for comparison in comparisons:
             written += images.render_differences(report_dir, comparison)
         contents = Contents(used, tests, record_commands(tests, _report_arg(report_dir, root)), comparisons,
-                            dict(provenance or {}))
+                            {**origin.weights(fragments), **dict(provenance or {})})
         data = {"models": used, "partial": bool(contents.earlier), "entries": fragments, "comparisons": comparisons,
                 "provenance": contents.provenance}
         atomic_write(report_dir / "report.json", json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))

@@ -268,3 +268,12 @@ def test_a_pytest_run_with_the_real_model_offline_passes_records_its_revision_an
     result = pytester.runpytest_subprocess(*run)  # the same vectors, other weights on record: a new version
     result.assert_outcomes(failed=1, skipped=1)
     result.stdout.fnmatch_lines([f"*the weights of {model_id} are not those of its snapshots (revision {revision})*"])
+
+
+def test_report_pairs_may_name_models_whose_ids_hold_a_colon(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[tool.embedsim]\nmodels = ["pixels", "hf:openai/clip-vit-base-patch32", "st:x/y"]\n'
+                               'compare = ["pixels:hf:openai/clip-vit-base-patch32", "hf:openai/clip-vit-base-patch32:st:x/y"]\n')
+    from embedsim.plugin.settings import load_settings
+
+    settings = load_settings(pytester.parseconfig())
+    assert settings.compare == (("pixels", "hf:openai/clip-vit-base-patch32"), ("hf:openai/clip-vit-base-patch32", "st:x/y"))

@@ -28,9 +28,10 @@ import pytest
 
 def _comes_from(module: ModuleType, project: Path) -> bool:
     """Whether ``module`` was loaded from a file or folder under ``project``."""
-    path = getattr(module, "__path__", None)  # torch's torch.classes has a namespace object there
-    places = [getattr(module, "__file__", None) or "", *(path if isinstance(path, (list, tuple)) else
-                                                          getattr(path, "_path", None) or ())]
+    try:
+        places = [getattr(module, "__file__", None) or "", *(getattr(module, "__path__", None) or ())]
+    except Exception:  # noqa: BLE001 - torch.classes answers any attribute with a RuntimeError
+        places = [getattr(module, "__file__", None) or ""]
     return any(isinstance(place, str) and Path(place).is_relative_to(project) for place in places if place)
 
 

@@ -77,6 +77,10 @@ def make_siglip(folder: Path) -> Path:
     transformers.SiglipModel(config).save_pretrained(folder)
     images = transformers.SiglipImageProcessor(size={"height": 32, "width": 32})
     transformers.SiglipProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
+    # a tokenizer class the transformers 5 releases tested here all load by name
+    config_file = folder / "tokenizer_config.json"
+    tokenizer_config = json.loads(config_file.read_text(encoding="utf-8"))
+    config_file.write_text(json.dumps({**tokenizer_config, "tokenizer_class": "PreTrainedTokenizerFast"}), encoding="utf-8")
     return folder
 
 

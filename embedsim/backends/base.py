@@ -138,6 +138,12 @@ class BackendSpec:
         """True when this backend serves ``model_id``."""
         return model_id in self.model_ids or bool(self._compiled and self._compiled.fullmatch(model_id))
 
+    def param_id(self, model_id: str) -> str:
+        """The id of ``model_id`` in test names (``test_x[<param id>]``), hence in snapshot file
+        names: the model id itself unless it holds characters syrupy drops from file names
+        (a backend whose ids do overrides this with a readable, collision-free form)."""
+        return model_id
+
     def modalities_of(self, model_id: str) -> frozenset[str]:
         """The item kinds ``model_id`` accepts."""
         for pattern, kinds in self.model_modalities:

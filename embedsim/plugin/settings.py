@@ -152,7 +152,7 @@ def _pairs(value: Any, key: str, source: Source) -> tuple[tuple[str, str], ...]:
         raise _refuse(key, "OLD:NEW model pairs", value, source)
     pairs = []
     for pair in dict.fromkeys(p for entry in entries for p in entry.replace(",", " ").split()):
-        old, sep, new = pair.partition(":")
+        old, sep, new = _split_pair(pair)
         if not (sep and old and new):
             break
         pairs.append((_models(old, key, source)[0], _models(new, key, source)[0]))
@@ -160,6 +160,18 @@ def _pairs(value: Any, key: str, source: Source) -> tuple[tuple[str, str], ...]:
         if pairs:
             return tuple(pairs)
     raise _refuse(key, "OLD:NEW model pairs, e.g. gemini-embedding-2-preview:gemini-embedding-2", value, source)
+
+
+def _split_pair(pair: str) -> tuple[str, str, str]:
+    """``OLD:NEW`` split at the first ``:`` that leaves a served model id on both sides (ids such
+    as ``hf:openai/clip-vit-base-patch32`` hold a ``:`` themselves), else at the first ``:``."""
+    from embedsim.backends import find
+
+    for index in (i for i, ch in enumerate(pair) if ch == ":"):
+        old, new = pair[:index], pair[index + 1:]
+        if old and new and find(old) is not None and find(new) is not None:
+            return old, ":", new
+    return pair.partition(":")
 
 
 def _confidence(value: Any, key: str, source: Source) -> float | None:

@@ -46,32 +46,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from embedsim.backends.gemini import is_multimodal
+from embedsim.backends.base import EMULATOR_HEADER
+from embedsim.backends.gemini import MAX_BATCH_REQUESTS as MAX_REQUESTS_PER_BATCH
+from embedsim.backends.gemini import MAX_DIMENSION, MAX_IMAGES_PER_CONTENT, MIME_TYPES, MIN_DIMENSION, is_multimodal
 from embedsim.backends.pixels import PixelEmbedder
 from embedsim.inputs.items import Item
 
-MAX_REQUESTS_PER_BATCH = 100
-MAX_IMAGES_PER_CONTENT = 6
-MIN_DIMENSION, MAX_DIMENSION = 128, 3072
 #: A request body over this many bytes is answered 413 without being read.
 MAX_BODY_BYTES = 64 * 1024 * 1024
-DEFAULT_DIMENSION = 3072
-SUPPORTED_MIME_TYPES: dict[str, str] = {
-    "text/plain": "text",
-    "image/png": "image",
-    "image/jpeg": "image",
-    "audio/mp3": "audio",
-    "audio/mpeg": "audio",
-    "audio/wav": "audio",
-    "audio/x-wav": "audio",
-    "video/mp4": "video",
-    "video/quicktime": "video",
-    "video/mov": "video",
-    "application/pdf": "pdf",
-}
-#: Every answer carries this header, so a recorder can refuse to store emulator answers
-#: as Gemini cassettes.
-EMULATOR_HEADER = "X-Embedsim-Emulator"
+DEFAULT_DIMENSION = MAX_DIMENSION
+SUPPORTED_MIME_TYPES = MIME_TYPES
 FAULTS = ("delay", "malformed", "truncated", "wrong_count", "empty", "nan")
 
 _ROUTE = re.compile(r"^/(v1|v1beta)/models/([^/:]+):(batchEmbedContents|embedContent)$")

@@ -117,10 +117,8 @@ class Leaf:
 
     @property
     def entry(self) -> str:
-        """How messages show it: ``text 'Happy'``, ``image/png sha256:<hex>``, ``sha256:<hex>``."""
-        if self.digest is not None:
-            return f"{self.mime} {self.digest}" if self.mime else self.digest
-        return f"text {self.value!r}"
+        """What identifies it in a comparison: ``text 'Happy'``, or the media's ``sha256:<hex>``."""
+        return self.digest if self.digest is not None else f"text {self.value!r}"
 
 
 def request_leaves(body: Any, paths: Sequence[str] | None = None) -> list[Leaf]:

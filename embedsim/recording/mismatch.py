@@ -62,6 +62,7 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
     names = item_names(items)
     paths = media_paths(wires)
     live = request_leaves(error.failed_request.body, paths)
+    mimes = {leaf.digest: leaf.mime for leaf in live if leaf.digest and leaf.mime}
     texts = [i.text for i in items if i.kind == "text"]
     input_paths = {leaf.path for leaf in live if _is_text_input(leaf, texts)}
     live_inputs, live_fields = _split(live, input_paths)
@@ -72,7 +73,9 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
     cassette = error.cassette
     unplayed = [r for n, r in enumerate(cassette.requests) if not cassette.play_counts[n]]  # not answered yet
     for request in unplayed or cassette.requests:
-        inputs, fields = _split(request_leaves(request.body, paths), input_paths)
+        leaves = request_leaves(request.body, paths)
+        mimes.update((leaf.digest, leaf.mime) for leaf in leaves if leaf.digest and leaf.mime)
+        inputs, fields = _split(leaves, input_paths)
         recorded_inputs += inputs
         recorded_requests.append(inputs)
         for key, value in fields.items():
@@ -80,11 +83,11 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
         recorded_calls.add(call_of(request.path, wires)[0])
 
     def short(entry: str) -> str:
-        mime, _, digest = entry.rpartition(" ")
-        return f"{mime}, {digest[:19]}..." if mime else f"{digest[:19]}..."
+        mime = mimes.get(entry)
+        return f"{mime}, {entry[:19]}..." if mime else f"{entry[:19]}..."
 
     def name(entry: str) -> str | None:
-        return names.get(entry.rpartition(" ")[2])
+        return names.get(entry)
 
     def show(entry: str) -> str:
         if entry.startswith("text"):

@@ -46,10 +46,14 @@ def digest(value: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _compile(path: str) -> re.Pattern[str]:
-    """A media path (``inputs[].content[].image_base64``, ``**.media.data``) as a pattern
-    fully matching a leaf's path written ``key.key[].key.`` (``**``: any keys between)."""
-    return re.compile("".join(r"(?:[^.]*\.)*" if token == "**" else re.escape(token) + r"\." for token in path.split(".")))
+def _compile(paths: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Media paths (``inputs[].content[].image_base64``, ``**.media.data``) as one pattern fully
+    matching a leaf's path written ``key.key[].key.`` (``**``: any keys between); None for none."""
+    if not paths:
+        return None
+    return re.compile("|".join(
+        "".join(r"(?:[^.]*\.)*" if token == "**" else re.escape(token) + r"\." for token in path.split("."))
+        for path in paths))
 
 
 def _walk(node: Any, path: str, leaf: Callable[[str, Any], Any]) -> Any:
@@ -61,16 +65,17 @@ def _walk(node: Any, path: str, leaf: Callable[[str, Any], Any]) -> Any:
     return leaf(path, node)
 
 
-def _is_media(path: str, value: Any, paths: Sequence[str]) -> bool:
-    return isinstance(value, str) and any(_compile(p).fullmatch(path) for p in paths)
+def _is_media(path: str, value: Any, pattern: re.Pattern[str] | None) -> bool:
+    return isinstance(value, str) and pattern is not None and pattern.fullmatch(path) is not None
 
 
-def _paths(paths: Sequence[str] | None) -> Sequence[str]:
-    if paths is not None:
-        return paths
-    from embedsim.recording.wire import media_paths, wires_of
+def _pattern(paths: Sequence[str] | None) -> re.Pattern[str] | None:
+    """:func:`_compile` of ``paths``, default every installed backend's media paths."""
+    if paths is None:
+        from embedsim.recording.wire import media_paths, wires_of
 
-    return media_paths(wires_of())
+        paths = media_paths(wires_of())
+    return _compile(tuple(paths))
 
 
 def json_body(body: Any) -> Any:
@@ -91,8 +96,10 @@ def digest_media(body: bytes | str | None, paths: Sequence[str] | None = None) -
     parsed = json_body(body)
     if parsed is None:
         return body
-    paths = _paths(paths)
-    digested = _walk(parsed, "", lambda path, value: digest(value) if _is_media(path, value, paths) else value)
+    pattern = _pattern(paths)
+    if pattern is None:
+        return body
+    digested = _walk(parsed, "", lambda path, value: digest(value) if _is_media(path, value, pattern) else value)
     return json.dumps(digested, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -123,7 +130,7 @@ class Leaf:
 
 def request_leaves(body: Any, paths: Sequence[str] | None = None) -> list[Leaf]:
     """The values of a JSON request body in order, media (at ``paths``) as digests."""
-    paths = _paths(paths)
+    pattern = _pattern(paths)
     parsed = json_body(body)
     leaves: list[Leaf] = []
 
@@ -134,7 +141,7 @@ def request_leaves(body: Any, paths: Sequence[str] | None = None) -> list[Leaf]:
         elif isinstance(node, list):
             for value in node:
                 visit(value, f"{path[:-1]}[]." if path else "[].", {})
-        elif _is_media(path, node, paths):
+        elif _is_media(path, node, pattern):
             mime = node[5:].partition(";")[0].partition(",")[0] if node.startswith("data:") else next(
                 (v for k, v in siblings.items() if "mime" in k.lower() and isinstance(v, str)), None)
             leaves.append(Leaf(path.rstrip("."), None, digest(node), mime or None))

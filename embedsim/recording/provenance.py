@@ -52,7 +52,7 @@ def describe(requests: list[Any], responses: list[dict[str, Any]], wires: Sequen
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        embedsim_version = version("embedsim")
+        embedsim_version = version("pytest-embedsim")
     except PackageNotFoundError:
         embedsim_version = None
     urls = [urlsplit(without_userinfo(r.uri)) for r in requests]

@@ -27,9 +27,8 @@ from typing import Any
 
 import pytest
 
-from embedsim.backends import DEFAULT_MODEL, check_model_id
+from embedsim.backends import DEFAULT_MODEL, check_model_id, remote_defaults
 from embedsim.backends.base import DEFAULT_DIMENSION, MAX_TIMEOUT
-from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from embedsim.errors import InputError
 from embedsim.snapshot import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
 
@@ -214,11 +213,10 @@ OPTIONS: tuple[Option, ...] = (
            f"RMS tolerance (0-255) of heatmap snapshots (default: {DEFAULT_IMAGE_TOLERANCE:g})."),
     Option("--embedsim-timeout", "embedsim_timeout", "timeout", _timeout,
            f"Seconds one call attempt to a remote model may take; the backend's retries then apply; 0: no "
-           f"limit (default: the backend's own, {DEFAULT_TIMEOUT:g} s for Gemini)."),
+           f"limit (default: the backend's own, {remote_defaults('default_timeout', ' s')})."),
     Option("--embedsim-api-version", "embedsim_api_version", "api_version", _api_version,
-           f"API version remote models are asked on (default: the backend's own, {DEFAULT_API_VERSION} for "
-           "Gemini, the version Google's REST examples for the embedding models use). Cassettes replay "
-           "whatever the version."),
+           f"API version remote models are asked on (default: the backend's own, "
+           f"{remote_defaults('default_api_version')}). Cassettes replay whatever the version."),
     Option("--embedsim-confidence", "embedsim_confidence", "confidence", _confidence,
            "Require every expectation's bootstrap interval at this level (e.g. 0.95) to clear its "
            "threshold; an estimate that passes while its interval does not is INCONCLUSIVE "

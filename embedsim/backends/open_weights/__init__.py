@@ -62,7 +62,7 @@ class OpenWeightsSpec(BackendSpec):
 
 
 _COMMON: dict[str, Any] = dict(
-    model_ids=(), modalities=_ANY, local=True, key_env=(), official_host=None, dimensions=(1, 65536),
+    model_ids=(), modalities=_ANY, local=True, key_env=(), dimensions=(1, 65536),
     default_dimension=512, grouping="local: batches of EMBEDSIM_BATCH_SIZE items (default 32) per forward pass, no calls",
 )
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from embedsim.backends import is_local
+from embedsim.backends import invalidate, is_local
 from embedsim.plugin.cassette_context import (
     claim_cassette,
     mark_shared_cassettes,
@@ -60,6 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "embedsim_models(*models): run this test only with these of the configured model ids."
     )
+    invalidate()  # the backends installed when this run starts (see pytest_unconfigure)
     settings = load_settings(config)
     config.stash[SETTINGS] = settings
     config.pluginmanager.register(RunHooks(config, settings), "embedsim-run")
@@ -75,6 +76,12 @@ def pytest_configure(config: pytest.Config) -> None:
         except report.ReportFolderError as exc:
             raise pytest.UsageError(f"embedsim: {exc}") from None
         config.stash[REPORT_STARTED] = time.time()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Forget the backends this run read: an in-process run (pytester's) may have had other
+    entry points on ``sys.path`` than the process that goes on."""
+    invalidate()
 
 
 @pytest.hookimpl(tryfirst=True)

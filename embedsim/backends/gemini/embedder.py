@@ -52,7 +52,7 @@ from embedsim.backends.gemini import (
     check_task,
     is_multimodal,
 )
-from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, counting, labels, redact
+from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, counting, labels, redact, redacting_logs
 from embedsim.backends.cache import EmbeddingCache
 from embedsim.errors import BackendError, InputError
 from embedsim.inputs.items import Item
@@ -286,7 +286,7 @@ class GeminiEmbedder:
 
     # -- errors ------------------------------------------------------------------------------
     def _send(self, batch: list[Item], number: int, total: int) -> types.EmbedContentResponse:
-        with counting() as sent:
+        with counting() as sent, redacting_logs():
             try:
                 return self.client.models.embed_content(**self._call(batch))
             except Exception as exc:
@@ -296,7 +296,7 @@ class GeminiEmbedder:
         raise failure  # outside the except block: no SDK exception, request or frame is kept with it
 
     async def _asend(self, batch: list[Item], number: int, total: int) -> types.EmbedContentResponse:
-        with counting() as sent:
+        with counting() as sent, redacting_logs():
             try:
                 return await self.client.aio.models.embed_content(**self._call(batch))
             except Exception as exc:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from embedsim.plugin import upstream
 from embedsim.plugin.settings import Settings
 from embedsim.errors import ExpectationFailed
 
@@ -43,16 +44,16 @@ def _named(model: str, ids: tuple[str, ...]) -> bool:
 
 def model_of(item: pytest.Item) -> str | None:
     """The model a collected test runs with, or ``None`` for a test without the fixtures."""
-    callspec = getattr(item, "callspec", None)
-    return callspec.params.get(MODEL_PARAM) if callspec is not None else None
+    parameters = upstream.parameters(item)
+    return parameters.values.get(MODEL_PARAM) if parameters is not None else None
 
 
 def base_test_name(item: pytest.Item, model: str) -> str:
     """The test's name without the model parameter (``TestX.test_y[other-params]``)."""
     name = getattr(item, "originalname", item.name)
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None:
-        ident = callspec.id
+    parameters = upstream.parameters(item)
+    if parameters is not None:
+        ident = parameters.id
         if ident == model:
             ident = ""
         elif ident.startswith(model + "-"):

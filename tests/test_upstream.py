@@ -153,3 +153,30 @@ def test_pytest_recordings_network_switch() -> None:
         assert socket.socket.connect is original
     finally:
         network.unblock()
+
+
+AFTER_A_CALL = """
+import os
+import socket
+from urllib.parse import urlsplit
+
+from embedsim.inputs.items import text_item
+
+def test_x(embedder):
+    embedder.embed([text_item("a")])
+    url = urlsplit(os.environ["GOOGLE_GEMINI_BASE_URL"])
+    socket.create_connection((url.hostname, url.port), timeout=5).close()  # private: allowed
+"""
+
+
+def test_the_tests_block_after_a_model_call_is_pytest_recordings_own(
+        pytester: pytest.Pytester, emulator, clean_env: pytest.MonkeyPatch) -> None:
+    """Regression (issue 19): the block put back after a live or recorded call dropped
+    ``--allow-private-ips`` (pytest-recording 0.15), so the test could no longer reach a private address."""
+    clean_env.setenv("GEMINI_API_KEY", "test-key-not-real")
+    clean_env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+    pytester.makepyfile(test_after=AFTER_A_CALL)
+    result = pytester.runpytest("--embedsim-model", "gemini-embedding-2-preview", "--disable-recording",
+                                "--block-network", "--allow-private-ips", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, skipped=1)  # skipped: the pixels run, not selected
+    assert len(emulator.embed_calls) == 1

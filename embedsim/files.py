@@ -11,11 +11,12 @@ _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | get
 
 
 def _temporary(path: Path) -> tuple[int, Path]:
-    """A new, empty temporary file beside ``path`` (``.<name>.<random>.tmp``), created with
+    """A new, empty temporary file beside ``path`` (``.<name>.<8 random characters>.tmp``, as long as
+    :func:`tempfile.mkstemp`'s: names are shortened for it), created with
     ``0o666`` so the system applies the process's umask (or the folder's default ACL) at
     this moment, as :func:`open` would - the umask is never read nor set."""
     while True:
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:
             return os.open(temp, _FLAGS, 0o666), temp
         except FileExistsError:

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from embedsim.backends import check_model_id
+from embedsim.backends.base import MAX_TIMEOUT
 from embedsim.errors import InputError
 
 
@@ -55,8 +56,13 @@ def non_negative(value: Any) -> float:
     return number
 
 
-#: Seconds one call attempt of a remote model may take (0: no limit).
-seconds = non_negative
+def seconds(value: Any) -> float:
+    """Seconds one call attempt of a remote model may take: 0 (no limit) up to
+    :data:`~embedsim.backends.base.MAX_TIMEOUT` (a day)."""
+    number = non_negative(value)
+    if number > MAX_TIMEOUT:
+        raise BadValue(f"at most {MAX_TIMEOUT:g} seconds (a day; 0: no limit)")
+    return number
 
 
 def api_version(value: Any) -> str:

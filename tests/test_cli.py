@@ -245,13 +245,13 @@ def test_version(capsys) -> None:
 
 def test_version_is_the_installed_distributions() -> None:
     """Regression (issue 19): ``__version__`` was a literal beside pyproject.toml's, free to drift."""
-    code = ("import importlib.metadata as m; m.version = lambda name: {'embedsim': '9.8.7'}[name]; "
+    code = ("import importlib.metadata as m; m.version = lambda name: {'pytest-embedsim': '9.8.7'}[name]; "
             "import embedsim; print(embedsim.__version__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "9.8.7"
     from importlib.metadata import version
 
-    assert __version__ == version("embedsim")
+    assert __version__ == version("pytest-embedsim")
 
 
 def test_help_documents_both_commands_and_the_input_rule(capsys) -> None:
@@ -377,3 +377,11 @@ def test_an_unwritable_cache_warns_once_and_prints_the_matrix(emulator, capsys, 
                          "--dimension", "128", "--cache", str(tmp_path / "cache"))
     assert code == 0 and out.splitlines()[0].split() == ["怒", "楽"]
     assert err.count("embedsim: warning: embedding cache") == 1 and "is a file, not a folder" in err
+
+
+def test_a_timeout_too_long_for_the_clocks_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression (issue 20.23): ``--timeout 1e10`` was accepted and the call raised OverflowError."""
+    code, out, err = run(capsys, "matrix", "--rows", "text:a", "--model", "gemini-embedding-2", "--timeout", "1e10")
+    assert code == 2 and out == ""
+    assert "argument --timeout: expected at most 86400 seconds (a day; 0: no limit), got '1e10'" in err
+    assert "Traceback" not in err

@@ -78,6 +78,7 @@ def test_the_cli_takes_timeout_and_api_version(recording_env: GeminiEmulator, ca
     ("--api-version", "latest", "an API version such as v1 or v1beta"),
     ("--timeout", "nan", "a finite number"),
     ("--timeout", "-1", "not negative"),
+    ("--timeout", "1e10", "at most 86400 seconds (a day; 0: no limit)"),
     ("--dimension", "0", "at least 1"),
 ])
 def test_the_cli_checks_a_setting_as_the_plugin_does(capsys: pytest.CaptureFixture[str], option: str, value: str,
@@ -87,7 +88,8 @@ def test_the_cli_checks_a_setting_as_the_plugin_does(capsys: pytest.CaptureFixtu
     from embedsim import settings
 
     assert main(["matrix", "--rows", "text:a", "--model", MODEL, option, value]) == 2
-    assert f"argument {option}: {value} must be {wanted}" in capsys.readouterr().err
+    refusal = f"{value} must be {wanted}" if option == "--dimension" else f"expected {wanted}, got {value!r}"
+    assert f"argument {option}: {refusal}" in capsys.readouterr().err
     check = {"--api-version": settings.api_version, "--timeout": settings.seconds, "--dimension": settings.positive_int}
     with pytest.raises(settings.BadValue) as refused:
         check[option](value)

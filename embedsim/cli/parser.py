@@ -140,19 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _argument(check: Callable[[Any], Any]) -> Callable[[str], Any]:
-    """The shared check of :mod:`embedsim.settings` as an argument type: ``--dimension: -3 must be at least 1``."""
+def _argument(check: Callable[[Any], Any], refusal: str = "{text} must be {wanted}") -> Callable[[str], Any]:
+    """The shared check of :mod:`embedsim.settings` as an argument type, its refusal worded by
+    ``refusal`` (``--dimension: -3 must be at least 1``)."""
 
     def parse(text: str) -> Any:
         try:
             return check(text)
         except BadValue as exc:
-            raise argparse.ArgumentTypeError(f"{text} must be {exc.wanted}") from None
+            raise argparse.ArgumentTypeError(refusal.format(text=text, quoted=repr(text), wanted=exc.wanted)) from None
 
     parse.__name__ = check.__name__  # argparse names the type in its own messages
     return parse
 
 
 _positive_int = _argument(values.positive_int)
-_seconds = _argument(values.seconds)
-_api_version = _argument(values.api_version)
+_seconds = _argument(values.seconds, "expected {wanted}, got {quoted}")
+_api_version = _argument(values.api_version, "expected {wanted}, got {quoted}")

@@ -78,6 +78,30 @@ def test_entry_points_list_the_built_in_backends() -> None:
     assert {"pixels", "gemini"} <= {s.name for s in backends()}
 
 
+def test_the_registry_is_read_once_until_invalidated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Regression (issue 19): the registry was cached per ``sys.path`` (an ``lru_cache`` keyed on it):
+    read again whenever anything changed ``sys.path``, never when a backend was installed into a folder
+    already on it. Now it is read once, and :func:`embedsim.backends.invalidate` forgets it."""
+    import embedsim.backends as registry
+
+    site = install_toy_backend(tmp_path / "site")
+    reads = []
+    real = registry.entry_points
+    monkeypatch.setattr(registry, "entry_points", lambda **kw: reads.append(kw) or real(**kw))
+    registry.invalidate()
+    try:
+        before = {s.name for s in registry.backends()}
+        monkeypatch.syspath_prepend(str(site))
+        assert {s.name for s in registry.backends()} == before and "toy" not in before
+        assert len(reads) == 1  # a changed sys.path is not a reason to read the entry points again
+        registry.invalidate()
+        assert "toy" in {s.name for s in registry.backends()} and len(reads) == 2
+    finally:
+        monkeypatch.undo()
+        registry.invalidate()
+    assert "toy" not in {s.name for s in registry.backends()}
+
+
 def test_resolution_by_id_and_pattern() -> None:
     assert resolve("pixels").name == "pixels" and is_local("pixels")
     assert resolve("gemini-embedding-2").name == "gemini" and not is_local("gemini-embedding-2")

@@ -3,10 +3,35 @@
 A backend is a :class:`BackendSpec` published under the entry-point group
 ``embedsim.backends`` (see :mod:`embedsim.backends`). The spec is plain data, cheap to
 import; its ``factory`` (``"module:Class"``) is imported only when an embedder is made.
-The factory is called as ``Class(model_id=..., dimension=..., **options)``; remote
-backends also get ``api_key`` (the recorder passes a placeholder while replaying),
-``timeout`` and ``api_version`` when the user set them (unset: the backend's own default,
-:attr:`Wire.default_timeout` / :attr:`Wire.default_api_version`).
+
+**The factory's keyword arguments** - every caller (the pytest plugin, recorded or live, the
+command line, :func:`embedsim.backends.get_embedder`) goes through :meth:`BackendSpec.create`,
+so every backend receives them the same way, as keywords:
+
+* ``model_id`` (str) and ``dimension`` (int, within :attr:`BackendSpec.dimensions`): always.
+* remote backends only (``local=False``; a local backend never gets these):
+
+  - ``api_key``: the caller's, else the first non-empty variable of :attr:`BackendSpec.key_env`
+    (a :class:`Secret`), else ``None`` - the backend says which variable to set. While a
+    cassette replays, a placeholder (``embedsim.recording.PLACEHOLDER_KEY``): the calls never
+    leave the process.
+  - ``timeout``: seconds one call attempt may take, ``0`` for no limit; only when set
+    (``--embedsim-timeout``, CLI ``--timeout``), else the backend's own default
+    (:attr:`Wire.default_timeout`).
+  - ``api_version``: e.g. ``"v1beta"``; only when set (``--embedsim-api-version``, CLI
+    ``--api-version``), else the backend's own default
+    (:attr:`Wire.default_api_version`).
+
+* anything else a caller passes in Python (``progress``, ``base_url``, ``task``, ...) goes to
+  the factory as given; each backend documents the ones it takes (e.g.
+  :class:`~embedsim.backends.gemini.embedder.GeminiEmbedder`). No caller passes a cache: a
+  cache is a wrapper around any embedder (:class:`~embedsim.backends.cache.CachedEmbedder`).
+
+**The embedder** (:class:`Embedder`) has ``model_id``, ``dimension``, ``local`` and
+``embed(items)``; optionally ``aembed(items)``, ``close()``, and the attributes ``task`` and
+``endpoint`` (where its calls go), which a cache key includes. An ``embed`` / ``aembed``
+that takes a keyword ``received`` calls ``received(items, vectors)`` with each call's items
+and unit vectors as they arrive, so a cache in front of it keeps them if the run is interrupted.
 
 This module imports neither numpy nor the items module at run time.
 """
@@ -14,6 +39,7 @@ This module imports neither numpy nor the items module at run time.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -209,11 +235,17 @@ class BackendSpec:
             target = getattr(target, part)
         return target
 
-    def create(self, model_id: str, dimension: int | None = None, **options: Any) -> Embedder:
-        """An embedder for ``model_id`` at ``dimension`` (default :attr:`default_dimension`)."""
+    def create(self, model_id: str, dimension: int | None = None, *, api_key: str | None = None,
+               timeout: float | None = None, api_version: str | None = None, **options: Any) -> Embedder:
+        """An embedder for ``model_id`` at ``dimension`` (default :attr:`default_dimension`): the
+        factory called with the keyword arguments of this module's docstring (the remote ones -
+        ``api_key``, ``timeout``, ``api_version`` - for a remote backend only)."""
         if not self.matches(model_id):
             raise InputError(f"backend {self.name} does not serve model id {model_id!r}")
         size = self.check_dimension(model_id, self.default_dimension if dimension is None else dimension)
+        if not self.local:
+            options["api_key"] = Secret(api_key) if api_key else self.api_key(os.environ)
+            options.update((k, v) for k, v in (("timeout", timeout), ("api_version", api_version)) if v is not None)
         return self.load_factory()(model_id=model_id, dimension=size, **options)  # type: ignore[no-any-return]
 
 

@@ -93,9 +93,17 @@ class BedrockEmbedder:
             **({"signature_version": UNSIGNED} if bearer else {}),
         )
         try:
-            session = boto3.session.Session(profile_name=None if bearer else profile, region_name=region)
+            if bearer:  # boto3's chain is not consulted: a profile named in the environment is not even read
+                import botocore.session
+
+                core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+                session = boto3.session.Session(botocore_session=core, region_name=region)
+                unused = {"aws_access_key_id": "unused", "aws_secret_access_key": "unused"}  # unsigned calls
+            else:
+                session = boto3.session.Session(profile_name=profile, region_name=region)
+                unused = {}
             #: The boto3 client, kept for the embedder's lifetime.
-            self.client = session.client("bedrock-runtime", config=config, endpoint_url=endpoint_url)
+            self.client = session.client("bedrock-runtime", config=config, endpoint_url=endpoint_url, **unused)
         except BotoCoreError as exc:
             failure = BackendError(bedrock_calls.redact(
                 f"{model_id}: cannot create the boto3 bedrock-runtime client ({type(exc).__name__}: {exc}); "

@@ -145,3 +145,16 @@ def test_credentials_are_found_without_the_network(tmp_path: Path) -> None:
     assert credentials_found(home) == "gcloud application-default credentials"
     express = {"GOOGLE_GENAI_USE_VERTEXAI": "true", "GOOGLE_API_KEY": "AIzaSyExample"}
     assert "express" in str(credentials_found({"HOME": str(tmp_path / "none"), **express}))
+
+
+def test_token_exchanges_are_declared_never_to_be_recorded(vertex: VertexEmulator) -> None:
+    import re
+
+    from embedsim.backends.bedrock import WIRE as BEDROCK
+
+    for url in (vertex.token_uri, "https://oauth2.googleapis.com/token", "http://metadata.google.internal/x"):
+        assert any(re.fullmatch(p, url) for p in SPEC.wire.credential_urls), url
+    assert not any(re.fullmatch(p, f"{vertex.base_url}/v1beta1/publishers/google/models/m:embedContent")
+                   for p in SPEC.wire.credential_urls)
+    for url in ("https://sts.us-east-1.amazonaws.com/", "http://169.254.169.254/latest/api/token"):
+        assert any(re.fullmatch(p, url) for p in BEDROCK.credential_urls), url

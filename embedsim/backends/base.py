@@ -73,6 +73,10 @@ class Wire:
     part that identifies a call (model and method); the rest of the path (an API version, a
     gateway's prefix, a project and region) is not compared, so a recording made through
     another base URL replays against the default one. ``None``: the whole path.
+    ``credential_urls``: regular expressions (full match on the URL) of the SDK's own credential
+    exchanges (an OAuth token endpoint, STS, SSO, a metadata server): their answers carry secrets
+    (access tokens, session keys), so they are never recorded or replayed - the recording layer
+    lets them through live (vcr's ``before_record_request`` returning ``None``).
     ``base_url_env``: environment variables that point the endpoint elsewhere (a gateway,
     a test server). ``default_api_version`` and ``default_timeout`` (seconds per attempt)
     are what the backend uses unless told otherwise.
@@ -83,6 +87,7 @@ class Wire:
     credential_params: tuple[str, ...] = ()
     media_paths: tuple[str, ...] = ()
     call_path: str | None = None
+    credential_urls: tuple[str, ...] = ()
     base_url_env: tuple[str, ...] = ()
     default_api_version: str | None = None
     default_timeout: float = 60.0

@@ -39,6 +39,11 @@ WIRE = Wire(
                  "inputs[].content[].image_url", "images[]"),
     # the model and the method; the region (in the host) and a gateway's prefix are not compared
     call_path=r"/model/(?P<call>[^/]+/invoke)$",
+    # boto3's chain fetching credentials while a call is recorded: STS (assume role, web identity),
+    # IAM Identity Center (SSO), the container and EC2 metadata endpoints - answers holding keys
+    credential_urls=(r"https://sts(?:\.[a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?/.*",
+                     r"https://(?:portal\.sso|oidc)\.[a-z0-9-]+\.amazonaws\.com/.*",
+                     r"http://169\.254\.(?:169\.254|170\.2)/.*", r"http://\[fd00:ec2::254\]/.*"),
     base_url_env=("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL"),
     default_api_version=None,
     default_timeout=60.0,

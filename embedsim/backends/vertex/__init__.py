@@ -42,6 +42,11 @@ WIRE = Wire(
     media_paths=("requests[].content.parts[].inlineData.data", "content.parts[].inlineData.data"),
     # the model and the method; the API version, project and location are not compared
     call_path=r"/publishers/google/models/(?P<call>[^/]+)$",
+    # google-auth refreshing an access token while a call is recorded (service account, ADC, STS for
+    # workload identity, impersonation, the metadata server): answers holding tokens
+    credential_urls=(r"https?://[^/]+/token", r"https://oauth2\.googleapis\.com/.*",
+                     r"https://sts\.googleapis\.com/.*", r"https://iamcredentials\.googleapis\.com/.*",
+                     r"http://(?:metadata\.google\.internal|169\.254\.169\.254)/.*"),
     base_url_env=("GOOGLE_VERTEX_BASE_URL",),
     default_api_version=DEFAULT_API_VERSION,
     default_timeout=60.0,

@@ -40,8 +40,8 @@ WIRE = Wire(
     credential_headers=("authorization", "x-goog-api-key", "x-goog-user-project"),
     credential_params=("key", "access_token"),
     media_paths=("requests[].content.parts[].inlineData.data", "content.parts[].inlineData.data"),
-    # the model and the method; the API version, project and location are not compared
-    call_path=r"/publishers/google/models/(?P<call>[^/]+)$",
+    # the model and the method; the API version (recorded), project and location are not compared
+    call_path=r"/(?P<version>v\d+\w*)/(?:projects/[^/]+/locations/[^/]+/)?(?P<call>publishers/google/models/[^/]+:\w+)$",
     # google-auth refreshing an access token while a call is recorded (service account, ADC, STS for
     # workload identity, impersonation, the metadata server): answers holding tokens
     credential_urls=(r"https?://[^/]+/token", r"https://oauth2\.googleapis\.com/.*",

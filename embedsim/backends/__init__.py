@@ -76,6 +76,14 @@ def split_variant(model_id: str) -> tuple[str, int | None]:
     return base, int(size)
 
 
+def naming(model_id: str, ids: Iterable[str]) -> str | None:
+    """Which of ``ids`` names ``model_id``: the id itself, else - for a variant ``id@dimension``
+    - its base id (naming every variant of it); ``None`` when none does. The one rule of the
+    ``embedsim_models`` / ``embedsim_xfail`` markers and of an expectation's ``xfail=``."""
+    ids = list(ids)
+    return next((name for name in (model_id, model_id.partition("@")[0]) if name in ids), None)
+
+
 def find(model_id: str) -> BackendSpec | None:
     """The backend serving ``model_id`` (or the variant ``model_id@dimension``), or ``None``."""
     model_id = model_id.partition("@")[0]
@@ -121,6 +129,14 @@ def key_hint(model_id: str) -> str:
     return f"{spec.key_env[0]}=... " if spec is not None and spec.key_env else ""
 
 
+def param_id(model_id: str) -> str:
+    """``model_id`` as it appears in test names and snapshot files (:meth:`BackendSpec.param_id`;
+    a variant ``id@dimension`` keeps its suffix; unknown ids as they are)."""
+    base, sep, size = model_id.partition("@")
+    spec = find(base)
+    return (spec.param_id(base) if spec is not None else base) + sep + size
+
+
 def check_items(model_id: str, items: Iterable[Item]) -> None:
     """Refuse, before any call, an item ``model_id`` cannot embed (no-op for unknown ids,
     e.g. a user's own :class:`Embedder` object)."""
@@ -138,4 +154,4 @@ def get_embedder(model_id: str = DEFAULT_MODEL, dimension: int | None = None, **
 
 
 __all__ = ["DEFAULT_DIMENSION", "DEFAULT_MODEL", "GROUP", "BackendSpec", "Embedder", "api_key", "backends",
-           "check_items", "check_model_id", "find", "get_embedder", "is_local", "key_hint", "known_ids", "resolve", "split_variant"]
+           "check_items", "check_model_id", "find", "get_embedder", "is_local", "key_hint", "known_ids", "param_id", "resolve", "split_variant"]

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from embedsim.inputs.items import Item
 
 DEFAULT_DIMENSION = 768
+#: The longest timeout of one call attempt of a remote model, in seconds (a day; 0 is "no limit"): far
+#: longer values overflow the platform's clocks inside the HTTP clients (OverflowError at 1e10).
+MAX_TIMEOUT = 86_400.0
 #: The item kinds a backend may accept (:data:`embedsim.inputs.items.KINDS`).
 MODALITIES = frozenset({"text", "image", "audio", "video", "pdf"})
 
@@ -149,6 +152,12 @@ class BackendSpec:
     def matches(self, model_id: str) -> bool:
         """True when this backend serves ``model_id``."""
         return model_id in self.model_ids or bool(self._compiled and self._compiled.fullmatch(model_id))
+
+    def param_id(self, model_id: str) -> str:
+        """The id of ``model_id`` in test names (``test_x[<param id>]``), hence in snapshot file
+        names: the model id itself unless it holds characters syrupy drops from file names
+        (a backend whose ids do overrides this with a readable, collision-free form)."""
+        return model_id
 
     def modalities_of(self, model_id: str) -> frozenset[str]:
         """The item kinds ``model_id`` accepts."""

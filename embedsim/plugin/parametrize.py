@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from embedsim.backends import check_model_id, naming, param_id
 from embedsim.plugin.settings import Settings
-from embedsim.errors import ExpectationFailed
+from embedsim.errors import ExpectationFailed, InputError
 
 #: The fixture (and parameter) naming the current model.
 MODEL_PARAM = "embedsim_model"
@@ -20,25 +21,39 @@ def model_params(definition: Any, settings: Settings) -> list[Any]:
     models = list(dict.fromkeys(settings.models + settings.selected))
     only = definition.get_closest_marker("embedsim_models")
     if only is not None:
+        _check_ids(definition, only)
         models = [m for m in models if _named(m, only.args)]
+    xfails = list(definition.iter_markers("embedsim_xfail"))
+    for mark in xfails:
+        _check_ids(definition, mark)
     params = []
     for model in models:
         marks = []
-        for mark in definition.iter_markers("embedsim_xfail"):
-            if not mark.args:
-                raise pytest.UsageError(f"{definition.nodeid}: embedsim_xfail needs model ids")
+        for mark in xfails:
             if _named(model, mark.args):
                 reason = mark.kwargs.get("reason", "")
                 marks.append(pytest.mark.xfail(reason=f"{model}: {reason}" if reason else model,
                                                strict=mark.kwargs.get("strict", True),
                                                raises=mark.kwargs.get("raises", ExpectationFailed)))
-        params.append(pytest.param(model, marks=marks, id=model))
+        params.append(pytest.param(model, marks=marks, id=param_id(model)))
     return params
 
 
+def _check_ids(definition: Any, mark: pytest.Mark) -> None:
+    """A marker names model ids, each one a backend serves (a typo is an error naming it, as
+    ``--embedsim-model``'s, not a test silently left without models)."""
+    if not mark.args:
+        raise pytest.UsageError(f"{definition.nodeid}: {mark.name} needs model ids")
+    for model in mark.args:
+        try:
+            check_model_id(model)
+        except InputError as exc:
+            raise pytest.UsageError(f"{definition.nodeid}: @pytest.mark.{mark.name}: {exc}") from None
+
+
 def _named(model: str, ids: tuple[str, ...]) -> bool:
-    """A marker's model ids name ``model``: itself, or its base id for a variant ``id@dimension``."""
-    return model in ids or model.partition("@")[0] in ids
+    """A marker's model ids name ``model`` (:func:`embedsim.backends.naming`)."""
+    return naming(model, ids) is not None
 
 
 def model_of(item: pytest.Item) -> str | None:
@@ -52,7 +67,7 @@ def base_test_name(item: pytest.Item, model: str) -> str:
     name = getattr(item, "originalname", item.name)
     callspec = getattr(item, "callspec", None)
     if callspec is not None:
-        ident = callspec.id
+        ident, model = callspec.id, param_id(model)
         if ident == model:
             ident = ""
         elif ident.startswith(model + "-"):

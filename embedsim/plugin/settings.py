@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from embedsim.backends import DEFAULT_MODEL, check_model_id
-from embedsim.backends.base import DEFAULT_DIMENSION
+from embedsim.backends.base import DEFAULT_DIMENSION, MAX_TIMEOUT
 from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from embedsim.errors import InputError
 from embedsim.snapshot import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
@@ -133,6 +133,13 @@ def _tolerance(value: Any, key: str, source: Source) -> float:
     return number
 
 
+def _timeout(value: Any, key: str, source: Source) -> float:
+    number = _tolerance(value, key, source)
+    if number > MAX_TIMEOUT:
+        raise _refuse(key, f"at most {MAX_TIMEOUT:g} seconds (a day; 0: no limit)", value, source)
+    return number
+
+
 def _api_version(value: Any, key: str, source: Source) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"v[0-9]+[a-z0-9]*", value.strip()):
         raise _refuse(key, "an API version such as v1 or v1beta", value, source)
@@ -145,7 +152,7 @@ def _pairs(value: Any, key: str, source: Source) -> tuple[tuple[str, str], ...]:
         raise _refuse(key, "OLD:NEW model pairs", value, source)
     pairs = []
     for pair in dict.fromkeys(p for entry in entries for p in entry.replace(",", " ").split()):
-        old, sep, new = pair.partition(":")
+        old, sep, new = _split_pair(pair)
         if not (sep and old and new):
             break
         pairs.append((_models(old, key, source)[0], _models(new, key, source)[0]))
@@ -153,6 +160,18 @@ def _pairs(value: Any, key: str, source: Source) -> tuple[tuple[str, str], ...]:
         if pairs:
             return tuple(pairs)
     raise _refuse(key, "OLD:NEW model pairs, e.g. gemini-embedding-2-preview:gemini-embedding-2", value, source)
+
+
+def _split_pair(pair: str) -> tuple[str, str, str]:
+    """``OLD:NEW`` split at the first ``:`` that leaves a served model id on both sides (ids such
+    as ``hf:openai/clip-vit-base-patch32`` hold a ``:`` themselves), else at the first ``:``."""
+    from embedsim.backends import find
+
+    for index in (i for i, ch in enumerate(pair) if ch == ":"):
+        old, new = pair[:index], pair[index + 1:]
+        if old and new and find(old) is not None and find(new) is not None:
+            return old, ":", new
+    return pair.partition(":")
 
 
 def _confidence(value: Any, key: str, source: Source) -> float | None:
@@ -193,7 +212,7 @@ OPTIONS: tuple[Option, ...] = (
            f"Absolute tolerance of matrix snapshots (default: {DEFAULT_TOLERANCE:g})."),
     Option("--embedsim-image-tolerance", "embedsim_image_tolerance", "image_tolerance", _tolerance,
            f"RMS tolerance (0-255) of heatmap snapshots (default: {DEFAULT_IMAGE_TOLERANCE:g})."),
-    Option("--embedsim-timeout", "embedsim_timeout", "timeout", _tolerance,
+    Option("--embedsim-timeout", "embedsim_timeout", "timeout", _timeout,
            f"Seconds one call attempt to a remote model may take; the backend's retries then apply; 0: no "
            f"limit (default: the backend's own, {DEFAULT_TIMEOUT:g} s for Gemini)."),
     Option("--embedsim-api-version", "embedsim_api_version", "api_version", _api_version,

@@ -48,6 +48,24 @@ def model_provenance(folders: Mapping[str, Path], official_hosts: Mapping[str, s
 
 
 
+#: What a local model's provenance row shows (``Embedder.provenance`` of :mod:`embedsim.backends.open_weights`).
+WEIGHTS_FIELDS = ("revision", "source", "library", "torch", "device", "dtype")
+
+
+def weights(fragments: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per model run from weights on this machine, one row per revision its results in the report
+    were computed with (a changed checkpoint is a second row), with how many results each."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for fragment in fragments:
+        found = fragment.get("weights")
+        if not isinstance(found, Mapping) or not found.get("revision"):
+            continue
+        row = out.setdefault(fragment["model"], {}).setdefault(str(found["revision"]), {
+            **{k: found[k] for k in WEIGHTS_FIELDS if found.get(k) is not None}, "results": 0, "official": True})
+        row["results"] += 1
+    return {model: list(rows.values()) for model, rows in out.items()}
+
+
 def recorded(cassette_dir: Path, models: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
     """:func:`model_provenance` of the remote ``models``' folders in ``cassette_dir`` (the
     plugin's default layout ``<cassette dir>/<model id>/``)."""

@@ -14,7 +14,7 @@ from embedsim.backends import GROUP, backends, check_items, get_embedder, is_loc
 from embedsim.backends.base import BackendSpec
 from embedsim.backends.gemini import SPEC as GEMINI, is_multimodal
 from embedsim.testing.gemini import GeminiEmulator
-from embedsim.errors import BackendError, InputError
+from embedsim.errors import InputError
 from embedsim.inputs.items import Item, text_item
 
 
@@ -158,16 +158,6 @@ def test_a_text_only_model_refuses_an_image_before_any_call() -> None:
     with pytest.raises(InputError, match=r"^t: item 'red' is image, but t embeds text only$"):
         spec.check_items("t", [text_item("fine"), png_item("red", (255, 0, 0))])
     check_items("an-unregistered-embedder", [png_item("red", (255, 0, 0))])  # a user's own embedder: its call
-
-
-def test_vertex_ai_is_refused_with_a_clear_message(emulator: GeminiEmulator, clean_env: pytest.MonkeyPatch) -> None:
-    clean_env.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    with pytest.raises(BackendError, match="Vertex AI is not supported.*one content per call"):
-        get_embedder("gemini-embedding-2", 128, api_key="k", base_url=emulator.base_url)
-    clean_env.delenv("GOOGLE_GENAI_USE_VERTEXAI")
-    with pytest.raises(BackendError, match="Vertex AI is not supported"):
-        get_embedder("gemini-embedding-2", 128, api_key="k", base_url=emulator.base_url, vertexai=True)
-    assert emulator.requests == []
 
 
 def test_the_registry_is_cheap_to_import_and_resolve() -> None:

@@ -108,6 +108,10 @@ class Wire:
     gateway's prefix, a project and region) is not compared, so a recording made through
     another base URL replays against the default one. ``None``: the whole path. An optional
     ``version`` group is the API version the call was made on (recorded in provenance).
+    ``credential_urls``: regular expressions (full match on the URL) of the SDK's own credential
+    exchanges (an OAuth token endpoint, STS, SSO, a metadata server): their answers carry secrets
+    (access tokens, session keys), so they are never recorded or replayed - the recording layer
+    lets them through live (vcr's ``before_record_request`` returning ``None``).
     ``base_url_env``: environment variables that point the endpoint elsewhere (a gateway,
     a test server). ``default_api_version`` and ``default_timeout`` (seconds per attempt)
     are what the backend uses unless told otherwise.
@@ -118,6 +122,7 @@ class Wire:
     credential_params: tuple[str, ...] = ()
     media_paths: tuple[str, ...] = ()
     call_path: str | None = None
+    credential_urls: tuple[str, ...] = ()
     base_url_env: tuple[str, ...] = ()
     default_api_version: str | None = None
     default_timeout: float = 60.0
@@ -153,6 +158,16 @@ class BackendSpec:
     #: ``(model id pattern, max tokens)`` pairs, first full match wins: the longest text a
     #: model takes (estimated by :func:`embedsim.inputs.items.estimate_tokens`); no limit if none matches.
     text_limits: tuple[tuple[str, int], ...] = ()
+    #: Credentials that are not an API-key variable (a cloud SDK's chain: AWS profiles and roles,
+    #: Google Application Default Credentials): ``"module:function"``, imported when asked and
+    #: called as ``function(environ) -> str | None`` - where credentials were found (never the
+    #: secret itself) or ``None``. It must not use the network. With such credentials and no API
+    #: key, a recording gives the factory ``api_key=None`` (the SDK's own chain); a replay gives it
+    #: the placeholder key as always, which the backend uses instead of any credentials.
+    credentials: str | None = None
+    #: Variables that name those credentials (``AWS_PROFILE``), shown in messages and record
+    #: commands after :attr:`key_env`.
+    credential_env: tuple[str, ...] = ()
     _compiled: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -226,6 +241,18 @@ class BackendSpec:
             if value:
                 return Secret(value)
         return None
+
+    def credentials_found(self, environ: Mapping[str, str]) -> str | None:
+        """Where this backend's credentials were found: ``"an API key"`` (:meth:`api_key`), what
+        :attr:`credentials` says, or ``None`` when there are none (always ``None`` for a backend
+        declaring neither)."""
+        if self.api_key(environ) is not None:
+            return "an API key"
+        if self.credentials is None:
+            return None
+        module, _, attribute = self.credentials.partition(":")
+        found = getattr(importlib.import_module(module), attribute)(environ)
+        return str(found) if found else None
 
     def load_factory(self) -> Any:
         """The class (or callable) named by :attr:`factory`, imported now."""

@@ -24,8 +24,9 @@ each answered call's items and unit vectors as they arrive (how
 keeps what it received).
 
 The key comes from ``api_key``, else ``GEMINI_API_KEY`` / ``GOOGLE_API_KEY``;
-``GOOGLE_GEMINI_BASE_URL`` sets the endpoint; Vertex AI (``vertexai=True``,
-``GOOGLE_GENAI_USE_VERTEXAI``) is refused. The key is never put in a message.
+``GOOGLE_GEMINI_BASE_URL`` sets the endpoint. The key is never put in a message. Vertex AI is
+the ``vertex:`` backend (:mod:`embedsim.backends.gemini.vertex`), a subclass that overrides
+:meth:`GeminiEmbedder._sdk_model` and :meth:`GeminiEmbedder._make_client`.
 """
 
 from __future__ import annotations
@@ -104,7 +105,6 @@ class GeminiEmbedder:
         batch_size: int = MAX_BATCH_REQUESTS,
         task: str | None = None,
         progress: ProgressOption = None,
-        vertexai: bool = False,
     ) -> None:
         SPEC.check_dimension(model_id, dimension)
         if not 1 <= batch_size <= MAX_BATCH_REQUESTS:
@@ -117,31 +117,15 @@ class GeminiEmbedder:
         #: Seconds per attempt (``None`` or 0: wait forever).
         self.timeout = timeout or None
         self.api_version = api_version = api_version or DEFAULT_API_VERSION
-        self.multimodal = is_multimodal(model_id)
+        #: The model name the SDK gets (``model_id`` here; a subclass may serve ids of its own).
+        self.sdk_model = self._sdk_model(model_id)
+        self.multimodal = is_multimodal(self.sdk_model)
         self.task = task
         check_task(model_id, task)
         self._config = types.EmbedContentConfig(output_dimensionality=dimension,
                                                 task_type=gemini_requests.task_type(model_id, task, self.multimodal))
-        if vertexai or os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").strip().lower() in ("1", "true"):
-            raise BackendError(
-                f"{model_id}: Vertex AI is not supported: it takes one content per call for the Gemini "
-                "embedding models and embedsim neither sends nor tests that endpoint shape. Unset "
-                "GOOGLE_GENAI_USE_VERTEXAI and use a Gemini Developer API key (GEMINI_API_KEY)."
-            )
-        api_key = Secret(api_key) if api_key else SPEC.api_key(os.environ)
-        if not api_key:
-            raise MissingKeyError(
-                f"{model_id}: no Gemini API key. Set the environment variable GEMINI_API_KEY "
-                "(or GOOGLE_API_KEY), or pass api_key=..."
-            )
-        gemini_calls.protect(api_key)
-        base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or f"https://{OFFICIAL_HOST}/"
-        #: Where the calls go (base URL and API version, never a ``user:password@``): part of a cache
-        #: key (:class:`~embedsim.backends.cache.CachedEmbedder`), named in messages.
-        self.endpoint = f"{without_userinfo(base_url).rstrip('/')}/{api_version}"
         http_options = types.HttpOptions(
             api_version=api_version,
-            base_url=base_url,
             timeout=None if self.timeout is None else max(1, round(self.timeout * 1000)),
             client_args=gemini_calls.client_args(),
             async_client_args=gemini_calls.async_client_args(),
@@ -153,13 +137,36 @@ class GeminiEmbedder:
             ),
         )
         try:
-            #: The SDK client, kept for the embedder's lifetime (it closes itself when collected).
-            self.client = genai.Client(api_key=api_key, vertexai=False, http_options=http_options)
+            #: The SDK client, kept for the embedder's lifetime (it closes itself when collected), and
+            #: where the calls go (base URL and API version): part of a cache key
+            #: (:class:`~embedsim.backends.cache.CachedEmbedder`), named in messages.
+            self.client, self.endpoint = self._make_client(api_key, base_url, http_options)
         except ValueError as exc:
             failure = BackendError(f"{model_id}: cannot create the google-genai client: {redact(str(exc))}")
         else:
             return
         raise failure  # outside the except block: the SDK's exception is not kept as the context
+
+    # -- hooks of a subclass serving the same models elsewhere (Vertex AI) -----------------------
+    def _sdk_model(self, model_id: str) -> str:
+        """The model name the SDK gets for ``model_id``."""
+        return model_id
+
+    def _make_client(self, api_key: str | None, base_url: str | None,
+                     http_options: types.HttpOptions) -> tuple[genai.Client, str]:
+        """The Gemini Developer API client and its endpoint; :class:`MissingKeyError` without a key."""
+        api_key = Secret(api_key) if api_key else SPEC.api_key(os.environ)
+        if not api_key:
+            raise MissingKeyError(
+                f"{self.model_id}: no Gemini API key. Set the environment variable GEMINI_API_KEY "
+                "(or GOOGLE_API_KEY), or pass api_key=..."
+            )
+        gemini_calls.protect(api_key)
+        base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or f"https://{OFFICIAL_HOST}/"
+        http_options.base_url = base_url
+        client = genai.Client(api_key=api_key, vertexai=False, http_options=http_options)
+        # never a ``user:password@``: the endpoint is named in messages and keys a cache
+        return client, f"{without_userinfo(base_url).rstrip('/')}/{http_options.api_version}"
 
     # -- public API ------------------------------------------------------------------------
     def embed(self, items: Sequence[Item], *, received: Received | None = None) -> np.ndarray:
@@ -246,7 +253,7 @@ class GeminiEmbedder:
     def _call(self, batch: list[Item]) -> dict[str, Any]:
         """Arguments of ``embed_content``: one ``types.Content`` (one part) per item."""
         contents = [types.Content(parts=[self._part(item)]) for item in batch]
-        return {"model": self.model_id, "contents": contents, "config": self._config}
+        return {"model": self.sdk_model, "contents": contents, "config": self._config}
 
     def _vectors(self, response: types.EmbedContentResponse, batch: list[Item], number: int, total: int) -> np.ndarray:
         """Check the answer (count, length, finiteness) and normalise it."""

@@ -114,7 +114,7 @@ class RemoteEmbedder:
     LIMITS: ClassVar[Limits]
     #: How messages name the vendor ("Voyage").
     VENDOR: ClassVar[str]
-    #: The optional extra that installs the SDK (``pip install 'embedsim[voyage]'``), if any.
+    #: The optional extra that installs the SDK (``pip install 'pytest-embedsim[voyage]'``), if any.
     EXTRA: ClassVar[str | None] = None
     DEFAULT_BASE_URL: ClassVar[str]
     DEFAULT_TIMEOUT: ClassVar[float] = 60.0
@@ -182,7 +182,7 @@ class RemoteEmbedder:
         except ImportError as exc:
             failure = BackendError(
                 f"{model_id}: the {self.VENDOR} backend needs its SDK ({exc.name or exc}): "
-                f"pip install 'embedsim[{self.EXTRA}]'")
+                f"pip install 'pytest-embedsim[{self.EXTRA}]'")
         except Exception as exc:
             failure = BackendError(redact(f"{model_id}: cannot create the {self.VENDOR} client: "
                                           f"{type(exc).__name__}: {exc}"))

@@ -133,7 +133,7 @@ def run_once(folder: Path, python: Path, args: list[str], env: dict[str, str]) -
 def startup(rounds: int) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "EMBEDSIM", "PYTHON"))}
     bare = closure("pytest")
-    full = {**bare, **closure("embedsim")}
+    full = {**bare, **closure("pytest-embedsim")}
     plugins = autoloaded_plugins(full)
     with tempfile.TemporaryDirectory() as tmp:
         without = environment(Path(tmp, "without"), bare)

@@ -113,8 +113,31 @@ def test_startup_benchmark_runs_and_writes_its_targets(tmp_path) -> None:  # typ
     assert set(results["targets"]) == {"import_ms", "startup_ratio", "plugin_ratio"}
     assert all(target["value"] > 0 for target in results["targets"].values())
     environments = results["startup"]["distributions"]
-    assert "embedsim" not in environments["without embedsim"]
-    assert {"embedsim", "pytest", "syrupy", "pytest-recording"} <= set(environments["with embedsim"])
+    assert "pytest-embedsim" not in environments["without embedsim"]
+    assert {"pytest-embedsim", "pytest", "syrupy", "pytest-recording"} <= set(environments["with embedsim"])
     assert not {"hypothesis", "pytest-xdist", "pytest-randomly"} & set(environments["with embedsim"])  # no extras
     assert {"embedsim", "syrupy", "recording"} <= set(results["startup"]["plugins"])
     assert "with embedsim, -p no:embedsim" in results["startup"]["median_s"]
+
+
+def test_the_distribution_is_a_conventional_pytest_plugin() -> None:
+    """``pytest-embedsim`` (pytest's naming convention), typed, its version from the metadata,
+    the public API importable from the package itself - and the import still cheap."""
+    from importlib.metadata import distribution
+
+    import embedsim
+
+    dist = distribution("pytest-embedsim")
+    assert "Framework :: Pytest" in dist.metadata.get_all("Classifier")
+    assert embedsim.__version__ == dist.version
+    assert any(str(f).endswith("embedsim/py.typed") for f in dist.files or ()) or (
+        __import__("pathlib").Path(embedsim.__file__).with_name("py.typed").is_file())
+    assert [e.value for e in dist.entry_points if e.group == "pytest11"] == ["embedsim.plugin"]
+    code = ("import sys, json; import embedsim; before = set(sys.modules); "
+            "from embedsim import Dataset, Item, text_item, load_item, similarity, SimilarityMatrix, Check, "
+            "crop_faces, InputError, NotApplicable, BackendError, RecordingError, ExpectationFailed; "
+            "print(json.dumps([Dataset.__module__, SimilarityMatrix.__module__, Check.__module__]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == ["embedsim.inputs.datasets", "embedsim.matrix", "embedsim.expect.check"]
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        embedsim.nonexistent  # noqa: B018

@@ -14,7 +14,7 @@ resampling), so the same image gives the same crop on any machine. Crops are cac
 per process (one test run; ``-n 2`` workers each keep their own). An image with no
 detectable face is an :class:`InputError` naming the item.
 
-Needs dlib (the ``faces`` extra: ``pip install 'embedsim[faces]'``); this module imports
+Needs dlib (the ``faces`` extra: ``pip install 'pytest-embedsim[faces]'``); this module imports
 it only when a face is looked for. The ``dlib-face`` backend uses the same detector.
 """
 
@@ -63,7 +63,7 @@ class Box:
 
 
 #: How to get dlib and its weights.
-INSTALL_HINT = "install the faces extra: pip install 'embedsim[faces]' (dlib-bin and face-recognition-models)"
+INSTALL_HINT = "install the faces extra: pip install 'pytest-embedsim[faces]' (dlib-bin and face-recognition-models)"
 
 def require_dlib() -> ModuleType:
     """The ``dlib`` module, or :class:`InputError` saying how to install it."""

@@ -50,7 +50,7 @@ def describe(requests: list[Any], responses: list[dict[str, Any]]) -> dict[str, 
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        embedsim_version = version("embedsim")
+        embedsim_version = version("pytest-embedsim")
     except PackageNotFoundError:
         embedsim_version = None
     urls = [urlsplit(r.uri) for r in requests]

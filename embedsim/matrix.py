@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,7 +20,10 @@ class SimilarityMatrix:
     """``values[i, j]`` = cosine similarity of row ``i`` and column ``j``.
 
     ``all_pairs`` is True when rows and columns are the same items (the diagonal is
-    self-similarity and is left out of group statistics).
+    self-similarity). ``self_pairs`` lists the other cells ``(i, j)`` where row ``i`` and
+    column ``j`` are one item (an item on both sides of a rows x cols matrix). An item
+    paired with itself is never evidence: :attr:`excluded` cells are left out of every
+    expectation and statistic.
     """
 
     values: np.ndarray
@@ -28,6 +31,7 @@ class SimilarityMatrix:
     col_labels: tuple[str, ...]
     all_pairs: bool = False
     model_id: str = ""
+    self_pairs: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.values.shape != (len(self.row_labels), len(self.col_labels)):
@@ -35,6 +39,18 @@ class SimilarityMatrix:
                 f"matrix of shape {self.values.shape} does not fit "
                 f"{len(self.row_labels)} row and {len(self.col_labels)} column labels"
             )
+        n_rows, n_cols = self.values.shape
+        if any(not (0 <= i < n_rows and 0 <= j < n_cols) for i, j in self.self_pairs):
+            raise InputError(f"self_pairs {list(self.self_pairs)} are not cells of a {n_rows} x {n_cols} matrix")
+
+    @property
+    def excluded(self) -> np.ndarray:
+        """Boolean mask of the cells that pair an item with itself: the diagonal of an all-pairs
+        matrix and the :attr:`self_pairs`."""
+        mask = np.eye(*self.values.shape, dtype=bool) if self.all_pairs else np.zeros(self.values.shape, dtype=bool)
+        for i, j in self.self_pairs:
+            mask[i, j] = True
+        return mask
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -45,14 +61,13 @@ class SimilarityMatrix:
         return float(self.values[self.row_labels.index(row), self.col_labels.index(col)])
 
     def top1(self) -> list[str]:
-        """For each row, the label of its most similar column (self excluded for all pairs)."""
+        """For each row, the label of its most similar column (never the row's own item)."""
         values = self._off_diagonal(-np.inf)
         return [self.col_labels[j] for j in np.argmax(values, axis=1)]
 
     def _off_diagonal(self, fill: float) -> np.ndarray:
         values = self.values.astype(np.float64, copy=True)
-        if self.all_pairs:
-            np.fill_diagonal(values, fill)
+        values[self.excluded] = fill
         return values
 
     def to_csv(self) -> str:
@@ -86,7 +101,15 @@ def cosine_matrix(
 def similarity(
     embedder: Embedder, rows: Sequence[Item], cols: Sequence[Item] | None = None
 ) -> SimilarityMatrix:
-    """Embed ``rows`` (and ``cols``) in one backend call and return their similarity matrix."""
+    """Embed ``rows`` (and ``cols``) in one backend call and return their similarity matrix
+    (any iterables of items: each is read once).
+
+    Columns that are the rows (equal items in the same order) give the all-pairs matrix; an
+    item among both the rows and the columns has its cell marked as a self-pair
+    (:attr:`SimilarityMatrix.self_pairs`), left out of every statistic."""
+    rows, cols = list(rows), None if cols is None else list(cols)
+    if cols is not None and cols == rows:
+        cols = None
     unique, index = distinct([*rows, *(cols or ())])
     check_items(embedder.model_id, unique)
     vectors = embedder.embed(unique)
@@ -94,8 +117,17 @@ def similarity(
     row_labels = [i.label for i in rows]
     if cols is None:
         return cosine_matrix(picked[: len(rows)], row_labels, model_id=embedder.model_id)
-    return cosine_matrix(picked[: len(rows)], row_labels, picked[len(rows):], [i.label for i in cols],
-                         embedder.model_id)
+    matrix = cosine_matrix(picked[: len(rows)], row_labels, picked[len(rows):], [i.label for i in cols],
+                           embedder.model_id)
+    return replace(matrix, self_pairs=self_pairs(rows, cols))
+
+
+def self_pairs(rows: Sequence[Item], cols: Sequence[Item]) -> tuple[tuple[int, int], ...]:
+    """The cells ``(i, j)`` where row ``i`` and column ``j`` are one item (equal items)."""
+    at: dict[Item, list[int]] = {}
+    for i, item in enumerate(rows):
+        at.setdefault(item, []).append(i)
+    return tuple(sorted((i, j) for j, item in enumerate(cols) for i in at.get(item, ())))
 
 
 @dataclass(frozen=True)
@@ -126,7 +158,7 @@ def group_mask(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: 
                *, unordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks ``(same_group, different_group)`` over the matrix cells.
 
-    Self-pairs (the diagonal of an all-pairs matrix) are in neither. ``unordered=True``
+    Self-pairs (:attr:`SimilarityMatrix.excluded`: an item with itself) are in neither. ``unordered=True``
     counts each unordered pair of an all-pairs matrix once (upper triangle); ``False``
     keeps both triangles (per-row statistics)."""
     col_groups = row_groups if col_groups is None else col_groups
@@ -136,9 +168,9 @@ def group_mask(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: 
             f"do not fit a {matrix.shape[0]} x {matrix.shape[1]} matrix"
         )
     same = np.asarray(row_groups, dtype=object)[:, None] == np.asarray(col_groups, dtype=object)[None, :]
-    valid = np.ones(matrix.shape, dtype=bool)
-    if matrix.all_pairs:
-        valid = np.triu(valid, k=1) if unordered else ~np.eye(matrix.shape[0], dtype=bool)
+    valid = ~matrix.excluded
+    if matrix.all_pairs and unordered:
+        valid = np.triu(valid, k=1)
     return same & valid, ~same & valid
 
 

@@ -366,3 +366,11 @@ def test_an_unwritable_cache_warns_once_and_prints_the_matrix(emulator, capsys, 
                          "--dimension", "128", "--cache", str(tmp_path / "cache"))
     assert code == 0 and out.splitlines()[0].split() == ["怒", "楽"]
     assert err.count("embedsim: warning: embedding cache") == 1 and "is a file, not a folder" in err
+
+
+def test_a_timeout_too_long_for_the_clocks_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression (issue 20.23): ``--timeout 1e10`` was accepted and the call raised OverflowError."""
+    code, out, err = run(capsys, "matrix", "--rows", "text:a", "--model", "gemini-embedding-2", "--timeout", "1e10")
+    assert code == 2 and out == ""
+    assert "argument --timeout: expected at most 86400 seconds (a day; 0: no limit), got '1e10'" in err
+    assert "Traceback" not in err

@@ -26,6 +26,7 @@ from embedsim.expect import (
     expect_top1,
 )
 from embedsim.plugin.experiments import Experiment
+from embedsim.inputs.items import text_item
 from embedsim.matrix import SimilarityMatrix
 
 ENGLISH_WORDS = (("Angry", "angry"), ("Sad", "sad"), ("Happy", "happy"))
@@ -308,6 +309,7 @@ def test_experiment_reports_inconclusive_apart_from_failures() -> None:
 def test_run_wide_confidence_option(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_conf="""
 import numpy as np
+from embedsim.inputs.items import text_item
 from embedsim.matrix import SimilarityMatrix
 
 def test_auc(experiment):
@@ -341,3 +343,154 @@ def test_top1_p_values_shuffle_the_labels_so_a_constant_answer_gets_1_and_four_f
                   check_class(constant, labels, "Happy", at_least=0.6)):
         assert check.p_value == 1.0  # every shuffle scores the same
     assert check_class(four, labels, "Happy", at_least=0.6).p_value == pytest.approx(0.25, abs=0.03)
+
+
+# --- self-pairs never count ------------------------------------------------------------------------
+
+def test_the_same_items_as_rows_and_columns_are_all_pairs(faces) -> None:
+    """Issue 20.1: similarity(faces, faces) let every row find itself (top-1 8/8, margin 0.39)."""
+    from embedsim.backends.pixels import PixelEmbedder
+
+    photos = list(faces.select(medium="photo"))
+    results = []
+    for cols in (None, photos, list(photos)):
+        experiment = Experiment(PixelEmbedder(), "t")
+        m = experiment.similarity(photos, cols)
+        results.append((experiment.expect_top1(m, by="person", at_least=0.9).statistic,
+                        experiment.expect_groups(m, "person", margin=0.1).statistic,
+                        experiment.stats(m, "person"), m.all_pairs))
+    assert results[0] == results[1] == results[2]
+    assert results[0][0] == pytest.approx(1 / 6) and results[0][1] == pytest.approx(0.0568, abs=1e-4)
+    assert results[0][3] and m.excluded.sum() == len(photos)
+
+
+def test_an_item_on_both_sides_of_a_matrix_never_pairs_with_itself(faces) -> None:
+    """Rows x cols sharing some items: each shared item's cell with itself is left out of every
+    expectation and statistic - as if that cell were not in the matrix."""
+    from embedsim.backends.pixels import PixelEmbedder
+    from embedsim.matrix import group_stats
+
+    photos = list(faces.select(medium="photo"))
+    rows, cols = photos[:6], photos[3:]  # photos 3, 4, 5 on both sides
+    experiment = Experiment(PixelEmbedder(), "t")
+    m = experiment.similarity(rows, cols)
+    assert not m.all_pairs and m.self_pairs == ((3, 0), (4, 1), (5, 2))
+    assert all(m.values[i, j] == pytest.approx(1.0) for i, j in m.self_pairs)
+    persons = [p.labels["person"] for p in rows], [p.labels["person"] for p in cols]
+
+    # the same matrix with the self-pairs made worthless: nothing may change
+    poisoned = SimilarityMatrix(np.where(m.excluded, -1.0, m.values), m.row_labels, m.col_labels,
+                                self_pairs=m.self_pairs)
+    for matrix in (m, poisoned):
+        assert matrix.top1() == SimilarityMatrix(np.where(m.excluded, -np.inf, m.values), m.row_labels,
+                                                 m.col_labels).top1()
+    expected = [{c.label for c in cols if c.labels["person"] == r.labels["person"] and c != r} or None for r in rows]
+    for check in (lambda x: check_top1(x, expected, at_least=0.5),
+                  lambda x: check_groups(x, *persons, margin=0.1),
+                  lambda x: check_groups(x, *persons, per_row=True),
+                  lambda x: check_auc(x, *persons, at_least=0.8)):
+        a, b = check(m), check(poisoned)
+        np.testing.assert_equal((a.statistic, a.ci_low, a.ci_high, a.p_value, a.chance),
+                                (b.statistic, b.ci_low, b.ci_high, b.p_value, b.chance))
+        assert a.n == check(SimilarityMatrix(m.values, m.row_labels, m.col_labels)).n - (
+            len(m.self_pairs) if a.unit == "pairs" else 0)
+        assert a.p_value is None or 0 < a.p_value <= 1
+    a, b = group_stats(m, *persons), group_stats(poisoned, *persons)
+    assert a == b and a.n_within + a.n_between == m.values.size - 3 and np.isfinite(a.p_value_margin)
+    top1 = experiment.expect_top1(m, by="person", at_least=0.5)
+    assert top1.n == sum(e is not None for e in expected)
+    with pytest.raises(InputError, match="is the row's own item"):
+        expect_order(m, rows[3].label, [cols[1].label, cols[0].label])
+
+
+def test_a_permutation_test_with_cells_left_out_shuffles_the_items_as_the_complete_one() -> None:
+    from embedsim import stats
+    from embedsim.matrix import group_mask
+    from embedsim.stats.permutation import _incomplete_p_value
+
+    m = eight()
+    for matrix in (m, SimilarityMatrix(EIGHT[:, :5], EIGHT_LABELS, EIGHT_LABELS[:5])):
+        cols = EIGHT_GROUPS[:matrix.shape[1]]
+        pairs = stats.Pairs.from_masks(matrix.values, *group_mask(matrix, EIGHT_GROUPS, cols), matrix.all_pairs)
+        for statistic in ("margin", "auc"):
+            assert _incomplete_p_value(pairs, statistic, 500, 7) == stats.permutation_p_value(
+                pairs, statistic, 500, 7)
+
+
+# --- ties are not evidence ------------------------------------------------------------------------
+
+class ConstantEmbedder:
+    """A model that cannot tell anything apart: one vector for every item."""
+
+    model_id = "constant"
+    local = True
+    dimension = 8
+
+    def embed(self, items) -> np.ndarray:
+        return np.full((len(items), self.dimension), 0.25, dtype=np.float32)
+
+
+def test_a_tie_does_not_hold_a_margin_a_gap_or_an_order() -> None:
+    """Issue 20.2: a constant embedder "held" expect_groups(margin=0) (mean margin 0.0000,
+    threshold 0.0000), even with confidence=0.95, and expect_order with a smallest gap of 0."""
+    items = [text_item(t, labels={"g": g}) for t, g in (("a1", "a"), ("a2", "a"), ("b1", "b"), ("b2", "b"),
+                                                        ("b3", "b"))]
+    experiment = Experiment(ConstantEmbedder(), "t")
+    m = experiment.similarity(items)
+    words = experiment.similarity(items[:2], [text_item(w) for w in ("Happy", "Sad", "Angry")])
+    checks = [experiment.expect_groups(m, "g"), experiment.expect_groups(m, "g", confidence=0.95),
+              experiment.expect_groups(m, "g", per_row=True), experiment.expect_order(words, "a1", ["Happy", "Sad", "Angry"]),
+              experiment.expect_top1(m, by="g", at_least=0.1), experiment.expect_top1(words, ["Happy", "Sad"], at_least=0.5)]
+    assert [c.outcome for c in experiment.checks] == ["failed"] * len(checks)
+    assert all(abs(c.statistic - c.threshold) < 1e-9 or c.unit == "rows" for c in checks)
+    assert "a tie is not evidence" in checks[0].message and "(tied: a tie is no answer)" in checks[-1].message
+    with pytest.raises(GroupSeparationError):
+        expect_groups(m, ["a", "a", "b", "b", "b"], margin=0)
+    with pytest.raises(OrderError):
+        expect_order(words, "a1", ["Happy", "Sad", "Angry"])
+    assert check_groups(GOOD, GROUPS).passed and check_groups(GOOD, GROUPS, margin=0.65 - 1e-6).passed  # not a tie
+
+
+@pytest.mark.parametrize("images", ["five_people", "face16", "emoji16"])
+def test_english_beats_japanese_fails_for_a_model_that_cannot_tell_anything_apart(
+        faces, monkeypatch: pytest.MonkeyPatch, images: str) -> None:
+    """Issue 20.2: the spec's English-vs-Japanese expectation passed for a constant answer
+    (English and Japanese tie, "at least as good"); "better" is now a claim a tie does not meet."""
+    emotions = load_spec_module("test_emotions", monkeypatch)
+    experiment = Experiment(ConstantEmbedder(), "test_english_beats_japanese")
+    monkeypatch.setattr(experiment, "snapshot", lambda matrix, **_: None)
+    emotions.test_english_beats_japanese(experiment, faces, images)
+    assert [(c.statistic, c.outcome) for c in experiment.checks] == [(0.0, "failed"), (0.0, "failed")]
+
+
+# --- too few items: inconclusive, and the same words in the terminal and the report --------------
+
+def test_too_few_items_to_say_anything_are_inconclusive_not_passed() -> None:
+    """Issue 20.3: one row passed expect_top1 at confidence=0.95 with "[1.0000, 1.0000] over 1
+    items"; 2 + 2 items passed expect_auc with [1, 1] and expect_groups with permutation p 0.32."""
+    one = SimilarityMatrix(np.array([[0.9, 0.1]]), ("h1",), ("Happy", "Sad"))
+    top1 = check_top1(one, ["Happy"], at_least=0.8, confidence=0.95)
+    assert top1.passed and top1.outcome == "inconclusive"
+    assert "CI undefined over 1 items" in top1.message and "lower end" not in top1.message
+    assert "interval is undefined: 1 items are too few to resample" in top1.message
+    four = SimilarityMatrix(np.array([[1, .9, .1, .2], [.9, 1, .2, .1], [.1, .2, 1, .8], [.2, .1, .8, 1]]),
+                            LABELS, LABELS, all_pairs=True)
+    for check in (check_auc(four, GROUPS, at_least=0.9, confidence=0.95),
+                  check_groups(four, GROUPS, margin=0.1, confidence=0.95)):
+        assert check.passed and check.p_value > 0.05 and check.outcome == "inconclusive", check.message
+        assert "shuffled labels do as well" in check.message and "lower end" not in check.message
+        with pytest.raises(Inconclusive):
+            check.raise_if_failed()
+        assert check.with_confidence(None).outcome == "passed"  # the point estimate alone decides
+    assert check_auc(eight(), EIGHT_GROUPS, at_least=0.8, confidence=0.95).outcome == "passed"  # p < 0.05
+
+
+def test_an_undefined_interval_reads_the_same_in_the_terminal_and_the_report() -> None:
+    from embedsim.report.records import CheckRecord
+    from embedsim.report.entries import check_line, evidence, interval
+
+    one = SimilarityMatrix(np.array([[0.9, 0.1]]), ("h1",), ("Happy", "Sad"))
+    check = check_top1(one, ["Happy"], at_least=0.8, confidence=0.95)
+    record = CheckRecord.of(check, name="top1", matrix="matrix", outcome=check.outcome, reason="", where="").__dict__
+    assert "95% CI undefined" in check.evidence and "95% CI undefined" in evidence(record)
+    assert "CI undefined" in interval(record) and "nan" not in check_line(record).lower()

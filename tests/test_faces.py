@@ -101,5 +101,23 @@ def test_a_margin_out_of_range_is_refused(dataset: Dataset, margin: float) -> No
 
 def test_without_dlib_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "dlib", None)  # import dlib -> ImportError
-    with pytest.raises(InputError, match=r"pip install 'embedsim\[faces\]'"):
+    with pytest.raises(InputError, match=r"pip install 'pytest-embedsim\[faces\]'"):
         faces.require_dlib()
+
+
+def test_a_16_bit_image_is_read_at_its_full_range(dataset: Dataset) -> None:
+    """A 16-bit grey copy of a photo holds the same face: its levels are scaled to 8 bits
+    (0..65535 as 0..255, as the pixels baseline reads them), not clipped at 255."""
+    import numpy as np
+
+    with Image.open(io.BytesIO(dataset["obama_1"].data)) as image:
+        grey8 = np.asarray(image.convert("L"), dtype=np.uint16)
+    grey16 = png_item(Image.fromarray(grey8 * 257), "obama_1 (16 bit)")  # I;16 PNG, levels 0..65535
+    assert grey16.kind == "image"
+    with Image.open(io.BytesIO(grey16.data)) as image:
+        assert image.mode.startswith("I")
+    pixels = rgb_pixels(grey16)
+    assert pixels.dtype == np.uint8 and pixels.shape == (*grey8.shape, 3)
+    assert (pixels == grey8.astype(np.uint8)[..., None]).all()
+    assert face_box(grey16) == face_box(png_item(Image.fromarray(grey8.astype(np.uint8)), "obama_1 (8 bit)"))
+    assert crop_face(grey16).kind == "image"

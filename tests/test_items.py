@@ -424,3 +424,19 @@ def test_an_opaque_alpha_channel_changes_nothing_for_the_pixel_baseline() -> Non
     vectors = get_embedder("pixels", 256).embed([item_from_bytes(fixed_noise_png(), "rgb"),
                                                  item_from_bytes(buffer.getvalue(), "rgba")])
     assert float(vectors[0] @ vectors[1]) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_utf8_bom_is_not_part_of_the_text(tmp_path: Path) -> None:
+    item = load_item(write(tmp_path, "happy.txt", b"\xef\xbb\xbfHappy"))
+    assert (item.kind, item.text, item.data) == ("text", "Happy", b"Happy")
+    assert item.digest == text_item("Happy").digest  # embedded as the text typed
+
+
+def test_a_bom_only_txt_file_is_empty(tmp_path: Path) -> None:
+    assert_refused(write(tmp_path, "bom.txt", b"\xef\xbb\xbf"), "empty or whitespace only", "give it some text")
+    assert_refused(write(tmp_path, "bom_space.txt", b"\xef\xbb\xbf \n"), "empty or whitespace only")
+
+
+def test_an_eps_image_is_refused_as_needing_ghostscript(tmp_path: Path) -> None:
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n%%EndComments\nshowpage\n"
+    assert_refused(write(tmp_path, "figure.eps", eps), "PostScript", "convert it to PNG")

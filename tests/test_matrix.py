@@ -278,3 +278,17 @@ def test_pixels_hashes_media_bytes_fast_and_from_a_bounded_prefix() -> None:
 
 def test_pixels_of_nothing_is_an_empty_array() -> None:
     assert PixelEmbedder(dimension=16).embed([]).shape == (0, 16)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_finite_huge_or_tiny_vectors_have_a_direction(scale: float) -> None:
+    vectors = np.array([[3.0, 4.0], [4.0, 3.0], [1.0, 0.0]])
+    matrix = cosine_matrix(vectors * scale, ["a", "b", "c"])
+    np.testing.assert_allclose(matrix.values, cosine_matrix(vectors, ["a", "b", "c"]).values, atol=1e-12)
+
+
+def test_generators_of_items_are_read_once() -> None:
+    rows = [text_item("cat"), text_item("dog")]
+    matrix = similarity(PixelEmbedder(dimension=64), rows, (i for i in rows[:1]))
+    assert matrix.row_labels == ("cat", "dog") and matrix.col_labels == ("cat",)
+    assert similarity(PixelEmbedder(dimension=64), (i for i in rows)).shape == (2, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -267,6 +268,9 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st 
     ("cli", ("--embedsim-tolerance", "nan"), "*embedsim: tolerance must be a finite number, got 'nan' "
                                              "(--embedsim-tolerance)*"),
     ("cli", ("--embedsim-image-tolerance", "inf"), "*embedsim: image_tolerance must be a finite number, got 'inf'*"),
+    # issue 20.23: longer overflowed the HTTP clients' clocks (OverflowError at the first call)
+    ("cli", ("--embedsim-timeout", "1e10"), "*embedsim: timeout must be at most 86400 seconds (a day; 0: no limit), "
+                                            "got '1e10' (--embedsim-timeout)*"),
     ("toml", "dimension = true", "*embedsim: dimension must be a int, got True ([[]tool.embedsim[]] dimension in *"
                                  "pyproject.toml)*"),
     ("toml", "dimension = 768.9", "*embedsim: dimension must be a int, got 768.9 ([[]tool.embedsim[]] dimension*"),
@@ -340,6 +344,7 @@ def test_every_option_value_is_valid_or_a_usage_error_naming_key_and_value(value
             assert type(checked) is int and checked >= 1 and not isinstance(value, (bool, float))
         elif option.key in ("tolerance", "image_tolerance", "timeout"):
             assert math.isfinite(checked) and checked >= 0 and not isinstance(value, bool)
+            assert option.key != "timeout" or checked <= 86400
         elif option.key == "api_version":
             assert isinstance(value, str) and isinstance(checked, str) and checked.startswith("v")
         elif option.key == "models":
@@ -485,3 +490,127 @@ def test_snapshots_of_a_test_failing_for_a_recording_reason_are_never_unused(pyt
     result = run("--snapshot-update", *workers)  # what syrupy's hint says to run
     result.stdout.fnmatch_lines(["*2 snapshots passed. 2 unused snapshots deleted.*", "Deleted test_gone*"])
     assert {p.name for p in folder.iterdir()} == {name for name in stored if not name.startswith("test_gone")}
+
+
+NEVER_RAN = WORDS + """
+from pathlib import Path
+import pytest
+
+@pytest.fixture(scope="session")
+def dataset():  # as Dataset.load of a folder that lost a file
+    if Path("missing.txt").exists():
+        raise FileNotFoundError("fixtures/faces/alice_1.jpg is missing")
+    return WORDS
+
+def test_words(experiment, dataset):
+    experiment.snapshot(experiment.similarity(dataset))
+
+def test_pairs(experiment, dataset):
+    experiment.snapshot(experiment.similarity(dataset[:2]))
+"""
+
+
+@pytest.mark.parametrize(("problem", "workers"), [("setup", []), ("setup", ["-n", "2"]), ("collection", [])],
+                         ids=["setup", "setup-xdist", "collection"])
+def test_snapshots_of_a_test_that_never_ran_its_body_are_never_unused(pytester: pytest.Pytester, problem: str,
+                                                                      workers: list[str]) -> None:
+    """Regression (issue 20.10): a fixture error (a dataset file deleted) made syrupy call every
+    snapshot of the failing tests unused, and its hint, ``--snapshot-update``, deleted them all."""
+    pytester.makepyfile(test_rec=NEVER_RAN, test_fine="def test_fine():\n    pass\n")
+    pytester.runpytest("--snapshot-update").assert_outcomes(passed=3)
+    folder = pytester.path / "__snapshots__" / "test_rec"
+    stored = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert len(stored) == 4
+    if problem == "setup":
+        (pytester.path / "missing.txt").write_text("")
+    else:
+        pytester.makepyfile(test_rec="import a_module_that_is_not_installed\n" + NEVER_RAN)
+    options = ["--continue-on-collection-errors"] if problem == "collection" else []
+    run = pytester.runpytest_subprocess if workers else pytester.runpytest  # xdist's workers: a process of its own
+    for update in ([], ["--snapshot-update"]):
+        result = run(*options, *update, *workers)
+        result.assert_outcomes(passed=1, errors=2 if problem == "setup" else 1)
+        assert not re.search(r"snapshots? unused|unused snapshot", result.stdout.str())
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == stored
+
+
+# --- issue 20 points 4, 21 and 22: expectations keyed uniquely; marker ids checked; one naming rule ----
+
+
+def test_expectations_and_statistics_sharing_a_default_name_are_told_apart() -> None:
+    """Regression (issue 20.4): two ``expect_top1`` with different ``expected`` mappings shared the
+    name ``top1(expected) >= 100%``, so "what changed" paired the wrong ones (0 flips where both
+    flipped); a second grouping's statistics overwrote the first's."""
+    import numpy as np
+
+    from embedsim.errors import InputError
+    from embedsim.plugin.experiments import Experiment
+    from embedsim.matrix import SimilarityMatrix
+    from embedsim.report.compare import compare_entries
+
+    rows, cols = tuple(f"r{i}" for i in range(6)), ("c1", "c2")
+    first = {r: "c1" if i < 3 else "c2" for i, r in enumerate(rows)}
+    second = {r: "c2" if i < 3 else "c1" for i, r in enumerate(rows)}
+    entries = []
+    for swapped in (False, True):
+        values = np.array([[0.9, 0.1] if (i < 3) != swapped else [0.1, 0.9] for i in range(6)])
+        exp = Experiment(_NoEmbedder())  # type: ignore[arg-type]
+        m = exp.add_matrix(SimilarityMatrix(values, rows, cols))
+        exp.expect_top1(m, first)
+        exp.expect_top1(m, second)
+        exp.stats(m, ["a", "a", "a", "b", "b", "b"], ["a", "b"])
+        exp.stats(m, ["a", "b", "a", "b", "a", "b"], ["a", "b"])
+        entries.append({"outcome": "failed", **exp.to_dict()})
+        assert [c.name for c in exp.checks] == ["top1(expected) >= 100%", "top1(expected) >= 100% #2"]
+        assert list(exp.matrices[0].stats) == ["groups x groups", "groups x groups #2"]
+        with pytest.raises(InputError, match="already has an expectation named 'top1.expected. >= 100% #2' on "
+                                             "'matrix'; pass another name="):
+            exp.expect_top1(m, first, name="top1(expected) >= 100% #2")
+    changes = compare_entries(*entries)
+    assert [(c["name"], c["flipped"]) for c in changes["checks"]] == [
+        ("top1(expected) >= 100%", True), ("top1(expected) >= 100% #2", True)]
+
+
+@pytest.mark.parametrize("marker", ["embedsim_models", "embedsim_xfail"])
+def test_a_marker_naming_a_model_no_backend_serves_is_an_error(pytester: pytest.Pytester, marker: str) -> None:
+    """Regression (issue 20.21): ``@pytest.mark.embedsim_models("pixles")`` skipped the test
+    silently ("got empty parameter set") and the run passed."""
+    pytester.makepyfile(f"""
+        import pytest
+
+        @pytest.mark.{marker}("pixles")
+        def test_x(embedsim_model):
+            pass
+    """)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines([f"*test_x: @pytest.mark.{marker}: unknown model id 'pixles': use 'pixels'*"])
+
+
+def test_an_expectation_xfail_names_a_variant_as_the_marker_does(pytester: pytest.Pytester) -> None:
+    """Regression (issue 20.22): ``xfail={"pixels@64": ...}`` was ignored (and ``{"pixels": ...}``
+    xfailed both variants) while the ``embedsim_xfail`` marker names variants."""
+    pytester.makeini("[pytest]\nembedsim_models = pixels@64 pixels@128\n")
+    pytester.makepyfile(WORDS + """
+import pytest
+
+def test_argument(experiment):
+    experiment.expect_groups(experiment.similarity(WORDS), "g", margin=0.9, xfail={"pixels@64": "small"})
+
+@pytest.mark.embedsim_xfail("pixels@64", reason="small")
+def test_marker(experiment):
+    experiment.expect_groups(experiment.similarity(WORDS), "g", margin=0.9)
+
+def test_base_id(experiment):
+    experiment.expect_groups(experiment.similarity(WORDS), "g", margin=0.9, xfail={"pixels": "every variant"})
+
+def test_typo(experiment):
+    experiment.expect_groups(experiment.similarity(WORDS), "g", xfail={"pixles@64": "a typo"})
+""")
+    result = pytester.runpytest("-rxXfE")
+    result.assert_outcomes(xfailed=4, failed=4)
+    result.stdout.fnmatch_lines_random([
+        "XFAIL *test_argument[[]pixels@64[]] - pixels@64: small*", "FAILED *test_argument[[]pixels@128[]]*",
+        "XFAIL *test_marker[[]pixels@64[]]*", "FAILED *test_marker[[]pixels@128[]]*",
+        "XFAIL *test_base_id[[]pixels@64[]]*", "XFAIL *test_base_id[[]pixels@128[]]*",
+        "FAILED *test_typo[[]pixels@64[]]*", "E *InputError: unknown model id 'pixles@64': use 'pixels'*"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -415,3 +416,167 @@ def test_provenance_is_shown_per_model_and_foreign_hosts_are_flagged(tmp_path: P
     assert "2 recording(s) of gemini-embedding-2 were answered by a host other than the vendor's official one" in page
     data = json.loads((tmp_path / "rep" / "report.json").read_text(encoding="utf-8"))
     assert data["provenance"]["gemini-embedding-2"] == rows
+
+
+def test_the_report_deletes_only_files_inside_its_folder_that_it_wrote(tmp_path: Path) -> None:
+    """Regression (issue 20.11): paths added to the marker's ``files`` (``../notes.txt``, an
+    absolute path, a path through a symlink, the pages themselves) were deleted by the next build."""
+    rep = tmp_path / "rep"
+    report.prepare(rep)
+    report.write_fragment(rep, _fragment("pixels", 0, 1), None)
+    report.build_index(rep, ["pixels"])
+    outside = {tmp_path / "notes.txt": "../notes.txt", tmp_path / "outside.txt": str(tmp_path / "outside.txt"),
+               tmp_path / "elsewhere" / "x.png": "heatmaps/link/x.png",
+               tmp_path / "deep.png": "heatmaps/pixels/../../../deep.png"}
+    for path in outside:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("mine")
+    if os.name != "nt":
+        (rep / "heatmaps" / "link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    marker = json.loads((rep / report.MARKER).read_text(encoding="utf-8"))
+    marker["files"] += [*outside.values(), "index.md", "fragments"]
+    (rep / report.MARKER).write_text(json.dumps(marker), encoding="utf-8")
+    stale = report.write_fragment(rep, _fragment("pixels", 0, 1, test="test_y"), None)
+    report.build_index(rep, ["pixels"])
+    assert {path: path.read_text() for path in outside} == dict.fromkeys(outside, "mine")
+    assert (rep / "index.md").is_file() and (rep / "fragments").is_dir()
+    # what it wrote itself still goes when it is stale
+    stale.unlink()
+    report.build_index(rep, ["pixels"])
+    assert [p.name for p in (rep / "heatmaps" / "pixels").iterdir()] == [
+        "tests_test_a.py~4fcecd91340d8c34__test_x__matrix.png"]
+
+
+def test_an_interrupted_or_running_build_leaves_only_files_its_marker_lists(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (issue 20.12): a Ctrl-C during the build left heatmaps the marker did not list,
+    and every later run (or one started during the build) refused the folder."""
+    from embedsim.report import folder, images
+
+    rep = tmp_path / "rep"
+    report.prepare(rep)
+    for test in ("test_x", "test_y"):
+        report.write_fragment(rep, _fragment("pixels", 0, 1, test=test), None)
+    seen = []
+    write = images.atomic_write
+
+    def interrupted(path: Path, data: bytes) -> Path:
+        write(path, data)
+        seen.append(folder.foreign_files(rep))  # what a second run starting now checks
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(images, "atomic_write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.build_index(rep, ["pixels"])
+    assert seen == [[]]
+    monkeypatch.undo()
+    report.prepare(rep)  # the next run
+    report.build_index(rep, ["pixels"])
+    assert len(list((rep / "heatmaps" / "pixels").glob("*.png"))) == 2
+    assert folder.foreign_files(rep) == []
+
+
+INJECTION = '''
+import pytest
+from embedsim.inputs.items import text_item
+
+IMG = "<img src=x onerror=alert(1)>"
+LINK = "[x](javascript:alert(4))"
+
+@pytest.mark.parametrize("tag", ["</details><script>alert(2)</script>"])
+def test_evil(experiment, tag):
+    """[click](javascript:alert(3)) ![t](https://evil.example/t.png) <b>bold</b>"""
+    words = [text_item("a", label=IMG), text_item("b", label=LINK), text_item("c", label="- *x* `y` _z_")]
+    m = experiment.similarity(words, name="![m](https://evil.example/m.png)")
+    experiment.expect_order(m, IMG, [LINK, "- *x* `y` _z_"], margin=2, name="<script>alert(5)</script>" + tag)
+'''
+
+
+def test_index_md_shows_what_tests_name_as_text_never_as_markup(pytester: pytest.Pytester) -> None:
+    """Regression (issue 20.14): labels, test ids, docstrings, matrix and expectation names and
+    model ids went into index.md raw (GitHub renders raw HTML, links and images in Markdown)."""
+    from embedsim.report.markdown import _md
+
+    evil_model = "gemini-embedding-<img_src=y_onerror=alert(6)>"
+    pytester.makeini(f"[pytest]\nembedsim_models = pixels {evil_model}\n")
+    pytester.makepyfile(test_evil=INJECTION)
+    pytester.runpytest("--embedsim-report", "rep").assert_outcomes(skipped=1, failed=1)
+    md = (pytester.path / "rep" / "index.md").read_text(encoding="utf-8")
+    assert "alert(6)" in md and "alert(5)" in md and "alert(4)" in md and "alert(3)" in md  # all shown ...
+    prose = re.sub(r"^(`{3,})\n.*?\n\1$", "", md, flags=re.S | re.M)  # code blocks (the record command) are literal
+    for markup in ("<img", "<script", "</details><script", "<b>", r"(?<!\\)\]\((?!heatmaps/)", r"(?<!\\)\*x", r"(?<!\\)_z"):
+        assert not re.search(markup, prose), markup  # ... none as markup (a link is "](" unescaped; the heatmaps')
+    assert md.count("<details>") == md.count("</details>") == 1  # the one matrix table of pixels
+    assert "\\*x\\* \\`y\\` \\_z\\_" in md
+    # the escaping is literal: backslashes and entities undone give the text back
+    for text in ("a_b", "_a_", "1. x", "> q", "x | y", "&lt;", "\\`", "$x$", "~~s~~", "#1"):
+        escaped = _md(text, line_start=True)
+        assert re.sub(r"\\(.)", r"\1", escaped.replace("&lt;", "<").replace("&amp;", "&")) == text, escaped
+
+
+def test_a_full_run_drops_sections_of_tests_that_no_longer_exist(pytester: pytest.Pytester) -> None:
+    """Regression (issue 20.16): a renamed test kept its section, was counted in the summary and
+    made every full run say "Partial run"."""
+    pytester.makepyfile(test_exp=EXPERIMENTS)
+    rep = pytester.path / "rep"
+    pytester.runpytest("--embedsim-report", "rep")
+    pytester.makepyfile(test_exp=EXPERIMENTS.replace("def test_spelling", "def test_spelled"))
+    for _ in range(2):
+        pytester.runpytest("--embedsim-report", "rep").assert_outcomes(passed=1, failed=1, xfailed=1)
+        md = (rep / "index.md").read_text(encoding="utf-8")
+        assert "## test_spelled\n" in md and "test_spelling" not in md and "Partial run" not in md
+        assert "| pixels (baseline, no semantics) | 1 | 1 | 0 | 1 | 0 |" in md
+        assert len(list((rep / "fragments").glob("*.json"))) == 3
+    # a partial run says what it did not run, and the one command that refreshes it
+    pytester.runpytest("--embedsim-report", "rep", "-k", "spelled")
+    md = (rep / "index.md").read_text(encoding="utf-8")
+    assert md.startswith("# embedsim report\n\n> **Partial run: 2 of the 3 results shown were not run this time")
+    assert "> python -m pytest test_exp.py --embedsim-model pixels --embedsim-report rep\n" in md
+    # with -n 2 too (the workers collect), and a run naming one test drops nothing of its file
+    pytester.makepyfile(test_exp=EXPERIMENTS.replace("def test_broken", "def test_mended"))
+    pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--embedsim-report", "rep")
+    md = (rep / "index.md").read_text(encoding="utf-8")
+    assert "test_broken" not in md and "## test_mended\n" in md and "Partial run" not in md
+    pytester.runpytest("--embedsim-report", "rep", "test_exp.py::test_meaning")
+    assert len(list((rep / "fragments").glob("*.json"))) == 3
+
+
+def test_a_run_of_one_new_model_says_which_command_completes_the_report(pytester: pytest.Pytester) -> None:
+    """Regression (issue 20.15): the README's new-version recipe (``--embedsim-model NEW ...
+    --embedsim-report report``) gave a report of NEW alone, with no comparison and no notice."""
+    import shlex
+
+    pytester.makeini("[pytest]\nembedsim_models = pixels pixels@64\n")
+    pytester.makepyfile(test_exp=EXPERIMENTS)
+    rep = pytester.path / "rep"
+    pytester.runpytest("--embedsim-model", "pixels@64", "--embedsim-report", "rep")
+    md = (rep / "index.md").read_text(encoding="utf-8")
+    command = "python -m pytest test_exp.py --embedsim-model pixels,pixels@64 --embedsim-report rep"
+    assert md.startswith("# embedsim report\n\n> **Not in this report yet: pixels (3 test(s)) - this run did not "
+                         "run them (--embedsim-model, -k). Every model side by side, replayed from its recordings: "
+                         f"run, from the project root,**\n\n> ```\n> {command}\n> ```\n")
+    data = json.loads((rep / "report.json").read_text(encoding="utf-8"))
+    assert data["partial"] is True and data["complete_with"] == command and len(data["missing"]) == 3
+    assert command in (rep / "index.html").read_text(encoding="utf-8")
+    pytester.runpytest(*shlex.split(command)[3:]).assert_outcomes(passed=2, failed=2, xfailed=2)
+    data = json.loads((rep / "report.json").read_text(encoding="utf-8"))
+    assert (data["partial"], data["missing"], data["complete_with"]) == (False, [], "")
+    assert [(c["old"], c["new"], c["compared"]) for c in data["comparisons"]] == [("pixels", "pixels@64", 3)]
+    md = (rep / "index.md").read_text(encoding="utf-8")
+    assert "Not in this report" not in md and "## What changed" in md
+
+
+def test_a_fragment_that_is_not_one_is_deleted_and_named_not_a_crash(tmp_path: Path) -> None:
+    """Regression (issue 20.23): a fragment missing keys crashed the build with KeyError: 'module'."""
+    report.prepare(tmp_path)
+    report.write_fragment(tmp_path, _fragment("pixels", 0, 1), None)
+    bad = tmp_path / "fragments" / "bad.json"
+    bad.write_text('{"test": "test_x", "model": "pixels"}', encoding="utf-8")
+    worse = tmp_path / "fragments" / "worse.json"
+    worse.write_text(json.dumps({**_fragment("pixels", 0, 1, test="test_y"), "checks": [{"name": "x"}]}),
+                     encoding="utf-8")
+    report.build_index(tmp_path, ["pixels"])
+    md = (tmp_path / "index.md").read_text(encoding="utf-8")
+    assert ("2 result file(s) of the report folder could not be read and were deleted (rerun their tests): "
+            "fragments/bad.json: the fragment has no 'module'; fragments/worse.json: check 1 has no 'matrix'") in md
+    assert "## test_x\n" in md and not bad.exists() and not worse.exists()

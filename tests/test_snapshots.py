@@ -306,3 +306,20 @@ def test_snapshot_module_takes_no_defaults_from_the_plugin_config() -> None:
     tree = ast.parse(Path(embedsim.snapshot.extensions.__file__).read_text(encoding="utf-8"))
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert "embedsim.plugin.settings" not in imported
+
+
+def test_a_matrix_snapshot_that_is_not_utf8_is_named_not_a_traceback(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_words="""
+        from embedsim.inputs.items import text_item
+
+        def test_words(experiment):
+            experiment.snapshot(experiment.similarity([text_item("Happy"), text_item("Sad")]), heatmap=False)
+    """)
+    pytester.runpytest("--snapshot-update").assert_outcomes(passed=1)
+    stored = next(pytester.path.rglob("*.matrix.tsv"))
+    stored.write_bytes(stored.read_bytes().replace(b"Happy", "Häppy".encode("latin-1")))
+    result = pytester.runpytest("--color=no")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "is not UTF-8 text (bad byte at offset" in output and "--snapshot-update" in output
+    assert "Traceback" not in output and "UnicodeDecodeError" not in output

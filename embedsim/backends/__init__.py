@@ -76,6 +76,14 @@ def split_variant(model_id: str) -> tuple[str, int | None]:
     return base, int(size)
 
 
+def naming(model_id: str, ids: Iterable[str]) -> str | None:
+    """Which of ``ids`` names ``model_id``: the id itself, else - for a variant ``id@dimension``
+    - its base id (naming every variant of it); ``None`` when none does. The one rule of the
+    ``embedsim_models`` / ``embedsim_xfail`` markers and of an expectation's ``xfail=``."""
+    ids = list(ids)
+    return next((name for name in (model_id, model_id.partition("@")[0]) if name in ids), None)
+
+
 def find(model_id: str) -> BackendSpec | None:
     """The backend serving ``model_id`` (or the variant ``model_id@dimension``), or ``None``."""
     model_id = model_id.partition("@")[0]

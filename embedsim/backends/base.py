@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from embedsim.inputs.items import Item
 
 DEFAULT_DIMENSION = 768
+#: The longest timeout of one call attempt of a remote model, in seconds (a day; 0 is "no limit"): far
+#: longer values overflow the platform's clocks inside the HTTP clients (OverflowError at 1e10).
+MAX_TIMEOUT = 86_400.0
 #: The item kinds a backend may accept (:data:`embedsim.inputs.items.KINDS`).
 MODALITIES = frozenset({"text", "image", "audio", "video", "pdf"})
 

@@ -47,8 +47,15 @@ def unit_rows(vectors: Any, labels: Sequence[str], source: str = "") -> np.ndarr
         raise VectorError(f"{prefix}expected {len(labels)} vectors, got an array of shape {vectors.shape}")
     if vectors.shape[1] == 0 and len(labels):
         raise VectorError(f"{prefix}empty vectors for {len(labels)} items")
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
+        # finite rows whose squares overflow (x1e200) or underflow (x1e-200): the norm of the row
+        # divided by its largest |value| times that value - the same direction, no lost range
+        rescale = np.flatnonzero((np.isinf(norms) | (norms == 0)) & np.isfinite(vectors).all(axis=1)
+                                 & (vectors != 0).any(axis=1))
+        for i in rescale:
+            largest = np.abs(vectors[i]).max().astype(np.float64)
+            norms[i] = largest * np.sqrt(np.sum((vectors[i].astype(np.float64) / largest) ** 2))
     bad = np.flatnonzero(~np.isfinite(norms) | (norms == 0))
     if bad.size:
         names = ", ".join(labels[i] for i in bad[:5])

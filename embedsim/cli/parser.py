@@ -7,6 +7,7 @@ from pathlib import Path
 
 from embedsim import __version__
 from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, backends
+from embedsim.backends.base import MAX_TIMEOUT
 from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from embedsim.cli.commands import run_matrix, run_split
 
@@ -143,6 +144,8 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected seconds (0 or more), got {text!r}")
+    if value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_TIMEOUT:g} seconds (a day; 0: no limit), got {text!r}")
     return value
 
 

@@ -3,9 +3,11 @@ levels, offending pairs) and the errors an ``expect_*`` raises.
 
 ``Check.outcome`` is ``passed``, ``failed`` or ``inconclusive``: with
 ``confidence_required`` the threshold must be cleared by the lower end of the
-statistic's bootstrap interval (:mod:`embedsim.stats`, items resampled); a point
-estimate that passes while that end does not is inconclusive - not enough evidence for
-its n - and raises :class:`Inconclusive`, not the check's own error.
+statistic's bootstrap interval (:mod:`embedsim.stats`, items resampled) and, where the
+check has one, its permutation p-value must be at most ``1 - confidence``; a point
+estimate that passes while either does not (or the interval is undefined: too few items)
+is inconclusive - not enough evidence for its n - and raises :class:`Inconclusive`, not
+the check's own error.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from embedsim.stats import DEFAULT_CONFIDENCE
 
 #: At most this many offending pairs are listed in a message.
 MAX_LISTED = 12
+#: Differences this small are ties - the float noise of equal similarities - never evidence of an order.
+TIE = 1e-9
+
+
+def clears(value: float, threshold: float, strict: bool) -> bool:
+    """``value`` meets ``threshold``; ``strict`` (a claim of order): exceeds it by more than :data:`TIE`."""
+    return bool(value - threshold > TIE if strict else value >= threshold)
 
 
 class GroupSeparationError(ExpectationFailed):
@@ -66,10 +75,13 @@ class Check:
 
     ``passed``: the point estimate ``statistic`` meets ``threshold``. ``outcome`` adds the
     interval: ``"passed"``, ``"failed"`` or, when ``confidence_required`` and the lower
-    end ``ci_low`` of the ``confidence`` interval is below the threshold (or undefined),
-    ``"inconclusive"``. ``chance``: the statistic's expected value for answers that ignore
-    the items; ``majority``: its value for one constant answer (the best one); ``None``
-    where not defined. ``n_items``: how many items the bootstrap resamples."""
+    end ``ci_low`` of the ``confidence`` interval is below the threshold (or undefined) or
+    the permutation p-value above ``1 - confidence``, ``"inconclusive"``
+    (:attr:`not_enough_evidence` says why). ``chance``: the statistic's expected value for
+    answers that ignore the items; ``majority``: its value for one constant answer (the best one); ``None``
+    where not defined. ``n_items``: how many items the bootstrap resamples. ``strict``: a
+    claim of order (a margin, a gap, a gain) - the statistic and the interval's lower end must
+    *exceed* the threshold: a tie is not evidence (:func:`clears`)."""
 
     kind: str
     description: str
@@ -91,16 +103,35 @@ class Check:
     n_items: int | None = None
     #: The bootstrap distribution of the statistic (for :meth:`with_confidence`).
     samples: np.ndarray | None = field(default=None, repr=False, compare=False)
+    strict: bool = False
 
     @property
     def outcome(self) -> str:
         """``passed``, ``failed`` or ``inconclusive`` (see the class docstring)."""
         if not self.passed:
             return "failed"
-        if self.confidence_required and self.samples is not None:
-            if self.ci_low is None or not np.isfinite(self.ci_low) or self.ci_low < self.threshold:
-                return "inconclusive"
-        return "passed"
+        return "inconclusive" if self.not_enough_evidence else "passed"
+
+    @property
+    def not_enough_evidence(self) -> str:
+        """Why a passing estimate is not enough evidence at the required confidence (empty when
+        it is, or when no confidence is required): the interval is undefined (too few items to
+        resample), or its lower end does not clear the threshold, or shuffled labels do as well
+        more often than ``1 - confidence`` (the permutation p-value: a handful of items whose
+        every resample agrees gives a collapsed interval such as [1, 1], never a verdict)."""
+        if not (self.passed and self.confidence_required and self.samples is not None):
+            return ""
+        level = f"{self.confidence:.0%}"
+        if self.ci_low is None or not np.isfinite(self.ci_low):
+            return f"its {level} interval is undefined: {self.n_items} items are too few to resample"
+        if not clears(self.ci_low, self.threshold, self.strict):
+            return (f"the estimate meets the threshold but the lower end of its {level} interval "
+                    f"({self.ci_low:.4f}) does not, with {self.n_items} items")
+        if self.p_value is not None and self.p_value > 1 - self.confidence + 1e-12:
+            return (f"shuffled labels do as well in a share p = {self.p_value:.4f} of permutations, above "
+                    f"{1 - self.confidence:.2g}, with {self.n_items} items - the interval "
+                    f"[{self.ci_low:.4f}, {self.ci_high:.4f}] only says no resample saw otherwise")
+        return ""
 
     def with_confidence(self, confidence: float | None) -> Check:
         """This check with its interval at ``confidence``, which the threshold must then clear;
@@ -142,9 +173,10 @@ class Check:
         lines = [self.summary]
         if self.evidence:
             lines.append(f"evidence: {self.evidence}")
+        if self.strict and not self.passed and abs(self.statistic - self.threshold) <= TIE:
+            lines.append(f"a tie is not evidence: the {self.kind} must exceed the threshold, not equal it")
         if self.outcome == "inconclusive":
-            lines.append(f"not enough evidence: the estimate meets the threshold but the lower end of its "
-                         f"{self.confidence:.0%} interval does not, with {self.n_items} items")
+            lines.append(f"not enough evidence: {self.not_enough_evidence}")
         if self.pairs:
             lines.append("offending pairs:")
             lines += [f"  {pair}" for pair in self.pairs[:MAX_LISTED]]
@@ -171,17 +203,18 @@ def check_statistic(kind: str, description: str, statistic: stats.Statistic, n_i
                     at_least: float, n: int | None = None, pairs: Sequence[Pair] = (),
                     error: type[ExpectationFailed] = ExpectationFailed, unit: str = "items",
                     chance: float | None = None, majority: float | None = None, p_value: float | None = None,
-                    confidence: float | None = None, value: float | None = None) -> Check:
+                    confidence: float | None = None, value: float | None = None, strict: bool = False) -> Check:
     """A check of any statistic of ``n_items`` items written as a function of item weights
     (see :mod:`embedsim.stats`): point estimate, bootstrap interval and outcome.
 
     ``statistic(weights)`` maps a ``(B, n_items)`` array of item counts to ``B`` values;
     ``confidence`` (e.g. 0.95) asks that the interval clear ``at_least``; ``value``, when
     given, is the point estimate as computed elsewhere (it must equal ``statistic`` with
-    every item once, up to rounding)."""
+    every item once, up to rounding); ``strict``: a claim of order, which a tie does not meet
+    (:attr:`Check.strict`)."""
     value = stats.point(statistic, n_items) if value is None else float(value)
     samples = stats.bootstrap(statistic, n_items)
-    check = Check(kind, description, bool(value >= at_least), value, at_least, n_items if n is None else n,
+    check = Check(kind, description, clears(value, at_least, strict), value, at_least, n_items if n is None else n,
                   tuple(pairs), error, unit, chance=chance, majority=majority, p_value=p_value, n_items=n_items,
-                  samples=samples)
+                  samples=samples, strict=strict)
     return check.with_confidence(confidence)

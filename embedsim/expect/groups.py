@@ -9,7 +9,7 @@ import numpy as np
 
 from embedsim import stats
 from embedsim.errors import InputError
-from embedsim.expect.check import AucError, Check, GroupSeparationError, Pair, check_statistic
+from embedsim.expect.check import AucError, Check, GroupSeparationError, Pair, check_statistic, clears
 from embedsim.matrix import SimilarityMatrix, group_mask
 
 #: Column-only ("constant answer") AUC levels are computed for at most this many columns.
@@ -33,7 +33,8 @@ def check_groups(
     per_row: bool = False,
     confidence: float | None = None,
 ) -> Check:
-    """Same-group pairs are more similar than different-group pairs, by ``margin``.
+    """Same-group pairs are more similar than different-group pairs, by more than ``margin``
+    (a tie is not evidence: a model that gives every pair one score fails ``margin=0``).
 
     ``groups`` gives each row's group (``col_groups`` each column's; the row groups
     when omitted). By default the *mean* same-group similarity must exceed the mean
@@ -58,7 +59,7 @@ def check_groups(
             j_diff = int(np.flatnonzero(diff_full[i])[np.argmax(values[i, diff_full[i]])])
             gap = values[i, j_same] - values[i, j_diff]
             gaps.append(gap)
-            if gap < margin:
+            if not clears(gap, margin, strict=True):
                 pairs.append(Pair(label, matrix.col_labels[j_diff], values[i, j_diff],
                                   f"different group {cols[j_diff]!r}, above same-group "
                                   f"{matrix.col_labels[j_same]!r} = {values[i, j_same]:.4f} (gap {gap:+.4f})"))
@@ -69,15 +70,15 @@ def check_groups(
                                 stats.smallest_row_gap(values, same_full, diff_full, matrix.all_pairs), n_items,
                                 at_least=margin, n=int(same.sum() + different.sum()),
                                 pairs=sorted(pairs, key=lambda p: p.value, reverse=True), error=GroupSeparationError,
-                                unit="pairs", majority=constant, confidence=confidence)
+                                unit="pairs", majority=constant, confidence=confidence, strict=True)
         return check
     within, between = values[same], values[different]
     if within.size == 0 or between.size == 0:
         raise InputError(f"need same-group and different-group pairs; got {within.size} and {between.size} "
                          "- check the groups")
     statistic = float(within.mean() - between.mean())
-    pairs = [] if statistic >= margin else _crossing_pairs(matrix, same, different, within.mean() - margin,
-                                                           between.mean() + margin)
+    pairs = [] if clears(statistic, margin, strict=True) else _crossing_pairs(
+        matrix, same, different, within.mean() - margin, between.mean() + margin)
     description = (f"same group more similar than different groups by {margin:g} "
                    f"(means {within.mean():.4f} vs {between.mean():.4f})")
     scored = stats.Pairs.from_masks(values, same, different, matrix.all_pairs)
@@ -85,7 +86,7 @@ def check_groups(
     return check_statistic("mean margin", description, stats.mean_margin(scored), n_items, at_least=margin,
                            n=int(within.size + between.size), pairs=pairs, error=GroupSeparationError, unit="pairs",
                            chance=0.0, majority=constant, p_value=p_margin, confidence=confidence,
-                           value=statistic)
+                           value=statistic, strict=True)
 
 
 def _crossing_pairs(matrix: SimilarityMatrix, same: np.ndarray, different: np.ndarray,

@@ -43,7 +43,8 @@ def row_and_column_groups(matrix: SimilarityMatrix, groups: Groups, col_groups: 
 
 
 def expected_columns(matrix: SimilarityMatrix, rows: Sequence[str], cols: Sequence[str]) -> list[frozenset[str] | None]:
-    """Per row, the columns of its own group (never itself in an all-pairs matrix), or None."""
+    """Per row, the columns of its own group (never the row's own item), or None."""
+    excluded = matrix.excluded
     return [frozenset(c for j, c in enumerate(matrix.col_labels)
-                      if cols[j] == group and not (matrix.all_pairs and i == j)) or None
+                      if cols[j] == group and not excluded[i, j]) or None
             for i, group in enumerate(rows)]

@@ -53,13 +53,17 @@ class _Top1:
         if not self.rows:
             raise InputError("no row has an expected top-1 label")
         self.sets = [sets[i] or frozenset() for i in self.rows]
-        self.hits = np.array([self.top[i] in wanted for i, wanted in zip(self.rows, self.sets)])
+        best = self.values.max(axis=1)
+        # per row, every column at its highest similarity: a hit needs all of them expected (a tie is no answer)
+        self.tops = [frozenset(matrix.col_labels[j] for j in np.flatnonzero(self.values[i] == best[i]))
+                     for i in range(matrix.shape[0])]
+        self.hits = np.array([self.tops[i] <= wanted for i, wanted in zip(self.rows, self.sets)])
         # shuffled[i, k]: would row i's answer be right with row k's expected labels
-        self.shuffled = np.array([[self.top[i] in wanted for wanted in self.sets] for i in self.rows])
+        self.shuffled = np.array([[self.tops[i] <= wanted for wanted in self.sets] for i in self.rows])
         self.classes = [str(classes[i]) if classes is not None else " / ".join(sorted(wanted))
                         for i, wanted in zip(self.rows, self.sets)]
-        candidates = matrix.shape[1] - (1 if matrix.all_pairs else 0)
-        self.guess = np.array([len(wanted) / candidates for wanted in self.sets])  # P(hit) of a uniform guess
+        candidates = matrix.shape[1] - matrix.excluded.sum(axis=1)  # never the row's own item
+        self.guess = np.array([len(wanted) / candidates[i] for i, wanted in zip(self.rows, self.sets)])  # P(hit)
         # hit[r, c]: would the constant answer "column c" be right for scored row r
         self.constant = np.array([[c in wanted for c in matrix.col_labels] for wanted in self.sets], dtype=float)
 
@@ -76,7 +80,8 @@ def check_top1(matrix: SimilarityMatrix, expected: Expected, *, at_least: float 
 
     ``expected`` gives per row the expected column label (or a set of acceptable
     labels, or ``None`` to leave the row out), as a sequence aligned with the rows
-    or a mapping from row label. For all-pairs matrices the row itself is excluded.
+    or a mapping from row label. A row's own item is never a candidate. A row whose highest
+    similarity is shared by an unexpected column is a miss: a tie is no answer.
 
     ``measure="share"``: the share of scored rows that are hits (a constant answer gets
     the share of its label). ``measure="balanced"``: balanced accuracy, the mean over
@@ -92,9 +97,11 @@ def check_top1(matrix: SimilarityMatrix, expected: Expected, *, at_least: float 
             continue
         best_wanted = max(t.sets[k], key=lambda c: t.values[i, matrix.col_labels.index(c)])
         wanted_value = t.values[i, matrix.col_labels.index(best_wanted)]
-        got_value = t.values[i, matrix.col_labels.index(t.top[i])]
-        pairs.append(Pair(matrix.row_labels[i], t.top[i], float(got_value),
-                          f"top-1 instead of {best_wanted!r} = {wanted_value:.4f} (short by {got_value - wanted_value:.4f})"))
+        wrong = min(t.tops[i] - t.sets[k], key=matrix.col_labels.index)  # an unexpected column on top
+        got_value = t.values[i, matrix.col_labels.index(wrong)]
+        short = "tied: a tie is no answer" if got_value == wanted_value else f"short by {got_value - wanted_value:.4f}"
+        pairs.append(Pair(matrix.row_labels[i], wrong, float(got_value),
+                          f"top-1 instead of {best_wanted!r} = {wanted_value:.4f} ({short})"))
     hits, scored = int(t.hits.sum()), len(t.rows)
     point = hits / scored if measure == "share" else stats.point(stats.balanced_accuracy(t.hits, t.classes), scored)
     p_value = stats.label_permutation_p(
@@ -133,7 +140,7 @@ def check_class(matrix: SimilarityMatrix, expected: Expected, column: str, *, at
         raise InputError(f"no column {column!r} in the matrix; columns are {list(matrix.col_labels)}")
     t = _Top1(matrix, expected, None)
     positive = np.array([column in wanted for wanted in t.sets])
-    predicted = np.array([t.top[i] == column for i in t.rows])
+    predicted = np.array([t.tops[i] == {column} for i in t.rows])  # alone on top: a tie is no answer
     if positive.all() or not positive.any():
         raise InputError(f"check_class needs scored rows that expect {column!r} and rows that do not")
     pairs = [Pair(matrix.row_labels[i], t.top[i], float(t.values[i, matrix.col_labels.index(t.top[i])]),

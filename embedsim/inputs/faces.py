@@ -81,13 +81,21 @@ def detector() -> Any:
 
 
 def rgb_pixels(item: Item) -> Any:
-    """The ``(height, width, 3)`` uint8 RGB array of an image item."""
+    """The ``(height, width, 3)`` uint8 RGB array of an image item. A high-bit-depth grey
+    image is read at its full range, as the ``pixels`` baseline reads it (0..65535 as 0..255:
+    :func:`embedsim.inputs.image_bytes.high_depth`), not clipped at 255."""
     import numpy as np
     from PIL import Image
+
+    from embedsim.inputs.image_bytes import HIGH_DEPTH_MODES, high_depth
 
     if item.kind != "image":
         raise InputError(f"item {item.describe()} is {item.kind}, not an image; faces are found in images only")
     with Image.open(io.BytesIO(item.data)) as image:
+        if image.mode in HIGH_DEPTH_MODES:
+            grey = np.asarray(high_depth(image), dtype=np.uint32)
+            grey8 = ((grey * 255 + 32767) // 65535).astype(np.uint8)  # rounded: 257 * k -> k
+            return np.ascontiguousarray(np.repeat(grey8[..., None], 3, axis=2))
         return np.ascontiguousarray(image.convert("RGB"))
 
 

@@ -14,6 +14,8 @@ from embedsim.errors import InputError
 #: Formats the Gemini API takes as images; everything else is converted to PNG.
 PASS_THROUGH_IMAGES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 _EXIF_ORIENTATION = 0x0112
+#: Formats Pillow recognises but draws only through an external program: refused by name.
+EXTERNAL_RENDERERS = {"EPS": ("an EPS (PostScript) image", "Ghostscript")}
 
 
 #: Leading bytes of PNG, JPEG, GIF and TIFF: such a file Pillow cannot open is a broken image.
@@ -42,6 +44,10 @@ def normalise_image(data: bytes, where: str) -> tuple[bytes, str]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 fmt = image.format or ""
+                if fmt in EXTERNAL_RENDERERS:
+                    what, program = EXTERNAL_RENDERERS[fmt]
+                    raise InputError(f"{what}, which Pillow draws only with {program} (not a dependency of "
+                                     "embedsim); convert it to PNG")
                 orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
                 image.load()
                 if fmt in PASS_THROUGH_IMAGES and orientation in (1, None):

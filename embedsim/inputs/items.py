@@ -38,6 +38,8 @@ def estimate_tokens(text: str) -> int:
 
 #: File suffixes read as UTF-8 text (when they decode as UTF-8).
 TEXT_SUFFIXES = (".txt", ".md")
+#: The byte order mark some editors put at the start of a UTF-8 file: a marker, not text.
+UTF8_BOM = b"\xef\xbb\xbf"
 #: The largest text input of any supported model (Gemini embedding-2), estimated with
 #: :func:`estimate_tokens`; longer texts are refused for every model, ``pixels`` too.
 MAX_TEXT_TOKENS = 8192
@@ -207,6 +209,8 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _text_file_item(data: bytes, label: str, labels: dict[str, str], source: str) -> Item:
+    """A text item of a ``.txt`` / ``.md`` file's bytes; a UTF-8 byte order mark is not text."""
+    data = data.removeprefix(UTF8_BOM)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

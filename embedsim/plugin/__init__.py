@@ -226,6 +226,7 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
         image_tolerance=embedsim_settings.image_tolerance,
         confidence=embedsim_settings.confidence,
         colour=not getattr(request.config.option, "no_colors", False),  # see pytest_sessionstart
+        model=model_of(node) or embedder.model_id,
     )
     node.stash[EXPERIMENT] = exp
     return exp

@@ -20,6 +20,7 @@ import numpy as np
 
 from embedsim import expect
 from embedsim.expect import labels as label_groups
+from embedsim.backends import check_model_id, naming
 from embedsim.backends.base import Embedder
 from embedsim.errors import InputError
 from embedsim.expect import Check, ExpectationFailed
@@ -69,16 +70,19 @@ class Experiment:
     def __init__(self, embedder: Embedder, test_name: str = "", nodeid: str = "",
                  snapshot: Callable[[type], Any] | None = None, matrix_tolerance: float | None = None,
                  image_tolerance: float | None = None, confidence: float | None = None,
-                 colour: bool = True) -> None:
+                 colour: bool = True, model: str | None = None) -> None:
         self.embedder = embedder
         #: Run-wide confidence (``--embedsim-confidence``) for expectations that give none.
         self.confidence = confidence
-        self.model_id: str = embedder.model_id
+        #: The model id the test runs with: a variant ``id@dimension`` as such (``model``), else the embedder's.
+        self.model_id: str = model or embedder.model_id
         self.test_name = test_name
         self.nodeid = nodeid
         self.matrices: list[MatrixRecord] = []
         self.checks: list[CheckRecord] = []
         self._items: dict[int, tuple[SimilarityMatrix, Sequence[Item] | None, Sequence[Item] | None, MatrixRecord]] = {}
+        #: The key of each grouping's statistics on its matrix: (matrix, row groups, column groups) -> key.
+        self._stats_keys: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
         self._snapshots = None if snapshot is None else MatrixSnapshots(snapshot, matrix_tolerance, image_tolerance,
                                                                         colour)
         #: One text per snapshot that did not match (see :meth:`snapshot`).
@@ -93,6 +97,7 @@ class Experiment:
         """Embed ``rows`` (and ``cols``) with this model in one call and return the cosine
         similarity matrix (all pairs of ``rows`` when ``cols`` is omitted), recorded under
         ``name`` (default: the first of ``matrix``, ``matrix_2``, ... not taken)."""
+        rows, cols = list(rows), None if cols is None else list(cols)  # generators are read once
         matrix = similarity(self.embedder, rows, cols)
         return self.add_matrix(matrix, name=name, rows=rows, cols=cols if cols is not None else rows)
 
@@ -108,7 +113,8 @@ class Experiment:
         elif name in taken:
             raise InputError(f"the experiment already has a matrix named {name!r}; pass another name=")
         record = MatrixRecord(name, list(matrix.row_labels), list(matrix.col_labels),
-                              np.asarray(matrix.values, dtype=np.float64).round(6).tolist(), matrix.all_pairs)
+                              np.asarray(matrix.values, dtype=np.float64).round(6).tolist(), matrix.all_pairs,
+                              self_pairs=[list(cell) for cell in matrix.self_pairs])
         self.matrices.append(record)
         self._items[id(matrix)] = (matrix, rows, cols, record)
         return matrix
@@ -130,8 +136,11 @@ class Experiment:
         record, _rows, _cols = self._record(matrix)
         row_groups, column_groups = self.groups(matrix, groups, col_groups)
         result = group_stats(matrix, row_groups, column_groups, confidence=self.confidence or DEFAULT_CONFIDENCE)
-        key = groups if isinstance(groups, str) else "groups"
-        record.stats[key] = {k: float(v) for k, v in asdict(result).items()}
+        grouping = (record.name, tuple(row_groups), tuple(column_groups))
+        if grouping not in self._stats_keys:  # another grouping never overwrites these statistics
+            spec = _spec(groups) if col_groups is None else f"{_spec(groups)} x {_spec(col_groups)}"
+            self._stats_keys[grouping] = _first_free(spec, set(self._stats_keys.values()) | set(record.stats))
+        record.stats[self._stats_keys[grouping]] = {k: float(v) for k, v in asdict(result).items()}
         return result
 
     # -- expectations -------------------------------------------------------------------
@@ -143,8 +152,7 @@ class Experiment:
         self.stats(matrix, groups, col_groups)
         rows, cols = self.groups(matrix, groups, col_groups)
         check = expect.check_groups(matrix, rows, cols, margin=margin, per_row=per_row)
-        return self.expect(check, matrix, name=name or f"groups({_spec(groups)}, margin={margin:g})", xfail=xfail,
-                           confidence=confidence)
+        return self._expect(check, matrix, name, f"groups({_spec(groups)}, margin={margin:g})", xfail, confidence)
 
     def expect_auc(self, matrix: SimilarityMatrix, groups: Groups, col_groups: Groups | None = None, *,
                    at_least: float, xfail: Mapping[str, str] | None = None, name: str | None = None,
@@ -153,8 +161,7 @@ class Experiment:
         self.stats(matrix, groups, col_groups)
         rows, cols = self.groups(matrix, groups, col_groups)
         check = expect.check_auc(matrix, rows, cols, at_least=at_least)
-        return self.expect(check, matrix, name=name or f"auc({_spec(groups)}) >= {at_least:g}", xfail=xfail,
-                           confidence=confidence)
+        return self._expect(check, matrix, name, f"auc({_spec(groups)}) >= {at_least:g}", xfail, confidence)
 
     def expect_top1(self, matrix: SimilarityMatrix, expected: expect.Expected | None = None, *,
                     by: str | None = None, at_least: float = 1.0, xfail: Mapping[str, str] | None = None,
@@ -169,8 +176,7 @@ class Experiment:
         """
         expected, classes = self._expected(matrix, expected, by, "expect_top1")
         check = expect.check_top1(matrix, expected, at_least=at_least, measure=measure, classes=classes)
-        return self.expect(check, matrix, name=name or f"top1({by or 'expected'}) >= {at_least:.0%}", xfail=xfail,
-                           confidence=confidence)
+        return self._expect(check, matrix, name, f"top1({by or 'expected'}) >= {at_least:.0%}", xfail, confidence)
 
     def expect_class(self, matrix: SimilarityMatrix, column: str, expected: expect.Expected | None = None, *,
                      by: str | None = None, at_least: float, xfail: Mapping[str, str] | None = None,
@@ -180,8 +186,7 @@ class Experiment:
         :meth:`expect_top1`. See :func:`embedsim.expect.check_class`."""
         expected, _classes = self._expected(matrix, expected, by, "expect_class")
         check = expect.check_class(matrix, expected, column, at_least=at_least)
-        return self.expect(check, matrix, name=name or f"class({column}) >= {at_least:.0%}", xfail=xfail,
-                           confidence=confidence)
+        return self._expect(check, matrix, name, f"class({column}) >= {at_least:.0%}", xfail, confidence)
 
     def _expected(self, matrix: SimilarityMatrix, expected: expect.Expected | None, by: str | None,
                   what: str) -> tuple[expect.Expected, list[str] | None]:
@@ -197,31 +202,47 @@ class Experiment:
                      xfail: Mapping[str, str] | None = None, name: str | None = None) -> Check:
         """Row ``row`` is most similar to ``order[0]``, then ``order[1]``, ... (each by ``margin``)."""
         check = expect.check_order(matrix, row, order, margin=margin)
-        return self.expect(check, matrix, name=name or f"order({row}: {' > '.join(order)})", xfail=xfail)
+        return self._expect(check, matrix, name, f"order({row}: {' > '.join(order)})", xfail, None)
 
     def expect(self, check: Check, matrix: SimilarityMatrix, *, name: str | None = None,
                xfail: Mapping[str, str] | None = None, confidence: float | None = None) -> Check:
         """Record ``check`` - any :class:`~embedsim.expect.Check` over ``matrix``, e.g. one
         computed by the test itself - as a soft expectation of this experiment, under
-        ``name`` (default: its description). ``xfail`` maps model ids to the reason the
-        check is expected to fail with that model (strict: a pass fails the test).
+        ``name`` (default: its description; a default name already taken on the matrix gets
+        `` #2``, `` #3``, ...; a given one is refused). ``xfail`` maps model ids to the reason
+        the check is expected to fail with that model (strict: a pass fails the test); a
+        variant ``id@dimension`` is named by itself or by its base id, as in the
+        ``embedsim_xfail`` marker (:func:`embedsim.backends.naming`).
 
         ``confidence`` (e.g. 0.95): the check's bootstrap interval must clear its threshold,
         else it is *inconclusive* - the test fails with "INCONCLUSIVE - not enough evidence";
         ``0``: the point estimate decides. Default: the check's own requirement, else the
         run-wide ``--embedsim-confidence``. With an ``xfail`` for this model an inconclusive
         check counts as xfailed (it was not shown to hold)."""
+        return self._expect(check, matrix, name, check.description, xfail, confidence)
+
+    def _expect(self, check: Check, matrix: SimilarityMatrix, name: str | None, default: str,
+                xfail: Mapping[str, str] | None, confidence: float | None) -> Check:
+        """:meth:`expect` with the ``default`` name of an ``expect_*`` method."""
         record, _rows, _cols = self._record(matrix)
+        taken = {c.name for c in self.checks if c.matrix == record.name}
+        if name is not None and name in taken:
+            raise InputError(f"the experiment already has an expectation named {name!r} on {record.name!r}; "
+                             "pass another name= (the report tells expectations apart by name)")
+        for model in xfail or {}:
+            check_model_id(model)
         if confidence is not None:
             check = check.with_confidence(confidence)
         elif not check.confidence_required and self.confidence:
             check = check.with_confidence(self.confidence)
-        reason = (xfail or {}).get(self.model_id)
+        key = naming(self.model_id, xfail or {})
+        reason = None if key is None else (xfail or {})[key]
         if reason is None:
             outcome = check.outcome
         else:
             outcome = "xpassed" if check.outcome == "passed" else "xfailed"
-        self.checks.append(CheckRecord.of(check, name=name or check.description, matrix=record.name, outcome=outcome,
+        self.checks.append(CheckRecord.of(check, name=name or _first_free(default, taken), matrix=record.name,
+                                          outcome=outcome,
                                           reason=reason or "", where=_caller()))
         return check
 
@@ -283,6 +304,11 @@ class SnapshotMismatch(AssertionError):
 
 def _spec(groups: Groups) -> str:
     return groups if isinstance(groups, str) else "groups"
+
+
+def _first_free(name: str, taken: set[str]) -> str:
+    """``name``, else the first of ``name #2``, ``name #3``, ... not in ``taken``."""
+    return next(n for n in itertools.chain([name], (f"{name} #{i}" for i in itertools.count(2))) if n not in taken)
 
 
 def _caller() -> str:

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from embedsim.backends import check_model_id, naming
 from embedsim.plugin.settings import Settings
-from embedsim.errors import ExpectationFailed
+from embedsim.errors import ExpectationFailed, InputError
 
 #: The fixture (and parameter) naming the current model.
 MODEL_PARAM = "embedsim_model"
@@ -20,13 +21,15 @@ def model_params(definition: Any, settings: Settings) -> list[Any]:
     models = list(dict.fromkeys(settings.models + settings.selected))
     only = definition.get_closest_marker("embedsim_models")
     if only is not None:
+        _check_ids(definition, only)
         models = [m for m in models if _named(m, only.args)]
+    xfails = list(definition.iter_markers("embedsim_xfail"))
+    for mark in xfails:
+        _check_ids(definition, mark)
     params = []
     for model in models:
         marks = []
-        for mark in definition.iter_markers("embedsim_xfail"):
-            if not mark.args:
-                raise pytest.UsageError(f"{definition.nodeid}: embedsim_xfail needs model ids")
+        for mark in xfails:
             if _named(model, mark.args):
                 reason = mark.kwargs.get("reason", "")
                 marks.append(pytest.mark.xfail(reason=f"{model}: {reason}" if reason else model,
@@ -36,9 +39,21 @@ def model_params(definition: Any, settings: Settings) -> list[Any]:
     return params
 
 
+def _check_ids(definition: Any, mark: pytest.Mark) -> None:
+    """A marker names model ids, each one a backend serves (a typo is an error naming it, as
+    ``--embedsim-model``'s, not a test silently left without models)."""
+    if not mark.args:
+        raise pytest.UsageError(f"{definition.nodeid}: {mark.name} needs model ids")
+    for model in mark.args:
+        try:
+            check_model_id(model)
+        except InputError as exc:
+            raise pytest.UsageError(f"{definition.nodeid}: @pytest.mark.{mark.name}: {exc}") from None
+
+
 def _named(model: str, ids: tuple[str, ...]) -> bool:
-    """A marker's model ids name ``model``: itself, or its base id for a variant ``id@dimension``."""
-    return model in ids or model.partition("@")[0] in ids
+    """A marker's model ids name ``model`` (:func:`embedsim.backends.naming`)."""
+    return naming(model, ids) is not None
 
 
 def model_of(item: pytest.Item) -> str | None:

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from embedsim.backends import DEFAULT_MODEL, check_model_id
-from embedsim.backends.base import DEFAULT_DIMENSION
+from embedsim.backends.base import DEFAULT_DIMENSION, MAX_TIMEOUT
 from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from embedsim.errors import InputError
 from embedsim.snapshot import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
@@ -133,6 +133,13 @@ def _tolerance(value: Any, key: str, source: Source) -> float:
     return number
 
 
+def _timeout(value: Any, key: str, source: Source) -> float:
+    number = _tolerance(value, key, source)
+    if number > MAX_TIMEOUT:
+        raise _refuse(key, f"at most {MAX_TIMEOUT:g} seconds (a day; 0: no limit)", value, source)
+    return number
+
+
 def _api_version(value: Any, key: str, source: Source) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"v[0-9]+[a-z0-9]*", value.strip()):
         raise _refuse(key, "an API version such as v1 or v1beta", value, source)
@@ -193,7 +200,7 @@ OPTIONS: tuple[Option, ...] = (
            f"Absolute tolerance of matrix snapshots (default: {DEFAULT_TOLERANCE:g})."),
     Option("--embedsim-image-tolerance", "embedsim_image_tolerance", "image_tolerance", _tolerance,
            f"RMS tolerance (0-255) of heatmap snapshots (default: {DEFAULT_IMAGE_TOLERANCE:g})."),
-    Option("--embedsim-timeout", "embedsim_timeout", "timeout", _tolerance,
+    Option("--embedsim-timeout", "embedsim_timeout", "timeout", _timeout,
            f"Seconds one call attempt to a remote model may take; the backend's retries then apply; 0: no "
            f"limit (default: the backend's own, {DEFAULT_TIMEOUT:g} s for Gemini)."),
     Option("--embedsim-api-version", "embedsim_api_version", "api_version", _api_version,

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from embedsim.files import atomic_write
 from embedsim.report import folder, images, markdown, page
 from embedsim.report.compare import compare_models, default_pairs
-from embedsim.report.entries import Contents, Tests, record_commands
+from embedsim.report.entries import Contents, Tests, complete_command, record_commands
 from embedsim.report.folder import Entry
 
 
 def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None = None, *,
                 started: float | None = None, pairs: Sequence[tuple[str, str]] | None = None,
-                provenance: Mapping[str, list[dict[str, Any]]] | None = None) -> tuple[Path, Path]:
+                provenance: Mapping[str, list[dict[str, Any]]] | None = None,
+                collected: Collection[tuple[str, str, str]] = (), modules: Collection[str] = ()) -> tuple[Path, Path]:
     """Render the heatmaps and write ``index.html``, ``index.md`` and ``report.json`` from
     the fragments, under the folder's lock.
 
@@ -26,11 +27,19 @@ def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None 
     files that no longer exist are dropped. Fragments written before ``started`` (this
     run's start) are earlier runs' results of tests this run did not run: kept, and
     marked. ``provenance``: per model, its recordings' provenance records.
+
+    ``collected``: ``(module, test, model)`` of every test the run collected (deselected
+    ones too); ``modules``: the test files it collected whole. Sections of tests those
+    files no longer have are dropped; a collected test with no result is *missing*. A
+    report with missing or earlier results says at its top which command completes it.
     """
     with folder.locked(report_dir):
-        fragments = _kept(report_dir, models, root)
+        dropped: list[str] = []
+        fragments = _kept(report_dir, models, root, set(modules), set(collected), dropped)
         for f in fragments:
             f["earlier"] = started is not None and f.get("time", 0.0) < started
+        present = {(f["module"], f["test"], f["model"]) for f in fragments}
+        missing = sorted(t for t in set(collected) if t not in present and (not models or t[2] in models))
         order = list(dict.fromkeys([*models, *sorted({f["model"] for f in fragments})]))
         used = [m for m in order if any(f["model"] == m for f in fragments)]
         tests = _grouped(fragments)
@@ -39,10 +48,14 @@ def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None 
                        if pairs or c["compared"]]
         for comparison in comparisons:
             written += images.render_differences(report_dir, comparison)
-        contents = Contents(used, tests, record_commands(tests, _report_arg(report_dir, root)), comparisons,
-                            dict(provenance or {}))
-        data = {"models": used, "partial": bool(contents.earlier), "entries": fragments, "comparisons": comparisons,
-                "provenance": contents.provenance}
+        report_arg = _report_arg(report_dir, root)
+        contents = Contents(used, tests, record_commands(tests, report_arg), comparisons, dict(provenance or {}),
+                            missing, dropped)
+        if contents.earlier or missing:
+            contents.complete_with = complete_command(tests, missing, list(models) or used, report_arg)
+        data = {"models": used, "partial": bool(contents.earlier or missing), "missing": [list(t) for t in missing],
+                "complete_with": contents.complete_with, "dropped_fragments": dropped, "entries": fragments,
+                "comparisons": comparisons, "provenance": contents.provenance}
         atomic_write(report_dir / "report.json", json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
         atomic_write(report_dir / "index.md", markdown.render(contents).encode("utf-8"))
         atomic_write(report_dir / "index.html", page.render(contents).encode("utf-8"))
@@ -50,12 +63,15 @@ def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None 
     return report_dir / "index.html", report_dir / "index.md"
 
 
-def _kept(report_dir: Path, models: Sequence[str], root: Path | None) -> list[Entry]:
-    """The fragments still meaningful: of a configured model, of a test file that exists;
-    the others are deleted."""
+def _kept(report_dir: Path, models: Sequence[str], root: Path | None, modules: set[str],
+          collected: set[tuple[str, str, str]], dropped: list[str]) -> list[Entry]:
+    """The fragments still meaningful: of a configured model, of a test file that exists,
+    of a test that file still has (when the run collected it whole); the others are
+    deleted, as are fragments that cannot be read (noted in ``dropped``)."""
     kept = []
-    for f in folder.read_fragments(report_dir):
-        gone = (models and f["model"] not in models) or (root is not None and not (root / f["module"]).is_file())
+    for f in folder.read_fragments(report_dir, dropped):
+        gone = ((models and f["model"] not in models) or (root is not None and not (root / f["module"]).is_file())
+                or (f["module"] in modules and (f["module"], f["test"], f["model"]) not in collected))
         if gone:
             folder.drop_fragment(report_dir, f)
         else:

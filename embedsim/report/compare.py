@@ -35,7 +35,8 @@ def default_pairs(models: Sequence[str]) -> list[tuple[str, str]]:
 
 def matrix_of(record: dict[str, Any]) -> SimilarityMatrix:
     values = np.asarray(record["values"], dtype=np.float64).reshape(len(record["row_labels"]), len(record["col_labels"]))
-    return SimilarityMatrix(values, tuple(record["row_labels"]), tuple(record["col_labels"]), record["all_pairs"])
+    return SimilarityMatrix(values, tuple(record["row_labels"]), tuple(record["col_labels"]), record["all_pairs"],
+                            self_pairs=tuple((int(i), int(j)) for i, j in record.get("self_pairs", ())))
 
 
 def _ran(entry: Entry | None) -> bool:
@@ -104,12 +105,12 @@ def _check_change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dic
 
 
 def _pairs(matrix: SimilarityMatrix) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column indices of the matrix's pairs: above the diagonal of an all-pairs one."""
-    rows, cols = matrix.shape
+    """Row and column indices of the matrix's pairs: above the diagonal of an all-pairs one,
+    never an item with itself."""
+    valid = ~matrix.excluded
     if matrix.all_pairs:
-        return np.triu_indices(rows, k=1)
-    grid = np.indices((rows, cols))
-    return grid[0].ravel(), grid[1].ravel()
+        valid = np.triu(valid, k=1)
+    return np.nonzero(valid)
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float | None:

@@ -3,6 +3,7 @@ statistic lines, record commands. Shared by the HTML and Markdown pages."""
 
 from __future__ import annotations
 
+import math
 import posixpath
 import shlex
 import time
@@ -64,12 +65,20 @@ def earlier(entry: Entry) -> str:
     return "from an earlier run at " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(entry.get("time", 0)))
 
 
+def span(low: float, high: float, digits: int, separator: str) -> str:
+    """``0.410..0.620`` (with ``separator``), or ``undefined`` when an end is not a number - as
+    :attr:`embedsim.expect.Check.evidence` says it in the terminal (too few items to resample)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "undefined"
+    return f"{low:.{digits}f}{separator}{high:.{digits}f}"
+
+
 def interval(record: dict[str, Any], low: str = "ci_low", high: str = "ci_high") -> str:
     """`` [95% CI 0.41, 0.62]`` when the record has an interval, else empty."""
     if record.get(low) is None or record.get(high) is None:
         return ""
     level = f"{record['confidence']:.0%} " if record.get("confidence") else ""
-    return f" [{level}CI {record[low]:.4f}, {record[high]:.4f}]"
+    return f" [{level}CI {span(record[low], record[high], 4, ', ')}]"
 
 
 def check_line(check: dict[str, Any]) -> str:
@@ -84,7 +93,7 @@ def evidence(c: dict[str, Any]) -> str:
     """`` [95% CI a..b, n items; chance x; constant y; p z]`` from a check's evidence fields."""
     parts = []
     if c.get("ci_low") is not None:
-        parts.append(f"{c['confidence']:.0%} CI {c['ci_low']:.3f}..{c['ci_high']:.3f}"
+        parts.append(f"{c['confidence']:.0%} CI {span(c['ci_low'], c['ci_high'], 3, '..')}"
                      f"{' (required)' if c.get('confidence_required') else ''}, {c['n_items']} items")
     parts += [f"{label} {c[key]:.3f}" for key, label in (("chance", "chance"), ("majority", "constant answer"),
                                                          ("p_value", "permutation p")) if c.get(key) is not None]
@@ -97,8 +106,8 @@ def stats_lines(matrix: dict[str, Any]) -> list[str]:
     def extra(s: dict[str, Any]) -> str:
         if "p_value_auc" not in s:
             return ""
-        return (f"; {s['confidence']:.0%} CI margin {s['margin_low']:.3f}..{s['margin_high']:.3f}, AUC "
-                f"{s['auc_low']:.3f}..{s['auc_high']:.3f} over {s['n_items']:.0f} items; chance: margin 0, AUC 0.5; "
+        return (f"; {s['confidence']:.0%} CI margin {span(s['margin_low'], s['margin_high'], 3, '..')}, AUC "
+                f"{span(s['auc_low'], s['auc_high'], 3, '..')} over {s['n_items']:.0f} items; chance: margin 0, AUC 0.5; "
                 f"permutation p {s['p_value_margin']:.3f} (margin), {s['p_value_auc']:.3f} (AUC)")
 
     return [f"{matrix['name']} by {key}: within {s['within_mean']:.4f} ({s['n_within']:.0f} pairs), between "
@@ -143,18 +152,32 @@ def record_commands(tests: Tests, report_arg: str) -> dict[str, tuple[int, str]]
 
     together: dict[tuple[str, ...], list[str]] = {}
     for model, wanted in missing.items():
-        paths = []
-        for module in dict.fromkeys(wanted):
-            folder = posixpath.dirname(module)
-            whole = folder and all(posixpath.dirname(m) != folder or m in wanted for m in modules)
-            paths.append(folder if whole else module)
-        together.setdefault((key_hint(model), str(len(wanted)), *dict.fromkeys(paths)), []).append(model)
+        together.setdefault((key_hint(model), str(len(wanted)), *_paths(wanted, modules)), []).append(model)
     out = {}
     for (hint, count, *paths), models in together.items():
         out[",".join(models)] = (int(count), f"{hint}python -m pytest {' '.join(map(shlex.quote, paths))} "
                                              f"--embedsim-model {shlex.quote(','.join(models))} --record-mode=once "
                                              f"--snapshot-update --embedsim-report {shlex.quote(report_arg)}")
     return out
+
+
+def _paths(wanted: list[str], modules: set[str]) -> list[str]:
+    """The test files ``wanted``, each folder of them whose every test file in the report is wanted as the folder."""
+    paths = []
+    for module in dict.fromkeys(wanted):
+        folder = posixpath.dirname(module)
+        whole = folder and all(posixpath.dirname(m) != folder or m in wanted for m in modules)
+        paths.append(folder if whole else module)
+    return list(dict.fromkeys(paths))
+
+
+def complete_command(tests: Tests, missing: list[tuple[str, str, str]], models: list[str], report_arg: str) -> str:
+    """The command that runs every test of the report (and every missing one) with every model,
+    replaying their recordings, and rebuilds the report: afterwards it is complete."""
+    modules = [module for (module, _test), _per_model in tests] + [module for module, _test, _model in missing]
+    paths = _paths(modules, set(modules))
+    return (f"python -m pytest {' '.join(map(shlex.quote, paths))} --embedsim-model {shlex.quote(','.join(models))} "
+            f"--embedsim-report {shlex.quote(report_arg)}")
 
 
 @dataclass
@@ -168,6 +191,12 @@ class Contents:
     #: Per model: one record per recording (``recorded_at``, ``host``, ...; ``official``
     #: False for an answer from a host other than the vendor's).
     provenance: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: ``(module, test, model)`` the run collected that have no result.
+    missing: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Fragments that could not be read and were deleted, each with why.
+    dropped: list[str] = field(default_factory=list)
+    #: The command that completes a report with missing or earlier results (else empty).
+    complete_with: str = ""
 
     @property
     def earlier(self) -> int:
@@ -176,13 +205,31 @@ class Contents:
 
 
 def partial_note(contents: Contents) -> str:
-    """The warning at the top of a report that shows sections from earlier runs, else empty."""
-    if not contents.earlier:
+    """The warning at the top of a report with results kept from earlier runs or missing ones
+    (then :attr:`Contents.complete_with` is the command that completes it), else empty."""
+    parts = []
+    if contents.earlier:
+        total = sum(len(per_model) for _key, per_model in contents.tests)
+        parts.append(f"Partial run: {contents.earlier} of the {total} results shown were not run this time (e.g. -k "
+                     "or --embedsim-model) and are kept from earlier runs, each marked with the time it ran.")
+    if contents.missing:
+        per_model: dict[str, int] = {}
+        for _module, _test, model in contents.missing:
+            per_model[model] = per_model.get(model, 0) + 1
+        parts.append("Not in this report yet: " + ", ".join(f"{model} ({count} test(s))"
+                                                            for model, count in per_model.items())
+                     + " - this run did not run them (--embedsim-model, -k).")
+    if contents.complete_with:
+        parts.append("Every model side by side, replayed from its recordings: run, from the project root,")
+    return " ".join(parts)
+
+
+def dropped_note(contents: Contents) -> str:
+    """The fragments the build could not read (deleted), else empty."""
+    if not contents.dropped:
         return ""
-    total = sum(len(per_model) for _key, per_model in contents.tests)
-    return (f"Partial run: {contents.earlier} of the {total} results shown were not run this time (e.g. -k or "
-            "--embedsim-model) and are kept from earlier runs, each marked with the time it ran. Run without "
-            "them to refresh every result.")
+    return (f"{len(contents.dropped)} result file(s) of the report folder could not be read and were deleted "
+            f"(rerun their tests): {'; '.join(contents.dropped)}")
 
 
 def change(value: float | None, digits: int = 4) -> str:

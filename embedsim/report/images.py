@@ -13,7 +13,7 @@ from embedsim.files import atomic_write
 from embedsim.matrix import SimilarityMatrix
 from embedsim.report.compare import matrix_of
 from embedsim.report.entries import model_label
-from embedsim.report.folder import HEATMAPS, Entry
+from embedsim.report.folder import HEATMAPS, Entry, claim
 from embedsim.report.slugs import slug, slug_key
 
 #: Diverging colour map of difference heatmaps: blue = lower, red = higher with the new model.
@@ -29,6 +29,7 @@ def _write(report_dir: Path, relative: str, record: dict[str, Any], render: Any)
     except Exception as exc:  # one unusable matrix must not cost the whole report
         record["heatmap_error"] = str(exc)
         return []
+    claim(report_dir, relative)  # listed before it exists: an interrupted build leaves no unlisted file
     atomic_write(report_dir / relative, png)
     record["heatmap"] = relative
     return [relative]

@@ -1,15 +1,76 @@
-"""``index.md``: the report as Markdown (GitHub renders the tables and images)."""
+"""``index.md``: the report as Markdown (GitHub renders the tables and images).
+
+Every text that comes from a test (labels, test ids, docstrings, matrix and expectation
+names, model ids, reasons) is written as literal text: Markdown's and HTML's special
+characters escaped (:func:`_md`), in code spans and fences longer than any run of
+backticks in it (:func:`_code`, :func:`_fence`), HTML-escaped inside raw HTML, and
+link targets percent-encoded (:func:`_url`): viewers that render raw HTML in Markdown
+(GitHub and many others) show it as text, never as markup.
+"""
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
+from urllib.parse import quote
 
 from embedsim.report import entries as e
 from embedsim.report.entries import BADGES, Contents
 
+#: Characters that are markup anywhere in a line: backslash-escaped.
+_SPECIAL = frozenset("\\`*[]|~#$")
+_ENTITIES = {"<": "&lt;", "&": "&amp;"}
+#: What makes a line a block (list item, quote, heading underline, ordered list) at its start.
+_BLOCK_START = re.compile(r"[-+=>]|\d+[.)]")
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>")
+
+def _md(text: str, line_start: bool = False) -> str:
+    """``text`` as literal inline Markdown: the characters that are markup escaped (``_`` unless
+    inside a word, where it is none), ``<`` and ``&`` as entities, line breaks as ``<br>``;
+    with ``line_start``, also what would start a block (``- ``, ``> ``, ``1. ``)."""
+    out = []
+    text = text.replace("\r\n", "\n")
+    for i, ch in enumerate(text):
+        if ch in _SPECIAL:
+            out.append("\\" + ch)
+        elif ch == "_":
+            inside = 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+            out.append("_" if inside else "\\_")
+        elif ch in _ENTITIES:
+            out.append(_ENTITIES[ch])
+        elif ch in "\r\n\u2028\u2029":
+            out.append("<br>")
+        else:
+            out.append(ch)
+    escaped = "".join(out)
+    if line_start and (start := _BLOCK_START.match(escaped)):
+        escaped = escaped[:start.end() - 1] + "\\" + escaped[start.end() - 1:]
+    return escaped
+
+
+def _code(text: str) -> str:
+    """``text`` as a code span (literal: no Markdown, no HTML), on one line."""
+    text = " ".join(text.splitlines())
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _fence(text: str) -> list[str]:
+    """``text`` as a fenced code block."""
+    fence = "`" * max(3, max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return [fence, text, fence]
+
+
+def _html(text: str) -> str:
+    """``text`` inside raw HTML: escaped, and brackets as entities (no link even where Markdown is read there)."""
+    return html.escape(text).replace("[", "&#91;").replace("]", "&#93;")
+
+
+def _url(path: str) -> str:
+    """A link target for a file of the report: percent-encoded (only a relative path stays a path)."""
+    return quote(path, safe="/@[]")
 
 
 def _row(cells: list[str]) -> str:
@@ -23,19 +84,24 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def render(c: Contents) -> str:
     lines = ["# embedsim report", ""]
     if e.partial_note(c):
-        lines += [f"> **{e.partial_note(c)}**", ""]
-    lines += [e.intro(c.used), ""]
+        lines += [f"> **{_md(e.partial_note(c))}**", ""]
+        if c.complete_with:
+            lines += [f"> {line}" for line in _fence(c.complete_with)] + [""]
+    if e.dropped_note(c):
+        lines += [f"> **{_md(e.dropped_note(c))}**", ""]
+    lines += [_md(e.intro(c.used), line_start=True), ""]
     lines += _table(["model", *BADGES.values()], [[_md(e.model_label(model)), *(str(counts.get(k, 0)) for k in BADGES)]
                                                    for model, counts in e.summary(c.used, c.tests)])
     for models, (count, command) in c.commands.items():
-        lines += ["", f"**{models}: {count} test(s) not recorded yet.** Record them all (needs an API key), "
-                      "from the project root:", "", "```", command, "```"]
+        lines += ["", f"**{_md(models)}: {count} test(s) not recorded yet.** Record them all (needs an API key), "
+                      "from the project root:", "", *_fence(command)]
     if c.comparisons:
         lines += ["", "## What changed", ""]
         for comparison in c.comparisons:
             head, *rest = e.comparison_summary(comparison)
-            lines += [f"- **[{e.comparison_title(comparison)}](#{_heading_anchor('changes ' + e.comparison_title(comparison))})**: "
-                      f"{head}", *(f"  - {_md(line)}" for line in rest)]
+            title = e.comparison_title(comparison)
+            lines += [f"- **[{_md(title)}](#{_heading_anchor('changes ' + title)})**: "
+                      f"{_md(head)}", *(f"  - {_md(line)}" for line in rest)]
     lines += _provenance(c)
     for (module, test), per_model in c.tests:
         lines += _section(c.used, module, test, per_model)
@@ -55,18 +121,18 @@ def _provenance(c: Contents) -> list[str]:
     lines = ["", "## Provenance of the recordings", ""]
     for model, records in c.provenance.items():
         keys = list(dict.fromkeys(k for r in records for k in r if k != "official"))
-        lines += [f"**{model}**", ""]
-        lines += [f"> **Warning: {sum(not r.get('official', True) for r in records)} recording(s) of {model} were "
+        lines += [f"**{_md(model)}**", ""]
+        lines += [f"> **Warning: {sum(not r.get('official', True) for r in records)} recording(s) of {_md(model)} were "
                   "answered by a host other than the vendor's official one.**", ""] if not all(
                       r.get("official", True) for r in records) else []
-        lines += _table(keys, [[_md(str(r.get(k, ""))) for k in keys] for r in records]) + [""]
+        lines += _table([_md(k) for k in keys], [[_md(str(r.get(k, ""))) for k in keys] for r in records]) + [""]
     return lines
 
 
 def _section(used: list[str], module: str, test: str, per_model: dict[str, Any]) -> list[str]:
-    lines = ["", f"## {test}", ""]
+    lines = ["", f"## {_md(test)}", ""]
     if e.doc(per_model):
-        lines += [e.doc(per_model), ""]
+        lines += [_md(e.doc(per_model), line_start=True), ""]
     rows: dict[str, list[str]] = {"outcome": [], "heatmap": [], "expectations": [], "statistics": []}
     for model in used:
         entry = per_model.get(model)
@@ -77,14 +143,15 @@ def _section(used: list[str], module: str, test: str, per_model: dict[str, Any])
         badge, reason = e.outcome(entry)
         text = f"{badge}: {reason}" if reason else badge
         rows["outcome"].append(_md(f"{text} ({e.earlier(entry)})" if e.earlier(entry) else text))
-        rows["heatmap"].append(" ".join(f"![{m['name']}]({m['heatmap']})" for m in entry["matrices"] if m.get("heatmap")))
+        rows["heatmap"].append(" ".join(f"![{_md(m['name'])}]({_url(m['heatmap'])})"
+                                        for m in entry["matrices"] if m.get("heatmap")))
         rows["expectations"].append(_md("\n".join(e.check_line(ch) for ch in entry["checks"])))
         rows["statistics"].append(_md("\n".join(line for m in entry["matrices"] for line in e.stats_lines(m))))
-    lines += [f"`{module}`", ""]
+    lines += [_code(module), ""]
     lines += _table(["", *(_md(e.model_label(m)) for m in used)], [[title, *cells] for title, cells in rows.items()])
     for model in used:
         for m in per_model.get(model, {}).get("matrices", []):
-            lines += ["", f"<details><summary>{model}: {m['name']} ({len(m['row_labels'])} x "
+            lines += ["", f"<details><summary>{_html(model)}: {_html(m['name'])} ({len(m['row_labels'])} x "
                           f"{len(m['col_labels'])})</summary>", ""]
             lines += _table(["", *map(_md, m["col_labels"])],
                             [[_md(label), *(f"{v:.3f}" for v in row)]
@@ -94,11 +161,12 @@ def _section(used: list[str], module: str, test: str, per_model: dict[str, Any])
 
 
 def _comparison(comparison: dict[str, Any]) -> list[str]:
-    lines = ["", f"## Changes {e.comparison_title(comparison)}", ""]
+    lines = ["", f"## Changes {_md(e.comparison_title(comparison))}", ""]
     if not comparison["compared"]:
         return lines + ["No test has results from both models yet."]
     for s in comparison["tests"]:
-        lines += [f"### {s['test']}", "", f"`{s['module']}`: {BADGES.get(s['old_outcome'], s['old_outcome'])} -> {BADGES.get(s['new_outcome'], s['new_outcome'])}", ""]
+        lines += [f"### {_md(s['test'])}", "", f"{_code(s['module'])}: {_md(BADGES.get(s['old_outcome'], s['old_outcome']))} "
+                  f"-> {_md(BADGES.get(s['new_outcome'], s['new_outcome']))}", ""]
         lines += [f"- {_md(e.check_change_line(ch))}" for ch in s["checks"]]
         if s["statistics"]:
             lines += ["", *_changes(e.statistics_table(s["statistics"], comparison["old"], comparison["new"]))]
@@ -115,10 +183,10 @@ def _changes(table: e.Table) -> list[str]:
 
 def _matrix_change(m: dict[str, Any]) -> list[str]:
     if "problem" in m:
-        return [f"{m['name']}: {e.matrix_change_line(m)}"]
-    lines = [f"**{m['name']}**: {e.matrix_change_line(m)}", ""]
+        return [f"{_md(m['name'], line_start=True)}: {_md(e.matrix_change_line(m))}"]
+    lines = [f"**{_md(m['name'])}**: {_md(e.matrix_change_line(m))}", ""]
     if m.get("heatmap"):
-        lines += [f"![{m['name']} difference]({m['heatmap']})", ""]
+        lines += [f"![{_md(m['name'])} difference]({_url(m['heatmap'])})", ""]
     for table in e.matrix_change_tables(m):
         lines += [*_changes(table), ""]
     return lines[:-1]

@@ -41,7 +41,10 @@ def render(c: Contents) -> str:
     out = ["<!doctype html><html><head><meta charset='utf-8'><title>embedsim report</title>",
            f"<style>{_CSS}</style></head><body><h1>embedsim report</h1>"]
     if e.partial_note(c):
-        out.append(f"<p class='warning'>{esc(e.partial_note(c))}</p>")
+        command = f"<pre>{esc(c.complete_with)}</pre>" if c.complete_with else ""
+        out.append(f"<div class='warning'><p>{esc(e.partial_note(c))}</p>{command}</div>")
+    if e.dropped_note(c):
+        out.append(f"<p class='warning'>{esc(e.dropped_note(c))}</p>")
     out.append(f"<p>{esc(e.intro(c.used))}</p>")
     out.append("<table><tr><th>model</th>" + "".join(f"<th>{esc(b)}</th>" for b in BADGES.values()) + "</tr>")
     for model, counts in e.summary(c.used, c.tests):

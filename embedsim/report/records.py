@@ -63,3 +63,5 @@ class MatrixRecord:
     values: list[list[float]]
     all_pairs: bool
     stats: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Cells ``[i, j]`` pairing an item with itself besides an all-pairs diagonal (left out of comparisons).
+    self_pairs: list[list[int]] = field(default_factory=list)

@@ -155,6 +155,18 @@ class AtomicSingleFileExtension(SingleFileSnapshotExtension):
                      if isinstance(data, str) else bytes(data))
 
 
+class UnreadableTable(str):
+    """A ``.matrix.tsv`` snapshot that could not be read as text: ``reason`` says why (it
+    never matches, and its diff is that reason, not a traceback)."""
+
+    reason: str
+
+    def __new__(cls, reason: str) -> UnreadableTable:
+        table = super().__new__(cls, "")
+        table.reason = reason
+        return table
+
+
 class MatrixSnapshotExtension(AtomicSingleFileExtension):
     """A :class:`SimilarityMatrix` as a ``.matrix.tsv`` table, equal within :attr:`tolerance`."""
 
@@ -169,7 +181,24 @@ class MatrixSnapshotExtension(AtomicSingleFileExtension):
             return data
         raise TypeError(f"matrix snapshots take a SimilarityMatrix, not {type(data).__name__}")
 
+    def read_snapshot_data_from_location(self, *, snapshot_location: str, snapshot_name: str,
+                                         session_id: str) -> Any:
+        try:
+            return super().read_snapshot_data_from_location(
+                snapshot_location=snapshot_location, snapshot_name=snapshot_name, session_id=session_id)
+        except UnicodeDecodeError:
+            try:
+                Path(snapshot_location).read_bytes().decode("utf-8")
+                offset = "?"
+            except UnicodeDecodeError as exc:
+                offset = str(exc.start)
+            return UnreadableTable(f"the snapshot {snapshot_location} is not UTF-8 text (bad byte at offset "
+                                   f"{offset}): not a matrix table embedsim wrote; check it, or replace it "
+                                   "with --snapshot-update")
+
     def matches(self, *, serialized_data: Any, snapshot_data: Any) -> bool:
+        if isinstance(snapshot_data, UnreadableTable):
+            return False
         try:
             return not compare_matrices(table_to_matrix(serialized_data), table_to_matrix(snapshot_data),
                                         self.tolerance)
@@ -177,6 +206,9 @@ class MatrixSnapshotExtension(AtomicSingleFileExtension):
             return False
 
     def diff_lines(self, serialized_data: Any, snapshot_data: Any) -> Iterator[str]:
+        if isinstance(snapshot_data, UnreadableTable):
+            yield snapshot_data.reason
+            return
         try:
             yield from compare_matrices(table_to_matrix(serialized_data), table_to_matrix(snapshot_data),
                                         self.tolerance)

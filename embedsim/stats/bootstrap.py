@@ -46,7 +46,11 @@ def item_weights(n: int, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT
 
 def bootstrap(statistic: Statistic, n: int, resamples: int = DEFAULT_RESAMPLES,
               seed: int = DEFAULT_SEED) -> np.ndarray:
-    """The statistic over ``resamples`` bootstrap resamples of the ``n`` items (NaN where undefined)."""
+    """The statistic over ``resamples`` bootstrap resamples of the ``n`` items (NaN where undefined).
+    Fewer than two items: all NaN - every resample repeats the one item, so it measures no
+    variation and its interval would collapse to the estimate."""
+    if n < 2:
+        return np.full(resamples, np.nan)
     weights = item_weights(n, resamples, seed)
     return np.concatenate([np.asarray(statistic(weights[k:k + BLOCK]), dtype=np.float64)
                            for k in range(0, resamples, BLOCK)])

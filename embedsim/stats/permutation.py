@@ -22,12 +22,12 @@ def permutation_p_value(pairs: Pairs, statistic: str, resamples: int = DEFAULT_R
     ranks: those sums are compared (ranks are half-integers: exact)."""
     if statistic not in ("margin", "auc"):
         raise ValueError(f"statistic must be 'margin' or 'auc', got {statistic!r}")
-    scores = pairs.values if statistic == "margin" else average_ranks(pairs.values)
     rows = pairs.n
     cols = rows if pairs.all_pairs else int(pairs.j.max()) + 1
     complete = pairs.values.size == (rows * (rows - 1) // 2 if pairs.all_pairs else rows * len(np.unique(pairs.j)))
-    if not complete:
-        raise ValueError("a permutation test needs every cell (every pair of items) scored")
+    if not complete:  # some cells left out (an item paired with itself): the general, slower path
+        return _incomplete_p_value(pairs, statistic, resamples, seed)
+    scores = pairs.values if statistic == "margin" else average_ranks(pairs.values)
     grid = np.zeros((rows, cols))
     grid[pairs.i, pairs.j] = scores
     if pairs.all_pairs:
@@ -43,6 +43,51 @@ def permutation_p_value(pairs: Pairs, statistic: str, resamples: int = DEFAULT_R
         sums, observed = scores.sum() - sums, scores.sum() - observed
     tolerance = 1e-9 * max(1.0, float(np.abs(scores).sum())) if statistic == "margin" else 0.0
     return float((1.0 + (sums >= observed - tolerance).sum()) / (1.0 + resamples))
+
+
+def _incomplete_p_value(pairs: Pairs, statistic: str, resamples: int, seed: int) -> float:
+    """:func:`permutation_p_value` when some cells are not scored: the rows (all pairs: the
+    items) are shuffled with their values, unscored cells included, under fixed group masks;
+    a cell that lands on an unscored one is left out of that shuffle. The AUC is recounted
+    for each shuffle (ties half), undefined shuffles count as at least the observed."""
+    rows = pairs.n
+    cols = rows if pairs.all_pairs else int(pairs.j.max()) + 1
+    codes = np.unique(pairs.values, return_inverse=True)[1].astype(np.int64)  # dense ranks: ties equal
+    levels = int(codes.max()) + 1
+    grid = np.full((rows, cols), np.nan)
+    code_grid = np.full((rows, cols), levels, dtype=np.int64)  # `levels`: not scored
+    grid[pairs.i, pairs.j], code_grid[pairs.i, pairs.j] = pairs.values, codes
+    if pairs.all_pairs:
+        grid[pairs.j, pairs.i], code_grid[pairs.j, pairs.i] = pairs.values, codes
+    same_i, same_j = pairs.i[pairs.same], pairs.j[pairs.same]
+    diff_i, diff_j = pairs.i[~pairs.same], pairs.j[~pairs.same]
+
+    def read(table: np.ndarray, perms: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        return table[perms[:, i], perms[:, j] if pairs.all_pairs else j[None, :]]
+
+    def scores(perms: np.ndarray) -> np.ndarray:
+        if statistic == "margin":
+            s, d = read(grid, perms, same_i, same_j), read(grid, perms, diff_i, diff_j)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.nanmean(s, axis=1) - np.nanmean(d, axis=1) if s.size and d.size else np.full(len(perms), np.nan)
+        s = np.sort(read(code_grid, perms, same_i, same_j), axis=1)  # unscored sort last, never below a value
+        d = read(code_grid, perms, diff_i, diff_j)
+        n_s, n_d = (s < levels).sum(axis=1), (d < levels).sum(axis=1)
+        offset = (np.arange(len(perms)) * (levels + 1))[:, None]
+        flat = (s + offset).ravel()  # rows in order, each sorted: sorted as a whole
+        start = (np.arange(len(perms)) * s.shape[1])[:, None]
+        below = np.searchsorted(flat, (d + offset).ravel(), "left").reshape(d.shape) - start
+        upto = np.searchsorted(flat, (d + offset).ravel(), "right").reshape(d.shape) - start
+        wins = np.where(d < levels, (n_s[:, None] - upto) + 0.5 * (upto - below), 0.0).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return wins / (n_s * n_d)
+
+    observed = float(scores(np.arange(rows, dtype=np.intp)[None, :])[0])
+    rng = np.random.default_rng(seed)
+    perms = rng.permuted(np.tile(np.arange(rows, dtype=np.intp), (resamples, 1)), axis=1)
+    values = np.concatenate([scores(perms[k:k + BLOCK]) for k in range(0, resamples, BLOCK)])
+    tolerance = 1e-9 if statistic == "margin" else 1e-12
+    return float((1.0 + (~(values < observed - tolerance)).sum()) / (1.0 + resamples))
 
 
 def label_permutation_p(statistic: Callable[[np.ndarray], np.ndarray], n: int, observed: float,

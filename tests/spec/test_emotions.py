@@ -80,7 +80,7 @@ ONE_PERSON_AUC = 0.80
 EMOJI_BALANCED = 0.75
 #: ... Happy / 楽 on top for all 4 happy emoji and at most 1 of the 4 sad or angry ones.
 EMOJI_HAPPY = 0.875
-#: English minus Japanese: mean label margin and top-1 share at least this (English better).
+#: English minus Japanese: mean label margin and top-1 share above this (English better; a tie is not).
 ENGLISH_GAIN = 0.0
 
 
@@ -188,7 +188,8 @@ def test_emoji_english(experiment: Experiment, faces) -> None:
 def language_scores(m: SimilarityMatrix, rows, language: str) -> tuple[dict[str, float], dict[str, bool]]:
     """Per labelled image (expression among the three words): its *label margin* in
     ``language`` - similarity to its expression's word minus the mean similarity to the
-    other two words of that language - and whether that word is its top-1 among the three."""
+    other two words of that language - and whether that word alone is its top-1 among the three
+    (a tie is no answer)."""
     words = {e: w for w, e in LANGUAGES[language]}
     columns = [m.col_labels.index(w) for w in words.values()]
     margins: dict[str, float] = {}
@@ -200,16 +201,16 @@ def language_scores(m: SimilarityMatrix, rows, language: str) -> tuple[dict[str,
         scores = m.values[i, columns].astype(np.float64)
         right = list(words).index(expression)
         margins[item.label] = float(scores[right] - np.delete(scores, right).mean())
-        top1[item.label] = bool(np.argmax(scores) == right)
+        top1[item.label] = bool(scores[right] > np.delete(scores, right).max())
     return margins, top1
 
 
 def english_vs_japanese(m: SimilarityMatrix, rows, gain: float) -> tuple[Check, Check]:
-    """Two checks: English mean label margin minus Japanese >= ``gain``, and English top-1
-    share minus Japanese >= ``gain``, each with its bootstrap interval (the labelled images
+    """Two checks: English mean label margin minus Japanese above ``gain``, and English top-1
+    share minus Japanese above ``gain``, each with its bootstrap interval (the labelled images
     resampled, both languages on the same resample). The offending pairs are the images
     where Japanese did better. A model blind to the images scores 0 on both (chance and
-    constant answer alike)."""
+    constant answer alike): a claim of improvement, so a tie fails (``strict``)."""
     ja_margin, ja_top = language_scores(m, rows, "japanese")
     en_margin, en_top = language_scores(m, rows, "english")
     labels = list(en_margin)
@@ -231,12 +232,12 @@ def english_vs_japanese(m: SimilarityMatrix, rows, gain: float) -> tuple[Check, 
         f"{np.mean(list(en_margin.values())):+.4f} (English) vs {np.mean(list(ja_margin.values())):+.4f} "
         f"(Japanese) over {n} labelled images", weighted_mean(margin_gains), n, at_least=gain,
         pairs=sorted(margin_pairs, key=lambda p: p.value), unit="images", chance=0.0, majority=0.0,
-        value=margin_gain)
+        value=margin_gain, strict=True)
     top_check = check_statistic(
         "English - Japanese top-1 share",
-        f"English top-1 share {share_en:.0%} at least Japanese {share_ja:.0%} over {n} labelled images",
+        f"English top-1 share {share_en:.0%} above Japanese {share_ja:.0%} over {n} labelled images",
         weighted_mean(top_gains), n, at_least=gain, pairs=top_pairs, unit="images", chance=0.0, majority=0.0,
-        value=share_en - share_ja)
+        value=share_en - share_ja, strict=True)
     return margin_check, top_check
 
 
@@ -247,30 +248,33 @@ def test_english_beats_japanese(experiment: Experiment, faces, images: str) -> N
     One matrix: the images x 怒 哀 楽 Angry Sad Happy (both word sets embedded in one call).
     For each image whose expression is among the three words, its *label margin* in a
     language = similarity to its expression's word minus the mean similarity to the other
-    two words of that language. Expected: English mean label margin - Japanese >= 0, and
-    English top-1 share (right word first among the three) - Japanese >= 0 (at least as
-    good: with 4-16 labelled images a tie is common). The article
+    two words of that language. Expected: English mean label margin - Japanese > 0, and
+    English top-1 share (right word alone first among the three) - Japanese > 0: "better" is
+    a claim of improvement, and a tie - what a model blind to the images gets - is not
+    evidence of it (with 4-16 labelled images ties are common). The article
     reported this for the five people ("somewhat better"); for the tiles it is our hypothesis.
     """
     rows, cols = both_languages(faces, images)
     m = experiment.similarity(rows, cols)
     experiment.stats(m, "expression")
     margin_check, top_check = english_vs_japanese(m, rows, ENGLISH_GAIN)
-    experiment.expect(margin_check, m, name="English label margin >= Japanese", xfail=PIXELS_XFAIL_MARGIN.get(images))
-    experiment.expect(top_check, m, name="English top-1 share >= Japanese", xfail=PIXELS_XFAIL_TOP1.get(images))
+    experiment.expect(margin_check, m, name="English label margin > Japanese", xfail=PIXELS_XFAIL_MARGIN.get(images))
+    experiment.expect(top_check, m, name="English top-1 share > Japanese", xfail=PIXELS_XFAIL_TOP1.get(images))
     experiment.snapshot(m)
 
 
 # Where the pixel baseline fails "English beats Japanese" - measured, not assumed. Its two
 # word sets are hashed characters with no meaning, so which language "wins" is a coin toss:
-# it loses the margin on the five people, and wins (or ties, which counts as "at least as
-# good") everywhere else. That is the point of the control: with 3 words and 4-16 labelled
-# images, "English is better" can come out right by chance.
+# it loses the margin on the five people, ties the top-1 share on the five people and the
+# emoji (a tie is not "better"), and wins everywhere else. That is the point of the control:
+# with 3 words and 4-16 labelled images, "English is better" can come out right by chance.
 _LANGUAGE_NOISE = "both word sets are hashed characters; which language 'wins' is chance"
 PIXELS_XFAIL_MARGIN: dict[str, dict[str, str]] = {
     "five_people": {"pixels": _LANGUAGE_NOISE},  # -0.0147
     # face16: +0.0019 and emoji16: +0.0015 - pass by chance, not marked
 }
 PIXELS_XFAIL_TOP1: dict[str, dict[str, str]] = {
-    # five_people 25% vs 25%, face16 38% vs 31%, emoji16 25% vs 25% - pass by chance, not marked
+    "five_people": {"pixels": _LANGUAGE_NOISE + "; here a tie (25% vs 25%)"},
+    "emoji16": {"pixels": _LANGUAGE_NOISE + "; here a tie (25% vs 25%)"},
+    # face16: 38% vs 31% - passes by chance, not marked
 }

@@ -34,7 +34,7 @@ from embedsim.backends.base import BackendSpec
 CALLS = []
 SPEC = BackendSpec(
     name="toy", model_ids=("toy-letters",), id_pattern=r"toy-letters-v\\d+", modalities=frozenset({"text"}),
-    local=True, key_env=(), official_host=None, dimensions=(26, 26), default_dimension=26,
+    local=True, key_env=(), dimensions=(26, 26), default_dimension=26,
     grouping="local: all items at once", factory="toy_backend:LetterEmbedder", description="toy, letters only",
 )
 
@@ -129,7 +129,7 @@ def test_one_model_family_rule_for_backend_and_emulator(emulator: GeminiEmulator
 
 def test_a_text_only_model_refuses_an_image_before_any_call() -> None:
     spec = BackendSpec(name="t", model_ids=("t",), id_pattern=None, modalities=frozenset({"text"}), local=True,
-                       key_env=(), official_host=None, dimensions=(1, 8), default_dimension=8, grouping="",
+                       key_env=(), dimensions=(1, 8), default_dimension=8, grouping="",
                        factory="x:y")
     with pytest.raises(InputError, match=r"^t: item 'red' is image, but t embeds text only$"):
         spec.check_items("t", [text_item("fine"), png_item("red", (255, 0, 0))])

@@ -396,7 +396,7 @@ def test_provenance_is_shown_per_model_and_foreign_hosts_are_flagged(tmp_path: P
                                       "emulator": False, "interactions": 1},
                "test_a/test_y.yaml": {"endpoint": "http://127.1:8765", "emulator": False},
                "test_a/test_z.yaml": {"endpoint": f"https://{official}", "emulator": True}}
-    rows = origin.model_provenance({"gemini-embedding-2": tmp_path}, {"gemini-embedding-2": official},
+    rows = origin.model_provenance({"gemini-embedding-2": tmp_path}, {"gemini-embedding-2": (re.escape(official),)},
                                    lambda folder: records if folder == tmp_path else {})["gemini-embedding-2"]
     assert [(r["cassette"], r["official"], r.get("flag")) for r in rows] == [
         ("test_a/test_x.yaml", True, None),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import sys
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
@@ -117,16 +117,27 @@ def is_local(model_id: str) -> bool:
     return resolve(model_id).local
 
 
-def api_key(model_id: str, environ: Mapping[str, str]) -> str | None:
-    """The API key of ``model_id``'s backend from ``environ``, or ``None``."""
-    return resolve(model_id).api_key(environ)
+def remote_defaults(fact: str, unit: str = "") -> str:
+    """Each remote backend's default of a :class:`~embedsim.backends.base.Wire` ``fact``, for help
+    texts: ``"60 s for gemini"`` (``fact="default_timeout"``, ``unit=" s"``)."""
+    values = [(spec.name, getattr(spec.wire, fact)) for spec in backends() if spec.wire is not None]
+    return ", ".join(f"{value:g}{unit} for {name}" if isinstance(value, float) else f"{value}{unit} for {name}"
+                     for name, value in values if value is not None) or "none installed"
 
 
 def key_hint(model_id: str) -> str:
-    """How a command line sets the key of ``model_id``: ``GEMINI_API_KEY=... `` (empty for local
+    """How a command line sets the key of ``model_id``: ``<its first key_env>=... `` (empty for local
     models and unknown ids)."""
     spec = find(model_id)
     return f"{spec.key_env[0]}=... " if spec is not None and spec.key_env else ""
+
+
+def param_id(model_id: str) -> str:
+    """``model_id`` as it appears in test names and snapshot files (:meth:`BackendSpec.param_id`;
+    a variant ``id@dimension`` keeps its suffix; unknown ids as they are)."""
+    base, sep, size = model_id.partition("@")
+    spec = find(base)
+    return (spec.param_id(base) if spec is not None else base) + sep + size
 
 
 def check_items(model_id: str, items: Iterable[Item]) -> None:
@@ -145,5 +156,6 @@ def get_embedder(model_id: str = DEFAULT_MODEL, dimension: int | None = None, **
     return spec.create(base, size or dimension, **options)
 
 
-__all__ = ["DEFAULT_DIMENSION", "DEFAULT_MODEL", "GROUP", "BackendSpec", "Embedder", "api_key", "backends",
-           "check_items", "check_model_id", "find", "get_embedder", "is_local", "key_hint", "known_ids", "resolve", "split_variant"]
+__all__ = ["DEFAULT_DIMENSION", "DEFAULT_MODEL", "GROUP", "BackendSpec", "Embedder", "backends", "check_items",
+           "check_model_id", "find", "get_embedder", "is_local", "key_hint", "known_ids", "naming", "param_id",
+           "remote_defaults", "resolve", "split_variant"]

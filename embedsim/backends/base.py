@@ -5,7 +5,8 @@ A backend is a :class:`BackendSpec` published under the entry-point group
 import; its ``factory`` (``"module:Class"``) is imported only when an embedder is made.
 The factory is called as ``Class(model_id=..., dimension=..., **options)``; remote
 backends also get ``api_key`` (the recorder passes a placeholder while replaying),
-``timeout`` and ``api_version`` (they may ignore the ones that do not apply).
+``timeout`` and ``api_version`` when the user set them (unset: the backend's own default,
+:attr:`Wire.default_timeout` / :attr:`Wire.default_api_version`).
 
 This module imports neither numpy nor the items module at run time.
 """
@@ -17,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
 
 from embedsim.errors import InputError, NotApplicable
 
@@ -31,6 +33,9 @@ DEFAULT_DIMENSION = 768
 MAX_TIMEOUT = 86_400.0
 #: The item kinds a backend may accept (:data:`embedsim.inputs.items.KINDS`).
 MODALITIES = frozenset({"text", "image", "audio", "video", "pdf"})
+#: Every answer of an embedsim emulator (:mod:`embedsim.testing`) carries this header, so the
+#: recording layer refuses to store it under a vendor's model id.
+EMULATOR_HEADER = "X-Embedsim-Emulator"
 
 
 class Secret(str):
@@ -75,7 +80,8 @@ class Wire:
     ``call_path``: a regular expression searched in the URL path whose ``call`` group is the
     part that identifies a call (model and method); the rest of the path (an API version, a
     gateway's prefix, a project and region) is not compared, so a recording made through
-    another base URL replays against the default one. ``None``: the whole path.
+    another base URL replays against the default one. ``None``: the whole path. An optional
+    ``version`` group is the API version the call was made on (recorded in provenance).
     ``base_url_env``: environment variables that point the endpoint elsewhere (a gateway,
     a test server). ``default_api_version`` and ``default_timeout`` (seconds per attempt)
     are what the backend uses unless told otherwise.
@@ -100,7 +106,6 @@ class BackendSpec:
     ``modalities`` are the item kinds the backend accepts; ``model_modalities`` narrows
     them per model: ``(pattern, kinds)`` pairs, the first full match wins.
     ``key_env`` are the environment variables of the API key, first non-empty wins.
-    ``official_host`` is the vendor's endpoint host (``None`` for local backends).
     ``dimensions`` is the accepted (min, max) output size. ``grouping`` says how contents
     are grouped per call. ``description`` is how reports name the model (e.g. a baseline).
     """
@@ -111,7 +116,6 @@ class BackendSpec:
     modalities: frozenset[str]
     local: bool
     key_env: tuple[str, ...]
-    official_host: str | None
     dimensions: tuple[int, int]
     default_dimension: int
     grouping: str
@@ -138,6 +142,12 @@ class BackendSpec:
         """True when this backend serves ``model_id``."""
         return model_id in self.model_ids or bool(self._compiled and self._compiled.fullmatch(model_id))
 
+    def param_id(self, model_id: str) -> str:
+        """The id of ``model_id`` in test names (``test_x[<param id>]``), hence in snapshot file
+        names: the model id itself unless it holds characters syrupy drops from file names
+        (a backend whose ids do overrides this with a readable, collision-free form)."""
+        return model_id
+
     def modalities_of(self, model_id: str) -> frozenset[str]:
         """The item kinds ``model_id`` accepts."""
         for pattern, kinds in self.model_modalities:
@@ -149,15 +159,30 @@ class BackendSpec:
         """True when ``model_id`` can embed items of ``kind``."""
         return kind in self.modalities_of(model_id)
 
+    def text_limit(self, model_id: str) -> int | None:
+        """The most tokens a text of ``model_id`` may have (:attr:`text_limits`), or ``None``."""
+        return next((limit for pattern, limit in self.text_limits if re.fullmatch(pattern, model_id)), None)
+
     def check_items(self, model_id: str, items: Sequence[Item]) -> None:
-        """Refuse, before any call, an item of a kind ``model_id`` cannot embed."""
+        """Refuse, before any call, an item of a kind ``model_id`` cannot embed and a text over
+        its :meth:`text_limit`."""
         kinds = self.modalities_of(model_id)
+        limit = self.text_limit(model_id)
         for item in items:
             if item.kind not in kinds:
                 raise NotApplicable(
                     f"{model_id}: item {item.describe()} is {item.kind}, but {model_id} embeds "
                     f"{', '.join(sorted(kinds))} only"
                 )
+            if limit is not None and item.kind == "text":
+                from embedsim.inputs.items import BYTES_PER_TOKEN, estimate_tokens
+
+                tokens = estimate_tokens(item.data.decode("utf-8", "replace"))
+                if tokens > limit:
+                    raise InputError(
+                        f"{model_id}: item {item.describe()} is about {tokens} tokens (estimated at "
+                        f"{BYTES_PER_TOKEN} bytes per token), over the {limit}-token input limit of {model_id}; "
+                        "shorten or split it")
 
     def check_dimension(self, model_id: str, dimension: object) -> int:
         """``dimension`` if this backend can produce it, else :class:`InputError`."""
@@ -190,6 +215,14 @@ class BackendSpec:
             raise InputError(f"backend {self.name} does not serve model id {model_id!r}")
         size = self.check_dimension(model_id, self.default_dimension if dimension is None else dimension)
         return self.load_factory()(model_id=model_id, dimension=size, **options)  # type: ignore[no-any-return]
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without a ``user:password@`` part, fit to be written or shown."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def l2_normalise(vectors: Any, items: Sequence[Item], model_id: str) -> np.ndarray:

@@ -6,9 +6,8 @@ import argparse
 from pathlib import Path
 
 from embedsim import __version__
-from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, backends
+from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, backends, remote_defaults
 from embedsim.backends.base import MAX_TIMEOUT
-from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from embedsim.cli.commands import run_matrix, run_split
 
 _DESCRIPTION = "Test multimodal embedding models the way software is tested."
@@ -123,11 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument(
         "--timeout", type=_seconds, metavar="SECONDS",
         help=f"seconds one call attempt of a remote model may take, retried like any transient error; "
-        f"0: no limit (default: the backend's own, {DEFAULT_TIMEOUT:g} s for Gemini)",
+        f"0: no limit (default: the backend's own, {remote_defaults('default_timeout', ' s')})",
     )
     matrix.add_argument(
         "--api-version", metavar="VERSION",
-        help=f"API version remote models are asked on (default: the backend's own, {DEFAULT_API_VERSION} for Gemini)",
+        help=f"API version remote models are asked on (default: the backend's own, "
+        f"{remote_defaults('default_api_version')})",
     )
     matrix.add_argument("-o", "--out", type=Path, metavar="DIR", help="write DIR/matrix.png and DIR/matrix.csv")
     matrix.add_argument("--png", type=Path, metavar="PATH", help="write the heatmap PNG here (overrides -o)")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from embedsim.backends import check_model_id, naming
+from embedsim.backends import check_model_id, naming, param_id
 from embedsim.plugin.settings import Settings
 from embedsim.errors import ExpectationFailed, InputError
 
@@ -35,7 +35,7 @@ def model_params(definition: Any, settings: Settings) -> list[Any]:
                 marks.append(pytest.mark.xfail(reason=f"{model}: {reason}" if reason else model,
                                                strict=mark.kwargs.get("strict", True),
                                                raises=mark.kwargs.get("raises", ExpectationFailed)))
-        params.append(pytest.param(model, marks=marks, id=model))
+        params.append(pytest.param(model, marks=marks, id=param_id(model)))
     return params
 
 
@@ -67,7 +67,7 @@ def base_test_name(item: pytest.Item, model: str) -> str:
     name = getattr(item, "originalname", item.name)
     callspec = getattr(item, "callspec", None)
     if callspec is not None:
-        ident = callspec.id
+        ident, model = callspec.id, param_id(model)
         if ident == model:
             ident = ""
         elif ident.startswith(model + "-"):

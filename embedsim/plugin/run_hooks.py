@@ -100,7 +100,7 @@ class RunHooks:
         self.narrowed = _narrowed(config)
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
-        if (model := model_of(item)) is not None:
+        if self.settings.report_dir is not None and (model := model_of(item)) is not None:
             self.collected.add((item.nodeid.split("::")[0], base_test_name(item, model), model))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -112,6 +112,8 @@ class RunHooks:
         and ``--snapshot-update`` deletes none."""
         if report.failed and hasattr(self.config.option, "disable_unused_snapshots"):
             self.config.option.disable_unused_snapshots = True
+        if self.settings.report_dir is None:
+            return
         if report.passed and report.nodeid and "::" not in report.nodeid and not self.config.getoption("lf", False) \
                 and (self.config.rootpath / report.nodeid).is_file() and report.nodeid not in self.narrowed:
             self.modules.add(report.nodeid)

@@ -27,9 +27,8 @@ from typing import Any
 
 import pytest
 
-from embedsim.backends import DEFAULT_MODEL, check_model_id
+from embedsim.backends import DEFAULT_MODEL, check_model_id, remote_defaults
 from embedsim.backends.base import DEFAULT_DIMENSION, MAX_TIMEOUT
-from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from embedsim.errors import InputError
 from embedsim.snapshot import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
 
@@ -152,7 +151,7 @@ def _pairs(value: Any, key: str, source: Source) -> tuple[tuple[str, str], ...]:
         raise _refuse(key, "OLD:NEW model pairs", value, source)
     pairs = []
     for pair in dict.fromkeys(p for entry in entries for p in entry.replace(",", " ").split()):
-        old, sep, new = pair.partition(":")
+        old, sep, new = _split_pair(pair)
         if not (sep and old and new):
             break
         pairs.append((_models(old, key, source)[0], _models(new, key, source)[0]))
@@ -160,6 +159,18 @@ def _pairs(value: Any, key: str, source: Source) -> tuple[tuple[str, str], ...]:
         if pairs:
             return tuple(pairs)
     raise _refuse(key, "OLD:NEW model pairs, e.g. gemini-embedding-2-preview:gemini-embedding-2", value, source)
+
+
+def _split_pair(pair: str) -> tuple[str, str, str]:
+    """``OLD:NEW`` split at the first ``:`` that leaves a served model id on both sides (ids such
+    as ``hf:openai/clip-vit-base-patch32`` hold a ``:`` themselves), else at the first ``:``."""
+    from embedsim.backends import find
+
+    for index in (i for i, ch in enumerate(pair) if ch == ":"):
+        old, new = pair[:index], pair[index + 1:]
+        if old and new and find(old) is not None and find(new) is not None:
+            return old, ":", new
+    return pair.partition(":")
 
 
 def _confidence(value: Any, key: str, source: Source) -> float | None:
@@ -202,11 +213,10 @@ OPTIONS: tuple[Option, ...] = (
            f"RMS tolerance (0-255) of heatmap snapshots (default: {DEFAULT_IMAGE_TOLERANCE:g})."),
     Option("--embedsim-timeout", "embedsim_timeout", "timeout", _timeout,
            f"Seconds one call attempt to a remote model may take; the backend's retries then apply; 0: no "
-           f"limit (default: the backend's own, {DEFAULT_TIMEOUT:g} s for Gemini)."),
+           f"limit (default: the backend's own, {remote_defaults('default_timeout', ' s')})."),
     Option("--embedsim-api-version", "embedsim_api_version", "api_version", _api_version,
-           f"API version remote models are asked on (default: the backend's own, {DEFAULT_API_VERSION} for "
-           "Gemini, the version Google's REST examples for the embedding models use). Cassettes replay "
-           "whatever the version."),
+           f"API version remote models are asked on (default: the backend's own, "
+           f"{remote_defaults('default_api_version')}). Cassettes replay whatever the version."),
     Option("--embedsim-confidence", "embedsim_confidence", "confidence", _confidence,
            "Require every expectation's bootstrap interval at this level (e.g. 0.95) to clear its "
            "threshold; an estimate that passes while its interval does not is INCONCLUSIVE "

@@ -36,11 +36,10 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from embedsim.backends.base import EMULATOR_HEADER
 from embedsim.backends.pixels import PixelEmbedder
 from embedsim.inputs.items import Item
 
-#: Every answer carries this header (the recording layer reads it: ``embedsim.recording.provenance``).
-EMULATOR_HEADER = "X-Embedsim-Emulator"
 FAULTS = ("delay", "malformed", "truncated", "wrong_count", "empty", "nan")
 #: A request body over this many bytes is answered 413 without being read.
 MAX_BODY_BYTES = 64 * 1024 * 1024

@@ -35,7 +35,6 @@ SPEC = BackendSpec(
     modalities=frozenset({"text", "image"}),
     local=False,
     key_env=("CO_API_KEY", "COHERE_API_KEY"),
-    official_host=OFFICIAL_HOST,
     dimensions=(min(DIMENSIONS), max(DIMENSIONS)),
     default_dimension=DEFAULT_DIMENSION,
     grouping=f"one input (one content part) per item; at most {LIMITS.items} inputs and 20 MB of images per "

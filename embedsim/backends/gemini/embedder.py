@@ -41,11 +41,12 @@ from google.genai import types
 
 from embedsim.backends.gemini import calls as gemini_calls
 from embedsim.backends.gemini import payload as gemini_requests
-from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise
+from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise, without_userinfo
 from embedsim.backends.gemini import (
     DEFAULT_API_VERSION,
     DEFAULT_TIMEOUT,
     MAX_BATCH_REQUESTS,
+    OFFICIAL_HOST,
     SPEC,
     GeminiAPIError,
     MissingKeyError,
@@ -130,9 +131,10 @@ class GeminiEmbedder:
                 "(or GOOGLE_API_KEY), or pass api_key=..."
             )
         gemini_calls.protect(api_key)
-        base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or f"https://{SPEC.official_host}/"
-        #: Where the calls go (base URL and API version): part of every cache key.
-        self.endpoint = f"{base_url.rstrip('/')}/{api_version}"
+        base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or f"https://{OFFICIAL_HOST}/"
+        #: Where the calls go (base URL and API version, never a ``user:password@``): part of every
+        #: cache key, named in messages.
+        self.endpoint = f"{without_userinfo(base_url).rstrip('/')}/{api_version}"
         http_options = types.HttpOptions(
             api_version=api_version,
             base_url=base_url,

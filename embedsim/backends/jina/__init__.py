@@ -29,7 +29,6 @@ SPEC = BackendSpec(
     model_modalities=((r"jina-embeddings-v[123]\b.*", frozenset({"text"})),),
     local=False,
     key_env=("JINA_API_KEY",),
-    official_host=OFFICIAL_HOST,
     dimensions=(64, 2048),
     default_dimension=DEFAULT_DIMENSION,
     grouping=f"one input object per item; at most {LIMITS.items} inputs per embeddings call",

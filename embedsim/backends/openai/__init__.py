@@ -35,7 +35,6 @@ SPEC = BackendSpec(
     modalities=frozenset({"text"}),
     local=False,
     key_env=("OPENAI_API_KEY",),
-    official_host=OFFICIAL_HOST,
     dimensions=(1, 3072),
     default_dimension=DEFAULT_DIMENSION,
     grouping=f"one input string per item; at most {LIMITS.items} inputs and {LIMITS.tokens:,} tokens per "

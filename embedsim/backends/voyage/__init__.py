@@ -34,7 +34,6 @@ SPEC = BackendSpec(
     modalities=frozenset({"text", "image"}),
     local=False,
     key_env=("VOYAGE_API_KEY",),
-    official_host=OFFICIAL_HOST,
     dimensions=(256, 2048),
     default_dimension=DEFAULT_DIMENSION,
     grouping=f"one input (one content segment) per item; at most {LIMITS.items} inputs and "

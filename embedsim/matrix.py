@@ -53,6 +53,17 @@ class SimilarityMatrix:
             mask[i, j] = True
         return mask
 
+    def excluded_per_row(self) -> np.ndarray:
+        """How many cells of each row :attr:`excluded` holds (without building the mask)."""
+        n_rows, n_cols = self.values.shape
+        count = np.zeros(n_rows, dtype=np.int64)
+        cells = set(self.self_pairs)
+        if self.all_pairs:
+            count[: min(n_rows, n_cols)] += 1
+            cells = {(i, j) for i, j in cells if i != j}
+        np.add.at(count, np.array([i for i, _j in cells], dtype=np.intp), 1)
+        return count
+
     @property
     def shape(self) -> tuple[int, int]:
         return self.values.shape
@@ -68,7 +79,10 @@ class SimilarityMatrix:
 
     def _off_diagonal(self, fill: float) -> np.ndarray:
         values = self.values.astype(np.float64, copy=True)
-        values[self.excluded] = fill
+        if self.all_pairs:
+            np.fill_diagonal(values, fill)
+        for i, j in self.self_pairs:
+            values[i, j] = fill
         return values
 
     def to_csv(self) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 from embedsim.files import atomic_write
 from embedsim.matrix import SimilarityMatrix
 from embedsim.report.compare import matrix_of
+from embedsim.report.records import decode_values
 from embedsim.report.entries import model_label
 from embedsim.report.folder import HEATMAPS, Entry, claim
 from embedsim.report.slugs import slug, slug_key
@@ -67,7 +68,7 @@ def render_differences(report_dir: Path, comparison: dict[str, Any]) -> list[str
         for record in section["matrices"]:
             if "difference" not in record:
                 continue
-            values = np.asarray(record["difference"], dtype=np.float64)
+            values = decode_values(record, "difference")
             matrix = SimilarityMatrix(values, tuple(record["row_labels"]), tuple(record["col_labels"]),
                                       record["all_pairs"])
             scale = max(record["max_abs"], MIN_DIFFERENCE_SCALE)

@@ -15,13 +15,14 @@ its rows in blocks of about :data:`BLOCK_CELLS` cells, and from group sums:
   per-row group sums (every shuffle O(rows), all of them); all pairs need a pass over the matrix
   per shuffle, so they use :data:`LARGE_PERMUTATIONS` shuffles - p-value resolution
   ``1 / (1 + LARGE_PERMUTATIONS)``, stated in the note - and the AUC's shuffles read the cells'
-  ranks as float32 quantiles.
+  ranks as float32 quantiles on :data:`LEVELS` value levels.
 
 The statistics treat an all-pairs matrix as symmetric (its symmetric part).
 """
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 from collections.abc import Sequence
 
@@ -31,10 +32,13 @@ from embedsim.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, Statistic
 
 #: Above this many scored cells group statistics take this module's path.
 LARGE_CELLS = 200_000
-#: Label shuffles of an all-pairs permutation p-value above :data:`LARGE_CELLS` (resolution 0.005).
-LARGE_PERMUTATIONS = 199
+#: Label shuffles of an all-pairs permutation p-value above :data:`LARGE_CELLS` (resolution 0.01).
+LARGE_PERMUTATIONS = 99
+#: Value buckets of the tables of placements (the AUC's influence) and ranks (its permutations).
+LEVELS = 1 << 20
 #: How the AUC's interval is computed above :data:`LARGE_CELLS`.
-AUC_NOTE = f"AUC interval from the linearised bootstrap (each item's influence) above {LARGE_CELLS:,} cells"
+AUC_NOTE = (f"AUC interval from the linearised bootstrap (each item's influence, placements read on "
+            f"{LEVELS:,} value levels) above {LARGE_CELLS:,} cells")
 #: Cells per block of rows.
 BLOCK_CELLS = 1 << 22
 
@@ -109,7 +113,24 @@ class GroupCells:
 
     # -- the mean margin ---------------------------------------------------------------------
     def margin_statistic(self) -> Statistic:
-        """The weighted mean margin as a function of ``(B, n)`` item weights (exact)."""
+        """The weighted mean margin as a function of ``(B, n)`` item weights (exact); its values
+        are remembered per block of weights (a check and the statistics share them)."""
+        if "margin" not in self._cache:
+            statistic = self._margin_statistic()
+            seen: dict[bytes, np.ndarray] = {}
+
+            def remembered(w: np.ndarray) -> np.ndarray:
+                key = hashlib.blake2b(np.ascontiguousarray(w).view(np.uint8), digest_size=16).digest() + \
+                    repr(w.shape).encode()
+                if key not in seen:
+                    seen[key] = statistic(w)
+                return seen[key]
+
+            remembered.block = 512  # type: ignore[attr-defined]  # resamples per call: larger products
+            self._cache["margin"] = remembered
+        return self._cache["margin"]  # type: ignore[return-value]
+
+    def _margin_statistic(self) -> Statistic:
         if not self.all_pairs:
             per_row = self.sums()
 
@@ -152,53 +173,69 @@ class GroupCells:
 
     # -- the AUC -------------------------------------------------------------------------------
     def _sorted(self) -> dict[str, np.ndarray]:
-        """Same- and different-group values sorted, with their rows and columns."""
+        """Same- and different-group values, each sorted (no per-pair indices are kept)."""
         if "sorted" not in self._cache:
-            parts: dict[str, list[np.ndarray]] = {k: [] for k in ("vs", "is", "js", "vd", "id", "jd")}
-            for r0, block, same, valid in self.blocks():
-                for mask, (kv, ki, kj) in ((same & valid, ("vs", "is", "js")), (~same & valid, ("vd", "id", "jd"))):
-                    r, c = np.nonzero(mask)
-                    parts[kv].append(block[r, c])
-                    parts[ki].append((r + r0).astype(np.int32))
-                    parts[kj].append(c.astype(np.int32))
-            out = {k: np.concatenate(p) if p else np.zeros(0) for k, p in parts.items()}
-            for side, keys in (("vs", ("is", "js")), ("vd", ("id", "jd"))):
-                order = np.argsort(out[side])
-                out[side] = out[side][order]
-                for key in keys:
-                    out[key] = out[key][order]
-                del order
-            self._cache["sorted"] = out
+            same_parts, diff_parts = [], []
+            for _r0, block, same, valid in self.blocks():
+                same_parts.append(block[same & valid])
+                diff_parts.append(block[~same & valid])
+            vs = np.concatenate(same_parts)
+            del same_parts
+            vs.sort()
+            vd = np.concatenate(diff_parts)
+            del diff_parts
+            vd.sort()
+            self._cache["sorted"] = {"vs": vs, "vd": vd}
         return self._cache["sorted"]  # type: ignore[return-value]
 
+    def _grid(self) -> tuple[float, float]:
+        """The value range cut into :data:`LEVELS` equal buckets (for tables of placements and ranks)."""
+        s = self._sorted()
+        low = float(min(s["vs"][0], s["vd"][0]))
+        high = float(max(s["vs"][-1], s["vd"][-1]))
+        return low, max(high - low, 1e-12) / LEVELS
+
+    def _bucket(self, block: np.ndarray) -> np.ndarray:
+        low, width = self._grid()
+        return np.clip(((block - low) / width).astype(np.int64), 0, LEVELS - 1)
+
+    def _centres(self) -> np.ndarray:
+        low, width = self._grid()
+        return low + (np.arange(LEVELS) + 0.5) * width
+
     def auc(self) -> tuple[float, Statistic]:
-        """The exact AUC (ties half) and its linearised statistic of item weights."""
+        """The exact AUC (ties half) and its linearised statistic of item weights: each item's
+        influence from its pairs' placements, read from a table over :data:`LEVELS` value buckets."""
         if "auc" not in self._cache:
             s = self._sorted()
             vs, vd = s["vs"], s["vd"]
             n_s, n_d = vs.size, vd.size
             lo = np.searchsorted(vd, vs, "left")
             hi = np.searchsorted(vd, vs, "right")
-            placed_same = lo + 0.5 * (hi - lo)  # different-group pairs below each same-group pair
-            numerator = float(placed_same.sum())
-            lo = np.searchsorted(vs, vd, "left")
-            hi = np.searchsorted(vs, vd, "right")
-            placed_diff = (n_s - hi) + 0.5 * (hi - lo)  # same-group pairs above each different-group pair
+            numerator = float((lo + 0.5 * (hi - lo)).sum())  # different-group pairs below each same-group pair
             del lo, hi
             auc = numerator / (n_s * n_d)
-            n = self.n
-
-            def per_item(index: str, weights: np.ndarray | None) -> np.ndarray:
-                return np.bincount(s[index], weights=weights, minlength=n)[:n].astype(np.float64)
-
-            sides = ("is", "js") if self.all_pairs else ("is",)
-            d_num = sum(per_item(k, placed_same) for k in sides) + sum(per_item(k.replace("s", "d"), placed_diff)
-                                                                      for k in sides)
-            d_same = sum(per_item(k, None) for k in sides)
-            d_diff = sum(per_item(k.replace("s", "d"), None) for k in sides)
+            centres = self._centres()
+            below = np.searchsorted(vd, centres, "left") + 0.5 * (np.searchsorted(vd, centres, "right")
+                                                                   - np.searchsorted(vd, centres, "left"))
+            above = n_s - np.searchsorted(vs, centres, "right") + 0.5 * (np.searchsorted(vs, centres, "right")
+                                                                          - np.searchsorted(vs, centres, "left"))
+            table = np.concatenate([below, above])  # a same-group cell's placement, then a different-group one's
+            d_num, d_same, d_diff = np.zeros(self.n), np.zeros(self.n), np.zeros(self.n)
+            for r0, block, same, valid in self.blocks():
+                placed = np.where(valid, table[self._bucket(block) + LEVELS * ~same], 0.0)
+                s_valid, d_valid = same & valid, ~same & valid
+                rows = slice(r0, r0 + len(block))
+                d_num[rows] += placed.sum(axis=1)
+                d_same[rows] += s_valid.sum(axis=1)
+                d_diff[rows] += d_valid.sum(axis=1)
+                if self.all_pairs:  # a pair (i, j) of the upper triangle counts for item j too
+                    d_num += placed.sum(axis=0)
+                    d_same += s_valid.sum(axis=0)
+                    d_diff += d_valid.sum(axis=0)
             with np.errstate(invalid="ignore", divide="ignore"):
                 influence = auc * (d_num / numerator - d_same / n_s - d_diff / n_d) if numerator else \
-                    (d_num / (n_s * n_d))
+                    d_num / (n_s * n_d)
             influence = np.nan_to_num(influence)
 
             def statistic(w: np.ndarray) -> np.ndarray:
@@ -209,18 +246,19 @@ class GroupCells:
         return self._cache["auc"]  # type: ignore[return-value]
 
     def _ranks(self) -> np.ndarray:
-        """A float32 grid of each scored cell's rank quantile (ties averaged); 0 elsewhere."""
+        """A float32 grid of each scored cell's rank quantile (ties averaged, read at its value
+        bucket's centre); 0 elsewhere."""
         s = self._sorted()
         vs, vd = s["vs"], s["vd"]
-        total = vs.size + vd.size
+        centres = self._centres()
+        below = np.searchsorted(vs, centres, "left") + np.searchsorted(vd, centres, "left")
+        upto = np.searchsorted(vs, centres, "right") + np.searchsorted(vd, centres, "right")
+        table = ((below + 0.5 * (upto - below + 1)) / (vs.size + vd.size)).astype(np.float32)
         grid = np.zeros((self.n_rows, self.n_cols), dtype=np.float32)
-        for v, i, j, other in ((vs, s["is"], s["js"], vd), (vd, s["id"], s["jd"], vs)):
-            below = np.searchsorted(v, v, "left") + np.searchsorted(other, v, "left")
-            equal = (np.searchsorted(v, v, "right") + np.searchsorted(other, v, "right")) - below
-            rank = ((below + 0.5 * (equal + 1)) / total).astype(np.float32)
-            grid[i, j] = rank
-            if self.all_pairs:
-                grid[j, i] = rank
+        for r0, block, _same, valid in self.blocks():
+            grid[r0:r0 + len(block)] = np.where(valid, table[self._bucket(block)], np.float32(0.0))
+        if self.all_pairs:
+            grid += grid.T
         return grid
 
     # -- permutation p-values ---------------------------------------------------------------------

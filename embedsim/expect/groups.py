@@ -190,9 +190,10 @@ def _large_margin(matrix: SimilarityMatrix, rows: list[str], cols: list[str], ma
     description = (f"same group more similar than different groups by {margin:g} "
                    f"(means {within:.4f} vs {between:.4f})")
     p_margin = cells.permutation_p("margin")
-    note = "; ".join(filter(None, [cells.permutation_note, f"{count:,} offending pairs, the {MAX_KEPT_PAIRS} most "
+    statistic_fn = cells.margin_statistic()
+    note = "; ".join(filter(None, [cells.margin_note, cells.permutation_note, f"{count:,} offending pairs, the {MAX_KEPT_PAIRS} most "
                                    "offending kept" if count > MAX_KEPT_PAIRS else ""]))
-    return check_statistic("mean margin", description, cells.margin_statistic(), cells.n, at_least=margin,
+    return check_statistic("mean margin", description, statistic_fn, cells.n, at_least=margin,
                            n=n_within + n_between, pairs=pairs, error=GroupSeparationError, unit="pairs",
                            chance=0.0, majority=0.0 if matrix.all_pairs else None, p_value=p_margin,
                            confidence=confidence, value=statistic, strict=True, note=note)

@@ -36,6 +36,11 @@ LARGE_CELLS = 200_000
 LARGE_PERMUTATIONS = 99
 #: Value buckets of the tables of placements (the AUC's influence) and ranks (its permutations).
 LEVELS = 1 << 20
+#: Above this many items the all-pairs mean margin's interval is linearised (exact: one product of the
+#: (n, n) matrix per block of resamples).
+EXACT_MARGIN_ITEMS = 4000
+MARGIN_NOTE = (f"mean-margin interval from the linearised bootstrap (each item's influence) above "
+               f"{EXACT_MARGIN_ITEMS:,} items")
 #: How the AUC's interval is computed above :data:`LARGE_CELLS`.
 AUC_NOTE = (f"AUC interval from the linearised bootstrap (each item's influence, placements read on "
             f"{LEVELS:,} value levels) above {LARGE_CELLS:,} cells")
@@ -77,26 +82,30 @@ class GroupCells:
         self.note_parts: list[str] = []
 
     # -- blocks ----------------------------------------------------------------------------
-    def blocks(self):
-        """``(r0, values, same, valid)`` per block of rows (``valid``: scored cells)."""
+    def blocks(self, both: bool = False):
+        """``(r0, values, same, valid)`` per block of rows (``valid``: scored cells; of an all-pairs
+        matrix the upper triangle, or with ``both`` both triangles)."""
         for r0 in range(0, self.n_rows, self.block_rows):
             r1 = min(self.n_rows, r0 + self.block_rows)
             block = self.values[r0:r1]
             same = self.row_codes[r0:r1, None] == self.col_codes[None, :]
             if self.all_pairs:
-                valid = np.arange(self.n_cols)[None, :] > np.arange(r0, r1)[:, None]
+                columns, rows = np.arange(self.n_cols)[None, :], np.arange(r0, r1)[:, None]
+                valid = columns != rows if both else columns > rows
             else:
                 valid = np.ones(block.shape, dtype=bool)
-            if len(self.excluded):
-                inside = (self.excluded[:, 0] >= r0) & (self.excluded[:, 0] < r1)
-                valid[self.excluded[inside, 0] - r0, self.excluded[inside, 1]] = False
+            pairs = (self.excluded, self.excluded[:, ::-1]) if both and self.all_pairs else (self.excluded,)
+            for i, j in (p.T for p in pairs):
+                inside = (i >= r0) & (i < r1)
+                valid[i[inside] - r0, j[inside]] = False
             yield r0, block, same, valid
 
     def sums(self) -> np.ndarray:
-        """Per row: within sum, within count, between sum, between count (float64)."""
+        """Per row: within sum, within count, between sum, between count (float64); of an
+        all-pairs matrix per item, each pair counted for both its items (so twice in all)."""
         if "sums" not in self._cache:
             per_row = np.zeros((self.n_rows, 4))
-            for r0, block, same, valid in self.blocks():
+            for r0, block, same, valid in self.blocks(both=self.all_pairs):
                 b = block.astype(np.float64)
                 s, d = same & valid, ~same & valid
                 rows = slice(r0, r0 + len(block))
@@ -108,8 +117,8 @@ class GroupCells:
         return self._cache["sums"]  # type: ignore[return-value]
 
     def means(self) -> tuple[float, float, int, int]:
-        within, n_within, between, n_between = self.sums().sum(axis=0)
-        return within / n_within, between / n_between, int(n_within), int(n_between)
+        within, n_within, between, n_between = self.sums().sum(axis=0) / (2 if self.all_pairs else 1)
+        return within / n_within, between / n_between, int(round(n_within)), int(round(n_between))
 
     # -- the mean margin ---------------------------------------------------------------------
     def margin_statistic(self) -> Statistic:
@@ -131,6 +140,17 @@ class GroupCells:
         return self._cache["margin"]  # type: ignore[return-value]
 
     def _margin_statistic(self) -> Statistic:
+        if self.all_pairs and self.n > EXACT_MARGIN_ITEMS:
+            self.note(MARGIN_NOTE)
+            within, between, n_within, n_between = self.means()
+            ws, ns, wd, nd = self.sums().T  # per item: its pairs' sums and counts
+            influence = (ws - within * ns) / n_within - (wd - between * nd) / n_between
+            margin = within - between
+
+            def linearised(w: np.ndarray) -> np.ndarray:
+                return margin + (w - 1.0) @ influence
+
+            return linearised
         if not self.all_pairs:
             per_row = self.sums()
 
@@ -255,10 +275,8 @@ class GroupCells:
         upto = np.searchsorted(vs, centres, "right") + np.searchsorted(vd, centres, "right")
         table = ((below + 0.5 * (upto - below + 1)) / (vs.size + vd.size)).astype(np.float32)
         grid = np.zeros((self.n_rows, self.n_cols), dtype=np.float32)
-        for r0, block, _same, valid in self.blocks():
+        for r0, block, _same, valid in self.blocks(both=True):
             grid[r0:r0 + len(block)] = np.where(valid, table[self._bucket(block)], np.float32(0.0))
-        if self.all_pairs:
-            grid += grid.T
         return grid
 
     # -- permutation p-values ---------------------------------------------------------------------
@@ -318,6 +336,11 @@ class GroupCells:
             picked = np.take_along_axis(y, labels.T[:, :, None], axis=2)[:, :, 0]
             out.append(0.5 * picked.sum(axis=0, dtype=np.float64))
         return np.concatenate(out)
+
+    @property
+    def margin_note(self) -> str:
+        """How the mean margin's interval is computed, when not exactly."""
+        return MARGIN_NOTE if self.all_pairs and self.n > EXACT_MARGIN_ITEMS else ""
 
     @property
     def permutation_note(self) -> str:

@@ -13,6 +13,7 @@ from embedsim.backends.base import Embedder
 from embedsim.errors import InputError
 from embedsim.inputs.items import Item
 from embedsim.backends.vectors import distinct, unit_rows
+from embedsim.stats import large
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,17 @@ class SimilarityMatrix:
             mask[i, j] = True
         return mask
 
+    def excluded_per_row(self) -> np.ndarray:
+        """How many cells of each row :attr:`excluded` holds (without building the mask)."""
+        n_rows, n_cols = self.values.shape
+        count = np.zeros(n_rows, dtype=np.int64)
+        cells = set(self.self_pairs)
+        if self.all_pairs:
+            count[: min(n_rows, n_cols)] += 1
+            cells = {(i, j) for i, j in cells if i != j}
+        np.add.at(count, np.array([i for i, _j in cells], dtype=np.intp), 1)
+        return count
+
     @property
     def shape(self) -> tuple[int, int]:
         return self.values.shape
@@ -67,7 +79,10 @@ class SimilarityMatrix:
 
     def _off_diagonal(self, fill: float) -> np.ndarray:
         values = self.values.astype(np.float64, copy=True)
-        values[self.excluded] = fill
+        if self.all_pairs:
+            np.fill_diagonal(values, fill)
+        for i, j in self.self_pairs:
+            values[i, j] = fill
         return values
 
     def to_csv(self) -> str:
@@ -152,6 +167,8 @@ class GroupStats:
     auc_high: float = float("nan")
     p_value_margin: float = float("nan")
     p_value_auc: float = float("nan")
+    #: What is not exact at this size (a linearised interval, fewer label shuffles): empty when all is.
+    note: str = ""
 
 
 def group_mask(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: Sequence[str] | None = None,
@@ -178,6 +195,11 @@ def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups:
                 *, confidence: float = 0.95) -> GroupStats:
     """Mean within- vs between-group similarity, their margin and the ROC-AUC, with
     ``confidence`` bootstrap intervals over the items and permutation p-values."""
+    col_groups = row_groups if col_groups is None else col_groups
+    if len(row_groups) != matrix.shape[0] or len(col_groups) != matrix.shape[1]:
+        group_mask(matrix, row_groups, col_groups)  # raises the error
+    if is_large(matrix):
+        return _large_group_stats(matrix, row_groups, col_groups, confidence)
     same, different = group_mask(matrix, row_groups, col_groups)
     within, between = matrix.values[same], matrix.values[different]
     if within.size == 0 or between.size == 0:
@@ -205,3 +227,34 @@ def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups:
         p_margin,
         p_auc,
     )
+
+
+def is_large(matrix: SimilarityMatrix) -> bool:
+    """More scored cells than :data:`embedsim.stats.large.LARGE_CELLS`: group statistics in blocks."""
+    return large.scored_cells(matrix.shape, matrix.all_pairs) > large.LARGE_CELLS
+
+
+def group_cells(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: Sequence[str]) -> large.GroupCells:
+    """The :class:`~embedsim.stats.large.GroupCells` of a large matrix under this grouping
+    (checked: same-group and different-group pairs both present)."""
+    cells = large.group_cells(matrix, matrix.values, row_groups, col_groups, matrix.all_pairs, matrix.self_pairs)
+    _w, _b, n_within, n_between = cells.means()
+    if n_within == 0 or n_between == 0:
+        raise InputError(
+            "group statistics need at least one same-group and one different-group pair; "
+            f"got {n_within} and {n_between} - check the group labels"
+        )
+    return cells
+
+
+def _large_group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: Sequence[str],
+                       confidence: float) -> GroupStats:
+    cells = group_cells(matrix, row_groups, col_groups)
+    within_mean, between_mean, n_within, n_between = cells.means()
+    margin = stats.interval(stats.bootstrap(cells.margin_statistic(), cells.n), confidence)
+    auc_value, auc_statistic = cells.auc()
+    auc = stats.interval(stats.bootstrap(auc_statistic, cells.n), confidence)
+    p_margin, p_auc = cells.permutation_p("margin"), cells.permutation_p("auc")
+    return GroupStats(float(within_mean), float(between_mean), float(within_mean - between_mean), float(auc_value),
+                      n_within, n_between, cells.n, confidence, margin.low, margin.high, auc.low, auc.high,
+                      p_margin, p_auc, cells.notes)

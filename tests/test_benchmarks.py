@@ -90,3 +90,15 @@ def test_quick_replay_section_records_the_spec_and_replays_it_offline(tmp_path: 
     replay = results["replay"]
     assert replay["cassettes"] > 0 and replay["record_calls"] > 0  # it measured replays, not skips
     assert replay["replay_clean"] is True and replay["replay_tests_run"] >= replay["cassettes"]
+
+
+def test_quick_run_of_the_scale_case(tmp_path: Path) -> None:
+    """The scale case (issue 25) runs at its tiny size and reports every operation and target."""
+    proc, results = run(tmp_path, "--only", "scale")
+    scale = results["scale"]
+    assert {r["op"] for r in scale["rows"]} >= {"experiment.similarity", "expect_groups", "expect_auc",
+                                                "expect_top1", "experiment.stats", "snapshot + heatmap"}
+    assert all("error" not in r and r["ratio"] > 0 and r["peak_mb"] > 0 for r in scale["rows"]), scale["rows"]
+    assert set(scale["targets"]) == {"scale_checks", "scale_memory", "scale_similarity", "scale_snapshot",
+                                     "scale_report"}
+    assert scale["report"]["into_full_s"] > 0 and "**Scale**" in proc.stdout

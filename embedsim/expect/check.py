@@ -104,6 +104,8 @@ class Check:
     #: The bootstrap distribution of the statistic (for :meth:`with_confidence`).
     samples: np.ndarray | None = field(default=None, repr=False, compare=False)
     strict: bool = False
+    #: What is not exact at this size (e.g. fewer label shuffles, a linearised interval): part of the evidence.
+    note: str = ""
 
     @property
     def outcome(self) -> str:
@@ -158,6 +160,8 @@ class Check:
             parts.append(f"constant answer {self.majority:.4f}")
         if self.p_value is not None:
             parts.append(f"permutation p {self.p_value:.4f}")
+        if self.note:
+            parts.append(self.note)
         return "; ".join(parts)
 
     @property
@@ -203,7 +207,8 @@ def check_statistic(kind: str, description: str, statistic: stats.Statistic, n_i
                     at_least: float, n: int | None = None, pairs: Sequence[Pair] = (),
                     error: type[ExpectationFailed] = ExpectationFailed, unit: str = "items",
                     chance: float | None = None, majority: float | None = None, p_value: float | None = None,
-                    confidence: float | None = None, value: float | None = None, strict: bool = False) -> Check:
+                    confidence: float | None = None, value: float | None = None, strict: bool = False,
+                    note: str = "") -> Check:
     """A check of any statistic of ``n_items`` items written as a function of item weights
     (see :mod:`embedsim.stats`): point estimate, bootstrap interval and outcome.
 
@@ -216,5 +221,5 @@ def check_statistic(kind: str, description: str, statistic: stats.Statistic, n_i
     samples = stats.bootstrap(statistic, n_items)
     check = Check(kind, description, clears(value, at_least, strict), value, at_least, n_items if n is None else n,
                   tuple(pairs), error, unit, chance=chance, majority=majority, p_value=p_value, n_items=n_items,
-                  samples=samples, strict=strict)
+                  samples=samples, strict=strict, note=note)
     return check.with_confidence(confidence)

@@ -10,10 +10,12 @@ import numpy as np
 from embedsim import stats
 from embedsim.errors import InputError
 from embedsim.expect.check import AucError, Check, GroupSeparationError, Pair, check_statistic, clears
-from embedsim.matrix import SimilarityMatrix, group_mask
+from embedsim.matrix import SimilarityMatrix, group_cells, group_mask, is_large
 
 #: Column-only ("constant answer") AUC levels are computed for at most this many columns.
 MAX_ORDERED_COLUMNS = 7
+#: Above :data:`embedsim.stats.large.LARGE_CELLS` cells at most this many offending pairs are kept (the most offending).
+MAX_KEPT_PAIRS = 1000
 
 
 def _groups(matrix: SimilarityMatrix, groups: Sequence[str], col_groups: Sequence[str] | None) -> tuple[list[str], list[str]]:
@@ -44,6 +46,8 @@ def check_groups(
     ``confidence``: the bootstrap interval must clear ``margin`` too.
     """
     rows, cols = _groups(matrix, groups, col_groups)
+    if not per_row and is_large(matrix):
+        return _large_margin(matrix, rows, cols, margin, confidence)
     same, different = group_mask(matrix, rows, cols)
     values = matrix.values.astype(np.float64)
     n_items = matrix.shape[0]
@@ -118,6 +122,8 @@ def check_auc(matrix: SimilarityMatrix, groups: Sequence[str], col_groups: Seque
     sees no row: a constant answer); for rows x a few words it can be well above 0.5.
     """
     rows, cols = _groups(matrix, groups, col_groups)
+    if is_large(matrix):
+        return _large_auc(matrix, rows, cols, at_least, confidence)
     same, different = group_mask(matrix, rows, cols)
     within, between = matrix.values[same], matrix.values[different]
     if within.size == 0 or between.size == 0:
@@ -145,3 +151,71 @@ def _column_only_auc(matrix: SimilarityMatrix, same: np.ndarray, different: np.n
     best = max(sum(a[order[x]] * b[order[y]] for x in range(len(order)) for y in range(x + 1, len(order)))
                for order in permutations(range(matrix.shape[1])))
     return float((best + ties) / (a.sum() * b.sum()))
+
+
+def _large_crossing_pairs(matrix: SimilarityMatrix, cells: stats.large.GroupCells, within_mean: float,
+                          between_mean: float, average: str) -> list[Pair]:
+    """:func:`_crossing_pairs` of a large matrix, read in blocks of rows: the
+    :data:`MAX_KEPT_PAIRS` most offending (the message says how many there are)."""
+    suffix = "" if average == "median" else " less the margin"
+    notes = (f"different groups, above the same-group {average}{suffix}",
+             f"same group, below the different-group {average}" + (" plus the margin" if suffix else ""))
+    kept = [np.zeros(0)] * 4  # amount, row, column, kind
+    count = 0
+    for r0, block, same, valid in cells.blocks():
+        b = block.astype(np.float64)
+        for kind, mask in enumerate(((~same & valid & (b >= within_mean)), (same & valid & (b <= between_mean)))):
+            r, c = np.nonzero(mask)
+            count += r.size
+            amount = b[r, c] - within_mean if kind == 0 else between_mean - b[r, c]
+            kept = [np.concatenate([k, x]) for k, x in zip(kept, (amount, r + r0, c, np.full(r.size, kind)),
+                                                            strict=True)]
+            if kept[0].size > 4 * MAX_KEPT_PAIRS:
+                top = np.argsort(-kept[0], kind="stable")[:MAX_KEPT_PAIRS]
+                kept = [k[top] for k in kept]
+    top = np.argsort(-kept[0], kind="stable")[:MAX_KEPT_PAIRS]
+    values = matrix.values
+    return [Pair(matrix.row_labels[int(i)], matrix.col_labels[int(j)], float(values[int(i), int(j)]), notes[int(kind)])
+            for i, j, kind in zip(kept[1][top], kept[2][top], kept[3][top], strict=True)], count
+
+
+def _large_margin(matrix: SimilarityMatrix, rows: list[str], cols: list[str], margin: float,
+                  confidence: float | None) -> Check:
+    """:func:`check_groups` (the mean margin) of a large matrix (:mod:`embedsim.stats.large`)."""
+    cells = group_cells(matrix, rows, cols)
+    within, between, n_within, n_between = cells.means()
+    statistic = float(within - between)
+    pairs, count = ([], 0) if clears(statistic, margin, strict=True) else _large_crossing_pairs(
+        matrix, cells, within - margin, between + margin, "mean")
+    description = (f"same group more similar than different groups by {margin:g} "
+                   f"(means {within:.4f} vs {between:.4f})")
+    p_margin = cells.permutation_p("margin")
+    statistic_fn = cells.margin_statistic()
+    note = "; ".join(filter(None, [cells.margin_note, cells.permutation_note, f"{count:,} offending pairs, the {MAX_KEPT_PAIRS} most "
+                                   "offending kept" if count > MAX_KEPT_PAIRS else ""]))
+    return check_statistic("mean margin", description, statistic_fn, cells.n, at_least=margin,
+                           n=n_within + n_between, pairs=pairs, error=GroupSeparationError, unit="pairs",
+                           chance=0.0, majority=0.0 if matrix.all_pairs else None, p_value=p_margin,
+                           confidence=confidence, value=statistic, strict=True, note=note)
+
+
+def _large_auc(matrix: SimilarityMatrix, rows: list[str], cols: list[str], at_least: float,
+               confidence: float | None) -> Check:
+    """:func:`check_auc` of a large matrix (:mod:`embedsim.stats.large`)."""
+    cells = group_cells(matrix, rows, cols)
+    _w, _b, n_within, n_between = cells.means()
+    auc, statistic = cells.auc()
+    pairs, count = [], 0
+    if auc < at_least:
+        s = cells._sorted()
+        pairs, count = _large_crossing_pairs(matrix, cells, float(np.median(s["vs"])), float(np.median(s["vd"])),
+                                             "median")
+    p_auc = cells.permutation_p("auc")
+    majority = 0.5 if matrix.all_pairs else None
+    if not matrix.all_pairs and matrix.shape[1] <= MAX_ORDERED_COLUMNS:
+        majority = _column_only_auc(matrix, *group_mask(matrix, rows, cols))
+    note = "; ".join(filter(None, [stats.large.AUC_NOTE, cells.permutation_note, f"{count:,} offending pairs, the "
+                                   f"{MAX_KEPT_PAIRS} most offending kept" if count > MAX_KEPT_PAIRS else ""]))
+    return check_statistic("AUC", f"same-group vs different-group ROC-AUC at least {at_least:g}", statistic, cells.n,
+                           at_least=at_least, n=n_within + n_between, pairs=pairs, error=AucError, unit="pairs",
+                           chance=0.5, majority=majority, p_value=p_auc, confidence=confidence, value=auc, note=note)

@@ -43,8 +43,30 @@ def row_and_column_groups(matrix: SimilarityMatrix, groups: Groups, col_groups: 
 
 
 def expected_columns(matrix: SimilarityMatrix, rows: Sequence[str], cols: Sequence[str]) -> list[frozenset[str] | None]:
-    """Per row, the columns of its own group (never the row's own item), or None."""
-    excluded = matrix.excluded
-    return [frozenset(c for j, c in enumerate(matrix.col_labels)
-                      if cols[j] == group and not excluded[i, j]) or None
-            for i, group in enumerate(rows)]
+    """Per row, the columns of its own group (never the row's own item), or None.
+
+    One set per group, shared by its rows; a row with an excluded cell in its group (its own
+    item) gets that set less the labels only that cell has: no (rows x columns) loop."""
+    members: dict[str, dict[str, int]] = {}  # group -> column label -> how many columns
+    for label, group in zip(matrix.col_labels, cols, strict=True):
+        counts = members.setdefault(group, {})
+        counts[label] = counts.get(label, 0) + 1
+    base = {group: frozenset(counts) for group, counts in members.items()}
+    excluded: dict[int, list[int]] = {}
+    if matrix.all_pairs:
+        for i in range(min(matrix.shape)):
+            excluded.setdefault(i, []).append(i)
+    for i, j in matrix.self_pairs:
+        if not (matrix.all_pairs and i == j):
+            excluded.setdefault(i, []).append(j)
+    out: list[frozenset[str] | None] = []
+    for i, group in enumerate(rows):
+        wanted = base.get(group, frozenset())
+        left_out: dict[str, int] = {}
+        for j in excluded.get(i, ()):
+            if cols[j] == group:
+                left_out[matrix.col_labels[j]] = left_out.get(matrix.col_labels[j], 0) + 1
+        gone = {label for label, n in left_out.items() if n >= members[group][label]}
+        wanted = wanted - gone if gone else wanted
+        out.append(wanted or None)
+    return out

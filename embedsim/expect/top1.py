@@ -27,12 +27,13 @@ def _expected_sets(matrix: SimilarityMatrix, expected: Expected) -> list[frozens
         if len(raw) != matrix.shape[0]:
             raise InputError(f"{len(raw)} expected labels for {matrix.shape[0]} rows")
     sets: list[frozenset[str] | None] = []
+    columns = frozenset(matrix.col_labels)
     for value in raw:
         if value is None:
             sets.append(None)
             continue
         labels = frozenset([value] if isinstance(value, str) else value)
-        missing = labels - set(matrix.col_labels)
+        missing = labels - columns
         if missing:
             raise InputError(f"expected top-1 label(s) {sorted(missing)} are not columns of the matrix "
                              f"{list(matrix.col_labels)}")
@@ -48,24 +49,42 @@ class _Top1:
         if classes is not None and len(classes) != matrix.shape[0]:
             raise InputError(f"{len(classes)} classes for {matrix.shape[0]} rows")
         self.values = matrix._off_diagonal(-np.inf)
-        self.top = matrix.top1()
+        n_rows, n_cols = matrix.shape
+        #: Each column label's first column (what ``col_labels.index`` finds).
+        self.first = {}
+        for j, label in enumerate(matrix.col_labels):
+            self.first.setdefault(label, j)
+        best = self.values.max(axis=1)
+        top_j = np.argmax(self.values, axis=1)
+        self.top = [matrix.col_labels[j] for j in top_j]
+        n_best = (self.values == best[:, None]).sum(axis=1)
         self.rows = [i for i, wanted in enumerate(sets) if wanted is not None]
         if not self.rows:
             raise InputError("no row has an expected top-1 label")
         self.sets = [sets[i] or frozenset() for i in self.rows]
-        best = self.values.max(axis=1)
         # per row, every column at its highest similarity: a hit needs all of them expected (a tie is no answer)
-        self.tops = [frozenset(matrix.col_labels[j] for j in np.flatnonzero(self.values[i] == best[i]))
-                     for i in range(matrix.shape[0])]
+        self.tops = [frozenset((matrix.col_labels[top_j[i]],)) if n_best[i] == 1 else
+                     frozenset(matrix.col_labels[j] for j in np.flatnonzero(self.values[i] == best[i]))
+                     for i in range(n_rows)]
         self.hits = np.array([self.tops[i] <= wanted for i, wanted in zip(self.rows, self.sets)])
+        # member[k, c]: label code c is in scored row k's expected set (labels coded once: no (rows, rows) loop)
+        code = {label: c for c, label in enumerate(self.first)}
+        member = np.zeros((len(self.rows), len(code)), dtype=bool)
+        for k, wanted in enumerate(self.sets):
+            member[k, np.fromiter((code[c] for c in wanted), dtype=np.intp, count=len(wanted))] = True
         # shuffled[i, k]: would row i's answer be right with row k's expected labels
-        self.shuffled = np.array([[self.tops[i] <= wanted for wanted in self.sets] for i in self.rows])
+        tops = [self.tops[i] for i in self.rows]
+        single = np.array([len(t) == 1 for t in tops])
+        top_codes = np.array([code[next(iter(t))] if len(t) == 1 else 0 for t in tops], dtype=np.intp)
+        self.shuffled = member[:, top_codes].T.copy()
+        for r in np.flatnonzero(~single):
+            self.shuffled[r] = member[:, [code[c] for c in tops[r]]].all(axis=1)
         self.classes = [str(classes[i]) if classes is not None else " / ".join(sorted(wanted))
                         for i, wanted in zip(self.rows, self.sets)]
-        candidates = matrix.shape[1] - matrix.excluded.sum(axis=1)  # never the row's own item
+        candidates = n_cols - matrix.excluded_per_row()  # never the row's own item
         self.guess = np.array([len(wanted) / candidates[i] for i, wanted in zip(self.rows, self.sets)])  # P(hit)
         # hit[r, c]: would the constant answer "column c" be right for scored row r
-        self.constant = np.array([[c in wanted for c in matrix.col_labels] for wanted in self.sets], dtype=float)
+        self.constant = member[:, np.fromiter((code[c] for c in matrix.col_labels), dtype=np.intp, count=n_cols)]
 
     def per_class(self, per_row: np.ndarray) -> np.ndarray:
         """Mean over classes of the mean over their rows (``per_row``: rows x anything)."""
@@ -95,10 +114,12 @@ def check_top1(matrix: SimilarityMatrix, expected: Expected, *, at_least: float 
     for k, i in enumerate(t.rows):
         if t.hits[k]:
             continue
-        best_wanted = max(t.sets[k], key=lambda c: t.values[i, matrix.col_labels.index(c)])
-        wanted_value = t.values[i, matrix.col_labels.index(best_wanted)]
-        wrong = min(t.tops[i] - t.sets[k], key=matrix.col_labels.index)  # an unexpected column on top
-        got_value = t.values[i, matrix.col_labels.index(wrong)]
+        wanted = list(t.sets[k])
+        at = np.fromiter((t.first[c] for c in wanted), dtype=np.intp, count=len(wanted))
+        best_wanted = wanted[int(np.argmax(t.values[i, at]))]  # the first of the highest, as max() finds it
+        wanted_value = t.values[i, t.first[best_wanted]]
+        wrong = min(t.tops[i] - t.sets[k], key=t.first.__getitem__)  # an unexpected column on top
+        got_value = t.values[i, t.first[wrong]]
         short = "tied: a tie is no answer" if got_value == wanted_value else f"short by {got_value - wanted_value:.4f}"
         pairs.append(Pair(matrix.row_labels[i], wrong, float(got_value),
                           f"top-1 instead of {best_wanted!r} = {wanted_value:.4f} ({short})"))
@@ -143,10 +164,10 @@ def check_class(matrix: SimilarityMatrix, expected: Expected, column: str, *, at
     predicted = np.array([t.tops[i] == {column} for i in t.rows])  # alone on top: a tie is no answer
     if positive.all() or not positive.any():
         raise InputError(f"check_class needs scored rows that expect {column!r} and rows that do not")
-    pairs = [Pair(matrix.row_labels[i], t.top[i], float(t.values[i, matrix.col_labels.index(t.top[i])]),
-                  f"top-1 instead of {column!r} = {t.values[i, matrix.col_labels.index(column)]:.4f}")
+    pairs = [Pair(matrix.row_labels[i], t.top[i], float(t.values[i, t.first[t.top[i]]]),
+                  f"top-1 instead of {column!r} = {t.values[i, t.first[column]]:.4f}")
              for k, i in enumerate(t.rows) if positive[k] and not predicted[k]]
-    pairs += [Pair(matrix.row_labels[i], column, float(t.values[i, matrix.col_labels.index(column)]),
+    pairs += [Pair(matrix.row_labels[i], column, float(t.values[i, t.first[column]]),
                    f"top-1 although the row expects {' / '.join(sorted(t.sets[k]))}")
               for k, i in enumerate(t.rows) if predicted[k] and not positive[k]]
     true_pos = int((positive & predicted).sum())

@@ -113,9 +113,8 @@ class Experiment:
                         if n not in taken)
         elif name in taken:
             raise InputError(f"the experiment already has a matrix named {name!r}; pass another name=")
-        record = MatrixRecord(name, list(matrix.row_labels), list(matrix.col_labels),
-                              np.asarray(matrix.values, dtype=np.float64).round(6).tolist(), matrix.all_pairs,
-                              self_pairs=[list(cell) for cell in matrix.self_pairs])
+        record = MatrixRecord(name, list(matrix.row_labels), list(matrix.col_labels), matrix.values,
+                              matrix.all_pairs, self_pairs=[list(cell) for cell in matrix.self_pairs])
         self.matrices.append(record)
         self._items[id(matrix)] = (matrix, rows, cols, record)
         return matrix
@@ -141,7 +140,8 @@ class Experiment:
         if grouping not in self._stats_keys:  # another grouping never overwrites these statistics
             spec = _spec(groups) if col_groups is None else f"{_spec(groups)} x {_spec(col_groups)}"
             self._stats_keys[grouping] = _first_free(spec, set(self._stats_keys.values()) | set(record.stats))
-        record.stats[self._stats_keys[grouping]] = {k: float(v) for k, v in asdict(result).items()}
+        record.stats[self._stats_keys[grouping]] = {k: v if isinstance(v, str) else float(v)
+                                                    for k, v in asdict(result).items() if v != ""}
         return result
 
     # -- expectations -------------------------------------------------------------------
@@ -309,7 +309,7 @@ class Experiment:
     # -- report ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         weights = self.weights()
-        return {"matrices": [asdict(m) for m in self.matrices], "checks": [asdict(c) for c in self.checks],
+        return {"matrices": [m.to_dict() for m in self.matrices], "checks": [asdict(c) for c in self.checks],
                 **({"weights": weights} if weights is not None else {})}
 
 

@@ -44,11 +44,12 @@ def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None 
         order = list(dict.fromkeys([*models, *sorted({f["model"] for f in fragments})]))
         used = [m for m in order if any(f["model"] == m for f in fragments)]
         tests = _grouped(fragments)
-        written = [path for _key, per_model in tests for path in images.render_heatmaps(report_dir, per_model)]
+        cache = images.Cache(_earlier_keys(report_dir))
+        written = [path for _key, per_model in tests for path in images.render_heatmaps(report_dir, per_model, cache)]
         comparisons = [c for c in (compare_models(old, new, tests) for old, new in (pairs or default_pairs(models)))
                        if pairs or c["compared"]]
         for comparison in comparisons:
-            written += images.render_differences(report_dir, comparison)
+            written += images.render_differences(report_dir, comparison, cache)
         report_arg = _report_arg(report_dir, root)
         contents = Contents(used, tests, record_commands(tests, report_arg), comparisons,
                             {**origin.weights(fragments), **dict(provenance or {})},
@@ -57,12 +58,21 @@ def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None 
             contents.complete_with = complete_command(tests, missing, list(models) or used, report_arg)
         data = {"models": used, "partial": bool(contents.earlier or missing), "missing": [list(t) for t in missing],
                 "complete_with": contents.complete_with, "dropped_fragments": dropped, "entries": fragments,
-                "comparisons": comparisons, "provenance": contents.provenance}
+                "comparisons": comparisons, "provenance": contents.provenance, "heatmap_keys": cache.now}
         atomic_write(report_dir / "report.json", json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
         atomic_write(report_dir / "index.md", markdown.render(contents).encode("utf-8"))
         atomic_write(report_dir / "index.html", page.render(contents).encode("utf-8"))
         folder.record_written(report_dir, written)
     return report_dir / "index.html", report_dir / "index.md"
+
+
+def _earlier_keys(report_dir: Path) -> dict[str, str]:
+    """The render keys of the heatmaps the last build drew (from its ``report.json``), or none."""
+    try:
+        keys = json.loads((report_dir / "report.json").read_text(encoding="utf-8")).get("heatmap_keys", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {str(k): str(v) for k, v in keys.items()} if isinstance(keys, dict) else {}
 
 
 def _kept(report_dir: Path, models: Sequence[str], root: Path | None, modules: set[str],

@@ -16,6 +16,7 @@ import numpy as np
 
 from embedsim.matrix import SimilarityMatrix
 from embedsim.stats import average_ranks
+from embedsim.report.records import decode_values, encode_values
 from embedsim.report.entries import Tests
 from embedsim.report.folder import Entry
 
@@ -34,7 +35,7 @@ def default_pairs(models: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def matrix_of(record: dict[str, Any]) -> SimilarityMatrix:
-    values = np.asarray(record["values"], dtype=np.float64).reshape(len(record["row_labels"]), len(record["col_labels"]))
+    values = decode_values(record)
     return SimilarityMatrix(values, tuple(record["row_labels"]), tuple(record["col_labels"]), record["all_pairs"],
                             self_pairs=tuple((int(i), int(j)) for i, j in record.get("self_pairs", ())))
 
@@ -142,7 +143,7 @@ def matrix_change(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
             for label, x, y in zip(b.row_labels, a.top1(), b.top1(), strict=True) if x != y] if b.shape[1] > 1 else []
     out.update(
         row_labels=new["row_labels"], col_labels=new["col_labels"], all_pairs=new["all_pairs"],
-        difference=difference.round(6).tolist(), spearman=spearman(a.values[rows, cols], b.values[rows, cols]),
+        **encode_values(difference, "difference"), spearman=spearman(a.values[rows, cols], b.values[rows, cols]),
         n_pairs=int(moved.size), mean_abs=float(np.abs(moved).mean()), max_abs=float(np.abs(moved).max()),
         top1_changed=top1, rows=len(b.row_labels),
         largest_moves=[{"row": b.row_labels[rows[k]], "col": b.col_labels[cols[k]], "old": float(a.values[rows[k], cols[k]]),

@@ -4,6 +4,7 @@ scale centred on 0). Deterministic, as :mod:`embedsim.snapshot.heatmap`."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +13,36 @@ import numpy as np
 from embedsim.files import atomic_write
 from embedsim.matrix import SimilarityMatrix
 from embedsim.report.compare import matrix_of
+from embedsim.report.records import decode_values
 from embedsim.report.entries import model_label
 from embedsim.report.folder import HEATMAPS, Entry, claim
 from embedsim.report.slugs import slug, slug_key
 
 #: Diverging colour map of difference heatmaps: blue = lower, red = higher with the new model.
 DIFFERENCE_COLORMAP = "RdBu_r"
+#: Part of every render key: a change of how heatmaps are drawn renders them all again.
+RENDER_VERSION = "heatmap 2"
 #: The smallest half-range of a difference scale, so equal matrices do not stretch noise.
 MIN_DIFFERENCE_SCALE = 0.01
 
 
-def _write(report_dir: Path, relative: str, record: dict[str, Any], render: Any) -> list[str]:
-    """Render into ``relative``, noting its path (or the error) on ``record``."""
+def render_key(matrix: SimilarityMatrix, *args: Any) -> str:
+    """A digest of everything a heatmap is drawn from: values, labels and the render's arguments."""
+    digest = hashlib.sha256(repr((RENDER_VERSION, matrix.row_labels, matrix.col_labels, matrix.all_pairs, matrix.shape,
+                                  args)).encode("utf-8"))
+    digest.update(np.ascontiguousarray(matrix.values, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def _write(report_dir: Path, relative: str, record: dict[str, Any], render: Any, key: str = "",
+           cache: Cache | None = None) -> list[str]:
+    """Render into ``relative``, noting its path (or the error) on ``record``. With a ``cache``
+    (earlier keys in, this build's keys out) a PNG already drawn from the same inputs is kept."""
+    if cache is not None and key:
+        cache.now[relative] = key
+        if cache.before.get(relative) == key and (report_dir / relative).is_file():
+            record["heatmap"] = relative
+            return [relative]
     try:
         png = render()
     except Exception as exc:  # one unusable matrix must not cost the whole report
@@ -35,7 +54,16 @@ def _write(report_dir: Path, relative: str, record: dict[str, Any], render: Any)
     return [relative]
 
 
-def render_heatmaps(report_dir: Path, per_model: dict[str, Entry]) -> list[str]:
+class Cache:
+    """The render keys of the heatmaps an earlier build drew (``before``) and this one's (``now``):
+    a build renders only what is new or changed (incremental)."""
+
+    def __init__(self, before: dict[str, str] | None = None) -> None:
+        self.before = dict(before or {})
+        self.now: dict[str, str] = {}
+
+
+def render_heatmaps(report_dir: Path, per_model: dict[str, Entry], cache: Cache | None = None) -> list[str]:
     """One PNG per model and matrix of a test; sets ``heatmap`` (or ``heatmap_error``) on the
     matrix records and returns the written paths (relative to ``report_dir``)."""
     from embedsim.snapshot import heatmap
@@ -51,12 +79,13 @@ def render_heatmaps(report_dir: Path, per_model: dict[str, Entry]) -> list[str]:
         for entry, record, matrix in matrices:
             title = entry["test"] if name == "matrix" else f"{entry['test']} - {name}"
             relative = f"{HEATMAPS}/{slug(entry['model'])}/{slug_key(entry['module'], entry['test'], name)}.png"
-            written += _write(report_dir, relative, record, lambda m=matrix, t=title, e=entry: heatmap.render_heatmap(
-                m, f"{t}\n{model_label(e['model'])}", vmin=low, vmax=high))
+            full_title = f"{title}\n{model_label(entry['model'])}"
+            written += _write(report_dir, relative, record, lambda m=matrix, t=full_title: heatmap.render_heatmap(
+                m, t, vmin=low, vmax=high), render_key(matrix, full_title, low, high), cache)
     return written
 
 
-def render_differences(report_dir: Path, comparison: dict[str, Any]) -> list[str]:
+def render_differences(report_dir: Path, comparison: dict[str, Any], cache: Cache | None = None) -> list[str]:
     """One difference PNG per compared matrix of a comparison (``heatmap`` on its record)."""
     from embedsim.snapshot import heatmap
 
@@ -67,13 +96,15 @@ def render_differences(report_dir: Path, comparison: dict[str, Any]) -> list[str
         for record in section["matrices"]:
             if "difference" not in record:
                 continue
-            values = np.asarray(record["difference"], dtype=np.float64)
+            values = decode_values(record, "difference")
             matrix = SimilarityMatrix(values, tuple(record["row_labels"]), tuple(record["col_labels"]),
                                       record["all_pairs"])
             scale = max(record["max_abs"], MIN_DIFFERENCE_SCALE)
             name = record["name"]
             title = (section["test"] if name == "matrix" else f"{section['test']} - {name}") + f"\n{new} minus {old}"
             relative = f"{folder}/{slug_key(section['module'], section['test'], name)}.png"
+            label = f"difference ({new} - {old})"
             written += _write(report_dir, relative, record, lambda m=matrix, t=title, s=scale: heatmap.render_heatmap(
-                m, t, vmin=-s, vmax=s, cmap=DIFFERENCE_COLORMAP, label=f"difference ({new} - {old})"))
+                m, t, vmin=-s, vmax=s, cmap=DIFFERENCE_COLORMAP, label=label),
+                render_key(matrix, title, -scale, scale, DIFFERENCE_COLORMAP, label), cache)
     return written

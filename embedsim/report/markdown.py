@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from embedsim.report import entries as e
 from embedsim.report.entries import BADGES, Contents
+from embedsim.report.records import TABLE_MAX_CELLS, has_table
 
 #: Characters that are markup anywhere in a line: backslash-escaped.
 _SPECIAL = frozenset("\\`*[]|~#$")
@@ -153,9 +154,12 @@ def _section(used: list[str], module: str, test: str, per_model: dict[str, Any])
         for m in per_model.get(model, {}).get("matrices", []):
             lines += ["", f"<details><summary>{_html(model)}: {_html(m['name'])} ({len(m['row_labels'])} x "
                           f"{len(m['col_labels'])})</summary>", ""]
-            lines += _table(["", *map(_md, m["col_labels"])],
-                            [[_md(label), *(f"{v:.3f}" for v in row)]
-                             for label, row in zip(m["row_labels"], m["values"], strict=True)])
+            if has_table(m):
+                lines += _table(["", *map(_md, m["col_labels"])],
+                                [[_md(label), *(f"{v:.3f}" for v in row)]
+                                 for label, row in zip(m["row_labels"], m["values"], strict=True)])
+            else:
+                lines += [f"Too large for a table (over {TABLE_MAX_CELLS:,} cells): its values are in report.json."]
             lines += ["", "</details>"]
     return lines
 

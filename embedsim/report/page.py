@@ -8,6 +8,7 @@ from typing import Any
 from embedsim.report import entries as e
 from embedsim.report.entries import BADGES, Contents
 from embedsim.report.slugs import slug, slug_key
+from embedsim.report.records import TABLE_MAX_CELLS, has_table
 
 _CSS = """body{font-family:system-ui,"Noto Sans CJK JP","Hiragino Sans","Yu Gothic",IPAexGothic,sans-serif;
 margin:2em;max-width:1500px}table{border-collapse:collapse}
@@ -142,6 +143,9 @@ def _table(header: list[str], rows: list[list[str]], css: str = "") -> str:
 
 
 def _matrix(m: dict[str, Any], values: str = "values", digits: str = "{:.3f}") -> str:
+    if not has_table(m, values):
+        return (f"<p>{esc(m['name'])} ({len(m['row_labels'])} x {len(m['col_labels'])}): too large for a table "
+                f"(over {TABLE_MAX_CELLS:,} cells); its values are in report.json, compactly</p>")
     rows = [[esc(label), *(digits.format(v) for v in row)] for label, row in zip(m["row_labels"], m[values], strict=True)]
     return (f"<details><summary>{esc(m['name'])} ({len(m['row_labels'])} x {len(m['col_labels'])})</summary>"
             + _table(["", *map(esc, m["col_labels"])], rows, " class='m'") + "</details>")

@@ -4,9 +4,17 @@ statistics (:class:`MatrixRecord`) and each expectation's outcome with its evide
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
 
 from embedsim.expect import Check
+
+#: A matrix with more cells is stored compactly in the report (float32 as base64, ``values`` empty)
+#: and shown by its heatmap only, without a table of values.
+TABLE_MAX_CELLS = 10_000
 
 
 @dataclass
@@ -60,8 +68,44 @@ class MatrixRecord:
     name: str
     row_labels: list[str]
     col_labels: list[str]
-    values: list[list[float]]
+    #: The matrix's own array (kept, not copied): lists only when JSON is written (:meth:`to_dict`).
+    values: np.ndarray | list[list[float]]
     all_pairs: bool
     stats: dict[str, dict[str, float]] = field(default_factory=dict)
     #: Cells ``[i, j]`` pairing an item with itself besides an all-pairs diagonal (left out of comparisons).
     self_pairs: list[list[int]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON data: values rounded to 6 decimals, or compact above
+        :data:`TABLE_MAX_CELLS` cells (:func:`encode_values`)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "values"}
+        return {**_plain(out), **encode_values(self.values)}
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: ({s: dict(v) for s, v in value.items()} if k == "stats" else
+                [list(c) for c in value] if k == "self_pairs" else value) for k, value in data.items()}
+
+
+def encode_values(values: Any, key: str = "values") -> dict[str, Any]:
+    """``{key: rows of values}`` (rounded to 6 decimals), or above :data:`TABLE_MAX_CELLS` cells
+    ``{key: [], key + "_float32": base64 of the little-endian float32 values}``."""
+    array = np.asarray(values)
+    if array.size <= TABLE_MAX_CELLS:
+        return {key: np.asarray(array, dtype=np.float64).round(6).tolist()}
+    data = np.ascontiguousarray(array, dtype="<f4").tobytes()
+    return {key: [], f"{key}_float32": base64.b64encode(data).decode("ascii")}
+
+
+def decode_values(record: dict[str, Any], key: str = "values") -> np.ndarray:
+    """The ``(rows, columns)`` float64 array of a record written by :func:`encode_values`."""
+    shape = (len(record["row_labels"]), len(record["col_labels"]))
+    if record.get(f"{key}_float32"):
+        raw = base64.b64decode(record[f"{key}_float32"])
+        return np.frombuffer(raw, dtype="<f4").astype(np.float64).reshape(shape)
+    return np.asarray(record[key], dtype=np.float64).reshape(shape)
+
+
+def has_table(record: dict[str, Any], key: str = "values") -> bool:
+    """The record's values are listed (not compact): the report shows them as a table."""
+    return not record.get(f"{key}_float32")

@@ -18,7 +18,8 @@ Use them through the ``matrix_snapshot`` / ``heatmap_snapshot`` fixtures, or
 
 from __future__ import annotations
 
-import math
+import base64
+import binascii
 import unicodedata
 from collections.abc import Iterator
 from functools import cache
@@ -73,13 +74,26 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
+#: Above this many cells a table stores each row's values as base64 float32 (compact and fast; still
+#: compared cell by cell with the tolerance): ``float32 base64`` in its first line says so.
+TABLE_TEXT_MAX_CELLS = 10_000
+_COMPACT = "float32 base64 per row"
+
+
 def matrix_to_table(matrix: SimilarityMatrix) -> str:
-    """The matrix as the text stored in a ``.matrix.tsv`` snapshot."""
+    """The matrix as the text stored in a ``.matrix.tsv`` snapshot: decimals, or above
+    :data:`TABLE_TEXT_MAX_CELLS` cells each row's float32 values as base64 (labels stay readable)."""
+    compact = matrix.values.size > TABLE_TEXT_MAX_CELLS
     lines = [
         f"# embedsim similarity matrix: {matrix.shape[0]} rows x {matrix.shape[1]} columns"
-        + (", all pairs" if matrix.all_pairs else ""),
+        + (", all pairs" if matrix.all_pairs else "") + (f", {_COMPACT}" if compact else ""),
         "\t".join(["", *map(_escape, matrix.col_labels)]),
     ]
+    if compact:
+        data = np.ascontiguousarray(matrix.values, dtype="<f4")
+        lines += [f"{_escape(label)}\t{base64.b64encode(row.tobytes()).decode('ascii')}"
+                  for label, row in zip(matrix.row_labels, data, strict=True)]
+        return "\n".join(lines) + "\n"
     for label, row in zip(matrix.row_labels, matrix.values, strict=True):
         lines.append("\t".join([_escape(label), *(f"{float(v):.{DIGITS}f}" for v in row)]))
     return "\n".join(lines) + "\n"
@@ -92,6 +106,7 @@ def table_to_matrix(text: str) -> SimilarityMatrix:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         del lines[-1]
+    first = lines[0] if lines else ""
     while lines and lines[0].startswith("#"):
         del lines[0]
     if not lines:
@@ -99,12 +114,20 @@ def table_to_matrix(text: str) -> SimilarityMatrix:
     header = lines[0].split("\t")
     cols = tuple(_unescape(c) for c in header[1:])
     rows, values = [], []
+    compact = _COMPACT in first
     for line in lines[1:]:
         fields = line.split("\t")
         rows.append(_unescape(fields[0]))
-        values.append([float(v) for v in fields[1:]])
+        if compact:
+            try:
+                values.append(np.frombuffer(base64.b64decode(fields[1], validate=True), dtype="<f4"))
+            except (IndexError, binascii.Error) as exc:
+                raise ValueError(f"row {fields[0]!r} is not base64 float32") from exc
+        else:
+            values.append([float(v) for v in fields[1:]])
     all_pairs = "all pairs" in text.split("\n", 1)[0]
-    array = np.asarray(values, dtype=np.float64).reshape(len(rows), len(cols))
+    array = (np.concatenate(values) if compact and values else np.asarray(values, dtype=np.float64))
+    array = np.asarray(array, dtype=np.float64).reshape(len(rows), len(cols))
     return SimilarityMatrix(array, tuple(rows), cols, all_pairs)
 
 
@@ -122,22 +145,28 @@ def compare_matrices(obtained: SimilarityMatrix, expected: SimilarityMatrix, tol
                 lines.append(f"  {what} reordered: now {list(got)}, snapshot {list(want)}")
         return lines
     diff = obtained.values.astype(np.float64) - expected.values.astype(np.float64)
-    moved = np.argwhere(~(np.abs(diff) <= tolerance))
-    if not moved.size:
+    flat = np.flatnonzero(~(np.abs(diff) <= tolerance))
+    if not flat.size:
         return []
-    order = sorted(map(tuple, moved), key=lambda ij: -abs(diff[ij]) if math.isfinite(diff[ij]) else -math.inf)
+    key = np.abs(diff.ravel()[flat])
+    key = np.where(np.isfinite(key), -key, -np.inf)  # the largest moves first, NaN before all
+    if flat.size > 4 * MAX_LISTED_CELLS:  # only the listed ones need an order
+        keep = np.sort(np.argpartition(key, MAX_LISTED_CELLS)[:MAX_LISTED_CELLS + 1])
+        flat, key = flat[keep], key[keep]
+    moved_count = int((~(np.abs(diff) <= tolerance)).sum())
+    order = [tuple(int(x) for x in np.unravel_index(f, diff.shape)) for f in flat[np.argsort(key, kind="stable")]]
     width_r = max(len("row"), *(len(obtained.row_labels[i]) for i, _ in order[:MAX_LISTED_CELLS]))
     width_c = max(len("column"), *(len(obtained.col_labels[j]) for _, j in order[:MAX_LISTED_CELLS]))
     lines = [
-        f"{len(order)} of {diff.size} cells moved by more than the tolerance {tolerance:g} "
+        f"{moved_count} of {diff.size} cells moved by more than the tolerance {tolerance:g} "
         f"(largest |difference| {np.nanmax(np.abs(diff)):.6f}):",
         f"  {'row':<{width_r}}  {'column':<{width_c}}  {'obtained':>10}  {'expected':>10}  {'difference':>11}",
     ]
     for i, j in order[:MAX_LISTED_CELLS]:
         lines.append(f"  {obtained.row_labels[i]:<{width_r}}  {obtained.col_labels[j]:<{width_c}}  "
                      f"{obtained.values[i, j]:>10.6f}  {expected.values[i, j]:>10.6f}  {diff[i, j]:>+11.6f}")
-    if len(order) > MAX_LISTED_CELLS:
-        lines.append(f"  ... and {len(order) - MAX_LISTED_CELLS} more cells")
+    if moved_count > MAX_LISTED_CELLS:
+        lines.append(f"  ... and {moved_count - MAX_LISTED_CELLS} more cells")
     return lines
 
 

@@ -32,6 +32,11 @@ from embedsim.matrix import SimilarityMatrix
 JAPANESE_FONT_FAMILY = "IPAexGothic"
 #: Cells are annotated with their value when the matrix has at most this many rows and columns.
 ANNOTATE_MAX = 20
+#: Above this many rows or columns a heatmap is an image without per-row labels or cell grid, its
+#: matrix averaged over blocks of cells to at most :data:`DISPLAY_MAX` x :data:`DISPLAY_MAX` (for
+#: display only: the matrix table compares every cell).
+IMAGE_ABOVE = 200
+DISPLAY_MAX = 600
 COLORMAP = "viridis"
 COLORBAR_LABEL = "cosine similarity"
 DPI = 100
@@ -85,13 +90,60 @@ def heatmap_figure(matrix: SimilarityMatrix, title: str | None = None, *, vmin: 
     n_rows, n_cols = matrix.shape
     if n_rows == 0 or n_cols == 0:
         raise InputError(f"cannot draw a heatmap of an empty {n_rows} x {n_cols} matrix")
-    values = np.asarray(matrix.values, dtype=np.float64)
+    if max(n_rows, n_cols) > IMAGE_ABOVE:
+        values = downsampled(matrix.values, DISPLAY_MAX)
+    else:
+        values = np.asarray(matrix.values, dtype=np.float64)
     if not np.all(np.isfinite(values)):
         raise InputError("cannot draw a heatmap of a matrix with NaN or infinite values")
     with _heatmap_style():
-        low, high = colour_range(matrix)
-        return _draw(matrix, values, title if title is not None else default_title(matrix),
-                     low if vmin is None else vmin, high if vmax is None else vmax, cmap, label)
+        low, high = colour_range(matrix) if vmin is None or vmax is None else (vmin, vmax)
+        title = title if title is not None else default_title(matrix)
+        if max(n_rows, n_cols) > IMAGE_ABOVE:
+            return _draw_image(matrix, values, title, low if vmin is None else vmin, high if vmax is None else vmax,
+                               cmap, label)
+        return _draw(matrix, values, title, low if vmin is None else vmin, high if vmax is None else vmax, cmap, label)
+
+
+def downsampled(values: np.ndarray, most: int) -> np.ndarray:
+    """``values`` averaged over blocks of rows and columns to at most ``most`` x ``most`` (float64;
+    NaN or infinite cells stay visible as such)."""
+    array = np.asarray(values)
+    for axis in (0, 1):
+        size = array.shape[axis]
+        if size > most:
+            edges = np.linspace(0, size, most + 1).astype(np.intp)[:-1]
+            counts = np.diff(np.r_[edges, size]).astype(np.float64)
+            sums = np.add.reduceat(array, edges, axis=axis, dtype=np.float64)
+            array = sums / (counts[:, None] if axis == 0 else counts[None, :])
+    return np.asarray(array, dtype=np.float64)
+
+
+def _draw_image(matrix: SimilarityMatrix, values: np.ndarray, title: str, low: float, high: float, cmap: str,
+                bar_label: str) -> Figure:
+    """A large matrix as an image: axes in row and column numbers, no per-cell text or grid."""
+    n_rows, n_cols = matrix.shape
+    title_lines = title.split("\n")
+    aspect = n_rows / n_cols
+    grid_width = 8.0 if aspect <= 1 else 8.0 / aspect
+    grid_height = grid_width * aspect
+    width = max(grid_width + 1.2 + _COLORBAR_INCHES, _text_inches(title_lines, 12) + 0.4)
+    height = grid_height + 1.0 + 0.25 * len(title_lines)
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    image = axes.imshow(values, cmap=cmap, vmin=low, vmax=high, aspect="auto", interpolation="nearest",
+                        extent=(0, n_cols, n_rows, 0))
+    axes.set_xlabel(f"column (1 - {n_cols:,})")
+    axes.set_ylabel(f"row (1 - {n_rows:,})")
+    if values.shape != (n_rows, n_cols):
+        axes.set_title(f"averaged over blocks of ~{n_rows / values.shape[0]:.3g} x {n_cols / values.shape[1]:.3g} "
+                       "cells for display", fontsize=9)
+    figure.suptitle(title, fontsize=12)
+    colorbar = figure.colorbar(image, ax=axes, fraction=0.9 / width, pad=0.1 / width)
+    colorbar.set_label(bar_label)
+    colorbar.outline.set_visible(False)
+    return figure
 
 
 def save_heatmap(matrix: SimilarityMatrix, path: str | Path, title: str | None = None) -> Path:
@@ -184,12 +236,20 @@ _BLACK_OR_WHITE = (1.05 * 0.05) ** 0.5 - 0.05
 
 def colour_range(matrix: SimilarityMatrix) -> tuple[float, float]:
     """The default colour scale: the data range without the diagonal of an all-pairs
-    matrix (always 1), so the off-diagonal differences stay visible."""
-    values = np.asarray(matrix.values, dtype=np.float64)
-    scaled = values
-    if matrix.all_pairs and values.shape[0] > 1:
-        scaled = values[~np.eye(values.shape[0], dtype=bool)]
-    low, high = float(scaled.min()), float(scaled.max())
+    matrix (always 1), so the off-diagonal differences stay visible (read in blocks of rows)."""
+    values = np.asarray(matrix.values)
+    n = values.shape[0]
+    if matrix.all_pairs and n > 1:
+        low, high = np.inf, -np.inf
+        step = max(1, (1 << 22) // max(1, values.shape[1]))
+        for r0 in range(0, n, step):
+            block = np.array(values[r0:r0 + step], dtype=np.float64)
+            rows = np.arange(block.shape[0])
+            inside = rows + r0 < values.shape[1]
+            block[rows[inside], rows[inside] + r0] = np.nan
+            low, high = min(low, float(np.nanmin(block))), max(high, float(np.nanmax(block)))
+    else:
+        low, high = float(values.min()), float(values.max())
     if high - low < 1e-6:
         low, high = low - 0.05, high + 0.05
     return low, high

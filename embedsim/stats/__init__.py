@@ -26,6 +26,7 @@ from embedsim.stats.bootstrap import (
     item_weights,
     point,
 )
+from embedsim.stats import large
 from embedsim.stats.pairs import Pairs, auc, mean_margin, smallest_row_gap
 from embedsim.stats.permutation import label_permutation_p, permutation_p_value, shuffled_hits, shuffled_one_vs_rest
 from embedsim.stats.ranks import average_ranks, roc_auc
@@ -33,5 +34,5 @@ from embedsim.stats.rows import balanced_accuracy, one_vs_rest, weighted_mean
 
 __all__ = ["BLOCK", "DEFAULT_CONFIDENCE", "DEFAULT_RESAMPLES", "DEFAULT_SEED", "Interval", "Pairs", "Statistic", "auc",
            "average_ranks", "balanced_accuracy", "bootstrap", "check_confidence", "interval", "item_weights",
-           "label_permutation_p", "mean_margin", "one_vs_rest", "permutation_p_value", "point", "roc_auc",
+           "label_permutation_p", "large", "mean_margin", "one_vs_rest", "permutation_p_value", "point", "roc_auc",
            "shuffled_hits", "shuffled_one_vs_rest", "smallest_row_gap", "weighted_mean"]

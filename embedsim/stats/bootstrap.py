@@ -52,8 +52,9 @@ def bootstrap(statistic: Statistic, n: int, resamples: int = DEFAULT_RESAMPLES,
     if n < 2:
         return np.full(resamples, np.nan)
     weights = item_weights(n, resamples, seed)
-    return np.concatenate([np.asarray(statistic(weights[k:k + BLOCK]), dtype=np.float64)
-                           for k in range(0, resamples, BLOCK)])
+    block = getattr(statistic, "block", BLOCK)  # a statistic may take larger blocks (one matrix product each)
+    return np.concatenate([np.asarray(statistic(weights[k:k + block]), dtype=np.float64)
+                           for k in range(0, resamples, block)])
 
 
 def interval(samples: np.ndarray, confidence: float = DEFAULT_CONFIDENCE) -> Interval:

@@ -114,9 +114,12 @@ def shuffled_hits(hit: np.ndarray, classes: Sequence[object] | None = None) -> S
         return lambda perms: hit[rows[None, :], perms].mean(axis=1)
     codes, onehot = one_hot(classes)
     counts = onehot.sum(axis=0)
+    k = len(counts)
 
     def statistic(perms: np.ndarray) -> np.ndarray:
-        right = np.einsum("bi,bik->bk", hit[rows[None, :], perms].astype(np.float64), onehot[perms])
+        # right[b, c]: rows whose shuffled label is of class c and whose answer is right (integer counts)
+        flat = (codes[perms] + k * np.arange(len(perms))[:, None])[hit[rows[None, :], perms]]
+        right = np.bincount(flat, minlength=k * len(perms)).reshape(len(perms), k)
         return (right / counts).mean(axis=1)
 
     return statistic

@@ -55,7 +55,8 @@ def test_readme_example_runs_as_written(pytester: pytest.Pytester) -> None:
     first = pytester.runpytest_subprocess(*args, "--snapshot-update")
     first.assert_outcomes(xfailed=2, skipped=2)
     first.stdout.fnmatch_lines([
-        "*record it with: GEMINI_API_KEY=... pytest*test_same_person_closer*--record-mode=once*",
+        "embedsim: gemini-embedding-2-preview: 2 tests not recorded yet; record them all with: GEMINI_API_KEY=... "
+        "python -m pytest tests --embedsim-model gemini-embedding-2-preview --record-mode=once --snapshot-update",
         "XFAIL*test_same_person_closer*pixels*raw pixels do not recognise people*",
         "XFAIL*test_smiles_are_happy*pixels*no image/text alignment*",
     ])

@@ -115,15 +115,19 @@ def short_failure(config: pytest.Config, rep: pytest.TestReport, excinfo: pytest
 
 def record_all_command(config: pytest.Config, model: str, mode: str, modules: list[str], run_modules: set[str]) -> str:
     """The one command that records (``once``) or re-records (``rewrite``) every test of
-    ``modules`` with ``model``: their test files, or a folder whose every test file of this run is
-    among them; the run's other options that a record command repeats."""
+    ``modules`` with ``model``: their test files, or a folder the run collected whole (a folder
+    it was given, or one inside) whose every test file of this run is among them; the run's other
+    options that a record command repeats."""
     from embedsim.backends import key_hint
     from embedsim.plugin.cassette_context import run_options
 
+    given = [where for arg in config.args
+             if (where := (config.invocation_params.dir / str(arg).partition("::")[0]).resolve()).is_dir()]
     paths = []
     for module in dict.fromkeys(modules):
         folder = posixpath.dirname(module)
-        whole = folder and all(posixpath.dirname(m) != folder or m in modules for m in run_modules)
+        whole = folder and any((config.rootpath / folder).resolve().is_relative_to(place) for place in given) \
+            and all(posixpath.dirname(m) != folder or m in modules for m in run_modules)
         paths.append(folder if whole else module)
     options = run_options(config, model)
     if "--embedsim-model" not in options:

@@ -4,7 +4,7 @@ The code blocks of "Write an experiment test" are taken from README.md verbatim 
 starts with a ``# <path>`` comment naming its file), given images from the repo's
 fixtures, and run for the pixel baseline and Gemini: pixels fails exactly the
 expectations declared xfail for it (same-shoot tiles still pass "same person closer"),
-and Gemini, with no cassette and no key, skips with the command that records it.
+and Gemini, with no cassette and no key, skips; the run's summary gives the command that records it.
 """
 
 from __future__ import annotations

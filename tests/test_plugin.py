@@ -68,14 +68,102 @@ def test_words(experiment):
     result.stdout.fnmatch_lines([
         "*test_words[[]pixels[]] PASSED*",
         "*test_words[[]gemini-embedding-2-preview[]] SKIPPED*",
-        "SKIPPED * not recorded yet: no cassette cassettes/gemini-embedding-2-preview/test_models/test_words.yaml "
-        "for gemini-embedding-2-preview; record it with: GEMINI_API_KEY=... pytest "
-        "'test_models.py::test_words[[]gemini-embedding-2-preview[]]' --record-mode=once --snapshot-update",
+        "embedsim: gemini-embedding-2-preview: 1 test not recorded yet; record them all with: GEMINI_API_KEY=... "
+        "python -m pytest test_models.py --embedsim-model gemini-embedding-2-preview --record-mode=once --snapshot-update",
+        "SKIPPED [[]1[]] test_models.py: not recorded yet: gemini-embedding-2-preview (see the summary for the record command)",
     ])
     # --embedsim-model narrows the configured list; the others are skipped (syrupy keeps their snapshots)
     result = pytester.runpytest("--embedsim-model", "pixels", "-rs")
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["SKIPPED * gemini-embedding-2-preview not selected: this run uses --embedsim-model pixels"])
+
+
+def test_a_run_without_recordings_prints_one_line_per_model_not_one_per_test(pytester: pytest.Pytester) -> None:
+    """No key, no cassettes: each model with tests not recorded gets one summary line (how many
+    tests, the one command that records them all) without ``-rs``; each skip says why in one
+    short line, folded per file; the workers of ``-n 2`` report to the controller's summary."""
+    pytester.makeini("[pytest]\nembedsim_models = pixels gemini-embedding-2-preview gemini-embedding-2\n")
+    test = WORDS + "\ndef test_words(experiment):\n    experiment.similarity(WORDS)\n"
+    pytester.mkdir("spec")
+    for name in ("test_a", "test_b"):
+        (pytester.path / "spec" / f"{name}.py").write_text(test + "\ndef test_more(experiment):\n"
+                                                            "    experiment.similarity(WORDS)\n", encoding="utf-8")
+    pytester.makepyfile(test_c=test)
+    for run, args in ((pytester.runpytest, ()), (pytester.runpytest_subprocess, ("-n", "2"))):
+        result = run("-p", "no:cacheprovider", *args)
+        result.assert_outcomes(passed=5, skipped=10)
+        lines = [f"embedsim: {model}: 5 tests not recorded yet; record them all with: GEMINI_API_KEY=... python -m pytest "
+                 f"spec test_c.py --embedsim-model {model} --record-mode=once --snapshot-update"
+                 for model in ("gemini-embedding-2-preview", "gemini-embedding-2")]
+        text = result.stdout.str()
+        assert sorted(line for line in text.splitlines() if line.startswith("embedsim: gemini")) == sorted(lines)
+        assert "record it with" not in text and "SKIPPED" not in text  # no line per test without -rs
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs", "--embedsim-dimension", "256", "spec/test_a.py")
+    result.assert_outcomes(passed=2, skipped=4)
+    result.stdout.fnmatch_lines_random([
+        "embedsim: gemini-embedding-2: 2 tests not recorded yet; record them all with: GEMINI_API_KEY=... python -m pytest "
+        "spec/test_a.py --embedsim-model gemini-embedding-2 --embedsim-dimension 256 --record-mode=once --snapshot-update",
+        "SKIPPED [[]2[]] spec/test_a.py: not recorded yet: gemini-embedding-2-preview (see the summary for the record command)",
+        "SKIPPED [[]2[]] spec/test_a.py: not recorded yet: gemini-embedding-2 (see the summary for the record command)",
+    ])
+    assert all(len(line) < 120 for line in result.stdout.lines if line.startswith("SKIPPED"))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--embedsim-model", "pixels")
+    result.assert_outcomes(passed=5, skipped=10)  # not selected: nothing to record
+    assert "not recorded" not in result.stdout.str() and "= embedsim =" not in result.stdout.str()
+
+
+def test_rewrite_without_a_key_says_so_once_per_model(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nembedsim_models = gemini-embedding-2\n")
+    pytester.makepyfile(test_w=WORDS + "\ndef test_words(experiment):\n    experiment.similarity(WORDS)\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs", "--record-mode=rewrite")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines([
+        "embedsim: gemini-embedding-2: 1 test skipped, no key to re-record; re-record them all with: GEMINI_API_KEY=... "
+        "python -m pytest test_w.py --embedsim-model gemini-embedding-2 --record-mode=rewrite --snapshot-update",
+        "SKIPPED [[]1[]] test_w.py: no GEMINI_API_KEY or GOOGLE_API_KEY to re-record gemini-embedding-2 "
+        "(see the summary for the record command)"])
+
+
+def test_a_missing_file_fails_with_the_tests_own_lines_and_the_message(pytester: pytest.Pytester) -> None:
+    """An embedsim error (here a missing photo, in the test and in a fixture) shows the test's
+    lines that led to it and the message, not the frames inside embedsim; ``--tb=long`` shows all."""
+    pytester.makepyfile(test_files="""
+import pytest
+from pathlib import Path
+from embedsim.inputs.datasets import Dataset
+from embedsim.inputs.items import load_item
+
+
+@pytest.fixture
+def photos():
+    return Dataset.load(Path(__file__).parent / "no_such_folder")
+
+
+def test_photo(experiment):
+    experiment.similarity([load_item(Path(__file__).parent / "missing.jpg")])
+
+
+def test_folder(experiment, photos):
+    pass
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1, errors=1)
+    result.stdout.fnmatch_lines([
+        "*ERROR at setup of test_folder*",
+        "test_files.py:9: in photos",
+        "    return Dataset.load(Path(__file__).parent / \"no_such_folder\")",
+        "*",
+        "E   embedsim.errors.InputError: */no_such_folder: no such folder; *",
+        "*test_photo*",
+        "test_files.py:13: in test_photo",
+        "    experiment.similarity([[]load_item(Path(__file__).parent / \"missing.jpg\")[]])",
+        "*",
+        "E   embedsim.errors.InputError: */missing.jpg: no such file; check the path",
+    ])
+    text = result.stdout.str()
+    assert "embedsim/inputs" not in text and "def load" not in text and len(result.stdout.lines) < 40
+    full = pytester.runpytest("-p", "no:cacheprovider", "--tb=long")
+    assert "embedsim/inputs/items.py" in full.stdout.str() and "def read_regular_file" in full.stdout.str()
 
 
 def test_cli_model_may_add_a_new_model_version(pytester: pytest.Pytester) -> None:

@@ -64,8 +64,9 @@ def test_another_repo_records_against_the_emulator_and_replays_offline(
     result = pytester.runpytest_subprocess(*command, "--snapshot-update")
     result.assert_outcomes(passed=1, xfailed=1, skipped=2)
     result.stdout.fnmatch_lines([
-        f"SKIPPED * not recorded yet: no cassette cassettes/{MODEL}/test_spec/test_tones.yaml for {MODEL}; "
-        f"record it with: GEMINI_API_KEY=... pytest 'tests/test_spec.py::test_tones[[]{MODEL}[]]' --record-mode=once --snapshot-update"])
+        f"embedsim: {MODEL}: 2 tests not recorded yet; record them all with: GEMINI_API_KEY=... "
+        f"python -m pytest tests --embedsim-model {MODEL} --record-mode=once --snapshot-update",
+        f"SKIPPED [[]2[]] tests/test_spec.py: not recorded yet: {MODEL} (see the summary for the record command)"])
 
     # 2. someone with a key records (here: the emulator stands in for the service)
     with GeminiEmulator() as emulator:

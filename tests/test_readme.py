@@ -4,7 +4,7 @@ The code blocks of "Write an experiment test" are taken from README.md verbatim 
 starts with a ``# <path>`` comment naming its file), given images from the repo's
 fixtures, and run for the pixel baseline and Gemini: pixels fails exactly the
 expectations declared xfail for it (same-shoot tiles still pass "same person closer"),
-and Gemini, with no cassette and no key, skips with the command that records it.
+and Gemini, with no cassette and no key, skips; the run's summary gives the command that records it.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ def test_readme_example_runs_as_written(pytester: pytest.Pytester) -> None:
     first = pytester.runpytest_subprocess(*args, "--snapshot-update")
     first.assert_outcomes(xfailed=2, skipped=2)
     first.stdout.fnmatch_lines([
-        "*record it with: GEMINI_API_KEY=... pytest*test_same_person_closer*--record-mode=once*",
+        "embedsim: gemini-embedding-2-preview: 2 tests not recorded yet; record them all with: GEMINI_API_KEY=... "
+        "python -m pytest tests --embedsim-model gemini-embedding-2-preview --record-mode=once --snapshot-update",
         "XFAIL*test_same_person_closer*pixels*raw pixels do not recognise people*",
         "XFAIL*test_smiles_are_happy*pixels*no image/text alignment*",
     ])

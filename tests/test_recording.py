@@ -428,7 +428,7 @@ def test_a_failed_first_recording_writes_no_partial_cassette(project: pytest.Pyt
     assert not path.exists() and not list(path.parent.glob("*"))
     result = project.runpytest("-rs")
     result.assert_outcomes(skipped=1)  # still "not recorded yet", not a wrong "no longer sent"
-    result.stdout.fnmatch_lines(["*not recorded yet*--record-mode=once*"])
+    result.stdout.fnmatch_lines(["*not recorded yet; record them all with:*--record-mode=once*"])
 
 
 KILLED = """

@@ -5,6 +5,9 @@ recording reason or never ran its body (a setup error) kept out of syrupy's unus
 from __future__ import annotations
 
 import inspect
+import posixpath
+import shlex
+import sysconfig
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,7 +16,7 @@ import pytest
 
 from embedsim.plugin import outcomes, upstream
 from embedsim.plugin.settings import Settings
-from embedsim.errors import NotApplicable
+from embedsim.errors import EmbedsimError, NotApplicable
 from embedsim.plugin.parametrize import base_test_name, model_of
 
 if TYPE_CHECKING:
@@ -34,6 +37,13 @@ NOT_APPLICABLE = pytest.StashKey[str]()
 NEVER_RAN_ATTRIBUTE = "embedsim_never_ran"
 #: Fixtures that take snapshots besides the experiment's (a test with a model parameter).
 SNAPSHOT_FIXTURES = frozenset({"matrix_snapshot", "heatmap_snapshot"})
+#: The attribute of the report of a test skipped because its model has no recording of it:
+#: ``"<model id> <mode>"``, the record mode of the command that records it (serialised with the
+#: report, so pytest-xdist brings it to the controller, which prints one line per model).
+NOT_RECORDED_ATTRIBUTE = "embedsim_not_recorded"
+#: Where embedsim and the libraries it calls live: their frames are left out of a short failure.
+_LIBRARY = tuple({Path(__file__).resolve().parent.parent,
+                  *(Path(sysconfig.get_paths()[name]).resolve() for name in ("stdlib", "platstdlib", "purelib", "platlib"))})
 
 
 def report_dir(config: pytest.Config, settings: Settings) -> Path | None:
@@ -63,6 +73,69 @@ def not_applicable(item: pytest.Item, rep: pytest.TestReport, excinfo: pytest.Ex
     item.stash[NOT_APPLICABLE] = reason
 
 
+def not_recorded(excinfo: pytest.ExceptionInfo[BaseException] | None) -> Any:
+    """The :class:`~embedsim.recording.NotRecorded` a skip was raised from or while handling, or None."""
+    from embedsim.recording.modes import NotRecorded
+
+    exc: BaseException | None = excinfo.value if excinfo is not None else None
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, NotRecorded):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def skipped_not_recorded(item: pytest.Item, rep: pytest.TestReport, missing: Any) -> None:
+    """One short reason per test, at its file (``-rs`` folds a file's tests of one model into a
+    line); the command that records them goes into the terminal summary, once per model."""
+    hint = " (see the summary for the record command)" if missing.mode else ""
+    rep.longrepr = (str(item.path), None, f"{missing.short}{hint}")
+    if missing.mode:
+        setattr(rep, NOT_RECORDED_ATTRIBUTE, f"{missing.model_id} {missing.mode}")
+
+
+def _in_library(path: Path) -> bool:
+    return any(path.is_relative_to(place) for place in _LIBRARY)
+
+
+def short_failure(config: pytest.Config, rep: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """An embedsim error (a missing file, a cassette that does not match, a refusal) says what
+    is wrong and what to do in its message: show the test's own lines that led to it and the
+    message, like a failed expectation - not the frames inside embedsim and the libraries it
+    calls. ``--tb=long`` (or any other ``--tb``) and ``--full-trace`` show them all."""
+    if config.getoption("tbstyle", "auto") != "auto" or config.getoption("fulltrace", False):
+        return
+    path = lambda entry: Path(entry.path).resolve() if isinstance(entry.path, Path) else None  # noqa: E731
+    own = excinfo.traceback.filter(lambda entry: (where := path(entry)) is not None and not _in_library(where))
+    excinfo.traceback = own if len(own) else excinfo.traceback[-1:]
+    rep.longrepr = excinfo.getrepr(style="short", chain=False)
+
+
+def record_all_command(config: pytest.Config, model: str, mode: str, modules: list[str], run_modules: set[str]) -> str:
+    """The one command that records (``once``) or re-records (``rewrite``) every test of
+    ``modules`` with ``model``: their test files, or a folder the run collected whole (a folder
+    it was given, or one inside) whose every test file of this run is among them; the run's other
+    options that a record command repeats."""
+    from embedsim.backends import key_hint
+    from embedsim.plugin.cassette_context import run_options
+
+    given = [where for arg in config.args
+             if (where := (config.invocation_params.dir / str(arg).partition("::")[0]).resolve()).is_dir()]
+    paths = []
+    for module in dict.fromkeys(modules):
+        folder = posixpath.dirname(module)
+        whole = folder and any((config.rootpath / folder).resolve().is_relative_to(place) for place in given) \
+            and all(posixpath.dirname(m) != folder or m in modules for m in run_modules)
+        paths.append(folder if whole else module)
+    options = run_options(config, model)
+    if "--embedsim-model" not in options:
+        options = ["--embedsim-model", model, *options]
+    return (f"{key_hint(model)}python -m pytest {' '.join(map(shlex.quote, dict.fromkeys(paths)))} "
+            f"{' '.join(map(shlex.quote, options))} --record-mode={mode} --snapshot-update")
+
+
 def _narrowed(config: pytest.Config) -> set[str]:
     """Test files (rootdir-relative, as in node ids) of which the command line named single tests."""
     out = set()
@@ -87,6 +160,10 @@ class RunHooks:
         self.collected: set[tuple[str, str, str]] = set()
         self.modules: set[str] = set()
         self.narrowed = _narrowed(config)
+        #: Test files of the tests skipped for want of a recording, per ``(model, mode)``, and the
+        #: test files of every test reported, for the terminal summary's record commands.
+        self.not_recorded: dict[tuple[str, str], list[str]] = {}
+        self.run_modules: set[str] = set()
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         if self.settings.report_dir is not None and (model := model_of(item)) is not None:
@@ -112,6 +189,10 @@ class RunHooks:
         rep = yield
         if call.excinfo is not None and call.excinfo.errisinstance(NotApplicable):
             not_applicable(item, rep, call.excinfo)
+        elif rep.skipped and (missing := not_recorded(call.excinfo)) is not None:
+            skipped_not_recorded(item, rep, missing)
+        elif rep.failed and call.excinfo is not None and call.excinfo.errisinstance(EmbedsimError):
+            short_failure(item.config, rep, call.excinfo)
         if (why := outcomes.cause(call.excinfo)) and (rep.failed or rep.skipped):
             setattr(rep, outcomes.CAUSE_ATTRIBUTE, why)
         model = model_of(item)
@@ -134,6 +215,11 @@ class RunHooks:
 
     @pytest.hookimpl(trylast=True)  # after syrupy's own, which took the test as failed
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        module = report.nodeid.split("::")[0]
+        self.run_modules.add(module)
+        if report.skipped and (missing := getattr(report, NOT_RECORDED_ATTRIBUTE, "")):
+            model, _, mode = missing.rpartition(" ")
+            self.not_recorded.setdefault((model, mode), []).append(module)
         if report.failed and (getattr(report, outcomes.CAUSE_ATTRIBUTE, "") == "recording"
                               or getattr(report, NEVER_RAN_ATTRIBUTE, False)):
             upstream.tell_syrupy_not_judged(self.config, report)  # not judged: none of its snapshots is unused
@@ -173,9 +259,19 @@ class RunHooks:
         config, settings = self.config, self.settings
         if hasattr(config, "workerinput"):
             return
+        lines = []
         if not settings.configured and config.stash.get(USED, False):
-            terminalreporter.write_line(
+            lines.append(
                 f"embedsim: not configured in this project (no [tool.embedsim] table, embedsim_* ini key or "
                 f"--embedsim-* option); its fixtures used the defaults: {settings.summary(record_mode(config))}")
+        for (model, mode), modules in self.not_recorded.items():
+            tests = f"{len(modules)} test{'' if len(modules) == 1 else 's'}"
+            what = f"{tests} not recorded yet; record" if mode == "once" else f"{tests} skipped, no key to re-record; re-record"
+            lines.append(f"embedsim: {model}: {what} them all with: "
+                         f"{record_all_command(config, model, mode, modules, self.run_modules)}")
         if (folder := report_dir(config, settings)) is not None:
-            terminalreporter.write_line(f"embedsim report: {folder / 'index.html'}")
+            lines.append(f"embedsim report: {folder / 'index.html'}")
+        if lines:
+            terminalreporter.write_sep("=", "embedsim")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -13,7 +13,15 @@ RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 
 class NotRecorded(RecordingError):
     """No cassette and no way to record one, for a model with no recordings yet (the
-    plugin turns this into a skip)."""
+    plugin turns this into a skip). The message is whole (the test's record command); the
+    plugin shows ``short`` per test and, once per ``model_id``, the command that records all of
+    its tests in ``mode`` (``"once"`` or ``"rewrite"``; ``""`` when a key is all it takes)."""
+
+    def __init__(self, message: str, *, model_id: str = "", short: str = "", mode: str = "") -> None:
+        super().__init__(message)
+        self.model_id = model_id
+        self.short = short or message
+        self.mode = mode
 
 
 class MissingRecording(RecordingError):
@@ -51,7 +59,8 @@ def replays(record_mode: str, path: Path, key: str | None, model_id: str, nodeid
     if record_mode == "rewrite":
         if key is None:
             raise NotRecorded(f"--record-mode=rewrite needs {keys} to re-record "
-                              f"{show_path(path)}: {record_command(nodeid, 'rewrite', options, key_name)}")
+                              f"{show_path(path)}: {record_command(nodeid, 'rewrite', options, key_name)}",
+                              model_id=model_id, short=f"no {keys} to re-record {model_id}", mode="rewrite")
         return False
     if exists and record_mode in ("none", "once"):
         return True
@@ -62,8 +71,10 @@ def replays(record_mode: str, path: Path, key: str | None, model_id: str, nodeid
                                    f"{show_path(model_dir)} (a renamed or new test?); record it with: {command}")
         why = "" if record_mode == "none" else f" and no {keys} to record it"
         raise NotRecorded(f"not recorded yet: no cassette {show_path(path)} for {model_id}{why}; "
-                          f"record it with: {command}")
+                          f"record it with: {command}", model_id=model_id, short=f"not recorded yet: {model_id}",
+                          mode="once")
     if key is None:
         raise NotRecorded(f"--record-mode={record_mode} needs {keys} to add to "
-                          f"{show_path(path)}; set the key, or replay it with --record-mode=none")
+                          f"{show_path(path)}; set the key, or replay it with --record-mode=none", model_id=model_id,
+                          short=f"--record-mode={record_mode} needs {keys} for {model_id}")
     return False

@@ -114,20 +114,25 @@ def table_to_matrix(text: str) -> SimilarityMatrix:
     header = lines[0].split("\t")
     cols = tuple(_unescape(c) for c in header[1:])
     rows, values = [], []
-    compact = _COMPACT in first
+    all_pairs = "all pairs" in first
+    if _COMPACT in first:  # float32 rows, filled in place (no float64 copy of a large matrix)
+        array = np.empty((len(lines) - 1, len(cols)), dtype=np.float32)
+        for k, line in enumerate(lines[1:]):
+            label, _tab, data = line.partition("\t")
+            rows.append(_unescape(label))
+            try:
+                row = np.frombuffer(base64.b64decode(data, validate=True), dtype="<f4")
+            except binascii.Error as exc:
+                raise ValueError(f"row {label!r} is not base64 float32") from exc
+            if row.size != len(cols):
+                raise ValueError(f"row {label!r} has {row.size} values for {len(cols)} columns")
+            array[k] = row
+        return SimilarityMatrix(array, tuple(rows), cols, all_pairs)
     for line in lines[1:]:
         fields = line.split("\t")
         rows.append(_unescape(fields[0]))
-        if compact:
-            try:
-                values.append(np.frombuffer(base64.b64decode(fields[1], validate=True), dtype="<f4"))
-            except (IndexError, binascii.Error) as exc:
-                raise ValueError(f"row {fields[0]!r} is not base64 float32") from exc
-        else:
-            values.append([float(v) for v in fields[1:]])
-    all_pairs = "all pairs" in text.split("\n", 1)[0]
-    array = (np.concatenate(values) if compact and values else np.asarray(values, dtype=np.float64))
-    array = np.asarray(array, dtype=np.float64).reshape(len(rows), len(cols))
+        values.append([float(v) for v in fields[1:]])
+    array = np.asarray(values, dtype=np.float64).reshape(len(rows), len(cols))
     return SimilarityMatrix(array, tuple(rows), cols, all_pairs)
 
 
@@ -144,27 +149,41 @@ def compare_matrices(obtained: SimilarityMatrix, expected: SimilarityMatrix, tol
             elif got != want:
                 lines.append(f"  {what} reordered: now {list(got)}, snapshot {list(want)}")
         return lines
-    diff = obtained.values.astype(np.float64) - expected.values.astype(np.float64)
-    flat = np.flatnonzero(~(np.abs(diff) <= tolerance))
-    if not flat.size:
+    moved_count, flat, key, largest = 0, [], [], float("nan")
+    step = max(1, (1 << 22) // max(1, obtained.shape[1]))
+    for r0 in range(0, obtained.shape[0], step):  # in blocks of rows: no full float64 copies
+        diff = (obtained.values[r0:r0 + step].astype(np.float64) - expected.values[r0:r0 + step].astype(np.float64))
+        cells = np.flatnonzero(~(np.abs(diff) <= tolerance))
+        moved_count += cells.size
+        if cells.size and not np.all(np.isnan(diff)):
+            block_largest = float(np.nanmax(np.abs(diff)))
+            largest = block_largest if not largest >= block_largest else largest
+        size = np.abs(diff.ravel()[cells])
+        flat.append(cells + r0 * obtained.shape[1])
+        key.append(np.where(np.isfinite(size), -size, -np.inf))  # the largest moves first, NaN before all
+        if sum(k.size for k in key) > 4 * MAX_LISTED_CELLS:  # only the listed ones need an order
+            f, k = np.concatenate(flat), np.concatenate(key)
+            keep = np.sort(np.argpartition(k, MAX_LISTED_CELLS)[:MAX_LISTED_CELLS + 1])
+            flat, key = [f[keep]], [k[keep]]
+    if not moved_count:
         return []
-    key = np.abs(diff.ravel()[flat])
-    key = np.where(np.isfinite(key), -key, -np.inf)  # the largest moves first, NaN before all
-    if flat.size > 4 * MAX_LISTED_CELLS:  # only the listed ones need an order
-        keep = np.sort(np.argpartition(key, MAX_LISTED_CELLS)[:MAX_LISTED_CELLS + 1])
-        flat, key = flat[keep], key[keep]
-    moved_count = int((~(np.abs(diff) <= tolerance)).sum())
-    order = [tuple(int(x) for x in np.unravel_index(f, diff.shape)) for f in flat[np.argsort(key, kind="stable")]]
+    flat_all, key_all = np.concatenate(flat), np.concatenate(key)
+    shape = obtained.shape
+    order = [tuple(int(x) for x in np.unravel_index(f, shape)) for f in flat_all[np.argsort(key_all, kind="stable")]]
+
+    def moved_by(i: int, j: int) -> float:
+        return float(obtained.values[i, j]) - float(expected.values[i, j])
+
     width_r = max(len("row"), *(len(obtained.row_labels[i]) for i, _ in order[:MAX_LISTED_CELLS]))
     width_c = max(len("column"), *(len(obtained.col_labels[j]) for _, j in order[:MAX_LISTED_CELLS]))
     lines = [
-        f"{moved_count} of {diff.size} cells moved by more than the tolerance {tolerance:g} "
-        f"(largest |difference| {np.nanmax(np.abs(diff)):.6f}):",
+        f"{moved_count} of {obtained.values.size} cells moved by more than the tolerance {tolerance:g} "
+        f"(largest |difference| {largest:.6f}):",
         f"  {'row':<{width_r}}  {'column':<{width_c}}  {'obtained':>10}  {'expected':>10}  {'difference':>11}",
     ]
     for i, j in order[:MAX_LISTED_CELLS]:
         lines.append(f"  {obtained.row_labels[i]:<{width_r}}  {obtained.col_labels[j]:<{width_c}}  "
-                     f"{obtained.values[i, j]:>10.6f}  {expected.values[i, j]:>10.6f}  {diff[i, j]:>+11.6f}")
+                     f"{obtained.values[i, j]:>10.6f}  {expected.values[i, j]:>10.6f}  {moved_by(i, j):>+11.6f}")
     if moved_count > MAX_LISTED_CELLS:
         lines.append(f"  ... and {moved_count - MAX_LISTED_CELLS} more cells")
     return lines

@@ -127,7 +127,7 @@ def test_rewrite_without_a_key_says_so_once_per_model(pytester: pytest.Pytester)
 def test_a_missing_file_fails_with_the_tests_own_lines_and_the_message(pytester: pytest.Pytester) -> None:
     """An embedsim error (here a missing photo, in the test and in a fixture) shows the test's
     lines that led to it and the message, not the frames inside embedsim; ``--tb=long`` shows all."""
-    pytester.makepyfile(test_files="""
+    pytester.makepyfile(test_photo_files="""
 import pytest
 from pathlib import Path
 from embedsim.inputs.datasets import Dataset
@@ -150,12 +150,12 @@ def test_folder(experiment, photos):
     result.assert_outcomes(failed=1, errors=1)
     result.stdout.fnmatch_lines([
         "*ERROR at setup of test_folder*",
-        "test_files.py:9: in photos",
+        "test_photo_files.py:9: in photos",
         "    return Dataset.load(Path(__file__).parent / \"no_such_folder\")",
         "*",
         "E   embedsim.errors.InputError: */no_such_folder: no such folder; *",
         "*test_photo*",
-        "test_files.py:13: in test_photo",
+        "test_photo_files.py:13: in test_photo",
         "    experiment.similarity([[]load_item(Path(__file__).parent / \"missing.jpg\")[]])",
         "*",
         "E   embedsim.errors.InputError: */missing.jpg: no such file; check the path",
@@ -333,7 +333,7 @@ def test_cassette_name_keeps_other_parameters_and_classes(pytester: pytest.Pytes
             def test_identity(self, embedder):
                 pass
     """)
-    result = pytester.runpytest("-rs", "--embedsim-model", "gemini-embedding-2-preview")
+    result = pytester.runpytest("-rs", "-vv", "--embedsim-model", "gemini-embedding-2-preview")
     result.assert_outcomes(skipped=6)  # 3 not recorded, 3 of the configured pixels not selected
     out = result.stdout.str()
     for name in ("test_words[ja].yaml", "test_words[en].yaml", "TestFaces.test_identity.yaml"):
@@ -343,7 +343,7 @@ def test_cassette_name_keeps_other_parameters_and_classes(pytester: pytest.Pytes
 def test_cassette_dir_is_configurable(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nembedsim_cassette_dir = recorded/http\n")
     pytester.makepyfile(test_dir="def test_x(embedder):\n    pass\n")
-    result = pytester.runpytest("-rs", "--embedsim-model", "gemini-embedding-2")
+    result = pytester.runpytest("-rs", "-vv", "--embedsim-model", "gemini-embedding-2")
     result.stdout.fnmatch_lines(["*no cassette recorded/http/gemini-embedding-2/test_dir/test_x.yaml*"])
 
 

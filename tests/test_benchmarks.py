@@ -12,8 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "run.py"
+
+pytestmark = pytest.mark.slow  # benchmark runs: .ci/run runs them (-m slow)
 
 
 def run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:

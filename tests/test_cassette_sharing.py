@@ -18,7 +18,7 @@ def test_a_projects_own_cassette_folders_keep_same_named_tests_apart(pytester: p
     _two_folders_with_the_same_test(pytester)
     pytester.makeconftest("import pytest\n\n@pytest.fixture\ndef vcr_cassette_dir(request):\n"
                           "    return str(request.path.parent / 'cassettes')\n")
-    result = pytester.runpytest("--import-mode=importlib", "-rs")
+    result = pytester.runpytest("--import-mode=importlib", "-rs", "-vv")
     result.assert_outcomes(skipped=2)  # a/cassettes/... and b/cassettes/...: two cassettes, not one shared
     assert "would share" not in result.stdout.str()
     for folder in ("a", "b"):

@@ -123,8 +123,8 @@ def test_an_experiment_with_words_is_not_applicable_not_failed(pytester: pytest.
         def test_words(experiment):
             experiment.similarity([text_item("Happy")])
     ''')
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--embedsim-model", "dlib-face",
-                                           "--embedsim-report", "report")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs", "--embedsim-model", "dlib-face",
+                                "--embedsim-report", "report")
     result.assert_outcomes(skipped=2)  # pixels: not selected; dlib-face: not applicable
     result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_words.py:4: not applicable: dlib-face: item 'Happy' is text, "
                                  "but dlib-face embeds image only"])

@@ -78,10 +78,8 @@ def test_words(experiment):
     result.stdout.fnmatch_lines(["SKIPPED * gemini-embedding-2-preview not selected: this run uses --embedsim-model pixels"])
 
 
-def test_a_run_without_recordings_prints_one_line_per_model_not_one_per_test(pytester: pytest.Pytester) -> None:
-    """No key, no cassettes: each model with tests not recorded gets one summary line (how many
-    tests, the one command that records them all) without ``-rs``; each skip says why in one
-    short line, folded per file; the workers of ``-n 2`` report to the controller's summary."""
+def _three_test_files(pytester: pytest.Pytester) -> None:
+    """``spec/test_a.py`` and ``spec/test_b.py`` with 2 tests, ``test_c.py`` with 1, for 3 models."""
     pytester.makeini("[pytest]\nembedsim_models = pixels gemini-embedding-2-preview gemini-embedding-2\n")
     test = WORDS + "\ndef test_words(experiment):\n    experiment.similarity(WORDS)\n"
     pytester.mkdir("spec")
@@ -89,15 +87,24 @@ def test_a_run_without_recordings_prints_one_line_per_model_not_one_per_test(pyt
         (pytester.path / "spec" / f"{name}.py").write_text(test + "\ndef test_more(experiment):\n"
                                                             "    experiment.similarity(WORDS)\n", encoding="utf-8")
     pytester.makepyfile(test_c=test)
-    for run, args in ((pytester.runpytest, ()), (pytester.runpytest_subprocess, ("-n", "2"))):
-        result = run("-p", "no:cacheprovider", *args)
-        result.assert_outcomes(passed=5, skipped=10)
-        lines = [f"embedsim: {model}: 5 tests not recorded yet; record them all with: GEMINI_API_KEY=... python -m pytest "
-                 f"spec test_c.py --embedsim-model {model} --record-mode=once --snapshot-update"
-                 for model in ("gemini-embedding-2-preview", "gemini-embedding-2")]
-        text = result.stdout.str()
-        assert sorted(line for line in text.splitlines() if line.startswith("embedsim: gemini")) == sorted(lines)
-        assert "record it with" not in text and "SKIPPED" not in text  # no line per test without -rs
+
+
+def _one_line_per_model(result: pytest.RunResult) -> None:
+    result.assert_outcomes(passed=5, skipped=10)
+    lines = [f"embedsim: {model}: 5 tests not recorded yet; record them all with: GEMINI_API_KEY=... python -m pytest "
+             f"spec test_c.py --embedsim-model {model} --record-mode=once --snapshot-update"
+             for model in ("gemini-embedding-2-preview", "gemini-embedding-2")]
+    text = result.stdout.str()
+    assert sorted(line for line in text.splitlines() if line.startswith("embedsim: gemini")) == sorted(lines)
+    assert "record it with" not in text and "SKIPPED" not in text  # no line per test without -rs
+
+
+def test_a_run_without_recordings_prints_one_line_per_model_not_one_per_test(pytester: pytest.Pytester) -> None:
+    """No key, no cassettes: each model with tests not recorded gets one summary line (how many
+    tests, the one command that records them all) without ``-rs``; each skip says why in one
+    short line, folded per file."""
+    _three_test_files(pytester)
+    _one_line_per_model(pytester.runpytest("-p", "no:cacheprovider"))
     result = pytester.runpytest("-p", "no:cacheprovider", "-rs", "--embedsim-dimension", "256", "spec/test_a.py")
     result.assert_outcomes(passed=2, skipped=4)
     result.stdout.fnmatch_lines_random([
@@ -110,6 +117,12 @@ def test_a_run_without_recordings_prints_one_line_per_model_not_one_per_test(pyt
     result = pytester.runpytest("-p", "no:cacheprovider", "--embedsim-model", "pixels")
     result.assert_outcomes(passed=5, skipped=10)  # not selected: nothing to record
     assert "not recorded" not in result.stdout.str() and "= embedsim =" not in result.stdout.str()
+
+
+@pytest.mark.slow
+def test_the_workers_of_n_2_tell_the_summary_what_was_not_recorded(pytester: pytest.Pytester) -> None:
+    _three_test_files(pytester)
+    _one_line_per_model(pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2"))
 
 
 def test_rewrite_without_a_key_says_so_once_per_model(pytester: pytest.Pytester) -> None:
@@ -127,7 +140,7 @@ def test_rewrite_without_a_key_says_so_once_per_model(pytester: pytest.Pytester)
 def test_a_missing_file_fails_with_the_tests_own_lines_and_the_message(pytester: pytest.Pytester) -> None:
     """An embedsim error (here a missing photo, in the test and in a fixture) shows the test's
     lines that led to it and the message, not the frames inside embedsim; ``--tb=long`` shows all."""
-    pytester.makepyfile(test_files="""
+    pytester.makepyfile(test_photo_files="""
 import pytest
 from pathlib import Path
 from embedsim.inputs.datasets import Dataset
@@ -150,12 +163,12 @@ def test_folder(experiment, photos):
     result.assert_outcomes(failed=1, errors=1)
     result.stdout.fnmatch_lines([
         "*ERROR at setup of test_folder*",
-        "test_files.py:9: in photos",
+        "test_photo_files.py:9: in photos",
         "    return Dataset.load(Path(__file__).parent / \"no_such_folder\")",
         "*",
         "E   embedsim.errors.InputError: */no_such_folder: no such folder; *",
         "*test_photo*",
-        "test_files.py:13: in test_photo",
+        "test_photo_files.py:13: in test_photo",
         "    experiment.similarity([[]load_item(Path(__file__).parent / \"missing.jpg\")[]])",
         "*",
         "E   embedsim.errors.InputError: */missing.jpg: no such file; check the path",
@@ -333,7 +346,7 @@ def test_cassette_name_keeps_other_parameters_and_classes(pytester: pytest.Pytes
             def test_identity(self, embedder):
                 pass
     """)
-    result = pytester.runpytest("-rs", "--embedsim-model", "gemini-embedding-2-preview")
+    result = pytester.runpytest("-rs", "-vv", "--embedsim-model", "gemini-embedding-2-preview")
     result.assert_outcomes(skipped=6)  # 3 not recorded, 3 of the configured pixels not selected
     out = result.stdout.str()
     for name in ("test_words[ja].yaml", "test_words[en].yaml", "TestFaces.test_identity.yaml"):
@@ -343,7 +356,7 @@ def test_cassette_name_keeps_other_parameters_and_classes(pytester: pytest.Pytes
 def test_cassette_dir_is_configurable(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nembedsim_cassette_dir = recorded/http\n")
     pytester.makepyfile(test_dir="def test_x(embedder):\n    pass\n")
-    result = pytester.runpytest("-rs", "--embedsim-model", "gemini-embedding-2")
+    result = pytester.runpytest("-rs", "-vv", "--embedsim-model", "gemini-embedding-2")
     result.stdout.fnmatch_lines(["*no cassette recorded/http/gemini-embedding-2/test_dir/test_x.yaml*"])
 
 
@@ -557,7 +570,7 @@ def test_other(experiment):
 """
 
 
-@pytest.mark.parametrize(("phase", "workers"), [("setup", []), ("call", []), ("call", ["-n", "2"])],
+@pytest.mark.parametrize(("phase", "workers"), [("setup", []), ("call", []), pytest.param("call", ["-n", "2"], marks=pytest.mark.slow)],
                          ids=["setup", "call", "call-xdist"])
 def test_snapshots_of_a_test_failing_for_a_recording_reason_are_never_unused(pytester: pytest.Pytester, phase: str,
                                                                               workers: list[str]) -> None:
@@ -598,7 +611,7 @@ def test_pairs(experiment, dataset):
 """
 
 
-@pytest.mark.parametrize(("problem", "workers"), [("setup", []), ("setup", ["-n", "2"]), ("collection", [])],
+@pytest.mark.parametrize(("problem", "workers"), [("setup", []), pytest.param("setup", ["-n", "2"], marks=pytest.mark.slow), ("collection", [])],
                          ids=["setup", "setup-xdist", "collection"])
 def test_snapshots_of_a_test_that_never_ran_its_body_are_never_unused(pytester: pytest.Pytester, problem: str,
                                                                       workers: list[str]) -> None:

@@ -50,7 +50,7 @@ def test_a_configured_project_gets_the_header(pytester: pytest.Pytester, how: st
     assert "not configured" not in result.stdout.str()
 
 
-@pytest.mark.parametrize("workers", [(), ("-n", "2")])
+@pytest.mark.parametrize("workers", [(), pytest.param(("-n", "2"), marks=pytest.mark.slow)])
 def test_unconfigured_use_of_the_fixtures_says_once_which_defaults_it_used(pytester: pytest.Pytester,
                                                                            workers: tuple[str, ...]) -> None:
     pytester.makepyfile(test_forgot="""
@@ -100,6 +100,7 @@ def test_a_projects_own_vcr_cassette_dir_still_wins(pytester: pytest.Pytester) -
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_startup_benchmark_runs_and_writes_its_targets(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Smoke test only: the numbers come from benchmarks/startup.py's own run (benchmarks/README.md)."""
     from pathlib import Path

@@ -52,6 +52,7 @@ def test_words(experiment):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("clean_env")
 def test_another_repo_records_against_the_emulator_and_replays_offline(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,6 +49,7 @@ def write_example_project(root: Path) -> None:
     grid.save(faces / "bob_grid.jpg", quality=90)
 
 
+@pytest.mark.slow
 def test_readme_example_runs_as_written(pytester: pytest.Pytester) -> None:
     write_example_project(pytester.path)
     args = ("-p", "no:cacheprovider", "-rsx", "--embedsim-report", "report")
@@ -86,6 +87,7 @@ def test_the_readme_names_the_retried_status_codes() -> None:
     assert "retries of " + " / ".join(map(str, RETRIED_STATUS_CODES)) in " ".join(readme().split())
 
 
+@pytest.mark.slow
 def test_the_example_finds_its_fixtures_from_any_working_directory(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -104,6 +106,7 @@ def test_words(experiment):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("options", "environment", "coloured"), [
     ((), {}, False),                                      # a pipe is not a terminal
     (("--color=no",), {"FORCE_COLOR": "1"}, False),

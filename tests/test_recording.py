@@ -345,6 +345,7 @@ def test_b(experiment, n):
 """
 
 
+@pytest.mark.slow
 def test_parallel_recorders_write_complete_cassettes_into_one_folder(project: pytest.Pytester,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     project.makepyfile(test_two=MANY, test_xdist=MANY)

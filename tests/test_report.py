@@ -189,6 +189,7 @@ def test_{name}_2(experiment):
 """
 
 
+@pytest.mark.slow
 def test_two_runs_on_one_folder_keep_each_others_sections(pytester: pytest.Pytester,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Regression (issue 11.12): two pytest processes writing one report folder deleted each
@@ -215,6 +216,7 @@ def test_two_runs_on_one_folder_keep_each_others_sections(pytester: pytest.Pytes
         assert md.count(f"## {test}\n") == 1, test
 
 
+@pytest.mark.slow
 def test_xdist_workers_share_report_and_snapshots(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(**{f"test_x{n}": EXPERIMENTS.replace("def test_broken", "def _broken") + """
 def test_snap(experiment):
@@ -514,6 +516,7 @@ def test_index_md_shows_what_tests_name_as_text_never_as_markup(pytester: pytest
         assert re.sub(r"\\(.)", r"\1", escaped.replace("&lt;", "<").replace("&amp;", "&")) == text, escaped
 
 
+@pytest.mark.slow
 def test_a_full_run_drops_sections_of_tests_that_no_longer_exist(pytester: pytest.Pytester) -> None:
     """Regression (issue 20.16): a renamed test kept its section, was counted in the summary and
     made every full run say "Partial run"."""

@@ -50,6 +50,7 @@ def _margins(base_url: str) -> dict[str, float]:
     return out
 
 
+@pytest.mark.slow
 def test_two_recorded_versions_are_compared_in_one_replay_run(pytester: pytest.Pytester,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     with GeminiEmulator() as emulator:

@@ -89,9 +89,11 @@ def not_recorded(excinfo: pytest.ExceptionInfo[BaseException] | None) -> Any:
 
 def skipped_not_recorded(item: pytest.Item, rep: pytest.TestReport, missing: Any) -> None:
     """One short reason per test, at its file (``-rs`` folds a file's tests of one model into a
-    line); the command that records them goes into the terminal summary, once per model."""
+    line); the command that records them goes into the terminal summary, once per model. With
+    ``-vv`` the reason is whole: the test's cassette and the command that records it alone."""
     hint = " (see the summary for the record command)" if missing.mode else ""
-    rep.longrepr = (str(item.path), None, f"{missing.short}{hint}")
+    reason = str(missing) if item.config.get_verbosity() >= 2 else f"{missing.short}{hint}"
+    rep.longrepr = (str(item.path), None, reason)
     if missing.mode:
         setattr(rep, NOT_RECORDED_ATTRIBUTE, f"{missing.model_id} {missing.mode}")
 

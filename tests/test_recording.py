@@ -538,6 +538,35 @@ def test_every_recording_states_its_provenance(project: pytest.Pytester, monkeyp
     assert entry["recorded_at"].endswith("+00:00")
 
 
+def test_provenance_describes_the_written_cassette_not_the_requests(project: pytest.Pytester,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20.9: ``--record-mode=all`` through another endpoint replaces the interaction (the
+    file holds 1), and a user's ``before_save_interaction`` drops some: provenance says what the
+    written cassette holds."""
+    from embedsim.recording import read_provenance
+
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    with GeminiEmulator() as second, monkeypatch.context() as env:  # another endpoint (port)
+        env.setenv("GOOGLE_GEMINI_BASE_URL", endpoint := second.base_url)
+        env.setenv("GEMINI_API_KEY", FAKE_KEY)
+        project.runpytest("--record-mode=all").assert_outcomes(passed=1)
+    assert len(yaml.safe_load(cassette(project).read_text())["interactions"]) == 1
+    entry = read_provenance(project.path / "cassettes" / MODEL)["test_exp/test_faces.yaml"]
+    assert (entry["interactions"], entry["endpoint"]) == (1, endpoint)
+
+    path = two_call_project(project, ["apple"], ["boat"])
+    project.makeconftest("""
+import pytest
+
+@pytest.fixture
+def vcr_config():
+    return {"before_save_interaction": lambda request, response: None if b"boat" in request.body else (request, response)}
+""")
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    assert len(yaml.safe_load(path.read_text())["interactions"]) == 1
+    assert read_provenance(project.path / "cassettes" / MODEL)["test_exp/test_two_calls.yaml"]["interactions"] == 1
+
+
 def test_recordings_replay_whatever_the_api_version(tmp_path: Path, emulator: GeminiEmulator,
                                                     clean_env: pytest.MonkeyPatch) -> None:
     from embedsim.inputs.items import text_item

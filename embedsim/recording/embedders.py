@@ -179,4 +179,5 @@ def recorded_embedder(
         embedder.cassette = cassette
         yield embedder
     if not embedder.failed and (written := persister.commit()) is not None and model_dir is not None:
-        write_provenance(model_dir, written, describe(cassette.requests, cassette.responses, wires_of(model_id)))
+        # what the written file holds, not every request the cassette saw
+        write_provenance(model_dir, written, describe(*persister.saved, wires_of(model_id)))

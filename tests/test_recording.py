@@ -523,6 +523,25 @@ def test_an_emulator_answer_under_a_vendor_model_id_is_refused(project: pytest.P
     assert not cassette(project).exists()
 
 
+@pytest.mark.parametrize("workers", [(), ("-n", "2")])
+def test_a_recording_from_a_foreign_host_is_named_in_the_summary(project: pytest.Pytester,
+                                                                 monkeypatch: pytest.MonkeyPatch, workers: tuple[str, ...]) -> None:
+    """Issue 20.17: recording under a vendor's id through another host (a gateway, here the emulator,
+    allowed) warns in the terminal summary, naming the model and the host - in any project, also
+    from xdist workers - and records anyway; a replay says nothing."""
+    with GeminiEmulator() as emulator, monkeypatch.context() as env:
+        env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+        env.setenv("GEMINI_API_KEY", FAKE_KEY)
+        host = emulator.base_url.split("//")[1]
+        run = project.runpytest_subprocess if workers else project.runpytest  # xdist workers need a process
+        result = run("--record-mode=once", *workers)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"*WARNING: {MODEL} recorded from {host}, not generativelanguage.googleapis.com: "
+                                 f"1 cassette(s) (test_exp.py::test_faces[[]{MODEL}[]])*"])
+    assert cassette(project).is_file()
+    assert "recorded from" not in project.runpytest().stdout.str()
+
+
 def test_every_recording_states_its_provenance(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     from embedsim.recording import read_provenance
 

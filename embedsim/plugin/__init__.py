@@ -38,7 +38,7 @@ from embedsim.plugin.cassette_context import (
 from embedsim.plugin.settings import Settings, add_options, load_settings
 from embedsim.errors import RecordingError
 from embedsim.plugin.parametrize import MODEL_PARAM, base_test_name, model_of, model_params
-from embedsim.plugin.run_hooks import EXPERIMENT, ORDER, REPORT_STARTED, UNSELECTED, USED, RunHooks, record_mode, report_dir
+from embedsim.plugin.run_hooks import EXPERIMENT, FOREIGN_RECORDING, ORDER, REPORT_STARTED, UNSELECTED, USED, RunHooks, record_mode, report_dir
 
 if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
     from embedsim.backends.base import Embedder
@@ -200,6 +200,8 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
             # the message alone (no chain shown); the error stays the context, so the outcome's cause is "recording"
             raise pytest.fail.Exception(str(exc), pytrace=False) from None
         yield embedder
+    if embedder.foreign_hosts:  # written from a host that is not the vendor's: the run's summary says so
+        node.stash[FOREIGN_RECORDING] = (embedsim_model, embedder.foreign_hosts)
 
 
 @pytest.hookimpl(optionalhook=True)

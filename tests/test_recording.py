@@ -586,6 +586,32 @@ def vcr_config():
     assert read_provenance(project.path / "cassettes" / MODEL)["test_exp/test_two_calls.yaml"]["interactions"] == 1
 
 
+def test_provenance_follows_a_renamed_tests_moved_cassette_and_forgets_deleted_ones(
+        project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20.18: rename a test and move its cassette (README: "Rename a test"): the replay passes
+    without re-recording, and provenance.json names the new cassette, never the old one."""
+    from embedsim.recording import read_provenance
+
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    folder = project.path / "cassettes" / MODEL
+    before = read_provenance(folder)["test_exp/test_faces.yaml"]
+    project.makepyfile(test_exp=EXPERIMENT.replace("def test_faces(", "def test_smiles("))
+    cassette(project).rename(folder / "test_exp" / "test_smiles.yaml")  # git mv
+    project.runpytest("--block-network").assert_outcomes(passed=1)  # replayed, no key
+    assert read_provenance(folder) == {"test_exp/test_smiles.yaml": before}
+
+    project.makepyfile(test_exp=EXPERIMENT.replace("def test_faces(", "def test_smiles(") + """
+def test_other(experiment):
+    test_smiles(experiment)
+""")
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=2)  # writes provenance.json
+    written = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+    assert sorted(written) == ["test_exp/test_other.yaml", "test_exp/test_smiles.yaml"]
+    assert written["test_exp/test_smiles.yaml"] == before
+    (folder / "test_exp" / "test_other.yaml").unlink()  # a deleted test's cassette
+    assert list(read_provenance(folder)) == ["test_exp/test_smiles.yaml"]
+
+
 def test_recordings_replay_whatever_the_api_version(tmp_path: Path, emulator: GeminiEmulator,
                                                     clean_env: pytest.MonkeyPatch) -> None:
     from embedsim.inputs.items import text_item

@@ -225,6 +225,38 @@ def test_a_rewrite_that_fails_midway_keeps_the_old_cassette(project: pytest.Pyte
     project.runpytest().assert_outcomes(passed=1)
 
 
+STOPS_BETWEEN_CALLS = """
+from pathlib import Path
+from embedsim.inputs.items import text_item
+
+def test_two_calls(embedder):
+    embedder.embed([text_item("apple"), text_item("car")])
+    assert Path("ready").exists(), "the test fails between its calls"
+    if not Path("one-call-only").exists():
+        embedder.embed([text_item("boat")])
+"""
+
+
+def test_a_test_failing_between_its_calls_records_nothing_and_a_short_cassette_says_so(
+        project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20.8: a test that fails for a non-recording reason between two calls while recording
+    commits no one-call cassette; a replay making more calls than the cassette holds says exactly that."""
+    project.makepyfile(test_exp=STOPS_BETWEEN_CALLS)
+    path = project.path / "cassettes" / MODEL / "test_exp" / "test_two_calls.yaml"
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(failed=1)
+    assert not path.exists()  # not a one-call cassette
+    (project.path / "ready").touch()
+    (project.path / "one-call-only").touch()
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)  # a whole test of one call
+    (project.path / "one-call-only").unlink()  # the test now makes a second call
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        f"E*the cassette cassettes/{MODEL}/test_exp/test_two_calls.yaml holds fewer calls than this test makes: "
+        "its 1 recorded call(s) were all replayed, and call 2 is not recorded*", "E*- text 'boat'", "E*re-record it with:*"])
+    assert "no longer sent" not in result.stdout.str()
+
+
 def test_a_mismatch_in_a_later_call_lists_only_what_changed(project: pytest.Pytester,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     two_call_project(project, ["apple", "car"], ["boat"])

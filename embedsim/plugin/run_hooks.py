@@ -37,6 +37,8 @@ FOREIGN_RECORDING = pytest.StashKey[tuple[str, tuple[str, ...]]]()
 #: The attribute of a test's teardown report carrying its :data:`FOREIGN_RECORDING` (serialised with
 #: the report, so pytest-xdist brings it to the controller, which prints it in the summary).
 FOREIGN_ATTRIBUTE = "embedsim_foreign_recording"
+#: True once the test function returned: every call its body makes was made (a recording is whole).
+BODY_RAN = pytest.StashKey[bool]()
 #: Fixtures that take snapshots besides the experiment's (a test with a model parameter).
 SNAPSHOT_FIXTURES = frozenset({"matrix_snapshot", "heatmap_snapshot"})
 

@@ -181,6 +181,6 @@ def recorded_embedder(
         embedder.cassette = cassette
         yield embedder
     if not embedder.failed and (written := persister.commit()) is not None:
-        embedder.foreign_hosts = foreign_hosts([r.uri for r in persister.saved[0]], wire.official_hosts if wire else ())
+        embedder.foreign_hosts = foreign_hosts([r.uri for r in persister.saved[0]], wire.official_hosts if wire is not None else ())
         if model_dir is not None:  # what the written file holds, not every request the cassette saw
             write_provenance(model_dir, written, describe(*persister.saved, wires_of(model_id)))

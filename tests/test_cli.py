@@ -203,6 +203,9 @@ def test_unknown_model_id(capsys) -> None:
 def test_missing_gemini_key_says_which_variable_to_set(capsys, clean_env) -> None:
     code, _, err = run(capsys, "matrix", "--rows", "text:a", "--model", "gemini-embedding-2-preview")
     assert code == 2 and "GEMINI_API_KEY" in err and "Traceback" not in err
+    # issue 20.23: the command line names the variables and how to set them, not the Python API's api_key=
+    assert "api_key=" not in err and "set the environment variable GEMINI_API_KEY (or GOOGLE_API_KEY)" in err
+    assert "GEMINI_API_KEY=... embedsim matrix --model gemini-embedding-2-preview" in err
 
 
 def test_gemini_model_through_the_loopback_emulator(emulator, capsys, monkeypatch) -> None:

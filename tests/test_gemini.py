@@ -227,6 +227,29 @@ def test_key_from_environment_and_explicit_key_wins(emulator: GeminiEmulator, cl
     assert [r.headers["x-goog-api-key"] for r in emulator.embed_calls] == ["from-env", "explicit"]
 
 
+def test_with_both_key_variables_set_the_key_sent_is_named_once(emulator: GeminiEmulator,
+                                                                 clean_env: pytest.MonkeyPatch,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 20.23: with GEMINI_API_KEY and GOOGLE_API_KEY set, the SDK's "Using GOOGLE_API_KEY." is
+    wrong (embedsim sends GEMINI_API_KEY's key): embedsim says which it sends, once per process."""
+    from embedsim.backends.gemini import embedder as module
+
+    import warnings
+
+    clean_env.setattr(module, "_SAID", {"which key": False}, raising=False)  # a fresh process
+    clean_env.setenv("GEMINI_API_KEY", "gemini-key")
+    clean_env.setenv("GOOGLE_API_KEY", "google-key")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        GeminiEmbedder(MODEL, base_url=emulator.base_url).embed(texts(1))
+        GeminiEmbedder(MODEL, base_url=emulator.base_url).embed(texts(1))
+    assert "Using GOOGLE_API_KEY" not in caplog.text  # the SDK's notice, wrong here, is not shown
+    assert [str(w.message) for w in said if "KEY" in str(w.message)] == [
+        "GEMINI_API_KEY and GOOGLE_API_KEY are both set: embedsim sends GEMINI_API_KEY's key "
+        "(unset GEMINI_API_KEY to send GOOGLE_API_KEY's)"]
+    assert [r.headers["x-goog-api-key"] for r in emulator.embed_calls] == ["gemini-key", "gemini-key"]
+
+
 def test_base_url_from_sdk_environment(emulator: GeminiEmulator, clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("GOOGLE_API_KEY", "k")
     clean_env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)

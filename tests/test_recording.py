@@ -225,6 +225,38 @@ def test_a_rewrite_that_fails_midway_keeps_the_old_cassette(project: pytest.Pyte
     project.runpytest().assert_outcomes(passed=1)
 
 
+STOPS_BETWEEN_CALLS = """
+from pathlib import Path
+from embedsim.inputs.items import text_item
+
+def test_two_calls(embedder):
+    embedder.embed([text_item("apple"), text_item("car")])
+    assert Path("ready").exists(), "the test fails between its calls"
+    if not Path("one-call-only").exists():
+        embedder.embed([text_item("boat")])
+"""
+
+
+def test_a_test_failing_between_its_calls_records_nothing_and_a_short_cassette_says_so(
+        project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20.8: a test that fails for a non-recording reason between two calls while recording
+    commits no one-call cassette; a replay making more calls than the cassette holds says exactly that."""
+    project.makepyfile(test_exp=STOPS_BETWEEN_CALLS)
+    path = project.path / "cassettes" / MODEL / "test_exp" / "test_two_calls.yaml"
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(failed=1)
+    assert not path.exists()  # not a one-call cassette
+    (project.path / "ready").touch()
+    (project.path / "one-call-only").touch()
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)  # a whole test of one call
+    (project.path / "one-call-only").unlink()  # the test now makes a second call
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        f"E*the cassette cassettes/{MODEL}/test_exp/test_two_calls.yaml holds fewer calls than this test makes: "
+        "its 1 recorded call(s) were all replayed, and call 2 is not recorded*", "E*- text 'boat'", "E*re-record it with:*"])
+    assert "no longer sent" not in result.stdout.str()
+
+
 def test_a_mismatch_in_a_later_call_lists_only_what_changed(project: pytest.Pytester,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     two_call_project(project, ["apple", "car"], ["boat"])
@@ -524,6 +556,25 @@ def test_an_emulator_answer_under_a_vendor_model_id_is_refused(project: pytest.P
     assert not cassette(project).exists()
 
 
+@pytest.mark.parametrize("workers", [(), ("-n", "2")])
+def test_a_recording_from_a_foreign_host_is_named_in_the_summary(project: pytest.Pytester,
+                                                                 monkeypatch: pytest.MonkeyPatch, workers: tuple[str, ...]) -> None:
+    """Issue 20.17: recording under a vendor's id through another host (a gateway, here the emulator,
+    allowed) warns in the terminal summary, naming the model and the host - in any project, also
+    from xdist workers - and records anyway; a replay says nothing."""
+    with GeminiEmulator() as emulator, monkeypatch.context() as env:
+        env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+        env.setenv("GEMINI_API_KEY", FAKE_KEY)
+        host = emulator.base_url.split("//")[1]
+        run = project.runpytest_subprocess if workers else project.runpytest  # xdist workers need a process
+        result = run("--record-mode=once", *workers)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"*WARNING: {MODEL} recorded from {host}, not generativelanguage.googleapis.com: "
+                                 f"1 cassette(s) (test_exp.py::test_faces[[]{MODEL}[]])*"])
+    assert cassette(project).is_file()
+    assert "recorded from" not in project.runpytest().stdout.str()
+
+
 def test_every_recording_states_its_provenance(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     from embedsim.recording import read_provenance
 
@@ -537,6 +588,61 @@ def test_every_recording_states_its_provenance(project: pytest.Pytester, monkeyp
     assert (entry["api_version"], entry["dimension"], entry["task"], entry["emulator"], entry["interactions"]) == (
         DEFAULT_API_VERSION, 256, None, True, 1)
     assert entry["recorded_at"].endswith("+00:00")
+
+
+def test_provenance_describes_the_written_cassette_not_the_requests(project: pytest.Pytester,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20.9: ``--record-mode=all`` through another endpoint replaces the interaction (the
+    file holds 1), and a user's ``before_save_interaction`` drops some: provenance says what the
+    written cassette holds."""
+    from embedsim.recording import read_provenance
+
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    with GeminiEmulator() as second, monkeypatch.context() as env:  # another endpoint (port)
+        env.setenv("GOOGLE_GEMINI_BASE_URL", endpoint := second.base_url)
+        env.setenv("GEMINI_API_KEY", FAKE_KEY)
+        project.runpytest("--record-mode=all").assert_outcomes(passed=1)
+    assert len(yaml.safe_load(cassette(project).read_text())["interactions"]) == 1
+    entry = read_provenance(project.path / "cassettes" / MODEL)["test_exp/test_faces.yaml"]
+    assert (entry["interactions"], entry["endpoint"]) == (1, endpoint)
+
+    path = two_call_project(project, ["apple"], ["boat"])
+    project.makeconftest("""
+import pytest
+
+@pytest.fixture
+def vcr_config():
+    return {"before_save_interaction": lambda request, response: None if b"boat" in request.body else (request, response)}
+""")
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    assert len(yaml.safe_load(path.read_text())["interactions"]) == 1
+    assert read_provenance(project.path / "cassettes" / MODEL)["test_exp/test_two_calls.yaml"]["interactions"] == 1
+
+
+def test_provenance_follows_a_renamed_tests_moved_cassette_and_forgets_deleted_ones(
+        project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20.18: rename a test and move its cassette (README: "Rename a test"): the replay passes
+    without re-recording, and provenance.json names the new cassette, never the old one."""
+    from embedsim.recording import read_provenance
+
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    folder = project.path / "cassettes" / MODEL
+    before = read_provenance(folder)["test_exp/test_faces.yaml"]
+    project.makepyfile(test_exp=EXPERIMENT.replace("def test_faces(", "def test_smiles("))
+    cassette(project).rename(folder / "test_exp" / "test_smiles.yaml")  # git mv
+    project.runpytest("--block-network").assert_outcomes(passed=1)  # replayed, no key
+    assert read_provenance(folder) == {"test_exp/test_smiles.yaml": before}
+
+    project.makepyfile(test_exp=EXPERIMENT.replace("def test_faces(", "def test_smiles(") + """
+def test_other(experiment):
+    test_smiles(experiment)
+""")
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=2)  # writes provenance.json
+    written = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+    assert sorted(written) == ["test_exp/test_other.yaml", "test_exp/test_smiles.yaml"]
+    assert written["test_exp/test_smiles.yaml"] == before
+    (folder / "test_exp" / "test_other.yaml").unlink()  # a deleted test's cassette
+    assert list(read_provenance(folder)) == ["test_exp/test_smiles.yaml"]
 
 
 def test_recordings_replay_whatever_the_api_version(tmp_path: Path, emulator: GeminiEmulator,

@@ -59,12 +59,31 @@ def _embedder(model: str, dimension: int | None, cache: Path | None, **remote: A
     """The model's embedder with the set ``remote`` options (timeout, API version: remote backends
     only, :meth:`~embedsim.backends.base.BackendSpec.create`); a remote one behind the embedding
     cache when asked for (any backend: :class:`~embedsim.backends.cache.CachedEmbedder`)."""
+    _check_key(model)
     embedder = get_embedder(model, dimension, **{k: v for k, v in remote.items() if v is not None})
     if cache is None or embedder.local:
         return embedder
     from embedsim.backends.cache import CachedEmbedder, EmbeddingCache
 
     return CachedEmbedder(embedder, EmbeddingCache(cache))
+
+
+def _check_key(model: str) -> None:
+    """A model whose backend authenticates with a key only (no other credentials) and finds none:
+    an error naming the variables to set - not the Python API's ``api_key=``."""
+    import os
+
+    from embedsim.backends import find
+    from embedsim.errors import EmbedsimError
+
+    spec = find(model)
+    if spec is None or spec.local or not spec.key_env or spec.credentials is not None:
+        return
+    if spec.api_key(os.environ) is None:
+        names = spec.key_env
+        alternatives = f" (or {' or '.join(names[1:])})" if len(names) > 1 else ""
+        raise EmbedsimError(f"{model} needs an API key: set the environment variable {names[0]}{alternatives}, "
+                            f"e.g. {names[0]}=... embedsim matrix --model {model} ...")
 
 
 def _output_option(args: argparse.Namespace, kind: str) -> str:

@@ -38,7 +38,7 @@ from embedsim.plugin.cassette_context import (
 from embedsim.plugin.settings import Settings, add_options, load_settings
 from embedsim.errors import RecordingError
 from embedsim.plugin.parametrize import MODEL_PARAM, base_test_name, model_of, model_params
-from embedsim.plugin.run_hooks import EXPERIMENT, ORDER, REPORT_STARTED, UNSELECTED, USED, RunHooks, record_mode, report_dir
+from embedsim.plugin.run_hooks import BODY_RAN, EXPERIMENT, FOREIGN_RECORDING, ORDER, REPORT_STARTED, UNSELECTED, USED, RunHooks, record_mode, report_dir
 
 if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
     from embedsim.backends.base import Embedder
@@ -200,6 +200,10 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
             # the message alone (no chain shown); the error stays the context, so the outcome's cause is "recording"
             raise pytest.fail.Exception(str(exc), pytrace=False) from None
         yield embedder
+        if not node.stash.get(BODY_RAN, False):  # the test stopped before its end: a part of its calls
+            embedder.failed = True  # is not a recording (the cassette holds a whole test's calls or none)
+    if embedder.foreign_hosts:  # written from a host that is not the vendor's: the run's summary says so
+        node.stash[FOREIGN_RECORDING] = (embedsim_model, embedder.foreign_hosts)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -270,6 +274,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
         if exp is not None and (text := exp.failure_text()):
             exc.add_note(f"embedsim: besides, this test's experiment failed:\n{text}")
         raise
+    pyfuncitem.stash[BODY_RAN] = True
     if exp is not None:
         exp.finish()
     return result

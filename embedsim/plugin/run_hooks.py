@@ -35,6 +35,13 @@ NOT_APPLICABLE = pytest.StashKey[str]()
 #: The attribute of a failed setup's report of a test using embedsim: its body never ran, so it
 #: compared no snapshot (serialised with the report, so pytest-xdist brings it to the controller).
 NEVER_RAN_ATTRIBUTE = "embedsim_never_ran"
+#: ``(model, hosts)`` of a recording this test wrote from hosts that are not its vendor's official ones.
+FOREIGN_RECORDING = pytest.StashKey[tuple[str, tuple[str, ...]]]()
+#: The attribute of a test's teardown report carrying its :data:`FOREIGN_RECORDING` (serialised with
+#: the report, so pytest-xdist brings it to the controller, which prints it in the summary).
+FOREIGN_ATTRIBUTE = "embedsim_foreign_recording"
+#: True once the test function returned: every call its body makes was made (a recording is whole).
+BODY_RAN = pytest.StashKey[bool]()
 #: Fixtures that take snapshots besides the experiment's (a test with a model parameter).
 SNAPSHOT_FIXTURES = frozenset({"matrix_snapshot", "heatmap_snapshot"})
 #: The attribute of the report of a test skipped because its model has no recording of it:
@@ -166,6 +173,8 @@ class RunHooks:
         #: test files of every test reported, for the terminal summary's record commands.
         self.not_recorded: dict[tuple[str, str], list[str]] = {}
         self.run_modules: set[str] = set()
+        #: ``{(model, host): [node ids]}`` of recordings written from hosts not the vendor's.
+        self.foreign: dict[tuple[str, str], list[str]] = {}
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         if self.settings.report_dir is not None and (model := model_of(item)) is not None:
@@ -200,6 +209,9 @@ class RunHooks:
         model = model_of(item)
         if rep.when == "setup" and rep.failed and (model is not None or SNAPSHOT_FIXTURES & set(item.fixturenames)):
             setattr(rep, NEVER_RAN_ATTRIBUTE, True)  # its body never ran: it compared no snapshot
+        if rep.when == "teardown" and FOREIGN_RECORDING in item.stash:
+            model_hosts = item.stash[FOREIGN_RECORDING]
+            setattr(rep, FOREIGN_ATTRIBUTE, [model_hosts[0], list(model_hosts[1])])
         if self.settings.report_dir is None or model is None or item.stash.get(UNSELECTED, False):
             return rep
         outcome = item.stash.setdefault(OUTCOME, outcomes.new())
@@ -222,6 +234,10 @@ class RunHooks:
         if report.skipped and (missing := getattr(report, NOT_RECORDED_ATTRIBUTE, "")):
             model, _, mode = missing.rpartition(" ")
             self.not_recorded.setdefault((model, mode), []).append(module)
+        if found := getattr(report, FOREIGN_ATTRIBUTE, None):
+            model, hosts = found
+            for host in hosts:
+                self.foreign.setdefault((model, host), []).append(report.nodeid)
         if report.failed and (getattr(report, outcomes.CAUSE_ATTRIBUTE, "") == "recording"
                               or getattr(report, NEVER_RAN_ATTRIBUTE, False)):
             upstream.tell_syrupy_not_judged(self.config, report)  # not judged: none of its snapshots is unused
@@ -277,3 +293,22 @@ class RunHooks:
             terminalreporter.write_sep("=", "embedsim")
         for line in lines:
             terminalreporter.write_line(line)
+        self._foreign_summary(terminalreporter)
+
+    def _foreign_summary(self, terminalreporter: Any) -> None:
+        """Recordings written from a host that is not the vendor's official one (a company gateway
+        may be legitimate: a warning, not a refusal), named by model and host."""
+        if not self.foreign:
+            return
+        from embedsim.backends import find
+        from embedsim.recording.wire import shown_hosts
+
+        terminalreporter.section("embedsim: recorded from a host that is not the vendor's", sep="=", yellow=True)
+        for (model, host), nodeids in sorted(self.foreign.items()):
+            spec = find(model)
+            official = shown_hosts(spec.wire.official_hosts if spec is not None and spec.wire is not None else ())
+            tests = ", ".join(nodeids[:3]) + (f" and {len(nodeids) - 3} more" if len(nodeids) > 3 else "")
+            terminalreporter.write_line(
+                f"WARNING: {model} recorded from {host}, not {official}: {len(nodeids)} cassette(s) ({tests}); "
+                f"keep them only if {host} serves {model} itself (a company gateway), else re-record them "
+                "without the base URL", yellow=True)

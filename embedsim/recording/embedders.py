@@ -23,7 +23,7 @@ from embedsim.recording.naming import record_command
 from embedsim.recording.network import NetworkPolicy
 from embedsim.recording.provenance import answered_by_emulator, describe, write_provenance
 from embedsim.recording.vcr_settings import CassetteUnreadable, StagedPersister, make_vcr
-from embedsim.recording.wire import wires_of
+from embedsim.recording.wire import foreign_hosts, wires_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -82,6 +82,8 @@ class RecordedEmbedder:
         self._checked = 0
         #: True once a call failed: what was recorded is incomplete and is not kept.
         self.failed = False
+        #: Once a recording is written: the hosts in it that are not the vendor's official ones.
+        self.foreign_hosts: tuple[str, ...] = ()
 
     def embed(self, items: Sequence[Item]) -> np.ndarray:
         __tracebackhide__ = True
@@ -178,5 +180,7 @@ def recorded_embedder(
                                     base_url_env=wire.base_url_env if wire is not None else ())
         embedder.cassette = cassette
         yield embedder
-    if not embedder.failed and (written := persister.commit()) is not None and model_dir is not None:
-        write_provenance(model_dir, written, describe(cassette.requests, cassette.responses, wires_of(model_id)))
+    if not embedder.failed and (written := persister.commit()) is not None:
+        embedder.foreign_hosts = foreign_hosts([r.uri for r in persister.saved[0]], wire.official_hosts if wire is not None else ())
+        if model_dir is not None:  # what the written file holds, not every request the cassette saw
+            write_provenance(model_dir, written, describe(*persister.saved, wires_of(model_id)))

@@ -72,6 +72,14 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
     recorded_calls = set()
     cassette = error.cassette
     unplayed = [r for n, r in enumerate(cassette.requests) if not cassette.play_counts[n]]  # not answered yet
+    if cassette.requests and not unplayed:  # every recorded call answered: this one is one call more
+        sent = [f"    - {names.get(e) or e if not e.startswith('text') else e}"
+                for e in dict.fromkeys(_split(live, input_paths)[0])]
+        return "\n".join([
+            f"the cassette {show_path(path)} holds fewer calls than this test makes: its "
+            f"{len(cassette.requests)} recorded call(s) were all replayed, and call {len(cassette.requests) + 1} "
+            "is not recorded (a call added to the test, or a recording of a test that stopped early); it sends:",
+            *sent[:20], f"re-record it with: {record_command(nodeid, 'rewrite', options, key_name)}"])
     for request in unplayed or cassette.requests:
         leaves = request_leaves(request.body, paths)
         mimes.update((leaf.digest, leaf.mime) for leaf in leaves if leaf.digest and leaf.mime)

@@ -7,12 +7,18 @@ emulator answered. Everything but the time and embedsim's version is read from t
 recorded requests and answers themselves (the SDK's user agent, the URL
 read with the backend's ``Wire.call_path``, the body), so it states what was sent, not what
 was configured. An endpoint never holds a ``user:password@``.
+
+Provenance follows the files it describes: each entry keeps the ``sha256`` of the cassette it
+describes, and reading or writing the file drops the entries whose cassette is gone - unless a
+cassette without an entry has that digest (the test was renamed and its cassette moved with
+``git mv``), which the entry then follows.
 """
 
 from __future__ import annotations
 
 import datetime
 import fcntl
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -83,15 +89,40 @@ def _locked(folder: Path) -> Iterator[None]:
         os.close(descriptor)
 
 
+def _digest(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _following_files(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each entry under the path of the cassette it describes: an entry whose
+    cassette is gone moves to the cassette without an entry that has its ``sha256`` (a renamed
+    test's moved cassette), or is dropped."""
+    gone = [key for key in data if not (folder / key).is_file()]
+    if not gone:
+        return data
+    out = {key: entry for key, entry in data.items() if key not in gone}
+    digests = {}
+    for cassette in sorted(folder.rglob("*.yaml")):
+        key = cassette.relative_to(folder).as_posix()
+        if key not in out and cassette.is_file():
+            digests.setdefault(_digest(cassette), key)
+    for key in gone:
+        entry = data[key]
+        moved = digests.pop(entry.get("sha256"), None) if isinstance(entry, dict) else None
+        if moved is not None:
+            out[moved] = entry
+    return dict(sorted(out.items()))
+
+
 def read_provenance(model_dir: str | Path) -> dict[str, dict[str, Any]]:
     """``{cassette path inside the folder: provenance}`` of a model's cassette folder
-    (``{}`` when it has no ``provenance.json``)."""
-    path = Path(model_dir) / PROVENANCE_FILE
+    (``{}`` when it has no ``provenance.json``), for the cassettes that are there (see the module)."""
+    folder = Path(model_dir)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads((folder / PROVENANCE_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
-    return data if isinstance(data, dict) else {}
+    return _following_files(folder, data) if isinstance(data, dict) else {}
 
 
 def write_provenance(model_dir: str | Path, cassette: str | Path, entry: dict[str, Any]) -> Path:
@@ -100,7 +131,7 @@ def write_provenance(model_dir: str | Path, cassette: str | Path, entry: dict[st
     folder = Path(model_dir)
     key = Path(cassette).resolve().relative_to(folder.resolve()).as_posix()
     with _locked(folder):
-        data = read_provenance(folder)
-        data[key] = entry
+        data = read_provenance(folder)  # entries of cassettes gone are dropped, of moved ones follow them
+        data[key] = {**entry, "sha256": _digest(folder / key)}
         text = json.dumps(dict(sorted(data.items())), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         return atomic_write(folder / PROVENANCE_FILE, text.encode("utf-8"))

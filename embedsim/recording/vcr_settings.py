@@ -173,6 +173,9 @@ class StagedPersister(AtomicPersister):
     def __init__(self, fresh: bool = False, hold: bool = True) -> None:
         self.fresh, self.hold = fresh, hold
         self.staged: tuple[str, bytes] | None = None
+        #: ``(requests, responses)`` of the cassette last saved: what the file holds, after vcr's
+        #: ``drop_unused_requests``, ``all`` mode's replacements and a user's ``before_save_interaction``.
+        self.saved: tuple[list[Any], list[Any]] = ([], [])
 
     def load_cassette(self, cassette_path: str | Path, serializer: Any) -> Any:  # type: ignore[override]
         if self.fresh:
@@ -186,6 +189,7 @@ class StagedPersister(AtomicPersister):
         from vcr.serialize import serialize
 
         self.staged = (str(cassette_path), serialize(cassette_dict, serializer).encode("utf-8"))
+        self.saved = (list(cassette_dict["requests"]), list(cassette_dict["responses"]))
         if not self.hold:
             self.commit()
 

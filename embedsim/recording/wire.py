@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
 
 from embedsim.backends.base import Wire, without_userinfo
 
@@ -16,7 +17,7 @@ from embedsim.backends.base import Wire, without_userinfo
 #: in a base URL travels as ``Authorization: Basic``).
 HTTP_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization")
 
-__all__ = ["HTTP_CREDENTIAL_HEADERS", "call_of", "credential_headers", "credential_params", "is_official",
+__all__ = ["HTTP_CREDENTIAL_HEADERS", "call_of", "credential_headers", "credential_params", "foreign_hosts", "is_official",
            "media_paths", "shown_hosts", "wires_of", "without_userinfo"]
 
 
@@ -68,3 +69,12 @@ def is_official(host: str, patterns: Sequence[str]) -> bool:
 def shown_hosts(patterns: Sequence[str]) -> str:
     """Official host patterns as a reader sees them (``api.example.com`` for ``api\\.example\\.com``)."""
     return " or ".join(pattern.replace("\\.", ".") for pattern in patterns) or "no official host"
+
+
+def foreign_hosts(uris: Iterable[str], patterns: Sequence[str]) -> tuple[str, ...]:
+    """The hosts (``host:port``, no ``user:password@``) of ``uris`` that match none of the official
+    host ``patterns`` (:attr:`Wire.official_hosts`); none when there are no patterns (not a vendor)."""
+    if not patterns:
+        return ()
+    parts = [urlsplit(without_userinfo(uri)) for uri in uris]
+    return tuple(dict.fromkeys(p.netloc for p in parts if not is_official(p.hostname or "", patterns)))

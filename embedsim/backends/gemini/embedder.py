@@ -32,7 +32,11 @@ the ``vertex:`` backend (:mod:`embedsim.backends.gemini.vertex`), a subclass tha
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import threading
+import warnings
+from contextlib import contextmanager
 from collections.abc import Sequence
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,7 +66,47 @@ from embedsim.inputs.items import Item
 from embedsim.backends.progress import Progress, ProgressOption
 from embedsim.backends.vectors import distinct
 
-__all__ = ["RETRIED_STATUS_CODES", "GeminiAPIError", "GeminiEmbedder", "MissingKeyError"]
+__all__ = ["RETRIED_STATUS_CODES", "GeminiAPIError", "GeminiEmbedder", "KeyChoice", "MissingKeyError"]
+
+
+class KeyChoice(UserWarning):
+    """Both key variables are set: which one embedsim sends (said once per process)."""
+
+
+#: The SDK's own notice, logged when a client is created with both variables set: it names
+#: GOOGLE_API_KEY even when the client is given another key (embedsim sends the first of ``key_env``).
+_SDK_KEY_NOTICE = "Both GOOGLE_API_KEY and GEMINI_API_KEY are set"
+_SAID: dict[str, bool] = {"which key": False}
+_SAID_LOCK = threading.Lock()
+
+
+class _DropSdkKeyNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_SDK_KEY_NOTICE)
+
+
+@contextmanager
+def _sdk_key_notice_dropped() -> Any:
+    logger, dropped = logging.getLogger("google_genai._api_client"), _DropSdkKeyNotice()
+    logger.addFilter(dropped)
+    try:
+        yield
+    finally:
+        logger.removeFilter(dropped)
+
+
+def _say_which_key(api_key: str) -> None:
+    """Once per process, when several of the key variables are set: the one whose key is sent."""
+    found = [name for name in SPEC.key_env if os.environ.get(name, "").strip()]
+    used = [name for name in found if os.environ[name].strip() == str(api_key)]
+    if len(found) < 2 or not used:
+        return
+    with _SAID_LOCK:
+        if _SAID["which key"]:
+            return
+        _SAID["which key"] = True
+    warnings.warn(f"{' and '.join(found)} are both set: embedsim sends {used[0]}'s key "
+                  f"(unset {used[0]} to send {[n for n in found if n != used[0]][0]}'s)", KeyChoice, stacklevel=2)
 
 
 #: Called with each answered call's items and their unit vectors.
@@ -164,7 +208,9 @@ class GeminiEmbedder:
         gemini_calls.protect(api_key)
         base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or f"https://{OFFICIAL_HOST}/"
         http_options.base_url = base_url
-        client = genai.Client(api_key=api_key, vertexai=False, http_options=http_options)
+        with _sdk_key_notice_dropped():  # it names GOOGLE_API_KEY whatever key the client is given
+            client = genai.Client(api_key=api_key, vertexai=False, http_options=http_options)
+        _say_which_key(api_key)
         # never a ``user:password@``: the endpoint is named in messages and keys a cache
         return client, f"{without_userinfo(base_url).rstrip('/')}/{http_options.api_version}"
 

@@ -55,9 +55,9 @@ def test_report_shows_models_side_by_side(pytester: pytest.Pytester) -> None:
         "test_exp.py__test_spelling__matrix.png"]
     assert len(list((report / "fragments").glob("*.json"))) == 6
     if os.name != "nt":  # ordinary permissions, not the 0600 of a temporary file
-        from embedsim.files import _UMASK
-
-        assert {stat.S_IMODE(p.stat().st_mode) for p in report.rglob("*") if p.is_file()} == {0o666 & ~_UMASK}
+        umask = os.umask(0o022)  # the test reads the process's umask (setting it is the only way)
+        os.umask(umask)
+        assert {stat.S_IMODE(p.stat().st_mode) for p in report.rglob("*") if p.is_file()} == {0o666 & ~umask}
 
     md = (report / "index.md").read_text(encoding="utf-8")
     assert "| | pixels (baseline, no semantics) | gemini-embedding-2-preview |" in md

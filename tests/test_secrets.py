@@ -172,6 +172,27 @@ def test_credentials_in_the_base_url_are_written_and_shown_nowhere(pytester: pyt
     assert row["endpoint"] == [f"http://127.0.0.1:{port}"] and "GWSECRET123" not in row["flag"]
 
 
+def test_no_filter_is_left_on_global_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (issue 19): making an embedder added a filter to google-genai's, vcrpy's and the
+    HTTP clients' loggers (process-wide) that nothing removed. The filter is there during a call only."""
+    from embedsim.backends.gemini.embedder import GeminiEmbedder
+    from embedsim.inputs.items import text_item
+
+    def carrying() -> list[str]:
+        return sorted(name for name, logger in list(logging.root.manager.loggerDict.items())
+                      if isinstance(logger, logging.Logger) and any(isinstance(f, RedactingFilter) for f in logger.filters))
+
+    seen: list[list[str]] = []
+    with GeminiEmulator() as emulator:
+        embedder = GeminiEmbedder(MODEL, 128, api_key=KEY, base_url=emulator.base_url)
+        real = embedder.client.models.embed_content
+        monkeypatch.setattr(embedder.client.models, "embed_content", lambda **kw: seen.append(carrying()) or real(**kw))
+        embedder.embed([text_item("a")])
+        embedder.close()
+    assert "google_genai" in seen[0] and "httpx" in seen[0]  # during the call
+    assert carrying() == []
+
+
 # --- every other vendor (Voyage, Cohere, Jina, OpenAI) ----------------------------------------------
 
 VENDOR_INNER = '''

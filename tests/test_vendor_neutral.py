@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import textwrap
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -185,7 +184,7 @@ def test_an_unknown_vendor_records_no_key_digests_its_images_and_replays_offline
     assert (entry["api_version"], entry["endpoint"], entry["interactions"]) == ("v2", server.base_url, 1)
     report = json.loads((acme.path / "report" / "report.json").read_text(encoding="utf-8"))
     (row,) = report["provenance"][MODEL]
-    assert row["flag"] == f"answered by 127.0.0.1, not api.acme.example" and not row["official"]
+    assert row["flag"] == "answered by 127.0.0.1, not api.acme.example" and not row["official"]
     for path in acme.path.rglob("*"):  # no file anywhere holds the key
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path

@@ -9,15 +9,18 @@ Each installed package may publish backends under the entry-point group
 A model id resolves to the first backend (by entry-point name) that lists it in
 ``model_ids``, else the first whose ``id_pattern`` matches it. This module is cheap to
 import (no numpy); a backend's code is imported only by :func:`get_embedder`.
+
+The entry points are read once, on first use; :func:`invalidate` forgets them (the pytest
+plugin does at the start and end of each run, so a run sees the backends installed when it
+starts, and an in-process run - pytester's - leaves its own behind).
 """
 
 from __future__ import annotations
 
 import difflib
-import sys
+import threading
 import warnings
 from collections.abc import Iterable
-from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +35,11 @@ GROUP = "embedsim.backends"
 DEFAULT_MODEL = "pixels"
 
 
-@lru_cache(maxsize=4)
-def _load(path: tuple[str, ...]) -> tuple[BackendSpec, ...]:
+_LOCK = threading.Lock()
+_SPECS: tuple[BackendSpec, ...] | None = None
+
+
+def _load() -> tuple[BackendSpec, ...]:
     specs: list[BackendSpec] = []
     for point in sorted(entry_points(group=GROUP), key=lambda p: p.name):
         try:
@@ -52,8 +58,23 @@ def _load(path: tuple[str, ...]) -> tuple[BackendSpec, ...]:
 
 
 def backends() -> tuple[BackendSpec, ...]:
-    """The installed backends, by entry-point name (read again when ``sys.path`` changes)."""
-    return _load(tuple(sys.path))
+    """The installed backends, by entry-point name (read on first use, until :func:`invalidate`)."""
+    global _SPECS
+    specs = _SPECS
+    if specs is None:
+        with _LOCK:
+            if _SPECS is None:
+                _SPECS = _load()
+            specs = _SPECS
+    return specs
+
+
+def invalidate() -> None:
+    """Forget the backends read so far: the next lookup reads the entry points again (after
+    installing a backend into a running process, like :func:`importlib.invalidate_caches`)."""
+    global _SPECS
+    with _LOCK:
+        _SPECS = None
 
 
 def known_ids() -> list[str]:
@@ -157,5 +178,5 @@ def get_embedder(model_id: str = DEFAULT_MODEL, dimension: int | None = None, **
 
 
 __all__ = ["DEFAULT_DIMENSION", "DEFAULT_MODEL", "GROUP", "BackendSpec", "Embedder", "backends", "check_items",
-           "check_model_id", "find", "get_embedder", "is_local", "key_hint", "known_ids", "naming", "param_id",
-           "remote_defaults", "resolve", "split_variant"]
+           "check_model_id", "find", "get_embedder", "invalidate", "is_local", "key_hint", "known_ids", "naming",
+           "param_id", "remote_defaults", "resolve", "split_variant"]

@@ -3,10 +3,35 @@
 A backend is a :class:`BackendSpec` published under the entry-point group
 ``embedsim.backends`` (see :mod:`embedsim.backends`). The spec is plain data, cheap to
 import; its ``factory`` (``"module:Class"``) is imported only when an embedder is made.
-The factory is called as ``Class(model_id=..., dimension=..., **options)``; remote
-backends also get ``api_key`` (the recorder passes a placeholder while replaying),
-``timeout`` and ``api_version`` when the user set them (unset: the backend's own default,
-:attr:`Wire.default_timeout` / :attr:`Wire.default_api_version`).
+
+**The factory's keyword arguments** - every caller (the pytest plugin, recorded or live, the
+command line, :func:`embedsim.backends.get_embedder`) goes through :meth:`BackendSpec.create`,
+so every backend receives them the same way, as keywords:
+
+* ``model_id`` (str) and ``dimension`` (int, within :attr:`BackendSpec.dimensions`): always.
+* remote backends only (``local=False``; a local backend never gets these):
+
+  - ``api_key``: the caller's, else the first non-empty variable of :attr:`BackendSpec.key_env`
+    (a :class:`Secret`), else ``None`` - the backend says which variable to set. While a
+    cassette replays, a placeholder (``embedsim.recording.PLACEHOLDER_KEY``): the calls never
+    leave the process.
+  - ``timeout``: seconds one call attempt may take, ``0`` for no limit; only when set
+    (``--embedsim-timeout``, CLI ``--timeout``), else the backend's own default
+    (:attr:`Wire.default_timeout`).
+  - ``api_version``: e.g. ``"v1beta"``; only when set (``--embedsim-api-version``, CLI
+    ``--api-version``), else the backend's own default
+    (:attr:`Wire.default_api_version`).
+
+* anything else a caller passes in Python (``progress``, ``base_url``, ``task``, ...) goes to
+  the factory as given; each backend documents the ones it takes (e.g.
+  :class:`~embedsim.backends.gemini.embedder.GeminiEmbedder`). No caller passes a cache: a
+  cache is a wrapper around any embedder (:class:`~embedsim.backends.cache.CachedEmbedder`).
+
+**The embedder** (:class:`Embedder`) has ``model_id``, ``dimension``, ``local`` and
+``embed(items)``; optionally ``aembed(items)``, ``close()``, and the attributes ``task`` and
+``endpoint`` (where its calls go), which a cache key includes. An ``embed`` / ``aembed``
+that takes a keyword ``received`` calls ``received(items, vectors)`` with each call's items
+and unit vectors as they arrive, so a cache in front of it keeps them if the run is interrupted.
 
 This module imports neither numpy nor the items module at run time.
 """
@@ -14,6 +39,7 @@ This module imports neither numpy nor the items module at run time.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +108,10 @@ class Wire:
     gateway's prefix, a project and region) is not compared, so a recording made through
     another base URL replays against the default one. ``None``: the whole path. An optional
     ``version`` group is the API version the call was made on (recorded in provenance).
+    ``credential_urls``: regular expressions (full match on the URL) of the SDK's own credential
+    exchanges (an OAuth token endpoint, STS, SSO, a metadata server): their answers carry secrets
+    (access tokens, session keys), so they are never recorded or replayed - the recording layer
+    lets them through live (vcr's ``before_record_request`` returning ``None``).
     ``base_url_env``: environment variables that point the endpoint elsewhere (a gateway,
     a test server). ``default_api_version`` and ``default_timeout`` (seconds per attempt)
     are what the backend uses unless told otherwise.
@@ -92,6 +122,7 @@ class Wire:
     credential_params: tuple[str, ...] = ()
     media_paths: tuple[str, ...] = ()
     call_path: str | None = None
+    credential_urls: tuple[str, ...] = ()
     base_url_env: tuple[str, ...] = ()
     default_api_version: str | None = None
     default_timeout: float = 60.0
@@ -127,6 +158,16 @@ class BackendSpec:
     #: ``(model id pattern, max tokens)`` pairs, first full match wins: the longest text a
     #: model takes (estimated by :func:`embedsim.inputs.items.estimate_tokens`); no limit if none matches.
     text_limits: tuple[tuple[str, int], ...] = ()
+    #: Credentials that are not an API-key variable (a cloud SDK's chain: AWS profiles and roles,
+    #: Google Application Default Credentials): ``"module:function"``, imported when asked and
+    #: called as ``function(environ) -> str | None`` - where credentials were found (never the
+    #: secret itself) or ``None``. It must not use the network. With such credentials and no API
+    #: key, a recording gives the factory ``api_key=None`` (the SDK's own chain); a replay gives it
+    #: the placeholder key as always, which the backend uses instead of any credentials.
+    credentials: str | None = None
+    #: Variables that name those credentials (``AWS_PROFILE``), shown in messages and record
+    #: commands after :attr:`key_env`.
+    credential_env: tuple[str, ...] = ()
     _compiled: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -201,6 +242,18 @@ class BackendSpec:
                 return Secret(value)
         return None
 
+    def credentials_found(self, environ: Mapping[str, str]) -> str | None:
+        """Where this backend's credentials were found: ``"an API key"`` (:meth:`api_key`), what
+        :attr:`credentials` says, or ``None`` when there are none (always ``None`` for a backend
+        declaring neither)."""
+        if self.api_key(environ) is not None:
+            return "an API key"
+        if self.credentials is None:
+            return None
+        module, _, attribute = self.credentials.partition(":")
+        found = getattr(importlib.import_module(module), attribute)(environ)
+        return str(found) if found else None
+
     def load_factory(self) -> Any:
         """The class (or callable) named by :attr:`factory`, imported now."""
         module, _, attribute = self.factory.partition(":")
@@ -209,11 +262,17 @@ class BackendSpec:
             target = getattr(target, part)
         return target
 
-    def create(self, model_id: str, dimension: int | None = None, **options: Any) -> Embedder:
-        """An embedder for ``model_id`` at ``dimension`` (default :attr:`default_dimension`)."""
+    def create(self, model_id: str, dimension: int | None = None, *, api_key: str | None = None,
+               timeout: float | None = None, api_version: str | None = None, **options: Any) -> Embedder:
+        """An embedder for ``model_id`` at ``dimension`` (default :attr:`default_dimension`): the
+        factory called with the keyword arguments of this module's docstring (the remote ones -
+        ``api_key``, ``timeout``, ``api_version`` - for a remote backend only)."""
         if not self.matches(model_id):
             raise InputError(f"backend {self.name} does not serve model id {model_id!r}")
         size = self.check_dimension(model_id, self.default_dimension if dimension is None else dimension)
+        if not self.local:
+            options["api_key"] = Secret(api_key) if api_key else self.api_key(os.environ)
+            options.update((k, v) for k, v in (("timeout", timeout), ("api_version", api_version)) if v is not None)
         return self.load_factory()(model_id=model_id, dimension=size, **options)  # type: ignore[no-any-return]
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from embedsim.plugin import outcomes
+from embedsim.plugin import outcomes, upstream
 from embedsim.plugin.settings import Settings
 from embedsim.errors import NotApplicable
 from embedsim.plugin.parametrize import base_test_name, model_of
@@ -61,17 +61,6 @@ def not_applicable(item: pytest.Item, rep: pytest.TestReport, excinfo: pytest.Ex
     rep.outcome = "skipped"
     rep.longrepr = (str(item.path), lines[-1] if lines else 0, f"not applicable: {reason}")
     item.stash[NOT_APPLICABLE] = reason
-
-
-def snapshots_not_judged(config: pytest.Config, report: pytest.TestReport) -> None:
-    """Tell syrupy that the test of ``report`` did not get to compare its snapshots, so none of
-    them is unused: syrupy learns each test's outcome from its ``pytest_runtest_logreport`` (the
-    last of setup and call) and never counts the snapshots of a skipped test as unused. Only
-    syrupy is told; pytest and every other plugin keep the failure."""
-    syrupy = config.pluginmanager.get_plugin("syrupy")
-    if syrupy is not None:
-        syrupy.pytest_runtest_logreport(report=pytest.TestReport(
-            report.nodeid, report.location, report.keywords, "skipped", None, "call"))
 
 
 def _narrowed(config: pytest.Config) -> set[str]:
@@ -147,7 +136,7 @@ class RunHooks:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed and (getattr(report, outcomes.CAUSE_ATTRIBUTE, "") == "recording"
                               or getattr(report, NEVER_RAN_ATTRIBUTE, False)):
-            snapshots_not_judged(self.config, report)
+            upstream.tell_syrupy_not_judged(self.config, report)  # not judged: none of its snapshots is unused
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -157,25 +157,26 @@ def recorded_embedder(
     persister = StagedPersister(fresh=record_mode == "rewrite")
     vcr = make_vcr(path.parent, record_mode, user_config=vcr_config, persister=persister, configure=configure,
                    model_id=model_id)
-    context = vcr.use_cassette(path.name)
-    try:
-        cassette = context.__enter__()
-    except CassetteUnreadable as exc:
-        raise CassetteUnreadable(
-            f"{exc}: restore it from version control (git checkout -- {path}) or delete it and record it again "
-            f"with: {record_command(nodeid, 'rewrite', options, key_name)}") from None
-    inner = None
-    try:
+    inner: Embedder | None = None
+
+    def close_inner() -> None:
+        close = getattr(inner, "close", None)
+        if callable(close):
+            close()
+
+    with ExitStack() as stack:
+        stack.callback(close_inner)  # last: after the cassette is closed
+        try:
+            cassette = stack.enter_context(vcr.use_cassette(path.name))
+        except CassetteUnreadable as exc:
+            raise CassetteUnreadable(
+                f"{exc}: restore it from version control (git checkout -- {path}) or delete it and record it again "
+                f"with: {record_command(nodeid, 'rewrite', options, key_name)}") from None
         inner = factory(model_id, dimension, api_key=PLACEHOLDER_KEY if replay else key, **backend_options)
         embedder = RecordedEmbedder(inner, path, nodeid, recording=not replay, network=network, options=options,
                                     key_name=key_name, vendor=vendor, environ=environ,
                                     base_url_env=wire.base_url_env if wire is not None else ())
         embedder.cassette = cassette
         yield embedder
-    finally:
-        context.__exit__(None, None, None)
-        close = getattr(inner, "close", None)
-        if callable(close):
-            close()
     if not embedder.failed and (written := persister.commit()) is not None and model_dir is not None:
         write_provenance(model_dir, written, describe(cassette.requests, cassette.responses, wires_of(model_id)))

@@ -18,7 +18,7 @@ from embedsim.backends.base import Embedder
 from embedsim.errors import RecordingError
 from embedsim.inputs.items import Item
 from embedsim.recording.mismatch import CassetteMismatch, cassette_error, describe_mismatch
-from embedsim.recording.modes import replays
+from embedsim.recording.modes import key_names, replays
 from embedsim.recording.naming import record_command
 from embedsim.recording.network import NetworkPolicy
 from embedsim.recording.provenance import answered_by_emulator, describe, write_provenance
@@ -143,7 +143,8 @@ def recorded_embedder(
     provenance. ``vcr_config`` / ``configure`` are the user's
     vcr settings and pytest-recording's configure hook; ``network`` what pytest-recording
     blocks; ``options`` the run's options for printed record commands. A replay hands the
-    SDK :data:`PLACEHOLDER_KEY` and may not connect anywhere.
+    SDK :data:`PLACEHOLDER_KEY` and may not connect anywhere; a recording hands it the API key, or
+    ``None`` when the credentials come from the SDK's own chain (``BackendSpec.credentials``).
     """
     from embedsim.backends import find, get_embedder
 
@@ -151,9 +152,14 @@ def recorded_embedder(
     spec = find(model_id)
     wire = spec.wire if spec is not None else None
     vendor = wire is not None and bool(wire.official_hosts)
-    key_name = spec.key_env[0] if spec is not None and spec.key_env else None
-    key = spec.api_key(os.environ if environ is None else environ) if spec is not None else None
-    replay = replays(record_mode, path, key, model_id, nodeid, model_dir=model_dir, options=options)
+    env = os.environ if environ is None else environ
+    names = key_names(model_id)
+    key_name = names[0] if names else None
+    key = spec.api_key(env) if spec is not None else None
+    # credentials an SDK finds itself (a cloud chain: AWS profiles and roles, Google ADC) can record too;
+    # the factory then gets api_key=None and uses its chain
+    found = spec.credentials_found(env) if spec is not None else None
+    replay = replays(record_mode, path, found, model_id, nodeid, model_dir=model_dir, options=options)
     persister = StagedPersister(fresh=record_mode == "rewrite")
     vcr = make_vcr(path.parent, record_mode, user_config=vcr_config, persister=persister, configure=configure,
                    model_id=model_id)

@@ -179,6 +179,11 @@ def recorded_embedder(
                 f"{exc}: restore it from version control (git checkout -- {path}) or delete it and record it again "
                 f"with: {record_command(nodeid, 'rewrite', options, key_name)}") from None
         inner = factory(model_id, dimension, api_key=PLACEHOLDER_KEY if replay else key, **backend_options)
+        if isinstance(getattr(inner, "max_concurrency", None), int):
+            # one call at a time under a cassette: vcrpy is not thread-safe - while one thread opens a
+            # connection it unpatches the HTTP classes process-wide (force_reset), so a connection another
+            # thread opens then is neither recorded nor replayed
+            inner.max_concurrency = 1  # type: ignore[attr-defined]
         embedder = RecordedEmbedder(inner, path, nodeid, recording=not replay, network=network, options=options,
                                     key_name=key_name, vendor=vendor, environ=environ,
                                     base_url_env=wire.base_url_env if wire is not None else ())

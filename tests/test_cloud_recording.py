@@ -67,7 +67,8 @@ def _vertex(env: pytest.MonkeyPatch, root: Path) -> Iterator[object]:
 
 
 def _aws_secrets(_server: object, _root: Path) -> list[str]:
-    return [SECRET, TOKEN, ACCESS_KEY]
+    # the access key id is an identifier, not a secret (botocore's DEBUG logs show it)
+    return [SECRET, TOKEN]
 
 
 def _google_secrets(server: object, root: Path) -> list[str]:
@@ -87,16 +88,22 @@ FAMILIES = {
 }
 
 
+def cloud_environment(env: pytest.MonkeyPatch, root: Path) -> None:
+    """No cloud setting from the machine: no AWS or Google variable, empty AWS and gcloud config."""
+    for name in (*AWS_VARIABLES, *GOOGLE_VARIABLES, ALLOW_EMULATOR, "GEMINI_API_KEY", "GOOGLE_API_KEY",
+                 "GOOGLE_GENAI_USE_VERTEXAI"):
+        env.delenv(name, raising=False)
+    env.setenv("AWS_CONFIG_FILE", str(root / "aws-config"))
+    env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(root / "aws-credentials"))
+    env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    env.setenv("CLOUDSDK_CONFIG", str(root / "gcloud"))
+
+
 @pytest.fixture
 def cloud(pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch, tmp_path: Path,
           outside_xdist: None) -> pytest.MonkeyPatch:
-    """No cloud setting from the machine: no AWS or Google variable, empty AWS and gcloud config."""
-    for name in (*AWS_VARIABLES, *GOOGLE_VARIABLES, ALLOW_EMULATOR):
-        clean_env.delenv(name, raising=False)
-    clean_env.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    clean_env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    clean_env.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    clean_env.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    """No cloud setting from the machine (:func:`cloud_environment`)."""
+    cloud_environment(clean_env, tmp_path)
     return clean_env
 
 

@@ -116,6 +116,17 @@ class RecordedEmbedder:
         return f"<{self.model_id} {mode} {self.cassette_path}>"
 
 
+def _credentials(spec: Any, environ: Mapping[str, str] | None) -> tuple[str | None, str | None]:
+    """``(API key or None, where credentials were found or None)``. Credentials an SDK finds itself
+    (a cloud chain: AWS profiles and roles, Google ADC) can record too; the factory then gets
+    ``api_key=None`` and uses its chain. A function of its own: no frame of the recorder holds the
+    environment (``-l`` would print it)."""
+    if spec is None:
+        return None, None
+    env = os.environ if environ is None else environ
+    return spec.api_key(env), spec.credentials_found(env)
+
+
 @contextmanager
 def recorded_embedder(
     model_id: str,
@@ -152,13 +163,9 @@ def recorded_embedder(
     spec = find(model_id)
     wire = spec.wire if spec is not None else None
     vendor = wire is not None and bool(wire.official_hosts)
-    env = os.environ if environ is None else environ
     names = key_names(model_id)
     key_name = names[0] if names else None
-    key = spec.api_key(env) if spec is not None else None
-    # credentials an SDK finds itself (a cloud chain: AWS profiles and roles, Google ADC) can record too;
-    # the factory then gets api_key=None and uses its chain
-    found = spec.credentials_found(env) if spec is not None else None
+    key, found = _credentials(spec, environ)
     replay = replays(record_mode, path, found, model_id, nodeid, model_dir=model_dir, options=options)
     persister = StagedPersister(fresh=record_mode == "rewrite")
     vcr = make_vcr(path.parent, record_mode, user_config=vcr_config, persister=persister, configure=configure,

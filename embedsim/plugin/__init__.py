@@ -157,8 +157,9 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     ones replay ``<cassette dir>/<model>/<module>/<test>.yaml`` (``--record-mode=none``,
     the default) or record it (``--record-mode=once|new_episodes|all|rewrite`` with
     the backend's credentials: its ``key_env``, or its SDK's chain, ``credentials``). A test with
-    no cassette and no way to record one is skipped with the command that records it (it fails instead when the model has recordings); a
-    request the cassette does not hold fails with the items that changed.
+    no cassette and no way to record one is skipped with the command that records it (it fails
+    instead when the model has recordings); a request the cassette does not hold fails with the
+    items that changed.
 
     pytest-recording's fixtures apply: the user's ``vcr_config`` (merged over embedsim's,
     :func:`embedsim.recording.merged_config`; its ``record_mode`` when no

@@ -191,3 +191,16 @@ def test_recording_a_bedrock_model_from_the_emulator_is_refused_naming_its_endpo
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*EmulatorAnswer*unset AWS_ENDPOINT_URL_BEDROCK_RUNTIME or AWS_ENDPOINT_URL*"])
     assert _files(pytester.path / "cassettes", "*.yaml") == []
+
+
+def test_disable_recording_calls_a_cloud_model_live_with_its_chain(pytester: pytest.Pytester,
+                                                                   cloud: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``--disable-recording`` needs credentials, not an API key: boto3's chain will do."""
+    spec = FAMILIES["titan"]
+    pytester.makeini(f"[pytest]\nembedsim_models = {spec.model}\n")
+    pytester.makepyfile(test_cloud=EXPERIMENT)
+    (pytester.path / "shades.json").write_text(json.dumps({"red": 200, "dark": 40}))
+    with cloud.context() as env, spec.record(env, tmp_path) as server:
+        pytester.runpytest("--disable-recording").assert_outcomes(passed=1)
+        assert len(server.embed_calls) == 4  # type: ignore[attr-defined]
+    assert _files(pytester.path, "*.yaml") == []

@@ -251,3 +251,44 @@ def test_no_vendor_key_appears_anywhere(pytester: pytest.Pytester, monkeypatch: 
     found += [f"file: {p.relative_to(pytester.path)}" for p in pytester.path.rglob("*")
               if p.is_file() and key.encode() in p.read_bytes()]
     assert found == []
+
+
+# --- cloud credentials: AWS keys and session tokens, OAuth tokens, service-account files (issue 22) ---
+
+
+@pytest.mark.parametrize("family", ["titan", "vertex"])
+@pytest.mark.parametrize("fault", [None, "expired", "500"])
+def test_cloud_credentials_appear_nowhere(pytester: pytest.Pytester, family: str, fault: str | None,
+                                          tmp_path: Path) -> None:
+    """Recording with a cloud SDK's chain - AWS's secret key and session token (SigV4), a service
+    account's private key and OAuth access token - writes none of them, nor the service-account
+    file's path, in a cassette, provenance.json, the report, junit XML, a log file or the output
+    (``-l``: every frame's locals), whether the call succeeds or fails."""
+    from test_cloud_recording import FAMILIES, cloud_environment
+
+    from embedsim.recording import ALLOW_EMULATOR
+
+    spec = FAMILIES[family]
+    pytester.makeini(f"[pytest]\nembedsim_models = {spec.model}\n")
+    pytester.makepyfile(test_cloud=USERINFO_EXPERIMENT)
+    with pytest.MonkeyPatch.context() as env:
+        cloud_environment(env, tmp_path)
+        with spec.record(env, tmp_path) as server:
+            env.setenv(ALLOW_EMULATOR, "1")
+            if fault is not None:
+                server.inject(fault, times=None)  # type: ignore[attr-defined]
+            result = pytester.runpytest(
+                "--record-mode=once", "-l", "-vv", "--tb=long", "--embedsim-report", "report",
+                "--junitxml=junit.xml", "--log-file=run.log", "--log-file-level=DEBUG", "-p", "no:cacheprovider")
+            secrets = spec.secrets(server, tmp_path)
+    result.assert_outcomes(passed=1) if fault is None else result.assert_outcomes(failed=1)
+    assert secrets and all(len(s) >= 5 for s in secrets)
+    output = result.stdout.str() + result.stderr.str()
+    found = [f"output: {s[:12]}..." for s in secrets if s in output]
+    for path in pytester.path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path.relative_to(pytester.path)}: {s[:12]}..." for s in secrets if s.encode() in data]
+    assert found == []
+    if fault is None:
+        assert (pytester.path / "report" / "report.json").is_file() and list(pytester.path.rglob("provenance.json"))

@@ -29,7 +29,8 @@ so every backend receives them the same way, as keywords:
 
 **The embedder** (:class:`Embedder`) has ``model_id``, ``dimension``, ``local`` and
 ``embed(items)``; optionally ``aembed(items)``, ``close()``, and the attributes ``task`` and
-``endpoint`` (where its calls go), which a cache key includes. An ``embed`` / ``aembed``
+``endpoint`` (where its calls go), which a cache key includes, and ``max_concurrency`` (calls in
+flight at once), which a recording or a replay sets to 1 (vcrpy is not thread-safe). An ``embed`` / ``aembed``
 that takes a keyword ``received`` calls ``received(items, vectors)`` with each call's items
 and unit vectors as they arrive, so a cache in front of it keeps them if the run is interrupted.
 

@@ -156,9 +156,10 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     """The embedder of the current model. Local models (``pixels``) run as they are; remote
     ones replay ``<cassette dir>/<model>/<module>/<test>.yaml`` (``--record-mode=none``,
     the default) or record it (``--record-mode=once|new_episodes|all|rewrite`` with
-    the backend's key variable, its ``key_env``). A test with no cassette and no way to record one is skipped with
-    the command that records it (it fails instead when the model has recordings); a
-    request the cassette does not hold fails with the items that changed.
+    the backend's credentials: its ``key_env``, or its SDK's chain, ``credentials``). A test with
+    no cassette and no way to record one is skipped with the command that records it (it fails
+    instead when the model has recordings); a request the cassette does not hold fails with the
+    items that changed.
 
     pytest-recording's fixtures apply: the user's ``vcr_config`` (merged over embedsim's,
     :func:`embedsim.recording.merged_config`; its ``record_mode`` when no
@@ -173,8 +174,9 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     network = network_policy(request)
     if is_local(embedsim_model) or config.getoption("disable_recording", False):
         spec = resolve(embedsim_model)
-        if not spec.local and spec.api_key(os.environ) is None:
-            pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs {' or '.join(spec.key_env)}")
+        if not spec.local and spec.credentials_found(os.environ) is None:
+            pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs "
+                        f"{' or '.join(recording.key_names(embedsim_model)) or 'credentials'}")
         live = get_embedder(embedsim_model, embedsim_settings.dimension,
                             **({} if spec.local else embedsim_settings.remote_options()))
         yield live if live.local else recording.LiveEmbedder(live, network)

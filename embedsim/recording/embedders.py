@@ -18,7 +18,7 @@ from embedsim.backends.base import Embedder
 from embedsim.errors import RecordingError
 from embedsim.inputs.items import Item
 from embedsim.recording.mismatch import CassetteMismatch, cassette_error, describe_mismatch
-from embedsim.recording.modes import replays
+from embedsim.recording.modes import key_names, replays
 from embedsim.recording.naming import record_command
 from embedsim.recording.network import NetworkPolicy
 from embedsim.recording.provenance import answered_by_emulator, describe, write_provenance
@@ -118,6 +118,17 @@ class RecordedEmbedder:
         return f"<{self.model_id} {mode} {self.cassette_path}>"
 
 
+def _credentials(spec: Any, environ: Mapping[str, str] | None) -> tuple[str | None, str | None]:
+    """``(API key or None, where credentials were found or None)``. Credentials an SDK finds itself
+    (a cloud chain: AWS profiles and roles, Google ADC) can record too; the factory then gets
+    ``api_key=None`` and uses its chain. A function of its own: no frame of the recorder holds the
+    environment (``-l`` would print it)."""
+    if spec is None:
+        return None, None
+    env = os.environ if environ is None else environ
+    return spec.api_key(env), spec.credentials_found(env)
+
+
 @contextmanager
 def recorded_embedder(
     model_id: str,
@@ -145,7 +156,8 @@ def recorded_embedder(
     provenance. ``vcr_config`` / ``configure`` are the user's
     vcr settings and pytest-recording's configure hook; ``network`` what pytest-recording
     blocks; ``options`` the run's options for printed record commands. A replay hands the
-    SDK :data:`PLACEHOLDER_KEY` and may not connect anywhere.
+    SDK :data:`PLACEHOLDER_KEY` and may not connect anywhere; a recording hands it the API key, or
+    ``None`` when the credentials come from the SDK's own chain (``BackendSpec.credentials``).
     """
     from embedsim.backends import find, get_embedder
 
@@ -153,9 +165,10 @@ def recorded_embedder(
     spec = find(model_id)
     wire = spec.wire if spec is not None else None
     vendor = wire is not None and bool(wire.official_hosts)
-    key_name = spec.key_env[0] if spec is not None and spec.key_env else None
-    key = spec.api_key(os.environ if environ is None else environ) if spec is not None else None
-    replay = replays(record_mode, path, key, model_id, nodeid, model_dir=model_dir, options=options)
+    names = key_names(model_id)
+    key_name = names[0] if names else None
+    key, found = _credentials(spec, environ)
+    replay = replays(record_mode, path, found, model_id, nodeid, model_dir=model_dir, options=options)
     persister = StagedPersister(fresh=record_mode == "rewrite")
     vcr = make_vcr(path.parent, record_mode, user_config=vcr_config, persister=persister, configure=configure,
                    model_id=model_id)
@@ -175,6 +188,11 @@ def recorded_embedder(
                 f"{exc}: restore it from version control (git checkout -- {path}) or delete it and record it again "
                 f"with: {record_command(nodeid, 'rewrite', options, key_name)}") from None
         inner = factory(model_id, dimension, api_key=PLACEHOLDER_KEY if replay else key, **backend_options)
+        if isinstance(getattr(inner, "max_concurrency", None), int):
+            # one call at a time under a cassette: vcrpy is not thread-safe - while one thread opens a
+            # connection it unpatches the HTTP classes process-wide (force_reset), so a connection another
+            # thread opens then is neither recorded nor replayed
+            inner.max_concurrency = 1  # type: ignore[attr-defined]
         embedder = RecordedEmbedder(inner, path, nodeid, recording=not replay, network=network, options=options,
                                     key_name=key_name, vendor=vendor, environ=environ,
                                     base_url_env=wire.base_url_env if wire is not None else ())

@@ -30,11 +30,12 @@ class MissingRecording(RecordingError):
 
 
 def key_names(model_id: str) -> tuple[str, ...]:
-    """The environment variables of ``model_id``'s key (its backend's ``key_env``)."""
+    """The environment variables of ``model_id``'s credentials: its backend's ``key_env``, then its
+    ``credential_env`` (``AWS_PROFILE``, ``GOOGLE_APPLICATION_CREDENTIALS``)."""
     from embedsim.backends import find
 
     spec = find(model_id)
-    return spec.key_env if spec is not None else ()
+    return (*spec.key_env, *spec.credential_env) if spec is not None else ()
 
 
 def has_recordings(model_dir: Path) -> bool:
@@ -44,8 +45,10 @@ def has_recordings(model_dir: Path) -> bool:
 
 def replays(record_mode: str, path: Path, key: str | None, model_id: str, nodeid: str, *,
             model_dir: Path | None = None, options: Sequence[str] = ()) -> bool:
-    """True to replay ``path``, False to record it. Refuses, before any call, a mode that
-    needs a recording that cannot be made: no cassette in mode ``none``, or no API key for
+    """True to replay ``path``, False to record it. ``key`` says whether credentials were found
+    (:meth:`~embedsim.backends.base.BackendSpec.credentials_found`: an API key or the SDK's chain),
+    ``None`` when there are none. Refuses, before any call, a mode that
+    needs a recording that cannot be made: no cassette in mode ``none``, or no credentials for
     a mode that records (``once`` without a cassette, ``new_episodes``, ``all``,
     ``rewrite``) - with :class:`MissingRecording` when the cassette is missing but the
     model has recordings in ``model_dir``, else :class:`NotRecorded`. ``options`` go
@@ -53,7 +56,7 @@ def replays(record_mode: str, path: Path, key: str | None, model_id: str, nodeid
     if record_mode not in RECORD_MODES:
         raise EmbedsimError(f"unknown record mode {record_mode!r}; use one of {', '.join(RECORD_MODES)}")
     names = key_names(model_id)
-    keys = " or ".join(names) or "an API key"
+    keys = " or ".join(names) or "an API key"  # the credentials' variables
     key_name = names[0] if names else None
     exists = path.is_file()
     if record_mode == "rewrite":
@@ -75,6 +78,6 @@ def replays(record_mode: str, path: Path, key: str | None, model_id: str, nodeid
                           mode="once")
     if key is None:
         raise NotRecorded(f"--record-mode={record_mode} needs {keys} to add to "
-                          f"{show_path(path)}; set the key, or replay it with --record-mode=none", model_id=model_id,
+                          f"{show_path(path)}; set the credentials, or replay it with --record-mode=none", model_id=model_id,
                           short=f"--record-mode={record_mode} needs {keys} for {model_id}")
     return False

@@ -6,6 +6,9 @@ Every vendor fact comes from the model's backend (its :class:`~embedsim.backends
 * Credentials never reach a cassette: the backend's credential headers and query parameters
   (and HTTP's ``Authorization`` / ``Proxy-Authorization``) are dropped, and so is a
   ``user:password@`` in the URL (:func:`vcr_config`).
+* The SDK's own credential exchanges (``Wire.credential_urls``: an OAuth token endpoint, STS,
+  a metadata server) are neither recorded nor matched: they go through live while recording,
+  and a replay never makes one (the backend gets a placeholder key, so it skips its chain).
 * Requests match on method, what identifies the call in the path (``Wire.call_path``: not
   the API version, not a gateway's path prefix), query and the normalised JSON body with
   media as digests; the host is not compared, so a cassette recorded through another base
@@ -30,7 +33,15 @@ from embedsim.backends.base import Wire
 from embedsim.errors import RecordingError
 from embedsim.files import atomic_write
 from embedsim.recording.bodies import BODY_MATCHER, body_matcher, digest_media
-from embedsim.recording.wire import call_of, credential_headers, credential_params, media_paths, wires_of, without_userinfo
+from embedsim.recording.wire import (
+    call_of,
+    credential_headers,
+    credential_params,
+    credential_url,
+    media_paths,
+    wires_of,
+    without_userinfo,
+)
 
 if TYPE_CHECKING:  # vcr is imported lazily: pytest-recording registers vcr.matchers for assert rewriting
     from vcr import VCR
@@ -62,9 +73,14 @@ path_matcher = call_matcher()
 
 def request_filter(wires: Sequence[Wire] | None = None) -> Callable[[Any], Any]:
     """A vcr ``before_record_request`` hook: no ``user:password@`` in the URL, media in the body
-    as digests (at the ``wires``' media paths, default every installed backend's)."""
+    as digests (at the ``wires``' media paths, default every installed backend's), and the SDK's
+    own credential exchanges (``Wire.credential_urls``: token endpoints, STS, metadata servers,
+    whose answers carry secrets) dropped - ``None``, so vcr neither records nor matches them and
+    lets them through live while recording."""
 
     def before_record_request(request: Any) -> Any:
+        if credential_url(without_userinfo(request.uri), wires_of() if wires is None else wires):
+            return None
         request.uri = without_userinfo(request.uri)
         request.body = digest_media(request.body, None if wires is None else media_paths(wires))
         return request

@@ -17,7 +17,8 @@ from embedsim.backends.base import Wire, without_userinfo
 #: in a base URL travels as ``Authorization: Basic``).
 HTTP_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization")
 
-__all__ = ["HTTP_CREDENTIAL_HEADERS", "call_of", "credential_headers", "credential_params", "foreign_hosts", "is_official",
+__all__ = ["HTTP_CREDENTIAL_HEADERS", "call_of", "credential_headers", "credential_params", "credential_url",
+           "foreign_hosts", "is_official",
            "media_paths", "shown_hosts", "wires_of", "without_userinfo"]
 
 
@@ -44,6 +45,12 @@ def credential_headers(wires: Sequence[Wire]) -> tuple[str, ...]:
 def credential_params(wires: Sequence[Wire]) -> tuple[str, ...]:
     """The query parameters never written to a cassette nor compared."""
     return _union(w.credential_params for w in wires)
+
+
+def credential_url(url: str, wires: Sequence[Wire]) -> bool:
+    """True when ``url`` is one of the SDK's own credential exchanges (:attr:`Wire.credential_urls`,
+    full match): an OAuth token endpoint, STS, SSO, a metadata server - never recorded nor matched."""
+    return any(re.fullmatch(pattern, url) for wire in wires for pattern in wire.credential_urls)
 
 
 def media_paths(wires: Sequence[Wire]) -> tuple[str, ...]:

@@ -41,7 +41,8 @@ RETRIED_STATUS_CODES = (408, 429, 500, 502, 503, 504)
 #: vcrpy's (each recorded response), the HTTP clients'. Their existing children (the SDK's
 #: per-module loggers, created when this module imports it) get the filter too.
 LOGGERS = ("google_genai", "vcr", "vcr.cassette", "vcr.stubs",
-           "vcr.stubs.httpx_stubs", "vcr.stubs.aiohttp_stubs", "httpx", "httpx2", "httpcore", "httpcore2", "aiohttp")
+           "vcr.stubs.httpx_stubs", "vcr.stubs.aiohttp_stubs", "httpx", "httpx2", "httpcore", "httpcore2", "aiohttp",
+           "google.auth", "google.oauth2")  # google-auth: where the credentials file is (Vertex AI)
 KEY_PATTERN = re.compile(r"AIza[0-9A-Za-z_\-]{20,}")
 REDACTED = "[redacted]"
 #: Shorter strings (test placeholders such as "k") are not remembered: redacting them would mangle messages.

@@ -57,8 +57,11 @@ class VertexEmbedder(GeminiEmbedder):
                 "GOOGLE_CLOUD_LOCATION) or pass project=...; credentials come from Application Default "
                 "Credentials (GOOGLE_APPLICATION_CREDENTIALS, `gcloud auth application-default login`)")
         self.location = self.location or "global"
-        client = genai.Client(vertexai=True, project=self.project, location=self.location,
-                              credentials=self.credentials, http_options=http_options)
+        # google-auth logs the credentials file's path (at DEBUG): redacted like a key
+        gemini_calls.protect(os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "").strip())
+        with gemini_calls.redacting_logs():
+            client = genai.Client(vertexai=True, project=self.project, location=self.location,
+                                  credentials=self.credentials, http_options=http_options)
         host = base_url or ("https://aiplatform.googleapis.com/" if self.location == "global"
                             else f"https://{self.location}-aiplatform.googleapis.com/")
         return client, f"{host.rstrip('/')}/{version}/projects/{self.project}/locations/{self.location}"

@@ -171,7 +171,7 @@ def test_a_cloud_model_records_with_its_chain_and_names_its_variables_when_there
     pytester.makeini(f"[pytest]\nembedsim_models = {spec.model}\n")
     pytester.makepyfile(test_cloud=EXPERIMENT)
     (pytester.path / "shades.json").write_text(json.dumps({"red": 200, "dark": 40}))
-    result = pytester.runpytest("--record-mode=once", "-rs")
+    result = pytester.runpytest("--record-mode=once", "-rs", "-vv")  # -vv: each skip its whole reason
     result.assert_outcomes(skipped=1)
     from embedsim.recording import key_names
 

@@ -495,7 +495,7 @@ def bench_cassette(quick: bool) -> dict[str, Any]:
                         machine_vcr = recording.make_vcr(tmp, "once")
                     else:
                         machine_vcr = vcr.VCR(cassette_library_dir=tmp, record_mode="once",
-                                              filter_headers=list(recording.KEY_HEADERS))
+                                              filter_headers=recording.vcr_config()["filter_headers"])
                     with machine_vcr.use_cassette(name):
                         emb = embedder(emu.base_url, d)
                         emb.embed(items)

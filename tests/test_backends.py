@@ -14,7 +14,7 @@ from embedsim.backends import GROUP, backends, check_items, get_embedder, is_loc
 from embedsim.backends.base import BackendSpec
 from embedsim.backends.gemini import SPEC as GEMINI, is_multimodal
 from embedsim.testing.gemini import GeminiEmulator
-from embedsim.errors import BackendError, InputError
+from embedsim.errors import InputError
 from embedsim.inputs.items import Item, text_item
 
 
@@ -34,7 +34,7 @@ from embedsim.backends.base import BackendSpec
 CALLS = []
 SPEC = BackendSpec(
     name="toy", model_ids=("toy-letters",), id_pattern=r"toy-letters-v\\d+", modalities=frozenset({"text"}),
-    local=True, key_env=(), official_host=None, dimensions=(26, 26), default_dimension=26,
+    local=True, key_env=(), dimensions=(26, 26), default_dimension=26,
     grouping="local: all items at once", factory="toy_backend:LetterEmbedder", description="toy, letters only",
 )
 
@@ -76,6 +76,30 @@ def test_entry_points_list_the_built_in_backends() -> None:
     assert points["pixels"] == "embedsim.backends.pixels:SPEC"
     assert points["gemini"] == "embedsim.backends.gemini:SPEC"
     assert {"pixels", "gemini"} <= {s.name for s in backends()}
+
+
+def test_the_registry_is_read_once_until_invalidated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Regression (issue 19): the registry was cached per ``sys.path`` (an ``lru_cache`` keyed on it):
+    read again whenever anything changed ``sys.path``, never when a backend was installed into a folder
+    already on it. Now it is read once, and :func:`embedsim.backends.invalidate` forgets it."""
+    import embedsim.backends as registry
+
+    site = install_toy_backend(tmp_path / "site")
+    reads = []
+    real = registry.entry_points
+    monkeypatch.setattr(registry, "entry_points", lambda **kw: reads.append(kw) or real(**kw))
+    registry.invalidate()
+    try:
+        before = {s.name for s in registry.backends()}
+        monkeypatch.syspath_prepend(str(site))
+        assert {s.name for s in registry.backends()} == before and "toy" not in before
+        assert len(reads) == 1  # a changed sys.path is not a reason to read the entry points again
+        registry.invalidate()
+        assert "toy" in {s.name for s in registry.backends()} and len(reads) == 2
+    finally:
+        monkeypatch.undo()
+        registry.invalidate()
+    assert "toy" not in {s.name for s in registry.backends()}
 
 
 def test_resolution_by_id_and_pattern() -> None:
@@ -129,21 +153,11 @@ def test_one_model_family_rule_for_backend_and_emulator(emulator: GeminiEmulator
 
 def test_a_text_only_model_refuses_an_image_before_any_call() -> None:
     spec = BackendSpec(name="t", model_ids=("t",), id_pattern=None, modalities=frozenset({"text"}), local=True,
-                       key_env=(), official_host=None, dimensions=(1, 8), default_dimension=8, grouping="",
+                       key_env=(), dimensions=(1, 8), default_dimension=8, grouping="",
                        factory="x:y")
     with pytest.raises(InputError, match=r"^t: item 'red' is image, but t embeds text only$"):
         spec.check_items("t", [text_item("fine"), png_item("red", (255, 0, 0))])
     check_items("an-unregistered-embedder", [png_item("red", (255, 0, 0))])  # a user's own embedder: its call
-
-
-def test_vertex_ai_is_refused_with_a_clear_message(emulator: GeminiEmulator, clean_env: pytest.MonkeyPatch) -> None:
-    clean_env.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    with pytest.raises(BackendError, match="Vertex AI is not supported.*one content per call"):
-        get_embedder("gemini-embedding-2", 128, api_key="k", base_url=emulator.base_url)
-    clean_env.delenv("GOOGLE_GENAI_USE_VERTEXAI")
-    with pytest.raises(BackendError, match="Vertex AI is not supported"):
-        get_embedder("gemini-embedding-2", 128, api_key="k", base_url=emulator.base_url, vertexai=True)
-    assert emulator.requests == []
 
 
 def test_the_registry_is_cheap_to_import_and_resolve() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from embedsim.backends.gemini.embedder import GeminiEmbedder
-from embedsim.backends.cache import CacheWarning, EmbeddingCache
+from embedsim.backends.cache import CachedEmbedder, CacheWarning, EmbeddingCache
 from embedsim.testing.gemini import GeminiEmulator
 from embedsim.errors import BackendError
 from embedsim.inputs.items import Item, text_item
@@ -19,9 +20,11 @@ from embedsim.inputs.items import Item, text_item
 MODEL = "gemini-embedding-2-preview"
 
 
-def make(emulator: GeminiEmulator, cache: EmbeddingCache | None, **options: Any) -> GeminiEmbedder:
+def make(emulator: GeminiEmulator, cache: EmbeddingCache | None, **options: Any) -> GeminiEmbedder | CachedEmbedder:
+    """The Gemini embedder, behind ``cache`` when one is given (the cache wraps any embedder)."""
     options = {"api_key": "k", "base_url": emulator.base_url, "initial_delay": 0.01, "max_delay": 0.02, **options}
-    return GeminiEmbedder(MODEL, dimension=128, cache=cache, **options)
+    embedder = GeminiEmbedder(MODEL, dimension=128, **options)
+    return embedder if cache is None else CachedEmbedder(embedder, cache)
 
 
 def texts(n: int) -> list[Item]:
@@ -97,7 +100,7 @@ def test_no_cache_by_default(emulator: GeminiEmulator) -> None:
     embedder = make(emulator, None)
     embedder.embed(texts(3))
     embedder.embed(texts(3))
-    assert embedder.cache is None and requested(emulator) == 6
+    assert getattr(embedder, "cache", None) is None and requested(emulator) == 6
 
 
 def test_second_run_requests_nothing_and_gives_the_same_vectors(emulator: GeminiEmulator, tmp_path: Path) -> None:
@@ -133,7 +136,7 @@ def test_another_endpoint_is_another_entry(emulator: GeminiEmulator, tmp_path: P
 def test_another_dimension_or_task_is_another_entry(emulator: GeminiEmulator, tmp_path: Path) -> None:
     cache = EmbeddingCache(tmp_path)
     make(emulator, cache).embed(texts(2))
-    GeminiEmbedder(MODEL, dimension=256, cache=cache, api_key="k", base_url=emulator.base_url).embed(texts(2))
+    CachedEmbedder(GeminiEmbedder(MODEL, dimension=256, api_key="k", base_url=emulator.base_url), cache).embed(texts(2))
     make(emulator, cache, task="clustering").embed(texts(2))
     assert requested(emulator) == 6 and len(cache) == 6
 
@@ -196,3 +199,92 @@ def test_an_unwritable_cache_folder_warns_once_and_keeps_the_vectors(
     message = str(caught[0].message)
     assert f"embedding cache {directory}" in message and f"{blocker} is a file, not a folder" in message
     assert np.array_equal(vectors, make(emulator, None).embed(texts(3)))
+
+
+# -- any embedder -------------------------------------------------------------------------------
+#: A throwaway remote backend installed through the entry point: letter counts, each call noted.
+REMOTE_BACKEND = '''
+from embedsim.backends.base import BackendSpec, Wire
+
+CALLS, OPTIONS = [], []
+SPEC = BackendSpec(
+    name="far", model_ids=("far-letters",), id_pattern=None, modalities=frozenset({"text"}), local=False,
+    key_env=("FAR_API_KEY",), wire=Wire(official_hosts=(r"far\\.example",)), dimensions=(26, 26), default_dimension=26,
+    grouping="all items in one call", factory="far_backend:FarEmbedder")
+
+
+class FarEmbedder:
+    local = False
+
+    def __init__(self, model_id, dimension, **options):
+        self.model_id, self.dimension = model_id, dimension
+        OPTIONS.append(options)
+
+    def embed(self, items):
+        import numpy as np
+
+        CALLS.append([i.text for i in items])
+        rows = np.full((len(items), 26), 0.01, dtype=np.float32)
+        for row, item in zip(rows, items):
+            for char in item.text.lower():
+                row[(ord(char) - ord("a")) % 26] += 1
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+'''
+
+
+@pytest.fixture
+def far_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The throwaway remote backend, installed for this test only."""
+    import importlib
+
+    import embedsim.backends as registry
+
+    site = tmp_path / "site"
+    info = site / "far_backend-1.0.dist-info"
+    info.mkdir(parents=True)
+    (site / "far_backend.py").write_text(REMOTE_BACKEND, encoding="utf-8")
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: far-backend\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[embedsim.backends]\nfar = far_backend:SPEC\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    registry.invalidate()
+    yield importlib.import_module("far_backend")
+    monkeypatch.undo()
+    sys.modules.pop("far_backend", None)
+    registry.invalidate()
+
+
+def test_the_cache_wraps_any_embedder(far_backend: Any, tmp_path: Path) -> None:
+    """Issue 19: the cache was Gemini's (``GeminiEmbedder(cache=...)``); it is a wrapper now."""
+    from embedsim.backends import get_embedder
+
+    cache = EmbeddingCache(tmp_path / "cache")
+    embedder = CachedEmbedder(get_embedder("far-letters", api_key="k"), cache)
+    first = embedder.embed(texts(3) + texts(1))  # a duplicate is asked for once
+    assert far_backend.CALLS == [["text 0", "text 1", "text 2"]] and len(cache) == 3
+    second = CachedEmbedder(get_embedder("far-letters", api_key="k"), cache).embed(texts(4))
+    assert far_backend.CALLS[1:] == [["text 3"]]
+    assert np.array_equal(second[:3], first[:3]) and second.shape == (4, 26) and second.dtype == np.float32
+    assert asyncio.run(embedder.aembed(texts(4))).shape == (4, 26) and len(far_backend.CALLS) == 2  # no aembed: embed
+
+
+def test_the_cli_cache_works_for_any_remote_backend(far_backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression (issue 19): ``--cache`` handed ``cache=`` to the backend's factory, which only
+    Gemini's took; and the CLI passed no ``api_key`` while the plugin did. Every backend now gets
+    the factory arguments of backends/base.py the same way."""
+    from embedsim.cli import main
+
+    monkeypatch.setenv("FAR_API_KEY", "far-key-123456")
+    common = ("--model", "far-letters", "--cache", str(tmp_path / "cache"), "--timeout", "5")
+    assert main(["matrix", "--rows", "text:ab", "text:cd", *common]) == 0, capsys.readouterr().err
+    assert main(["matrix", "--rows", "text:ab", "text:cd", "text:ef", *common]) == 0, capsys.readouterr().err
+    assert far_backend.CALLS == [["ab", "cd"], ["ef"]]
+    assert far_backend.OPTIONS == [{"api_key": "far-key-123456", "timeout": 5.0}] * 2
+
+
+def test_pytest_runs_never_use_the_cache() -> None:
+    """One test = one self-contained cassette: neither the plugin nor the recording layer can reach the cache."""
+    root = Path(__file__).resolve().parents[1] / "embedsim"
+    users = [str(path.relative_to(root)) for folder in ("plugin", "recording") for path in (root / folder).rglob("*.py")
+             if "backends.cache" in path.read_text(encoding="utf-8") or "CachedEmbedder" in path.read_text(encoding="utf-8")]
+    assert users == []

@@ -243,6 +243,17 @@ def test_version(capsys) -> None:
     assert run(capsys, "--version") == (0, f"embedsim {__version__}\n", "")
 
 
+def test_version_is_the_installed_distributions() -> None:
+    """Regression (issue 19): ``__version__`` was a literal beside pyproject.toml's, free to drift."""
+    code = ("import importlib.metadata as m; m.version = lambda name: {'pytest-embedsim': '9.8.7'}[name]; "
+            "import embedsim; print(embedsim.__version__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "9.8.7"
+    from importlib.metadata import version
+
+    assert __version__ == version("pytest-embedsim")
+
+
 def test_help_documents_both_commands_and_the_input_rule(capsys) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0 and "split" in out and "matrix" in out and "embedsim split face16.jpg" in out

@@ -18,18 +18,29 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_umask_is_read_at_import() -> None:
-    current = os.umask(0o022)
-    os.umask(current)
-    assert files._UMASK == current
+_UMASK_AFTER_IMPORT = """
+import os, stat, sys
+umask, os.umask = os.umask, None  # importing embedsim.files must neither set nor read the umask
+import embedsim.files
+os.umask = umask
+os.umask(int(sys.argv[2], 0))  # set after the import: the write must follow it
+path = embedsim.files.atomic_write(sys.argv[1], b"<html>")
+print(oct(stat.S_IMODE(path.stat().st_mode)))
+"""
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
-def test_new_file_gets_0666_less_the_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, umask: int,
-                                           mode: int) -> None:
-    monkeypatch.setattr(files, "_UMASK", umask)
-    path = atomic_write(tmp_path / "sub" / "index.html", b"<html>")
-    assert path.read_bytes() == b"<html>" and _mode(path) == mode
+def test_new_file_gets_0666_less_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    """Regression (issue 19): the umask was set (to read it) when embedsim.files was imported, so
+    a process that changed its umask later got files with the old one. (A subprocess: the umask
+    is the process's.)"""
+    import subprocess
+    import sys
+
+    path = tmp_path / "sub" / "index.html"
+    out = subprocess.run([sys.executable, "-c", _UMASK_AFTER_IMPORT, str(path), oct(umask)], capture_output=True,
+                         text=True, check=True).stdout
+    assert path.read_bytes() == b"<html>" and int(out, 8) == _mode(path) == mode
     assert [p.name for p in path.parent.iterdir()] == ["index.html"]  # no temporary file left
 
 

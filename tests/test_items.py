@@ -17,7 +17,8 @@ from PIL import Image
 
 from embedsim.backends import get_embedder
 from embedsim.errors import InputError
-from embedsim.inputs.items import MAX_TEXT_TOKENS, Item, item_from_bytes, load_item, text_item
+from embedsim.backends import check_items, resolve
+from embedsim.inputs.items import Item, item_from_bytes, load_item, text_item
 from embedsim.inputs.sniff import IMAGE_BRANDS, sniff_media
 
 
@@ -297,16 +298,24 @@ def test_a_file_name_that_is_not_utf8_gives_a_printable_label(tmp_path: Path) ->
     assert item.source.encode("utf-8").endswith(b"caf\\xe9.png")
 
 
-# --- text size: one limit for every model ------------------------------------------------
+# --- text size: each model's own limit (BackendSpec.text_limits), checked before any call ----------
 
-def test_text_over_the_largest_model_limit_is_refused_for_every_model() -> None:
-    with pytest.raises(InputError, match=f"'essay'.*over the {MAX_TEXT_TOKENS}-token input limit.*shorten or split"):
-        text_item("word " * 9000, label="essay")
-    text_item("word " * 6000)  # within the limit
+def test_a_text_over_its_models_limit_is_refused_before_any_call() -> None:
+    essay = text_item("word " * 9000, label="essay")  # an item like any other
+    with pytest.raises(InputError, match="'essay'.*over the 8192-token input limit of gemini-embedding-2.*shorten or split"):
+        check_items("gemini-embedding-2", [essay])
+    with pytest.raises(InputError, match="over the 2048-token input limit of gemini-embedding-001"):
+        check_items("gemini-embedding-001", [text_item("word " * 2100)])
+    check_items("gemini-embedding-2", [text_item("word " * 6000)])  # within the limit
+    check_items("pixels", [essay])  # the baseline declares no limit
+    assert resolve("pixels").text_limit("pixels") is None
 
 
-def test_a_huge_txt_file_is_refused_without_being_embedded(tmp_path: Path) -> None:
-    assert_refused(write(tmp_path, "huge.txt", b"lorem ipsum " * 100_000), "1200000 characters", "shorten or split")
+def test_a_huge_txt_file_is_refused_by_a_model_with_a_limit(tmp_path: Path) -> None:
+    path = write(tmp_path, "huge.txt", b"lorem ipsum " * 100_000)
+    item = load_item(path)
+    with pytest.raises(InputError, match=r"'huge' \(.*huge.txt\) is about \d+ tokens.*shorten or split"):
+        check_items("gemini-embedding-2", [item])
 
 
 # --- high bit depth, HEIF/AVIF, transparency ---------------------------------------------

@@ -116,3 +116,18 @@ def test_the_architecture_describes_every_folder_and_only_folders_that_exist() -
     folders = sorted(f"{p.relative_to(ROOT).as_posix()}/" for p in PACKAGE.rglob("__init__.py")
                      for p in [p.parent])
     assert sorted(_documented_folders()) == folders
+
+
+#: What only the Gemini backend (and its emulator) may name: its key header and variables, its
+#: call, its body shape and its host. Every other module reads them from ``BackendSpec.wire``.
+GEMINI_FACTS = re.compile(r"x-goog-api-key|batchEmbedContents|inline_data|GEMINI_API_KEY|GOOGLE_API_KEY|generativelanguage")
+
+
+def test_only_the_gemini_backend_and_the_emulators_name_gemini_facts() -> None:
+    found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+             for path in sorted(PACKAGE.rglob("*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if GEMINI_FACTS.search(line)]
+    allowed = ("embedsim/backends/gemini/", "embedsim/testing/")
+    assert [f for f in found if not f.startswith(allowed)] == []
+    assert any(f.startswith("embedsim/backends/gemini/") for f in found)  # the scan sees what it looks for

@@ -556,6 +556,25 @@ def test_recordings_replay_whatever_the_api_version(tmp_path: Path, emulator: Ge
     assert len(emulator.embed_calls) == 1
 
 
+def test_a_recording_through_a_gateway_prefix_replays_against_the_default_base_url(
+        project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20.20: what identifies a call is the backend's ``Wire.call_path`` (model and method),
+    not a gateway's path prefix; provenance states the API version actually asked for."""
+    with GeminiEmulator(path_prefix="/gateway/google") as gateway, monkeypatch.context() as env:
+        env.setenv("GOOGLE_GEMINI_BASE_URL", gateway.base_url)
+        env.setenv("GEMINI_API_KEY", FAKE_KEY)
+        project.runpytest("--record-mode=once").assert_outcomes(passed=1)
+        assert [r.path for r in gateway.embed_calls] == [f"/gateway/google/v1beta/models/{MODEL}:batchEmbedContents"]
+    assert "/gateway/google/v1beta/models/" in cassette(project).read_text(encoding="utf-8")
+    from embedsim.recording import read_provenance
+
+    entry = read_provenance(project.path / "cassettes" / MODEL)["test_exp/test_faces.yaml"]
+    assert entry["api_version"] == DEFAULT_API_VERSION == "v1beta"
+    # replay with the default base URL (no gateway, no key, nothing listening, the network blocked)
+    project.runpytest("--block-network").assert_outcomes(passed=1)
+    project.runpytest("--block-network", "--embedsim-api-version", "v1").assert_outcomes(passed=1)
+
+
 # --- names and commands -----------------------------------------------------------------------------
 
 

@@ -72,3 +72,34 @@ def test_the_cli_takes_timeout_and_api_version(recording_env: GeminiEmulator, ca
     assert code == 0, capsys.readouterr().err
     assert [call.path.split("/")[1] for call in recording_env.embed_calls] == ["v1", "v1"]
     assert main(["matrix", "--rows", "text:a", "--timeout", "soon"]) == 2
+
+
+@pytest.mark.parametrize(("option", "value", "wanted"), [
+    ("--api-version", "latest", "an API version such as v1 or v1beta"),
+    ("--timeout", "nan", "a finite number"),
+    ("--timeout", "-1", "not negative"),
+    ("--timeout", "1e10", "at most 86400 seconds (a day; 0: no limit)"),
+    ("--dimension", "0", "at least 1"),
+])
+def test_the_cli_checks_a_setting_as_the_plugin_does(capsys: pytest.CaptureFixture[str], option: str, value: str,
+                                                      wanted: str) -> None:
+    """Regression (issue 19): the CLI checked its settings with its own code (``--api-version latest``
+    went to the service); both now use :mod:`embedsim.settings` and say what is wanted in the same words."""
+    from embedsim import settings
+
+    assert main(["matrix", "--rows", "text:a", "--model", MODEL, option, value]) == 2
+    refusal = f"{value} must be {wanted}" if option == "--dimension" else f"expected {wanted}, got {value!r}"
+    assert f"argument {option}: {refusal}" in capsys.readouterr().err
+    check = {"--api-version": settings.api_version, "--timeout": settings.seconds, "--dimension": settings.positive_int}
+    with pytest.raises(settings.BadValue) as refused:
+        check[option](value)
+    assert refused.value.wanted == wanted
+
+
+def test_the_cli_imports_no_pytest() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, embedsim.cli.parser, embedsim.settings; print('pytest' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -19,6 +19,7 @@ from embedsim.backends import find
 from embedsim.plugin.settings import Settings
 from embedsim.testing.gemini import EMULATOR_HEADER, GeminiEmulator
 from embedsim.recording import PROVENANCE_FILE, read_provenance
+from embedsim.recording.wire import is_official, shown_hosts
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "gemini-embedding-2-preview"
@@ -113,12 +114,12 @@ def test_repository_runs_block_the_network_except_loopback(pytestconfig: pytest.
 # --- provenance: the emulator is never a source of Gemini data ------------------------------------
 
 
-def _official_hosts(cassette_dir: Path) -> dict[Path, str]:
-    """``{model folder: official host}`` for the folders of a vendor's model ids (the
-    backend registry's ``official_host``)."""
+def _official_hosts(cassette_dir: Path) -> dict[Path, tuple[str, ...]]:
+    """``{model folder: official host patterns}`` for the folders of a vendor's model ids (the
+    backend registry's ``wire.official_hosts``)."""
     folders = sorted(p for p in cassette_dir.iterdir() if p.is_dir()) if cassette_dir.is_dir() else []
-    return {folder: spec.official_host for folder in folders
-            if (spec := find(folder.name)) is not None and spec.official_host is not None}
+    return {folder: spec.wire.official_hosts for folder in folders
+            if (spec := find(folder.name)) is not None and spec.wire is not None and spec.wire.official_hosts}
 
 
 def emulator_traces(cassette_dir: Path) -> list[str]:
@@ -127,14 +128,15 @@ def emulator_traces(cassette_dir: Path) -> list[str]:
     in ``provenance.json`` other than the official one (whatever its spelling: no URI
     patterns), the emulator's header, or not a readable cassette."""
     found = []
-    for folder, official in _official_hosts(cassette_dir).items():
+    for folder, patterns in _official_hosts(cassette_dir).items():
+        official = shown_hosts(patterns)
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             text = path.read_bytes().decode("utf-8", errors="replace")
             if path.name == PROVENANCE_FILE:
                 for cassette, entry in read_provenance(path.parent).items():
                     endpoints = entry.get("endpoint")
                     for endpoint in endpoints if isinstance(endpoints, list) else [endpoints]:
-                        if urlsplit(str(endpoint)).hostname != official:
+                        if not is_official(urlsplit(str(endpoint)).hostname or "", patterns):
                             found.append(f"{path}: {cassette} recorded from {endpoint}, not {official}")
                     if entry.get("emulator"):
                         found.append(f"{path}: {cassette} answered by the embedsim emulator")
@@ -148,7 +150,7 @@ def emulator_traces(cassette_dir: Path) -> list[str]:
                 found.append(f"{path}: not a vcr cassette")
                 continue
             found += [f"{path}: endpoint {urlsplit(uri).hostname} is not {official}" for uri in uris
-                      if urlsplit(uri).hostname != official]
+                      if not is_official(urlsplit(uri).hostname or "", patterns)]
     return found
 
 

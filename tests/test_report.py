@@ -55,9 +55,9 @@ def test_report_shows_models_side_by_side(pytester: pytest.Pytester) -> None:
         "test_exp.py__test_spelling__matrix.png"]
     assert len(list((report / "fragments").glob("*.json"))) == 6
     if os.name != "nt":  # ordinary permissions, not the 0600 of a temporary file
-        from embedsim.files import _UMASK
-
-        assert {stat.S_IMODE(p.stat().st_mode) for p in report.rglob("*") if p.is_file()} == {0o666 & ~_UMASK}
+        umask = os.umask(0o022)  # the test reads the process's umask (setting it is the only way)
+        os.umask(umask)
+        assert {stat.S_IMODE(p.stat().st_mode) for p in report.rglob("*") if p.is_file()} == {0o666 & ~umask}
 
     md = (report / "index.md").read_text(encoding="utf-8")
     assert "| | pixels (baseline, no semantics) | gemini-embedding-2-preview |" in md
@@ -398,7 +398,7 @@ def test_provenance_is_shown_per_model_and_foreign_hosts_are_flagged(tmp_path: P
                                       "emulator": False, "interactions": 1},
                "test_a/test_y.yaml": {"endpoint": "http://127.1:8765", "emulator": False},
                "test_a/test_z.yaml": {"endpoint": f"https://{official}", "emulator": True}}
-    rows = origin.model_provenance({"gemini-embedding-2": tmp_path}, {"gemini-embedding-2": official},
+    rows = origin.model_provenance({"gemini-embedding-2": tmp_path}, {"gemini-embedding-2": (re.escape(official),)},
                                    lambda folder: records if folder == tmp_path else {})["gemini-embedding-2"]
     assert [(r["cassette"], r["official"], r.get("flag")) for r in rows] == [
         ("test_a/test_x.yaml", True, None),

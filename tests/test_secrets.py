@@ -118,3 +118,75 @@ def test_a_setup_error_while_recording_shows_no_key(pytester: pytest.Pytester) -
     output = result.stdout.str() + result.stderr.str()
     assert "output dimension 64 is out of range" in output and "key        = '[redacted]'" in output
     assert leaks(pytester.path, output) == []
+
+
+# --- credentials in a base URL (issue 20.13) -----------------------------------------------------
+
+USERINFO = "gwuser:GWSECRET123"
+USERINFO_EXPERIMENT = """
+from embedsim.inputs.items import text_item
+
+def test_words(experiment):
+    experiment.similarity([text_item("apple"), text_item("boat")])
+"""
+
+
+@pytest.mark.usefixtures("outside_xdist", "clean_env")
+def test_credentials_in_the_base_url_are_written_and_shown_nowhere(pytester: pytest.Pytester,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gateway's ``user:password@`` in the base URL: not in the cassette (URI nor the
+    ``Authorization: Basic`` it becomes), provenance.json, report.json, index.html, index.md, nor a
+    connection error's message."""
+    pytester.makeini(f"[pytest]\nembedsim_models = {MODEL}\nembedsim_report = report\n")
+    pytester.makepyfile(test_gateway=USERINFO_EXPERIMENT)
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    with GeminiEmulator() as emulator:
+        port = emulator.base_url.rsplit(":", 1)[1]
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", f"http://{USERINFO}@127.0.0.1:{port}")
+        result = pytester.runpytest("--record-mode=once")
+        result.assert_outcomes(passed=1)
+        assert emulator.embed_calls  # the call went through the gateway URL
+    written = [pytester.path / "cassettes" / MODEL / "test_gateway" / "test_words.yaml",
+               pytester.path / "cassettes" / MODEL / "provenance.json",
+               *(pytester.path / "report" / name for name in ("report.json", "index.html", "index.md"))]
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        assert f"127.0.0.1:{port}" in text, path  # the endpoint is written ...
+        assert "GWSECRET123" not in text and "gwuser" not in text, path  # ... without its userinfo
+    assert "GWSECRET123" not in result.stdout.str() + result.stderr.str()
+
+    # the gateway is gone: the connection error names the endpoint, not its credentials
+    from embedsim.backends.gemini.embedder import GeminiEmbedder
+    from embedsim.errors import BackendError
+    from embedsim.inputs.items import text_item
+
+    gone = GeminiEmbedder(MODEL, api_key=KEY, base_url=f"http://{USERINFO}@127.0.0.1:{port}", attempts=1)
+    with pytest.raises(BackendError, match=f"cannot connect to http://127.0.0.1:{port}/v1beta") as caught:
+        gone.embed([text_item("apple")])
+    assert "GWSECRET123" not in str(caught.value) and "gwuser" not in str(caught.value)
+    # a provenance.json written before this fix is shown without its userinfo too
+    from embedsim.report.origin import rows
+
+    (row,) = rows({"t/a.yaml": {"endpoint": [f"http://{USERINFO}@127.0.0.1:{port}"]}}, ())
+    assert row["endpoint"] == [f"http://127.0.0.1:{port}"] and "GWSECRET123" not in row["flag"]
+
+
+def test_no_filter_is_left_on_global_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (issue 19): making an embedder added a filter to google-genai's, vcrpy's and the
+    HTTP clients' loggers (process-wide) that nothing removed. The filter is there during a call only."""
+    from embedsim.backends.gemini.embedder import GeminiEmbedder
+    from embedsim.inputs.items import text_item
+
+    def carrying() -> list[str]:
+        return sorted(name for name, logger in list(logging.root.manager.loggerDict.items())
+                      if isinstance(logger, logging.Logger) and any(isinstance(f, RedactingFilter) for f in logger.filters))
+
+    seen: list[list[str]] = []
+    with GeminiEmulator() as emulator:
+        embedder = GeminiEmbedder(MODEL, 128, api_key=KEY, base_url=emulator.base_url)
+        real = embedder.client.models.embed_content
+        monkeypatch.setattr(embedder.client.models, "embed_content", lambda **kw: seen.append(carrying()) or real(**kw))
+        embedder.embed([text_item("a")])
+        embedder.close()
+    assert "google_genai" in seen[0] and "httpx" in seen[0]  # during the call
+    assert carrying() == []

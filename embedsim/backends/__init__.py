@@ -9,15 +9,18 @@ Each installed package may publish backends under the entry-point group
 A model id resolves to the first backend (by entry-point name) that lists it in
 ``model_ids``, else the first whose ``id_pattern`` matches it. This module is cheap to
 import (no numpy); a backend's code is imported only by :func:`get_embedder`.
+
+The entry points are read once, on first use; :func:`invalidate` forgets them (the pytest
+plugin does at the start and end of each run, so a run sees the backends installed when it
+starts, and an in-process run - pytester's - leaves its own behind).
 """
 
 from __future__ import annotations
 
 import difflib
-import sys
+import threading
 import warnings
-from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +35,11 @@ GROUP = "embedsim.backends"
 DEFAULT_MODEL = "pixels"
 
 
-@lru_cache(maxsize=4)
-def _load(path: tuple[str, ...]) -> tuple[BackendSpec, ...]:
+_LOCK = threading.Lock()
+_SPECS: tuple[BackendSpec, ...] | None = None
+
+
+def _load() -> tuple[BackendSpec, ...]:
     specs: list[BackendSpec] = []
     for point in sorted(entry_points(group=GROUP), key=lambda p: p.name):
         try:
@@ -52,8 +58,23 @@ def _load(path: tuple[str, ...]) -> tuple[BackendSpec, ...]:
 
 
 def backends() -> tuple[BackendSpec, ...]:
-    """The installed backends, by entry-point name (read again when ``sys.path`` changes)."""
-    return _load(tuple(sys.path))
+    """The installed backends, by entry-point name (read on first use, until :func:`invalidate`)."""
+    global _SPECS
+    specs = _SPECS
+    if specs is None:
+        with _LOCK:
+            if _SPECS is None:
+                _SPECS = _load()
+            specs = _SPECS
+    return specs
+
+
+def invalidate() -> None:
+    """Forget the backends read so far: the next lookup reads the entry points again (after
+    installing a backend into a running process, like :func:`importlib.invalidate_caches`)."""
+    global _SPECS
+    with _LOCK:
+        _SPECS = None
 
 
 def known_ids() -> list[str]:
@@ -117,16 +138,27 @@ def is_local(model_id: str) -> bool:
     return resolve(model_id).local
 
 
-def api_key(model_id: str, environ: Mapping[str, str]) -> str | None:
-    """The API key of ``model_id``'s backend from ``environ``, or ``None``."""
-    return resolve(model_id).api_key(environ)
+def remote_defaults(fact: str, unit: str = "") -> str:
+    """Each remote backend's default of a :class:`~embedsim.backends.base.Wire` ``fact``, for help
+    texts: ``"60 s for gemini"`` (``fact="default_timeout"``, ``unit=" s"``)."""
+    values = [(spec.name, getattr(spec.wire, fact)) for spec in backends() if spec.wire is not None]
+    return ", ".join(f"{value:g}{unit} for {name}" if isinstance(value, float) else f"{value}{unit} for {name}"
+                     for name, value in values if value is not None) or "none installed"
 
 
 def key_hint(model_id: str) -> str:
-    """How a command line sets the key of ``model_id``: ``GEMINI_API_KEY=... `` (empty for local
+    """How a command line sets the key of ``model_id``: ``<its first key_env>=... `` (empty for local
     models and unknown ids)."""
     spec = find(model_id)
     return f"{spec.key_env[0]}=... " if spec is not None and spec.key_env else ""
+
+
+def param_id(model_id: str) -> str:
+    """``model_id`` as it appears in test names and snapshot files (:meth:`BackendSpec.param_id`;
+    a variant ``id@dimension`` keeps its suffix; unknown ids as they are)."""
+    base, sep, size = model_id.partition("@")
+    spec = find(base)
+    return (spec.param_id(base) if spec is not None else base) + sep + size
 
 
 def check_items(model_id: str, items: Iterable[Item]) -> None:
@@ -145,5 +177,6 @@ def get_embedder(model_id: str = DEFAULT_MODEL, dimension: int | None = None, **
     return spec.create(base, size or dimension, **options)
 
 
-__all__ = ["DEFAULT_DIMENSION", "DEFAULT_MODEL", "GROUP", "BackendSpec", "Embedder", "api_key", "backends",
-           "check_items", "check_model_id", "find", "get_embedder", "is_local", "key_hint", "known_ids", "resolve", "split_variant"]
+__all__ = ["DEFAULT_DIMENSION", "DEFAULT_MODEL", "GROUP", "BackendSpec", "Embedder", "backends", "check_items",
+           "check_model_id", "find", "get_embedder", "invalidate", "is_local", "key_hint", "known_ids", "naming",
+           "param_id", "remote_defaults", "resolve", "split_variant"]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from embedsim.backends import Embedder, get_embedder, is_local
+from embedsim.backends import Embedder, get_embedder
 from embedsim.cli.inputs import TEXT_PREFIX, check_outputs, dataset_rows, resolve_inputs
 from embedsim.cli.table import format_table
 from embedsim.errors import InputError
@@ -56,17 +56,15 @@ def run_matrix(args: argparse.Namespace) -> int:
 
 
 def _embedder(model: str, dimension: int | None, cache: Path | None, **remote: Any) -> Embedder:
-    """The model's embedder; remote models get the set ``remote`` options (timeout, API version)
-    and the embedding cache when asked for."""
-    if is_local(model):
-        return get_embedder(model, dimension)
-    options = {k: v for k, v in remote.items() if v is not None}
-    if cache is not None:
-        from embedsim.backends.cache import EmbeddingCache
+    """The model's embedder with the set ``remote`` options (timeout, API version: remote backends
+    only, :meth:`~embedsim.backends.base.BackendSpec.create`); a remote one behind the embedding
+    cache when asked for (any backend: :class:`~embedsim.backends.cache.CachedEmbedder`)."""
+    embedder = get_embedder(model, dimension, **{k: v for k, v in remote.items() if v is not None})
+    if cache is None or embedder.local:
+        return embedder
+    from embedsim.backends.cache import CachedEmbedder, EmbeddingCache
 
-        options["cache"] = EmbeddingCache(cache)
-    return get_embedder(model, dimension, **options)
-
+    return CachedEmbedder(embedder, EmbeddingCache(cache))
 
 
 def _output_option(args: argparse.Namespace, kind: str) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from embedsim import __version__
-from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, backends
-from embedsim.backends.base import MAX_TIMEOUT
-from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
+from embedsim import settings as values
+from embedsim.backends import DEFAULT_DIMENSION, DEFAULT_MODEL, backends, remote_defaults
 from embedsim.cli.commands import run_matrix, run_split
+from embedsim.settings import BadValue
 
 _DESCRIPTION = "Test multimodal embedding models the way software is tested."
 
@@ -123,11 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument(
         "--timeout", type=_seconds, metavar="SECONDS",
         help=f"seconds one call attempt of a remote model may take, retried like any transient error; "
-        f"0: no limit (default: the backend's own, {DEFAULT_TIMEOUT:g} s for Gemini)",
+        f"0: no limit (default: the backend's own, {remote_defaults('default_timeout', ' s')})",
     )
     matrix.add_argument(
-        "--api-version", metavar="VERSION",
-        help=f"API version remote models are asked on (default: the backend's own, {DEFAULT_API_VERSION} for Gemini)",
+        "--api-version", type=_api_version, metavar="VERSION",
+        help=f"API version remote models are asked on (default: the backend's own, "
+        f"{remote_defaults('default_api_version')})",
     )
     matrix.add_argument("-o", "--out", type=Path, metavar="DIR", help="write DIR/matrix.png and DIR/matrix.csv")
     matrix.add_argument("--png", type=Path, metavar="PATH", help="write the heatmap PNG here (overrides -o)")
@@ -137,23 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected seconds (0 or more), got {text!r}")
-    if value > MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(f"expected at most {MAX_TIMEOUT:g} seconds (a day; 0: no limit), got {text!r}")
-    return value
+def _argument(check: Callable[[Any], Any], refusal: str = "{text} must be {wanted}") -> Callable[[str], Any]:
+    """The shared check of :mod:`embedsim.settings` as an argument type, its refusal worded by
+    ``refusal`` (``--dimension: -3 must be at least 1``)."""
+
+    def parse(text: str) -> Any:
+        try:
+            return check(text)
+        except BadValue as exc:
+            raise argparse.ArgumentTypeError(refusal.format(text=text, quoted=repr(text), wanted=exc.wanted)) from None
+
+    parse.__name__ = check.__name__  # argparse names the type in its own messages
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
+_positive_int = _argument(values.positive_int)
+_seconds = _argument(values.seconds, "expected {wanted}, got {quoted}")
+_api_version = _argument(values.api_version, "expected {wanted}, got {quoted}")

@@ -3,7 +3,8 @@
 A file's kind is recognised by its content (:mod:`embedsim.inputs.sniff`); images pass through
 or become deterministic PNG (:mod:`embedsim.inputs.image_bytes`). Anything else raises
 :class:`InputError`, as does a file that is not a regular file (a FIFO or device would
-hang or never end), an empty text or one over the largest model's text limit.
+hang or never end), or an empty text. How long a text may be is each model's own limit
+(:meth:`embedsim.backends.base.BackendSpec.text_limit`, checked before any call).
 """
 
 from __future__ import annotations
@@ -40,9 +41,6 @@ def estimate_tokens(text: str) -> int:
 TEXT_SUFFIXES = (".txt", ".md")
 #: The byte order mark some editors put at the start of a UTF-8 file: a marker, not text.
 UTF8_BOM = b"\xef\xbb\xbf"
-#: The largest text input of any supported model (Gemini embedding-2), estimated with
-#: :func:`estimate_tokens`; longer texts are refused for every model, ``pixels`` too.
-MAX_TEXT_TOKENS = 8192
 
 
 @dataclass(frozen=True)
@@ -95,19 +93,7 @@ def text_item(text: str, label: str | None = None, labels: Mapping[str, str] | N
     if not is_encodable(text):
         raise InputError(f"{where} holds a lone surrogate (not valid Unicode, e.g. an argument that is not "
                          "UTF-8); give valid UTF-8 text")
-    _check_text_length(text, where)
     return Item("text", text.encode("utf-8"), "text/plain", label or text, dict(labels or {}))
-
-
-def _check_text_length(text: str, where: str) -> None:
-    """Refuse a text over :data:`MAX_TEXT_TOKENS` (a longer text always is, so it is not scanned)."""
-    tokens = estimate_tokens(text) if len(text) <= MAX_TEXT_TOKENS * BYTES_PER_TOKEN else None
-    if tokens is None or tokens > MAX_TEXT_TOKENS:
-        size = f"{len(text)} characters" if tokens is None else f"about {tokens} tokens"
-        raise InputError(
-            f"{where} is {size}, over the {MAX_TEXT_TOKENS}-token input limit of the largest supported "
-            f"model (estimated at {BYTES_PER_TOKEN} bytes per token); shorten or split it"
-        )
 
 
 def is_encodable(text: str) -> bool:
@@ -219,5 +205,4 @@ def _text_file_item(data: bytes, label: str, labels: dict[str, str], source: str
         ) from None
     if not text.strip():
         raise InputError(f"{source}: text file is empty or whitespace only; give it some text")
-    _check_text_length(text, source)
     return Item("text", data, "text/plain", label, labels, source)

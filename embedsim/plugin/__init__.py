@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from embedsim.backends import is_local
+from embedsim.backends import invalidate, is_local
+from embedsim.plugin import upstream
 from embedsim.plugin.cassette_context import (
     claim_cassette,
     mark_shared_cassettes,
@@ -60,13 +62,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "embedsim_models(*models): run this test only with these of the configured model ids."
     )
+    invalidate()  # the backends installed when this run starts (see pytest_unconfigure)
     settings = load_settings(config)
     config.stash[SETTINGS] = settings
     config.pluginmanager.register(RunHooks(config, settings), "embedsim-run")
     if not config.pluginmanager.has_plugin("legacypath") and config.pluginmanager.has_plugin("recording"):
-        from embedsim.plugin.upstream import CassetteDirWithoutLegacyPath
-
-        config.pluginmanager.register(CassetteDirWithoutLegacyPath(), "embedsim-vcr-cassette-dir")
+        config.pluginmanager.register(upstream.CassetteDirWithoutLegacyPath(), "embedsim-vcr-cassette-dir")
     if (folder := report_dir(config, settings)) is not None:
         from embedsim import report
 
@@ -77,13 +78,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[REPORT_STARTED] = time.time()
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Forget the backends this run read: an in-process run (pytester's) may have had other
+    entry points on ``sys.path`` than the process that goes on."""
+    invalidate()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """syrupy colours its diffs unless ``--snapshot-no-colors`` or ``NO_COLOR``: follow pytest's own
     choice (``--color``, ``NO_COLOR``, a terminal or not) too. Workers get the controller's option."""
     config = session.config
-    if not hasattr(config, "workerinput") and hasattr(config.option, "no_colors"):
-        config.option.no_colors = config.option.no_colors or not config.get_terminal_writer().hasmarkup
+    if not hasattr(config, "workerinput"):
+        upstream.follow_terminal_colours(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -123,8 +130,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _definition_order(item: pytest.Item) -> tuple[str, int, tuple[int, ...]]:
     """File, line of the test function, then its parameters' positions (the model's last)."""
     path, line, _name = item.location
-    callspec = getattr(item, "callspec", None)
-    indices = dict(callspec.indices) if callspec is not None else {}
+    parameters = upstream.parameters(item)
+    indices = dict(parameters.indices) if parameters is not None else {}
     model = indices.pop(MODEL_PARAM, 0)
     return path, line if line is not None else -1, (*indices.values(), model)
 
@@ -149,7 +156,7 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
     """The embedder of the current model. Local models (``pixels``) run as they are; remote
     ones replay ``<cassette dir>/<model>/<module>/<test>.yaml`` (``--record-mode=none``,
     the default) or record it (``--record-mode=once|new_episodes|all|rewrite`` with
-    the backend's key, e.g. ``GEMINI_API_KEY``). A test with no cassette and no way to record one is skipped with
+    the backend's key variable, its ``key_env``). A test with no cassette and no way to record one is skipped with
     the command that records it (it fails instead when the model has recordings); a
     request the cassette does not hold fails with the items that changed.
 
@@ -184,17 +191,15 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
         vcr_config=user_config, network=network, options=run_options(config, embedsim_model),
         configure=lambda vcr: config.hook.pytest_recording_configure(config=config, vcr=vcr),
         **embedsim_settings.remote_options())
-    try:
-        embedder = manager.__enter__()
-    except recording.NotRecorded as exc:
-        pytest.skip(str(exc))
-    except RecordingError as exc:  # a missing recording of a recorded model, an unreadable cassette
-        # the message alone (no chain shown); the error stays the context, so the outcome's cause is "recording"
-        raise pytest.fail.Exception(str(exc), pytrace=False) from None
-    try:
+    with ExitStack() as stack:
+        try:
+            embedder = stack.enter_context(manager)
+        except recording.NotRecorded as exc:
+            pytest.skip(str(exc))
+        except RecordingError as exc:  # a missing recording of a recorded model, an unreadable cassette
+            # the message alone (no chain shown); the error stays the context, so the outcome's cause is "recording"
+            raise pytest.fail.Exception(str(exc), pytrace=False) from None
         yield embedder
-    finally:
-        manager.__exit__(None, None, None)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -225,7 +230,7 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
         matrix_tolerance=embedsim_settings.tolerance,
         image_tolerance=embedsim_settings.image_tolerance,
         confidence=embedsim_settings.confidence,
-        colour=not getattr(request.config.option, "no_colors", False),  # see pytest_sessionstart
+        colour=upstream.snapshot_colours(request.config),  # see pytest_sessionstart
         model=model_of(node) or embedder.model_id,
     )
     node.stash[EXPERIMENT] = exp

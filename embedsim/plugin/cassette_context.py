@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from embedsim.plugin import upstream
 from embedsim.plugin.parametrize import base_test_name
 
 if TYPE_CHECKING:
@@ -51,13 +52,11 @@ def recording_location(request: pytest.FixtureRequest, settings: Settings, model
     pytest-recording's default) makes it ``<their dir>/<model>/<test>.yaml``; a
     ``default_cassette_name`` of theirs (or pytest-recording's ``default_cassette`` mark)
     names the file inside the model's folder."""
-    from pytest_recording.plugin import get_default_cassette_name
-
     from embedsim import recording
 
     node = request.node
     name = request.getfixturevalue("default_cassette_name")
-    if name == get_default_cassette_name(request.cls, node.name):
+    if name == upstream.default_cassette_name(request):
         name = base_test_name(node, model)  # the model is the folder, not part of the name
     folder = Path(request.getfixturevalue("vcr_cassette_dir"))
     module = Path(node.path)
@@ -98,9 +97,10 @@ def network_policy(request: pytest.FixtureRequest) -> NetworkPolicy:
     recording_vcr = any(True for _ in node.iter_markers("vcr")) and (config.getoption("record_mode", None)
                                                                       or "none") != "none"
     if not (marked or config.getoption("block_network", False)) or recording_vcr:
-        return NetworkPolicy()
+        return NetworkPolicy(switch=upstream.NETWORK)
     allowed = request.getfixturevalue("allowed_hosts")
-    return NetworkPolicy(True, tuple(allowed) if allowed is not None else None)
+    private = upstream.allow_private_ips(request)
+    return NetworkPolicy(True, tuple(allowed) if allowed is not None else None, private, upstream.NETWORK)
 
 
 #: Options of a run that the record command it prints must repeat: (option, dest).

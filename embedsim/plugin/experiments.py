@@ -22,7 +22,7 @@ from embedsim import expect
 from embedsim.expect import labels as label_groups
 from embedsim.backends import check_model_id, naming
 from embedsim.backends.base import Embedder
-from embedsim.errors import InputError
+from embedsim.errors import EmbedsimError, InputError
 from embedsim.expect import Check, ExpectationFailed
 from embedsim.inputs.items import Item
 from embedsim.expect.labels import Groups
@@ -87,6 +87,7 @@ class Experiment:
                                                                         colour)
         #: One text per snapshot that did not match (see :meth:`snapshot`).
         self.snapshot_mismatches: list[str] = []
+        self._weights_compared = False
 
     def __repr__(self) -> str:
         return f"<Experiment {self.test_name!r} with {self.model_id}>"
@@ -290,10 +291,26 @@ class Experiment:
             raise InputError("snapshots need syrupy: use the experiment fixture of the embedsim plugin")
         record, _rows, _cols = self._record(matrix)
         self.snapshot_mismatches += self._snapshots.compare(matrix, record.name, heatmap=heatmap)
+        weights = self.weights()
+        if weights is not None and not self._weights_compared:  # once per test, beside its matrices
+            self._weights_compared = True
+            self.snapshot_mismatches += self._snapshots.compare_weights(
+                {key: weights[key] for key in ("model", "revision") if key in weights})
+
+    def weights(self) -> dict[str, Any] | None:
+        """The ``provenance`` of a model run from weights on this machine (revision, source,
+        library, device), ``None`` for other models or weights that cannot be found."""
+        try:
+            found = getattr(self.embedder, "provenance", None)
+        except EmbedsimError:
+            return None
+        return dict(found) if isinstance(found, Mapping) else None
 
     # -- report ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"matrices": [asdict(m) for m in self.matrices], "checks": [asdict(c) for c in self.checks]}
+        weights = self.weights()
+        return {"matrices": [asdict(m) for m in self.matrices], "checks": [asdict(c) for c in self.checks],
+                **({"weights": weights} if weights is not None else {})}
 
 
 class SnapshotMismatch(AssertionError):
@@ -359,6 +376,18 @@ class MatrixSnapshots:
                 mismatches.append("\n".join([f"{kind} of {name!r} does not match its snapshot "
                                              "(update with --snapshot-update):", *self._diff(assertion)]))
         return mismatches
+
+    def compare_weights(self, weights: dict[str, Any]) -> list[str]:
+        """The mismatch of a local model's weights (model id, revision) with their snapshot."""
+        __tracebackhide__ = True
+        from embedsim.snapshot.extensions import WeightsSnapshotExtension
+
+        assertion = self._factory(WeightsSnapshotExtension)
+        if assertion == weights:
+            return []
+        return ["\n".join([f"the weights of {weights.get('model')} are not those of its snapshots (revision "
+                           f"{weights.get('revision')}): a changed checkpoint is a new version - review the "
+                           "matrices and update with --snapshot-update:", *self._diff(assertion)])]
 
     def _diff(self, assertion: Any) -> list[str]:
         """syrupy's diff lines, without escape sequences unless colours are on."""

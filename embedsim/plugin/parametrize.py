@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from embedsim.backends import check_model_id, naming
+from embedsim.backends import check_model_id, naming, param_id
+from embedsim.plugin import upstream
 from embedsim.plugin.settings import Settings
 from embedsim.errors import ExpectationFailed, InputError
 
@@ -35,7 +36,7 @@ def model_params(definition: Any, settings: Settings) -> list[Any]:
                 marks.append(pytest.mark.xfail(reason=f"{model}: {reason}" if reason else model,
                                                strict=mark.kwargs.get("strict", True),
                                                raises=mark.kwargs.get("raises", ExpectationFailed)))
-        params.append(pytest.param(model, marks=marks, id=model))
+        params.append(pytest.param(model, marks=marks, id=param_id(model)))
     return params
 
 
@@ -58,16 +59,16 @@ def _named(model: str, ids: tuple[str, ...]) -> bool:
 
 def model_of(item: pytest.Item) -> str | None:
     """The model a collected test runs with, or ``None`` for a test without the fixtures."""
-    callspec = getattr(item, "callspec", None)
-    return callspec.params.get(MODEL_PARAM) if callspec is not None else None
+    parameters = upstream.parameters(item)
+    return parameters.values.get(MODEL_PARAM) if parameters is not None else None
 
 
 def base_test_name(item: pytest.Item, model: str) -> str:
     """The test's name without the model parameter (``TestX.test_y[other-params]``)."""
     name = getattr(item, "originalname", item.name)
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None:
-        ident = callspec.id
+    parameters = upstream.parameters(item)
+    if parameters is not None:
+        ident, model = parameters.id, param_id(model)
         if ident == model:
             ident = ""
         elif ident.startswith(model + "-"):

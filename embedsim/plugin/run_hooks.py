@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from embedsim.plugin import outcomes
+from embedsim.plugin import outcomes, upstream
 from embedsim.plugin.settings import Settings
 from embedsim.errors import EmbedsimError, NotApplicable
 from embedsim.plugin.parametrize import base_test_name, model_of
@@ -138,17 +138,6 @@ def record_all_command(config: pytest.Config, model: str, mode: str, modules: li
             f"{' '.join(map(shlex.quote, options))} --record-mode={mode} --snapshot-update")
 
 
-def snapshots_not_judged(config: pytest.Config, report: pytest.TestReport) -> None:
-    """Tell syrupy that the test of ``report`` did not get to compare its snapshots, so none of
-    them is unused: syrupy learns each test's outcome from its ``pytest_runtest_logreport`` (the
-    last of setup and call) and never counts the snapshots of a skipped test as unused. Only
-    syrupy is told; pytest and every other plugin keep the failure."""
-    syrupy = config.pluginmanager.get_plugin("syrupy")
-    if syrupy is not None:
-        syrupy.pytest_runtest_logreport(report=pytest.TestReport(
-            report.nodeid, report.location, report.keywords, "skipped", None, "call"))
-
-
 def _narrowed(config: pytest.Config) -> set[str]:
     """Test files (rootdir-relative, as in node ids) of which the command line named single tests."""
     out = set()
@@ -235,7 +224,7 @@ class RunHooks:
             self.not_recorded.setdefault((model, mode), []).append(module)
         if report.failed and (getattr(report, outcomes.CAUSE_ATTRIBUTE, "") == "recording"
                               or getattr(report, NEVER_RAN_ATTRIBUTE, False)):
-            snapshots_not_judged(self.config, report)
+            upstream.tell_syrupy_not_judged(self.config, report)  # not judged: none of its snapshots is unused
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Any:

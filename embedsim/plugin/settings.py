@@ -17,8 +17,6 @@ Folders are relative to the file that sets them (the rootdir for the command lin
 
 from __future__ import annotations
 
-import math
-import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from embedsim.backends import DEFAULT_MODEL, check_model_id
-from embedsim.backends.base import DEFAULT_DIMENSION, MAX_TIMEOUT
-from embedsim.backends.gemini import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
+from embedsim import settings as values
+from embedsim.backends import DEFAULT_MODEL, remote_defaults
+from embedsim.backends.base import DEFAULT_DIMENSION
 from embedsim.errors import InputError
 from embedsim.snapshot import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
 
@@ -92,81 +90,27 @@ def _refuse(key: str, wanted: str, value: Any, source: Source) -> pytest.UsageEr
     return pytest.UsageError(f"embedsim: {key} must be {wanted}, got {shown} ({source.name})")
 
 
-def _models(value: Any, key: str, source: Source) -> tuple[str, ...]:
-    entries = [value] if isinstance(value, str) else value
-    if not isinstance(entries, (list, tuple)) or not all(isinstance(e, str) for e in entries):
-        raise _refuse(key, "a model id or a list of model ids", value, source)
-    models = tuple(dict.fromkeys(m for entry in entries for m in entry.replace(",", " ").split()))
-    if not models:
-        raise _refuse(key, "a model id or a list of model ids", value, source)
-    for model in models:
+def _checked(check: Callable[[Any], Any]) -> Callable[[Any, str, Source], Any]:
+    """The shared check of :mod:`embedsim.settings`, its refusals as usage errors naming key and source."""
+
+    def checked(value: Any, key: str, source: Source) -> Any:
         try:
-            check_model_id(model)
-        except InputError as exc:
+            return check(value)
+        except values.BadValue as exc:
+            raise _refuse(key, exc.wanted, value, source) from None
+        except InputError as exc:  # an unknown model id
             raise pytest.UsageError(f"embedsim: {exc} ({source.name})") from None
-    return models
+
+    return checked
 
 
-def _dimension(value: Any, key: str, source: Source) -> int:
-    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
-        number = int(value)
-    elif isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    else:
-        raise _refuse(key, "a int", value, source)
-    if number < 1:
-        raise _refuse(key, "at least 1", value, source)
-    return number
-
-
-def _tolerance(value: Any, key: str, source: Source) -> float:
-    try:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise ValueError
-        number = float(value)
-    except ValueError:
-        raise _refuse(key, "a float", value, source) from None
-    if not math.isfinite(number):
-        raise _refuse(key, "a finite number", value, source)
-    if number < 0:
-        raise _refuse(key, "not negative", value, source)
-    return number
-
-
-def _timeout(value: Any, key: str, source: Source) -> float:
-    number = _tolerance(value, key, source)
-    if number > MAX_TIMEOUT:
-        raise _refuse(key, f"at most {MAX_TIMEOUT:g} seconds (a day; 0: no limit)", value, source)
-    return number
-
-
-def _api_version(value: Any, key: str, source: Source) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"v[0-9]+[a-z0-9]*", value.strip()):
-        raise _refuse(key, "an API version such as v1 or v1beta", value, source)
-    return value.strip()
-
-
-def _pairs(value: Any, key: str, source: Source) -> tuple[tuple[str, str], ...]:
-    entries = [value] if isinstance(value, str) else value
-    if not isinstance(entries, (list, tuple)) or not all(isinstance(e, str) for e in entries):
-        raise _refuse(key, "OLD:NEW model pairs", value, source)
-    pairs = []
-    for pair in dict.fromkeys(p for entry in entries for p in entry.replace(",", " ").split()):
-        old, sep, new = pair.partition(":")
-        if not (sep and old and new):
-            break
-        pairs.append((_models(old, key, source)[0], _models(new, key, source)[0]))
-    else:
-        if pairs:
-            return tuple(pairs)
-    raise _refuse(key, "OLD:NEW model pairs, e.g. gemini-embedding-2-preview:gemini-embedding-2", value, source)
-
-
-def _confidence(value: Any, key: str, source: Source) -> float | None:
-    number = _tolerance(value, key, source)
-    if number >= 1:
-        raise _refuse(key, "below 1 (e.g. 0.95; 0 for none)", value, source)
-    return number or None
+_models = _checked(values.model_ids)
+_dimension = _checked(values.positive_int)
+_tolerance = _checked(values.non_negative)
+_seconds = _checked(values.seconds)
+_api_version = _checked(values.api_version)
+_pairs = _checked(values.model_pairs)
+_confidence = _checked(values.confidence)
 
 
 def _folder(value: Any, key: str, source: Source) -> Path:
@@ -200,13 +144,12 @@ OPTIONS: tuple[Option, ...] = (
            f"Absolute tolerance of matrix snapshots (default: {DEFAULT_TOLERANCE:g})."),
     Option("--embedsim-image-tolerance", "embedsim_image_tolerance", "image_tolerance", _tolerance,
            f"RMS tolerance (0-255) of heatmap snapshots (default: {DEFAULT_IMAGE_TOLERANCE:g})."),
-    Option("--embedsim-timeout", "embedsim_timeout", "timeout", _timeout,
+    Option("--embedsim-timeout", "embedsim_timeout", "timeout", _seconds,
            f"Seconds one call attempt to a remote model may take; the backend's retries then apply; 0: no "
-           f"limit (default: the backend's own, {DEFAULT_TIMEOUT:g} s for Gemini)."),
+           f"limit (default: the backend's own, {remote_defaults('default_timeout', ' s')})."),
     Option("--embedsim-api-version", "embedsim_api_version", "api_version", _api_version,
-           f"API version remote models are asked on (default: the backend's own, {DEFAULT_API_VERSION} for "
-           "Gemini, the version Google's REST examples for the embedding models use). Cassettes replay "
-           "whatever the version."),
+           f"API version remote models are asked on (default: the backend's own, "
+           f"{remote_defaults('default_api_version')}). Cassettes replay whatever the version."),
     Option("--embedsim-confidence", "embedsim_confidence", "confidence", _confidence,
            "Require every expectation's bootstrap interval at this level (e.g. 0.95) to clear its "
            "threshold; an estimate that passes while its interval does not is INCONCLUSIVE "

@@ -2,6 +2,7 @@
 
 One job per module:
 
+* :mod:`~embedsim.recording.wire` - the vendor facts read from each backend's ``Wire``;
 * :mod:`~embedsim.recording.bodies` - request bodies: media digests, body matcher, inputs;
 * :mod:`~embedsim.recording.vcr_settings` - vcr settings (key filters, hooks) and the atomic persister;
 * :mod:`~embedsim.recording.naming` - cassette paths, shown paths, record commands;
@@ -20,12 +21,12 @@ tests, in a ``conftest.py`` (the embedsim plugin registers the matchers)::
 
     @pytest.fixture(scope="module")
     def vcr_config():
-        return embedsim_vcr_config()
+        return embedsim_vcr_config()  # or embedsim_vcr_config("my-model-id"): that backend's facts only
 
 or in plain code: ``with make_vcr(directory, "none").use_cassette("name.yaml"): ...``.
 """
 
-from embedsim.recording.bodies import BODY_MATCHER, body_matcher, digest_media, request_inputs
+from embedsim.recording.bodies import BODY_MATCHER, body_matcher, digest_media, request_leaves
 from embedsim.recording.embedders import (
     ALLOW_EMULATOR,
     PLACEHOLDER_KEY,
@@ -39,7 +40,6 @@ from embedsim.recording.modes import (
     RECORD_MODES,
     MissingRecording,
     NotRecorded,
-    api_key_from_env,
     has_recordings,
     key_names,
 )
@@ -47,8 +47,6 @@ from embedsim.recording.naming import cassette_path, model_cassette_path, record
 from embedsim.recording.network import NetworkPolicy
 from embedsim.recording.provenance import PROVENANCE_FILE, read_provenance
 from embedsim.recording.vcr_settings import (
-    KEY_HEADERS,
-    KEY_QUERY_PARAMETERS,
     MATCH_ON,
     PATH_MATCHER,
     AtomicPersister,
@@ -58,19 +56,21 @@ from embedsim.recording.vcr_settings import (
     before_record_response,
     make_vcr,
     merged_config,
+    call_matcher,
     path_matcher,
     register,
+    request_filter,
     vcr_config,
-    versionless_path,
 )
+from embedsim.recording.wire import HTTP_CREDENTIAL_HEADERS, wires_of
 
 __all__ = [
-    "ALLOW_EMULATOR", "BODY_MATCHER", "KEY_HEADERS", "KEY_QUERY_PARAMETERS", "MATCH_ON",
+    "ALLOW_EMULATOR", "BODY_MATCHER", "HTTP_CREDENTIAL_HEADERS", "MATCH_ON",
     "PATH_MATCHER", "PLACEHOLDER_KEY", "PROVENANCE_FILE", "RECORD_MODES", "AtomicPersister", "CassetteMismatch",
     "CassetteUnreadable", "EmulatorAnswer", "LiveEmbedder", "MissingRecording", "NetworkPolicy", "NotRecorded",
-    "RecordedEmbedder", "StagedPersister", "api_key_from_env", "before_record_request", "before_record_response",
-    "body_matcher", "cassette_path", "describe_mismatch", "digest_media", "has_recordings", "item_names", "key_names",
+    "RecordedEmbedder", "StagedPersister", "before_record_request", "before_record_response",
+    "body_matcher", "call_matcher", "cassette_path", "describe_mismatch", "digest_media", "has_recordings", "item_names", "key_names",
     "make_vcr", "merged_config", "model_cassette_path", "path_matcher", "read_provenance", "record_command",
-    "recorded_embedder", "register", "request_inputs", "safe_name", "short_name", "show_path", "vcr_config",
-    "versionless_path",
+    "recorded_embedder", "register", "request_filter", "request_leaves", "safe_name", "short_name", "show_path",
+    "vcr_config", "wires_of",
 ]

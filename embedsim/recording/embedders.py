@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -18,11 +18,12 @@ from embedsim.backends.base import Embedder
 from embedsim.errors import RecordingError
 from embedsim.inputs.items import Item
 from embedsim.recording.mismatch import CassetteMismatch, cassette_error, describe_mismatch
-from embedsim.recording.modes import api_key_from_env, key_names, replays
+from embedsim.recording.modes import replays
 from embedsim.recording.naming import record_command
 from embedsim.recording.network import NetworkPolicy
 from embedsim.recording.provenance import answered_by_emulator, describe, write_provenance
 from embedsim.recording.vcr_settings import CassetteUnreadable, StagedPersister, make_vcr
+from embedsim.recording.wire import wires_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,7 +66,7 @@ class RecordedEmbedder:
     def __init__(self, inner: Embedder, path: Path, nodeid: str, recording: bool, *,
                  network: NetworkPolicy = NetworkPolicy(), options: Sequence[str] = (),
                  key_name: str | None = None, vendor: bool = True,
-                 environ: Mapping[str, str] | None = None) -> None:
+                 environ: Mapping[str, str] | None = None, base_url_env: Sequence[str] = ()) -> None:
         self.inner = inner
         self.model_id = inner.model_id
         self.dimension = inner.dimension
@@ -75,6 +76,7 @@ class RecordedEmbedder:
         self.network = network
         self.options = tuple(options)
         self.key_name = key_name
+        self.base_url_env = tuple(base_url_env)
         self.refuse_emulator = vendor and (os.environ if environ is None else environ).get(ALLOW_EMULATOR, "") != "1"
         self.cassette: Any = None
         self._checked = 0
@@ -94,7 +96,7 @@ class RecordedEmbedder:
             if error is None:
                 raise
             raise CassetteMismatch(describe_mismatch(error, items, self.cassette_path, self.nodeid, self.options,
-                                                     self.key_name)) from None
+                                                     self.key_name, wires_of(self.model_id))) from None
 
     def _check_answers(self) -> None:
         """Refuse answers of the embedsim emulator recorded under a vendor's model id."""
@@ -103,9 +105,10 @@ class RecordedEmbedder:
         responses = self.cassette.responses
         new, self._checked = responses[self._checked:], len(responses)
         if self.refuse_emulator and any(answered_by_emulator(r) for r in new):
+            unset = " or ".join(self.base_url_env) or "the base URL"
             raise EmulatorAnswer(
                 f"refused to record {self.cassette_path}: the answer came from the embedsim emulator (a test tool), "
-                f"not from the service of {self.model_id}; unset GOOGLE_GEMINI_BASE_URL (or the base URL you "
+                f"not from the service of {self.model_id}; unset {unset} (or the base URL you "
                 f"set) to record from the real service, or set {ALLOW_EMULATOR}=1 for a throwaway recording")
 
     def __repr__(self) -> str:
@@ -146,30 +149,34 @@ def recorded_embedder(
 
     factory = get_embedder if factory is None else factory
     spec = find(model_id)
-    vendor = spec is not None and spec.official_host is not None
-    key_name = next(iter(key_names(model_id)), None)
-    key = api_key_from_env(model_id, environ)
+    wire = spec.wire if spec is not None else None
+    vendor = wire is not None and bool(wire.official_hosts)
+    key_name = spec.key_env[0] if spec is not None and spec.key_env else None
+    key = spec.api_key(os.environ if environ is None else environ) if spec is not None else None
     replay = replays(record_mode, path, key, model_id, nodeid, model_dir=model_dir, options=options)
     persister = StagedPersister(fresh=record_mode == "rewrite")
-    vcr = make_vcr(path.parent, record_mode, user_config=vcr_config, persister=persister, configure=configure)
-    context = vcr.use_cassette(path.name)
-    try:
-        cassette = context.__enter__()
-    except CassetteUnreadable as exc:
-        raise CassetteUnreadable(
-            f"{exc}: restore it from version control (git checkout -- {path}) or delete it and record it again "
-            f"with: {record_command(nodeid, 'rewrite', options, key_name)}") from None
-    inner = None
-    try:
-        inner = factory(model_id, dimension, api_key=PLACEHOLDER_KEY if replay else key, **backend_options)
-        embedder = RecordedEmbedder(inner, path, nodeid, recording=not replay, network=network, options=options,
-                                    key_name=key_name, vendor=vendor, environ=environ)
-        embedder.cassette = cassette
-        yield embedder
-    finally:
-        context.__exit__(None, None, None)
+    vcr = make_vcr(path.parent, record_mode, user_config=vcr_config, persister=persister, configure=configure,
+                   model_id=model_id)
+    inner: Embedder | None = None
+
+    def close_inner() -> None:
         close = getattr(inner, "close", None)
         if callable(close):
             close()
+
+    with ExitStack() as stack:
+        stack.callback(close_inner)  # last: after the cassette is closed
+        try:
+            cassette = stack.enter_context(vcr.use_cassette(path.name))
+        except CassetteUnreadable as exc:
+            raise CassetteUnreadable(
+                f"{exc}: restore it from version control (git checkout -- {path}) or delete it and record it again "
+                f"with: {record_command(nodeid, 'rewrite', options, key_name)}") from None
+        inner = factory(model_id, dimension, api_key=PLACEHOLDER_KEY if replay else key, **backend_options)
+        embedder = RecordedEmbedder(inner, path, nodeid, recording=not replay, network=network, options=options,
+                                    key_name=key_name, vendor=vendor, environ=environ,
+                                    base_url_env=wire.base_url_env if wire is not None else ())
+        embedder.cassette = cassette
+        yield embedder
     if not embedder.failed and (written := persister.commit()) is not None and model_dir is not None:
-        write_provenance(model_dir, written, describe(cassette.requests, cassette.responses))
+        write_provenance(model_dir, written, describe(cassette.requests, cassette.responses, wires_of(model_id)))

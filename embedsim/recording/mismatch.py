@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from embedsim.backends.base import Wire
 from embedsim.errors import RecordingError
 from embedsim.inputs.items import Item
-from embedsim.recording.bodies import request_inputs
+from embedsim.recording.bodies import Leaf, request_leaves
 from embedsim.recording.naming import record_command, show_path
-from embedsim.recording.vcr_settings import versionless_path
+from embedsim.recording.wire import call_of, media_paths
 
 if TYPE_CHECKING:
     from vcr.errors import CannotOverwriteExistingCassetteException
@@ -21,8 +22,8 @@ class CassetteMismatch(RecordingError):
 
 
 def item_names(items: Sequence[Item]) -> dict[str, str]:
-    """``{"<mime> sha256:<hex>": "<kind> '<label>'"}`` for the media items of a request."""
-    return {f"{i.mime_type} sha256:{i.digest}": f"{i.kind} {i.label!r}" for i in items if i.kind != "text"}
+    """``{"sha256:<hex>": "<kind> '<label>'"}`` for the media items of a request."""
+    return {f"sha256:{i.digest}": f"{i.kind} {i.label!r}" for i in items if i.kind != "text"}
 
 
 def _changed_in_place(live: list[str], recorded: list[list[str]]) -> list[tuple[str, str]]:
@@ -36,45 +37,72 @@ def _changed_in_place(live: list[str], recorded: list[list[str]]) -> list[tuple[
             if now != before and not now.startswith("text") and not before.startswith("text")]
 
 
+def _is_text_input(leaf: Leaf, texts: Sequence[str]) -> bool:
+    """A body value carrying one of the items' texts (as it is, or after a prefix such as a task)."""
+    return isinstance(leaf.value, str) and any(leaf.value == t or leaf.value.endswith(" " + t) for t in texts)
+
+
+def _split(leaves: list[Leaf], input_paths: set[str]) -> tuple[list[str], dict[str, Any]]:
+    """The request's inputs (media and texts, in order) and its other fields (first value per path)."""
+    inputs: list[str] = []
+    fields: dict[str, Any] = {}
+    for leaf in leaves:
+        if leaf.digest is not None or leaf.path in input_paths:
+            inputs.append(leaf.entry)
+        else:
+            fields.setdefault(leaf.path, leaf.value)
+    return inputs, fields
+
+
 def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Sequence[Item],
-                      path: Path, nodeid: str, options: Sequence[str] = (), key_name: str | None = None) -> str:
-    """Which items changed between this request and the cassette, and how to re-record
-    (with the run's ``options``)."""
+                      path: Path, nodeid: str, options: Sequence[str] = (), key_name: str | None = None,
+                      wires: Sequence[Wire] = ()) -> str:
+    """Which items changed between this request and the cassette (its bodies read with the
+    backend's ``wires``), and how to re-record (with the run's ``options``)."""
     names = item_names(items)
-    live_inputs, live_fields = request_inputs(error.failed_request.body)
+    paths = media_paths(wires)
+    live = request_leaves(error.failed_request.body, paths)
+    mimes = {leaf.digest: leaf.mime for leaf in live if leaf.digest and leaf.mime}
+    texts = [i.text for i in items if i.kind == "text"]
+    input_paths = {leaf.path for leaf in live if _is_text_input(leaf, texts)}
+    live_inputs, live_fields = _split(live, input_paths)
     recorded_inputs: list[str] = []
     recorded_requests: list[list[str]] = []
     recorded_fields: dict[str, Any] = {}
-    recorded_paths = set()
+    recorded_calls = set()
     cassette = error.cassette
     unplayed = [r for n, r in enumerate(cassette.requests) if not cassette.play_counts[n]]  # not answered yet
     for request in unplayed or cassette.requests:
-        inputs, fields = request_inputs(request.body)
+        leaves = request_leaves(request.body, paths)
+        mimes.update((leaf.digest, leaf.mime) for leaf in leaves if leaf.digest and leaf.mime)
+        inputs, fields = _split(leaves, input_paths)
         recorded_inputs += inputs
         recorded_requests.append(inputs)
         for key, value in fields.items():
             recorded_fields.setdefault(key, value)
-        recorded_paths.add(versionless_path(request.path))
+        recorded_calls.add(call_of(request.path, wires)[0])
 
     def short(entry: str) -> str:
-        mime, _, digest = entry.partition(" ")
-        return f"{mime}, {digest[:19]}..."
+        mime = mimes.get(entry)
+        return f"{mime}, {entry[:19]}..." if mime else f"{entry[:19]}..."
+
+    def name(entry: str) -> str | None:
+        return names.get(entry)
 
     def show(entry: str) -> str:
         if entry.startswith("text"):
             return entry
-        name = names.get(entry)
-        return f"{name} ({short(entry)})" if name else f"media ({short(entry)})"
+        return f"{name(entry) or 'media'} ({short(entry)})"
 
     new = [e for e in dict.fromkeys(live_inputs) if e not in recorded_inputs]
     gone = [e for e in dict.fromkeys(recorded_inputs) if e not in live_inputs]
     lines = [f"the cassette {show_path(path)} does not match this test's request "
              f"({len(error.cassette)} recorded interaction(s)):"]
     changed = [(e, old) for e, old in _changed_in_place(live_inputs, recorded_requests)
-               if e in new and old in gone and e in names]
+               if e in new and old in gone and name(e)]
     if changed:
         lines.append("  items whose content changed:")
-        lines += [f"    - {names[e]}: {short(e)} now, {short(old)} in the cassette" for e, old in changed]
+        lines += [f"    - {name(e)}: {short(e)} now, {short(old)} in the cassette" for e, old in changed]
         new = [e for e in new if e not in {c for c, _ in changed}]
         gone = [e for e in gone if e not in {old for _, old in changed}]
     if new:
@@ -86,9 +114,9 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
     for key in sorted(set(live_fields) | set(recorded_fields)):
         if live_fields.get(key) != recorded_fields.get(key):
             lines.append(f"  {key}: {live_fields.get(key)!r} now, {recorded_fields.get(key)!r} in the cassette")
-    if versionless_path(error.failed_request.path) not in recorded_paths and recorded_paths:
-        lines.append(f"  path: {versionless_path(error.failed_request.path)} now, {', '.join(sorted(recorded_paths))} "
-                     "in the cassette (model id changed?)")
+    live_call = call_of(error.failed_request.path, wires)[0]
+    if live_call not in recorded_calls and recorded_calls:
+        lines.append(f"  call: {live_call} now, {', '.join(sorted(recorded_calls))} in the cassette (model id changed?)")
     if len(lines) == 1:
         reason = getattr(error, "reason", "")
         lines.append("  the same request was made more often than recorded" if reason == "already_played"

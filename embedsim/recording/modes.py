@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from embedsim.errors import EmbedsimError, RecordingError
@@ -36,15 +35,6 @@ def key_names(model_id: str) -> tuple[str, ...]:
 
     spec = find(model_id)
     return spec.key_env if spec is not None else ()
-
-
-def api_key_from_env(model_id: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """The API key (a :class:`~embedsim.backends.base.Secret`) of ``model_id``'s backend from
-    ``environ`` (default ``os.environ``, never a local a traceback could show), or None."""
-    from embedsim.backends import find
-
-    spec = find(model_id)
-    return spec.api_key(os.environ if environ is None else environ) if spec is not None else None
 
 
 def has_recordings(model_dir: Path) -> bool:

@@ -1,11 +1,13 @@
-"""pytest-recording's network blocking around a model's calls, through its public
-``pytest_recording.network.block`` / ``unblock``.
+"""The network block around a model's calls: pytest-recording's, switched through a
+:class:`NetworkSwitch` the pytest plugin hands in (:data:`embedsim.plugin.upstream.NETWORK`).
 
 pytest-recording blocks a test's connections under ``--block-network`` (or the
 ``block_network`` mark) unless the test records through its ``vcr`` mark. embedsim's
 recorded and live calls are exempt the same way, but only while the model is called:
-the rest of the test stays blocked. A replay is the opposite: nothing may connect,
-not even to an allowed host, so a replay can never reach a server.
+the rest of the test stays blocked, as pytest-recording set it (allowed hosts, private IPs).
+A replay is the opposite: nothing may connect, not even to an allowed host, so a replay can
+never reach a server. Without a switch (outside pytest) nothing is switched: a replay's
+requests are then held back by vcrpy alone (record mode ``none`` sends none).
 """
 
 from __future__ import annotations
@@ -13,41 +15,54 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class NetworkSwitch(Protocol):
+    """Blocks connections except to ``allowed_hosts`` (regular expressions; ``None``: none) and,
+    with ``allow_private_ips``, private addresses; ``unblock`` lifts any block."""
+
+    def block(self, allowed_hosts: list[str] | None, allow_private_ips: bool = False) -> None: ...
+
+    def unblock(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class NetworkPolicy:
-    """Whether pytest-recording blocks the test's network, and which hosts it allows."""
+    """Whether the test's network is blocked, what the block allows, and the switch."""
 
     blocked: bool = False
     allowed_hosts: tuple[str, ...] | None = None
+    allow_private_ips: bool = False
+    switch: NetworkSwitch | None = None
 
     @contextmanager
     def open(self) -> Iterator[None]:
         """Connections allowed inside (a recording or a live call); the test's block after."""
-        from pytest_recording import network
-
-        if not self.blocked:
+        if not self.blocked or self.switch is None:
             yield
             return
-        network.unblock()
+        self.switch.unblock()
         try:
             yield
         finally:
-            network.block(allowed_hosts=self._allowed())
+            self._block_as_the_test()
 
     @contextmanager
     def closed(self) -> Iterator[None]:
         """No connection at all inside (a replay); the test's own state after."""
-        from pytest_recording import network
-
-        network.block(allowed_hosts=None)
+        if self.switch is None:
+            yield
+            return
+        self.switch.block(None)
         try:
             yield
         finally:
-            network.unblock()
+            self.switch.unblock()
             if self.blocked:
-                network.block(allowed_hosts=self._allowed())
+                self._block_as_the_test()
 
-    def _allowed(self) -> list[str] | None:
-        return list(self.allowed_hosts) if self.allowed_hosts is not None else None
+    def _block_as_the_test(self) -> None:
+        assert self.switch is not None
+        allowed = list(self.allowed_hosts) if self.allowed_hosts is not None else None
+        self.switch.block(allowed, self.allow_private_ips)

@@ -4,8 +4,9 @@ Every model folder of cassettes holds ``provenance.json``: one entry per cassett
 path inside the folder) saying when it was recorded, with which embedsim and SDK, which
 API version, endpoint and output dimension, the task, and whether the embedsim
 emulator answered. Everything but the time and embedsim's version is read from the
-recorded requests and answers themselves (the SDK's ``x-goog-api-client`` header, the
-URL, the body), so it states what was sent, not what was configured.
+recorded requests and answers themselves (the SDK's user agent, the URL
+read with the backend's ``Wire.call_path``, the body), so it states what was sent, not what
+was configured. An endpoint never holds a ``user:password@``.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ import datetime
 import fcntl
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from embedsim.backends.base import EMULATOR_HEADER, Wire
 from embedsim.files import atomic_write
 from embedsim.recording.bodies import json_body
+from embedsim.recording.wire import call_of, without_userinfo
 
 PROVENANCE_FILE = "provenance.json"
-#: The header the embedsim emulator puts on every answer (``embedsim.testing.gemini.EMULATOR_HEADER``).
-EMULATOR_HEADER = "X-Embedsim-Emulator"
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -45,25 +46,24 @@ def _one_or_all(values: Iterable[Any]) -> Any:
     return None if not distinct else distinct[0] if len(distinct) == 1 else distinct
 
 
-def describe(requests: list[Any], responses: list[dict[str, Any]]) -> dict[str, Any]:
-    """The provenance of one cassette's interactions (vcr requests and response dicts)."""
+def describe(requests: list[Any], responses: list[dict[str, Any]], wires: Sequence[Wire] = ()) -> dict[str, Any]:
+    """The provenance of one cassette's interactions (vcr requests and response dicts), their
+    URLs read with the backend's ``wires``."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         embedsim_version = version("pytest-embedsim")
     except PackageNotFoundError:
         embedsim_version = None
-    urls = [urlsplit(r.uri) for r in requests]
+    urls = [urlsplit(without_userinfo(r.uri)) for r in requests]
     bodies = [json_body(r.body) for r in requests]
     parts = [req for body in bodies if isinstance(body, dict) for req in body.get("requests", [body])
              if isinstance(req, dict)]
-    segments = [u.path.split("/")[1] if u.path.count("/") > 1 else None for u in urls]
     return {
         "recorded_at": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
         "embedsim": embedsim_version,
-        "sdk": _one_or_all(_header(r.headers, "x-goog-api-client") or _header(r.headers, "user-agent")
-                           for r in requests),
-        "api_version": _one_or_all(segments),
+        "sdk": _one_or_all(_header(r.headers, "user-agent") for r in requests),
+        "api_version": _one_or_all(call_of(u.path, wires)[1] for u in urls),
         "endpoint": _one_or_all(f"{u.scheme}://{u.netloc}" for u in urls),
         "dimension": _one_or_all(p.get("outputDimensionality") or p.get("output_dimensionality") for p in parts),
         "task": _one_or_all(p.get("taskType") or p.get("task_type") for p in parts),

@@ -1,11 +1,15 @@
 """vcrpy settings for embedding API calls: key filters, media digests, matching, persisters.
 
-* API keys never reach a cassette: the ``x-goog-api-key`` and ``authorization``
-  headers and a ``key`` query parameter are dropped (:func:`vcr_config`).
-* Requests match on method, path without its API version (``/v1/``, ``/v1beta/``, as the
-  SDK's own replay client does), query and the normalised JSON body; the host is not
-  compared, so a cassette recorded through another ``base_url`` (a proxy, the emulator)
-  or another API version replays against the default one.
+Every vendor fact comes from the model's backend (its :class:`~embedsim.backends.base.Wire`,
+:mod:`embedsim.recording.wire`); with no model named, every installed backend's facts apply.
+
+* Credentials never reach a cassette: the backend's credential headers and query parameters
+  (and HTTP's ``Authorization`` / ``Proxy-Authorization``) are dropped, and so is a
+  ``user:password@`` in the URL (:func:`vcr_config`).
+* Requests match on method, what identifies the call in the path (``Wire.call_path``: not
+  the API version, not a gateway's path prefix), query and the normalised JSON body with
+  media as digests; the host is not compared, so a cassette recorded through another base
+  URL (a gateway, the emulator) or another API version replays against the default one.
 * Cassettes are written atomically (:class:`AtomicPersister`: a temporary file in the
   same folder, then a rename), and a cassette that exists but cannot be read is an
   error (:class:`CassetteUnreadable`), never an empty cassette to record into.
@@ -17,24 +21,22 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from embedsim.recording import cassette_format
+from embedsim.backends.base import Wire
 from embedsim.errors import RecordingError
 from embedsim.files import atomic_write
 from embedsim.recording.bodies import BODY_MATCHER, body_matcher, digest_media
+from embedsim.recording.wire import call_of, credential_headers, credential_params, media_paths, wires_of, without_userinfo
 
 if TYPE_CHECKING:  # vcr is imported lazily: pytest-recording registers vcr.matchers for assert rewriting
     from vcr import VCR
 
-KEY_HEADERS = ("x-goog-api-key", "authorization")
-KEY_QUERY_PARAMETERS = ("key",)
 PATH_MATCHER = "embedsim_path"
 MATCH_ON = ("method", PATH_MATCHER, "query", BODY_MATCHER)
-_VERSION_SEGMENT = re.compile(r"^/v\d+(?:(?:alpha|beta)\d*)?(?=/)")
 #: Settings of pytest-recording's ``vcr_config`` that are not vcrpy's.
 _NOT_VCR = ("allowed_hosts", "record_mode")
 
@@ -43,20 +45,35 @@ class CassetteUnreadable(RecordingError):
     """A cassette file exists but is not a readable vcr cassette."""
 
 
-def versionless_path(path: str) -> str:
-    """``path`` without its leading API version segment: ``/v1beta/models/m`` -> ``/models/m``."""
-    return _VERSION_SEGMENT.sub("", path, count=1)
+def call_matcher(wires: Sequence[Wire] | None = None) -> Callable[[Any, Any], None]:
+    """A vcr matcher: the same call (:func:`~embedsim.recording.wire.call_of`, default: by
+    every installed backend's ``call_path``), whatever the API version or path prefix."""
+
+    def match(r1: Any, r2: Any) -> None:
+        found = wires_of() if wires is None else wires
+        assert call_of(r1.path, found)[0] == call_of(r2.path, found)[0], "calls differ (API version and prefix ignored)"
+
+    return match
 
 
-def path_matcher(r1: Any, r2: Any) -> None:
-    """vcr matcher: equal paths apart from the API version segment."""
-    assert versionless_path(r1.path) == versionless_path(r2.path), "paths differ (API version ignored)"
+#: The vcr matcher of :data:`PATH_MATCHER` for every installed backend.
+path_matcher = call_matcher()
 
 
-def before_record_request(request: Any) -> Any:
-    """vcr hook: store (and match) request bodies with media digests instead of media."""
-    request.body = digest_media(request.body)
-    return request
+def request_filter(wires: Sequence[Wire] | None = None) -> Callable[[Any], Any]:
+    """A vcr ``before_record_request`` hook: no ``user:password@`` in the URL, media in the body
+    as digests (at the ``wires``' media paths, default every installed backend's)."""
+
+    def before_record_request(request: Any) -> Any:
+        request.uri = without_userinfo(request.uri)
+        request.body = digest_media(request.body, None if wires is None else media_paths(wires))
+        return request
+
+    return before_record_request
+
+
+#: :func:`request_filter` for every installed backend.
+before_record_request = request_filter()
 
 
 def before_record_response(response: dict[str, Any]) -> dict[str, Any] | None:
@@ -66,15 +83,17 @@ def before_record_response(response: dict[str, Any]) -> dict[str, Any] | None:
     return response if 200 <= response["status"]["code"] < 300 else None
 
 
-def vcr_config() -> dict[str, Any]:
+def vcr_config(model_id: str | None = None) -> dict[str, Any]:
     """Keyword arguments for ``VCR(...)`` / ``use_cassette(...)`` / pytest-recording's
-    ``vcr_config`` fixture. ``match_on`` names :data:`PATH_MATCHER` and
-    :data:`BODY_MATCHER`, which :func:`register` adds to a ``VCR`` (the embedsim plugin
-    does so in pytest-recording's ``pytest_recording_configure`` hook)."""
+    ``vcr_config`` fixture, for ``model_id``'s backend (default: every installed backend).
+    ``match_on`` names :data:`PATH_MATCHER` and :data:`BODY_MATCHER`, which :func:`register`
+    adds to a ``VCR`` (the embedsim plugin does so in pytest-recording's
+    ``pytest_recording_configure`` hook)."""
+    wires = wires_of(model_id)
     return {
-        "filter_headers": list(KEY_HEADERS),
-        "filter_query_parameters": list(KEY_QUERY_PARAMETERS),
-        "before_record_request": before_record_request,
+        "filter_headers": list(credential_headers(wires)),
+        "filter_query_parameters": list(credential_params(wires)),
+        "before_record_request": request_filter(wires),
         "before_record_response": before_record_response,
         "match_on": MATCH_ON,
         "decode_compressed_response": True,
@@ -93,11 +112,11 @@ def _chain(first: Callable[[Any], Any], then: Callable[[Any], Any] | None) -> Ca
     return both
 
 
-def merged_config(user: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """:func:`vcr_config` with a user's ``vcr_config`` on top: their keys win, except that
-    the key filters are the union and embedsim's ``before_record_*`` hooks run first.
-    pytest-recording's own keys (``allowed_hosts``, ``record_mode``) are left out."""
-    config = vcr_config()
+def merged_config(user: Mapping[str, Any] | None = None, model_id: str | None = None) -> dict[str, Any]:
+    """:func:`vcr_config` (of ``model_id``) with a user's ``vcr_config`` on top: their keys win,
+    except that the key filters are the union and embedsim's ``before_record_*`` hooks run
+    first. pytest-recording's own keys (``allowed_hosts``, ``record_mode``) are left out."""
+    config = vcr_config(model_id)
     for key, value in (user or {}).items():
         if key in _NOT_VCR:
             continue
@@ -179,29 +198,31 @@ class StagedPersister(AtomicPersister):
         return atomic_write(path, data)
 
 
-def register(vcr: VCR) -> None:
-    """Add embedsim's matchers and its cassette serializer to ``vcr``."""
+def register(vcr: VCR, model_id: str | None = None) -> None:
+    """Add embedsim's matchers (for ``model_id``'s backend, default every installed one) and its
+    cassette serializer to ``vcr``."""
     vcr.register_matcher(BODY_MATCHER, body_matcher)
-    vcr.register_matcher(PATH_MATCHER, path_matcher)
+    vcr.register_matcher(PATH_MATCHER, path_matcher if model_id is None else call_matcher(wires_of(model_id)))
     vcr.register_serializer(cassette_format.NAME, cassette_format)
 
 
 def make_vcr(cassette_dir: str | Path, record_mode: str = "none", *, user_config: Mapping[str, Any] | None = None,
-             persister: Any = AtomicPersister, configure: Callable[[VCR], None] | None = None) -> VCR:
-    """A ``VCR`` with embedsim's settings (and ``user_config``, :func:`merged_config`),
-    matchers and ``persister``; ``configure`` is called on it last (the plugin passes
-    pytest-recording's ``pytest_recording_configure`` hook). ``rewrite`` is
-    ``new_episodes`` on a cassette the persister does not load (:class:`StagedPersister`
-    with ``fresh=True``)."""
+             persister: Any = AtomicPersister, configure: Callable[[VCR], None] | None = None,
+             model_id: str | None = None) -> VCR:
+    """A ``VCR`` with embedsim's settings for ``model_id``'s backend (default: every installed
+    one) and ``user_config`` (:func:`merged_config`), ``persister`` and matchers; ``configure``
+    is called on it before embedsim's matchers are registered (the plugin passes
+    pytest-recording's ``pytest_recording_configure`` hook). ``rewrite`` is ``new_episodes``
+    on a cassette the persister does not load (:class:`StagedPersister` with ``fresh=True``)."""
     from vcr import VCR
 
     mode = "new_episodes" if record_mode == "rewrite" else record_mode
     if record_mode == "rewrite" and persister is AtomicPersister:
         persister = StagedPersister(fresh=True, hold=False)
     vcr = VCR(cassette_library_dir=str(cassette_dir), record_mode=mode, path_transformer=VCR.ensure_suffix(".yaml"),
-              **merged_config(user_config))
-    register(vcr)
+              **merged_config(user_config, model_id))
     vcr.register_persister(persister)
     if configure is not None:
         configure(vcr)
+    register(vcr, model_id)
     return vcr

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from embedsim.files import atomic_write
-from embedsim.report import folder, images, markdown, page
+from embedsim.report import folder, images, markdown, origin, page
 from embedsim.report.compare import compare_models, default_pairs
 from embedsim.report.entries import Contents, Tests, complete_command, record_commands
 from embedsim.report.folder import Entry
@@ -26,7 +26,8 @@ def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None 
     overrides). ``root`` is the folder the test ids are relative to: fragments of test
     files that no longer exist are dropped. Fragments written before ``started`` (this
     run's start) are earlier runs' results of tests this run did not run: kept, and
-    marked. ``provenance``: per model, its recordings' provenance records.
+    marked. ``provenance``: per model, its recordings' provenance records; models run from local
+    weights get theirs from the fragments (:func:`embedsim.report.origin.weights`).
 
     ``collected``: ``(module, test, model)`` of every test the run collected (deselected
     ones too); ``modules``: the test files it collected whole. Sections of tests those
@@ -49,7 +50,8 @@ def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None 
         for comparison in comparisons:
             written += images.render_differences(report_dir, comparison)
         report_arg = _report_arg(report_dir, root)
-        contents = Contents(used, tests, record_commands(tests, report_arg), comparisons, dict(provenance or {}),
+        contents = Contents(used, tests, record_commands(tests, report_arg), comparisons,
+                            {**origin.weights(fragments), **dict(provenance or {})},
                             missing, dropped)
         if contents.earlier or missing:
             contents.complete_with = complete_command(tests, missing, list(models) or used, report_arg)

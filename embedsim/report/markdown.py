@@ -118,7 +118,7 @@ def _heading_anchor(text: str) -> str:
 def _provenance(c: Contents) -> list[str]:
     if not c.provenance:
         return []
-    lines = ["", "## Provenance of the recordings", ""]
+    lines = ["", "## Provenance of the recordings and weights", ""]
     for model, records in c.provenance.items():
         keys = list(dict.fromkeys(k for r in records for k in r if k != "official"))
         lines += [f"**{_md(model)}**", ""]

@@ -4,10 +4,13 @@ when the answers did not come from the vendor's official host."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from embedsim.backends.base import without_userinfo
+from embedsim.recording.wire import is_official, shown_hosts
 
 #: Provenance fields shown, in this order (as ``recording.provenance.describe`` names them).
 FIELDS = ("recorded_at", "embedsim", "sdk", "api_version", "endpoint", "dimension", "task", "interactions")
@@ -20,32 +23,58 @@ def _hosts(endpoint: Any) -> list[str]:
     return [urlsplit(str(e)).hostname or "" for e in endpoints if e]
 
 
-def rows(records: Mapping[str, Mapping[str, Any]], official_host: str | None) -> list[dict[str, Any]]:
+def _shown(value: Any) -> Any:
+    """An endpoint (or a list of them) without ``user:password@``."""
+    return [_shown(v) for v in value] if isinstance(value, list) else without_userinfo(value) if isinstance(
+        value, str) else value
+
+
+def rows(records: Mapping[str, Mapping[str, Any]], official_hosts: Sequence[str]) -> list[dict[str, Any]]:
     """One row per recording: its cassette, the :data:`FIELDS`, and ``official`` (False when
-    the emulator answered or any endpoint host is not ``official_host``)."""
+    the emulator answered or any endpoint host fully matches none of the ``official_hosts``
+    patterns, :attr:`embedsim.backends.base.Wire.official_hosts`)."""
     out = []
     for cassette, record in sorted(records.items()):
         hosts = _hosts(record.get("endpoint"))
-        official = not record.get("emulator") and bool(hosts) and all(h == official_host for h in hosts)
-        row: dict[str, Any] = {"cassette": cassette, **{k: record.get(k) for k in FIELDS if record.get(k) is not None}}
+        official = not record.get("emulator") and bool(hosts) and all(is_official(h, official_hosts) for h in hosts)
+        row: dict[str, Any] = {"cassette": cassette, **{k: _shown(record.get(k)) for k in FIELDS
+                                                        if record.get(k) is not None}}
         if not official:
             row["flag"] = ("answered by the embedsim emulator" if record.get("emulator") else
-                           f"answered by {', '.join(hosts) or 'an unknown host'}, not {official_host}")
+                           f"answered by {', '.join(hosts) or 'an unknown host'}, not {shown_hosts(official_hosts)}")
         out.append({**row, "official": official})
     return out
 
 
-def model_provenance(folders: Mapping[str, Path], official_hosts: Mapping[str, str | None],
+def model_provenance(folders: Mapping[str, Path], official_hosts: Mapping[str, Sequence[str]],
                      read: Reader) -> dict[str, list[dict[str, Any]]]:
     """Per model with recordings: its :func:`rows` (``folders``: each model's cassette folder)."""
     out = {}
     for model, folder in folders.items():
         records = read(folder)
         if records:
-            out[model] = rows(records, official_hosts.get(model))
+            out[model] = rows(records, official_hosts.get(model, ()))
     return out
 
 
+
+
+#: What a local model's provenance row shows (``Embedder.provenance`` of :mod:`embedsim.backends.open_weights`).
+WEIGHTS_FIELDS = ("revision", "source", "library", "torch", "device", "dtype")
+
+
+def weights(fragments: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per model run from weights on this machine, one row per revision its results in the report
+    were computed with (a changed checkpoint is a second row), with how many results each."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for fragment in fragments:
+        found = fragment.get("weights")
+        if not isinstance(found, Mapping) or not found.get("revision"):
+            continue
+        row = out.setdefault(fragment["model"], {}).setdefault(str(found["revision"]), {
+            **{k: found[k] for k in WEIGHTS_FIELDS if found.get(k) is not None}, "results": 0, "official": True})
+        row["results"] += 1
+    return {model: list(rows.values()) for model, rows in out.items()}
 
 
 def recorded(cassette_dir: Path, models: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
@@ -57,4 +86,5 @@ def recorded(cassette_dir: Path, models: Iterable[str]) -> dict[str, list[dict[s
 
     specs = {model: spec for model in models if (spec := find(model)) is not None and not spec.local}
     folders = {model: Path(cassette_dir) / recording.short_name(recording.safe_name(model)) for model in specs}
-    return model_provenance(folders, {model: spec.official_host for model, spec in specs.items()}, read_provenance)
+    hosts = {model: spec.wire.official_hosts if spec.wire is not None else () for model, spec in specs.items()}
+    return model_provenance(folders, hosts, read_provenance)

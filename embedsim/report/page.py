@@ -76,7 +76,7 @@ def render(c: Contents) -> str:
 def _provenance(c: Contents) -> list[str]:
     if not c.provenance:
         return []
-    out = ["<h2>Provenance of the recordings</h2>"]
+    out = ["<h2>Provenance of the recordings and weights</h2>"]
     for model, records in c.provenance.items():
         keys = list(dict.fromkeys(k for r in records for k in r if k != "official"))
         foreign = sum(not r.get("official", True) for r in records)

@@ -292,6 +292,20 @@ class HeatmapSnapshotExtension(AtomicSingleFileExtension):
 
 
 @cache
+class WeightsSnapshotExtension(AtomicSingleFileExtension):
+    """The weights a local model ran with (``<test>.weights.json``: model id and revision), beside
+    the test's matrix snapshots: a changed checkpoint does not match, so it shows as a new
+    version to review (``--snapshot-update`` takes it)."""
+
+    file_extension = "weights.json"
+    _write_mode = WriteMode.TEXT
+
+    def serialize(self, data: Any, **kwargs: Any) -> str:
+        import json
+
+        return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def matrix_extension(tolerance: float = DEFAULT_TOLERANCE) -> type[MatrixSnapshotExtension]:
     """A :class:`MatrixSnapshotExtension` with this absolute tolerance."""
     if tolerance == MatrixSnapshotExtension.tolerance:

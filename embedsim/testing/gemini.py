@@ -46,32 +46,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from embedsim.backends.gemini import is_multimodal
+from embedsim.backends.base import EMULATOR_HEADER
+from embedsim.backends.gemini import MAX_BATCH_REQUESTS as MAX_REQUESTS_PER_BATCH
+from embedsim.backends.gemini import MAX_DIMENSION, MAX_IMAGES_PER_CONTENT, MIME_TYPES, MIN_DIMENSION, is_multimodal
 from embedsim.backends.pixels import PixelEmbedder
 from embedsim.inputs.items import Item
 
-MAX_REQUESTS_PER_BATCH = 100
-MAX_IMAGES_PER_CONTENT = 6
-MIN_DIMENSION, MAX_DIMENSION = 128, 3072
 #: A request body over this many bytes is answered 413 without being read.
 MAX_BODY_BYTES = 64 * 1024 * 1024
-DEFAULT_DIMENSION = 3072
-SUPPORTED_MIME_TYPES: dict[str, str] = {
-    "text/plain": "text",
-    "image/png": "image",
-    "image/jpeg": "image",
-    "audio/mp3": "audio",
-    "audio/mpeg": "audio",
-    "audio/wav": "audio",
-    "audio/x-wav": "audio",
-    "video/mp4": "video",
-    "video/quicktime": "video",
-    "video/mov": "video",
-    "application/pdf": "pdf",
-}
-#: Every answer carries this header, so a recorder can refuse to store emulator answers
-#: as Gemini cassettes.
-EMULATOR_HEADER = "X-Embedsim-Emulator"
+DEFAULT_DIMENSION = MAX_DIMENSION
+SUPPORTED_MIME_TYPES = MIME_TYPES
 FAULTS = ("delay", "malformed", "truncated", "wrong_count", "empty", "nan")
 
 _ROUTE = re.compile(r"^/(v1|v1beta)/models/([^/:]+):(batchEmbedContents|embedContent)$")
@@ -135,8 +119,11 @@ class GeminiEmulator:
         *,
         api_key: str | None = None,
         latency: float = 0.0,
+        path_prefix: str = "",
     ) -> None:
         self.host, self.port = host, port
+        #: Served below this path, as a gateway would (``/gateway/google``): part of :attr:`base_url`.
+        self.path_prefix = path_prefix.rstrip("/")
         self.api_key = api_key
         self.latency = latency
         self.requests: list[EmulatorRequest] = []
@@ -152,7 +139,7 @@ class GeminiEmulator:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("emulator not started; call start() or use it as a context manager")
-        return f"http://{self.host}:{self._server.server_port}"
+        return f"http://{self.host}:{self._server.server_port}{self.path_prefix}"
 
     def start(self) -> GeminiEmulator:
         if self._server is not None:
@@ -203,7 +190,14 @@ class GeminiEmulator:
     def embed_calls(self) -> list[EmulatorRequest]:
         """The logged embedding calls (``:batchEmbedContents`` / ``:embedContent``)."""
         with self._lock:
-            return [r for r in self.requests if _ROUTE.match(urlsplit(r.path).path)]
+            return [r for r in self.requests if self._route(r.path)]
+
+    def _route(self, path: str) -> re.Match[str] | None:
+        """The embedding call ``path`` names, below :attr:`path_prefix`."""
+        path = urlsplit(path).path
+        if not path.startswith(self.path_prefix + "/"):
+            return None
+        return _ROUTE.match(path[len(self.path_prefix):])
 
     # -- request handling (called from server threads) -------------------------------------
     def _enter(self, request: EmulatorRequest) -> None:
@@ -250,7 +244,7 @@ class GeminiEmulator:
 
     def _answer(self, request: EmulatorRequest, raw: bytes) -> tuple[int, bytes]:
         url = urlsplit(request.path)
-        match = _ROUTE.match(url.path)
+        match = self._route(request.path)
         if match is None:
             raise ApiError(404, f"Method not found: {request.method} {url.path}")
         if request.method != "POST":

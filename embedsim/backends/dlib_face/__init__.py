@@ -41,7 +41,6 @@ SPEC = BackendSpec(
     modalities=frozenset({"image"}),
     local=True,
     key_env=(),
-    official_host=None,
     dimensions=(DIMENSION, DIMENSION),
     default_dimension=DIMENSION,
     grouping="local: each image on its own (largest face, 5-point alignment), no calls",

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 
-from embedsim.backends.base import DEFAULT_DIMENSION, MODALITIES, BackendSpec
+from embedsim.backends.base import DEFAULT_DIMENSION, MODALITIES, BackendSpec, Wire
 from embedsim.errors import BackendError, InputError
 
 #: The Gemini Developer API's host; answers from any other host are not the vendor's.
 OFFICIAL_HOST = "generativelanguage.googleapis.com"
 #: The service rejects more than this many requests in one ``batchEmbedContents`` call.
 MAX_BATCH_REQUESTS = 100
+#: ... and more than this many images in one content.
+MAX_IMAGES_PER_CONTENT = 6
 MIN_DIMENSION, MAX_DIMENSION = 128, 3072
 #: Inline data limit of one request (base64 payload); larger media need the Files API.
 MAX_REQUEST_BYTES = 20 * 1024 * 1024
@@ -29,6 +31,33 @@ DEFAULT_API_VERSION = "v1beta"
 DEFAULT_TIMEOUT = 60.0
 #: Text-only model families (everything else matching ``gemini-embedding.*`` is multimodal).
 TEXT_ONLY_PATTERN = r"gemini-embedding-(001|exp).*"
+#: The MIME types the service takes, and the item kind of each.
+MIME_TYPES: dict[str, str] = {
+    "text/plain": "text",
+    "image/png": "image",
+    "image/jpeg": "image",
+    "audio/mp3": "audio",
+    "audio/mpeg": "audio",
+    "audio/wav": "audio",
+    "audio/x-wav": "audio",
+    "video/mp4": "video",
+    "video/quicktime": "video",
+    "video/mov": "video",
+    "application/pdf": "pdf",
+}
+
+#: How the Gemini Developer API's calls look on the wire (read by :mod:`embedsim.recording`).
+WIRE = Wire(
+    official_hosts=(re.escape(OFFICIAL_HOST),),
+    credential_headers=("x-goog-api-key", "authorization"),
+    credential_params=("key",),
+    media_paths=("**.inline_data.data", "**.inlineData.data"),
+    # POST {base url}/{version}/models/{model}:batchEmbedContents; a gateway's prefix before it is ignored
+    call_path=r"/(?P<version>v\d+\w*)/(?P<call>models/[^/]+:\w+)$",
+    base_url_env=("GOOGLE_GEMINI_BASE_URL",),
+    default_api_version=DEFAULT_API_VERSION,
+    default_timeout=DEFAULT_TIMEOUT,
+)
 
 SPEC = BackendSpec(
     name="gemini",
@@ -38,12 +67,13 @@ SPEC = BackendSpec(
     model_modalities=((TEXT_ONLY_PATTERN, frozenset({"text"})),),
     local=False,
     key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    official_host=OFFICIAL_HOST,
     dimensions=(MIN_DIMENSION, MAX_DIMENSION),
     default_dimension=DEFAULT_DIMENSION,
     grouping=(f"one Content (one part) per item; at most {MAX_BATCH_REQUESTS} contents and "
               f"{MAX_REQUEST_BYTES // (1024 * 1024)} MB per :batchEmbedContents call"),
     factory="embedsim.backends.gemini.embedder:GeminiEmbedder",
+    wire=WIRE,
+    text_limits=((TEXT_ONLY_PATTERN, MAX_TEXT_TOKENS_001), (r".*", MAX_TEXT_TOKENS)),
 )
 
 #: ``task_type`` values of ``gemini-embedding-001`` and the matching embedding-2 prefix task.

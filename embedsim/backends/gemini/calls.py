@@ -7,7 +7,8 @@
   anything shaped like a Google API key).
 * **No key in logs.** :class:`RedactingFilter` on google-genai's, vcrpy's and the HTTP clients'
   loggers rewrites a record that carries a key (the SDK logs each retry with the service's
-  error message, vcrpy each recorded response).
+  error message, vcrpy each recorded response) - while a call runs (:func:`redacting_logs`):
+  embedsim leaves no filter behind on loggers it does not own.
 * **Attempts counted.** Every HTTP request the SDK's httpx client sends is counted per call
   (an httpx ``event_hooks`` request hook through ``HttpOptions.client_args``), so messages
   say how many attempts were actually made. With aiohttp (async, no hook) the count
@@ -22,6 +23,7 @@ import contextvars
 import json
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -72,17 +74,38 @@ class RedactingFilter(logging.Filter):
 
 
 _FILTER = RedactingFilter()
+#: The calls running now, and the loggers :func:`redacting_logs` added the filter to.
+_REDACTING: dict[str, Any] = {"calls": 0, "loggers": []}
+_REDACTING_LOCK = threading.Lock()
 
 
 def protect(secret: str) -> None:
-    """Remember ``secret`` for redaction and make sure the SDK's loggers redact it."""
+    """Remember ``secret`` for redaction (in messages, and in logs during calls)."""
     if len(secret) >= MIN_SECRET:
         _SECRETS.add(str(secret))
-    existing = [name for name in list(logging.root.manager.loggerDict) if name.startswith(LOGGERS)]
-    for name in {*LOGGERS, *existing}:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+
+
+@contextmanager
+def redacting_logs() -> Iterator[None]:
+    """While inside (one call, sync or async; calls may overlap), :data:`LOGGERS` and their existing
+    children redact keys: the first call to enter adds the filter, the last to leave removes it."""
+    with _REDACTING_LOCK:
+        if _REDACTING["calls"] == 0:
+            existing = [name for name in list(logging.root.manager.loggerDict) if name.startswith(LOGGERS)]
+            loggers = [logging.getLogger(name) for name in sorted({*LOGGERS, *existing})]
+            _REDACTING["loggers"] = [logger for logger in loggers if _FILTER not in logger.filters]
+            for logger in _REDACTING["loggers"]:
+                logger.addFilter(_FILTER)
+        _REDACTING["calls"] += 1
+    try:
+        yield
+    finally:
+        with _REDACTING_LOCK:
+            _REDACTING["calls"] -= 1
+            if _REDACTING["calls"] == 0:
+                for logger in _REDACTING["loggers"]:
+                    logger.removeFilter(_FILTER)
+                _REDACTING["loggers"] = []
 
 
 # -- attempts -----------------------------------------------------------------------------------

@@ -18,13 +18,15 @@ Calls: at most ``batch_size`` (<= 100) requests and ``MAX_REQUEST_BYTES`` of pay
 ``:batchEmbedContents`` call; identical items (kind + digest) are sent once per
 ``embed``/``aembed`` call. :meth:`GeminiEmbedder.embed` runs its calls one after the
 other, in a deterministic order (stable cassettes); :meth:`GeminiEmbedder.aembed` runs
-up to ``max_concurrency`` at once. With ``cache=EmbeddingCache(dir)`` only missing items
-are requested and each answered call is stored at once, so an interrupted run keeps what
-it received.
+up to ``max_concurrency`` at once. ``received(items, vectors)``, when given, is called with
+each answered call's items and unit vectors as they arrive (how
+:class:`~embedsim.backends.cache.CachedEmbedder` stores them at once, so an interrupted run
+keeps what it received).
 
 The key comes from ``api_key``, else ``GEMINI_API_KEY`` / ``GOOGLE_API_KEY``;
-``GOOGLE_GEMINI_BASE_URL`` sets the endpoint; Vertex AI (``vertexai=True``,
-``GOOGLE_GENAI_USE_VERTEXAI``) is refused. The key is never put in a message.
+``GOOGLE_GEMINI_BASE_URL`` sets the endpoint. The key is never put in a message. Vertex AI is
+the ``vertex:`` backend (:mod:`embedsim.backends.gemini.vertex`), a subclass that overrides
+:meth:`GeminiEmbedder._sdk_model` and :meth:`GeminiEmbedder._make_client`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,19 +44,19 @@ from google.genai import types
 
 from embedsim.backends.gemini import calls as gemini_calls
 from embedsim.backends.gemini import payload as gemini_requests
-from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise
+from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise, without_userinfo
 from embedsim.backends.gemini import (
     DEFAULT_API_VERSION,
     DEFAULT_TIMEOUT,
     MAX_BATCH_REQUESTS,
+    OFFICIAL_HOST,
     SPEC,
     GeminiAPIError,
     MissingKeyError,
     check_task,
     is_multimodal,
 )
-from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, counting, labels, redact
-from embedsim.backends.cache import EmbeddingCache
+from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, counting, labels, redact, redacting_logs
 from embedsim.errors import BackendError, InputError
 from embedsim.inputs.items import Item
 from embedsim.backends.progress import Progress, ProgressOption
@@ -62,15 +65,19 @@ from embedsim.backends.vectors import distinct
 __all__ = ["RETRIED_STATUS_CODES", "GeminiAPIError", "GeminiEmbedder", "MissingKeyError"]
 
 
+#: Called with each answered call's items and their unit vectors.
+Received = Callable[[Sequence[Item], np.ndarray], object]
+
+
 @dataclass
 class _Plan:
-    """Which unique items one ``embed`` call needs, what is cached, and the calls to make."""
+    """Which unique items one ``embed`` call needs, and the calls to make."""
 
     unique: list[Item]
     index: list[int]
-    keys: list[str | None]
     vectors: list[np.ndarray | None]
     batches: list[list[int]] = field(default_factory=list)
+    received: Received | None = None
 
     @property
     def pending(self) -> int:
@@ -96,10 +103,8 @@ class GeminiEmbedder:
         timeout: float | None = DEFAULT_TIMEOUT,
         max_concurrency: int = 4,
         batch_size: int = MAX_BATCH_REQUESTS,
-        cache: EmbeddingCache | None = None,
         task: str | None = None,
         progress: ProgressOption = None,
-        vertexai: bool = False,
     ) -> None:
         SPEC.check_dimension(model_id, dimension)
         if not 1 <= batch_size <= MAX_BATCH_REQUESTS:
@@ -108,34 +113,19 @@ class GeminiEmbedder:
             raise InputError(f"{model_id}: max_concurrency must be at least 1, got {max_concurrency}")
         self.model_id, self.dimension = model_id, dimension
         self.batch_size, self.max_concurrency = batch_size, max_concurrency
-        self.cache, self.progress, self.attempts = cache, progress, attempts
+        self.progress, self.attempts = progress, attempts
         #: Seconds per attempt (``None`` or 0: wait forever).
         self.timeout = timeout or None
         self.api_version = api_version = api_version or DEFAULT_API_VERSION
-        self.multimodal = is_multimodal(model_id)
+        #: The model name the SDK gets (``model_id`` here; a subclass may serve ids of its own).
+        self.sdk_model = self._sdk_model(model_id)
+        self.multimodal = is_multimodal(self.sdk_model)
         self.task = task
         check_task(model_id, task)
         self._config = types.EmbedContentConfig(output_dimensionality=dimension,
                                                 task_type=gemini_requests.task_type(model_id, task, self.multimodal))
-        if vertexai or os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").strip().lower() in ("1", "true"):
-            raise BackendError(
-                f"{model_id}: Vertex AI is not supported: it takes one content per call for the Gemini "
-                "embedding models and embedsim neither sends nor tests that endpoint shape. Unset "
-                "GOOGLE_GENAI_USE_VERTEXAI and use a Gemini Developer API key (GEMINI_API_KEY)."
-            )
-        api_key = Secret(api_key) if api_key else SPEC.api_key(os.environ)
-        if not api_key:
-            raise MissingKeyError(
-                f"{model_id}: no Gemini API key. Set the environment variable GEMINI_API_KEY "
-                "(or GOOGLE_API_KEY), or pass api_key=..."
-            )
-        gemini_calls.protect(api_key)
-        base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or f"https://{SPEC.official_host}/"
-        #: Where the calls go (base URL and API version): part of every cache key.
-        self.endpoint = f"{base_url.rstrip('/')}/{api_version}"
         http_options = types.HttpOptions(
             api_version=api_version,
-            base_url=base_url,
             timeout=None if self.timeout is None else max(1, round(self.timeout * 1000)),
             client_args=gemini_calls.client_args(),
             async_client_args=gemini_calls.async_client_args(),
@@ -147,18 +137,41 @@ class GeminiEmbedder:
             ),
         )
         try:
-            #: The SDK client, kept for the embedder's lifetime (it closes itself when collected).
-            self.client = genai.Client(api_key=api_key, vertexai=False, http_options=http_options)
+            #: The SDK client, kept for the embedder's lifetime (it closes itself when collected), and
+            #: where the calls go (base URL and API version): part of a cache key
+            #: (:class:`~embedsim.backends.cache.CachedEmbedder`), named in messages.
+            self.client, self.endpoint = self._make_client(api_key, base_url, http_options)
         except ValueError as exc:
             failure = BackendError(f"{model_id}: cannot create the google-genai client: {redact(str(exc))}")
         else:
             return
         raise failure  # outside the except block: the SDK's exception is not kept as the context
 
+    # -- hooks of a subclass serving the same models elsewhere (Vertex AI) -----------------------
+    def _sdk_model(self, model_id: str) -> str:
+        """The model name the SDK gets for ``model_id``."""
+        return model_id
+
+    def _make_client(self, api_key: str | None, base_url: str | None,
+                     http_options: types.HttpOptions) -> tuple[genai.Client, str]:
+        """The Gemini Developer API client and its endpoint; :class:`MissingKeyError` without a key."""
+        api_key = Secret(api_key) if api_key else SPEC.api_key(os.environ)
+        if not api_key:
+            raise MissingKeyError(
+                f"{self.model_id}: no Gemini API key. Set the environment variable GEMINI_API_KEY "
+                "(or GOOGLE_API_KEY), or pass api_key=..."
+            )
+        gemini_calls.protect(api_key)
+        base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or f"https://{OFFICIAL_HOST}/"
+        http_options.base_url = base_url
+        client = genai.Client(api_key=api_key, vertexai=False, http_options=http_options)
+        # never a ``user:password@``: the endpoint is named in messages and keys a cache
+        return client, f"{without_userinfo(base_url).rstrip('/')}/{http_options.api_version}"
+
     # -- public API ------------------------------------------------------------------------
-    def embed(self, items: Sequence[Item]) -> np.ndarray:
+    def embed(self, items: Sequence[Item], *, received: Received | None = None) -> np.ndarray:
         """``(len(items), dimension)`` float32 unit rows, calling the service sequentially."""
-        plan = self._plan(items)
+        plan = self._plan(items, received)
         with Progress(self.progress, plan.pending, self.model_id) as bar:
             for number, batch in enumerate(plan.batches, 1):
                 batch_items = [plan.unique[i] for i in batch]
@@ -167,9 +180,9 @@ class GeminiEmbedder:
                 bar.update(len(batch))
         return self._result(plan)
 
-    async def aembed(self, items: Sequence[Item]) -> np.ndarray:
+    async def aembed(self, items: Sequence[Item], *, received: Received | None = None) -> np.ndarray:
         """Like :meth:`embed`, with at most ``max_concurrency`` calls in flight."""
-        plan = self._plan(items)
+        plan = self._plan(items, received)
         semaphore = asyncio.Semaphore(self.max_concurrency)
         failed = asyncio.Event()
         total = len(plan.batches)
@@ -222,21 +235,13 @@ class GeminiEmbedder:
         return f"GeminiEmbedder({self.model_id!r}, dimension={self.dimension})"
 
     # -- planning ----------------------------------------------------------------------------
-    def _plan(self, items: Sequence[Item]) -> _Plan:
+    def _plan(self, items: Sequence[Item], received: Received | None) -> _Plan:
         items = list(items)
         for item in items:
             gemini_requests.check_item(self.model_id, item, self.task, self.multimodal)
         unique, index = distinct(items)
-        keys: list[str | None] = [None] * len(unique)
-        vectors: list[np.ndarray | None] = [None] * len(unique)
-        if self.cache is not None:
-            for i, item in enumerate(unique):
-                keys[i] = key = self.cache.key(self.model_id, self.dimension, self.task, item, self.endpoint)
-                vector = self.cache.get(key)
-                if vector is not None and vector.shape == (self.dimension,) and np.isfinite(vector).all():
-                    vectors[i] = vector
-        plan = _Plan(unique, index, keys, vectors)
-        plan.batches = gemini_requests.batches([i for i, v in enumerate(vectors) if v is None], unique, self.batch_size)
+        plan = _Plan(unique, index, [None] * len(unique), received=received)
+        plan.batches = gemini_requests.batches(list(range(len(unique))), unique, self.batch_size)
         return plan
 
     # -- one call ----------------------------------------------------------------------------
@@ -248,7 +253,7 @@ class GeminiEmbedder:
     def _call(self, batch: list[Item]) -> dict[str, Any]:
         """Arguments of ``embed_content``: one ``types.Content`` (one part) per item."""
         contents = [types.Content(parts=[self._part(item)]) for item in batch]
-        return {"model": self.model_id, "contents": contents, "config": self._config}
+        return {"model": self.sdk_model, "contents": contents, "config": self._config}
 
     def _vectors(self, response: types.EmbedContentResponse, batch: list[Item], number: int, total: int) -> np.ndarray:
         """Check the answer (count, length, finiteness) and normalise it."""
@@ -275,9 +280,8 @@ class GeminiEmbedder:
     def _store(self, plan: _Plan, batch: list[int], vectors: np.ndarray) -> None:
         for i, vector in zip(batch, vectors):
             plan.vectors[i] = vector
-            key = plan.keys[i]
-            if self.cache is not None and key is not None:
-                self.cache.put(key, vector)
+        if plan.received is not None:
+            plan.received([plan.unique[i] for i in batch], vectors)
 
     def _result(self, plan: _Plan) -> np.ndarray:
         if not plan.index:
@@ -286,7 +290,7 @@ class GeminiEmbedder:
 
     # -- errors ------------------------------------------------------------------------------
     def _send(self, batch: list[Item], number: int, total: int) -> types.EmbedContentResponse:
-        with counting() as sent:
+        with counting() as sent, redacting_logs():
             try:
                 return self.client.models.embed_content(**self._call(batch))
             except Exception as exc:
@@ -296,7 +300,7 @@ class GeminiEmbedder:
         raise failure  # outside the except block: no SDK exception, request or frame is kept with it
 
     async def _asend(self, batch: list[Item], number: int, total: int) -> types.EmbedContentResponse:
-        with counting() as sent:
+        with counting() as sent, redacting_logs():
             try:
                 return await self.client.aio.models.embed_content(**self._call(batch))
             except Exception as exc:

@@ -6,23 +6,11 @@ from __future__ import annotations
 
 import math
 
-from embedsim.backends.gemini import (
-    MAX_REQUEST_BYTES,
-    MAX_TEXT_TOKENS,
-    MAX_TEXT_TOKENS_001,
-    SPEC,
-    TASK_TYPES,
-    TASKS,
-)
+from embedsim.backends.gemini import MAX_REQUEST_BYTES, MIME_TYPES, SPEC, TASK_TYPES, TASKS
 from embedsim.errors import InputError
 from embedsim.inputs.items import BYTES_PER_TOKEN, Item, estimate_tokens
 
-SUPPORTED_MIME_TYPES = frozenset(
-    {
-        "text/plain", "image/png", "image/jpeg", "audio/mp3", "audio/mpeg", "audio/wav",
-        "video/mp4", "video/quicktime", "application/pdf",
-    }
-)
+SUPPORTED_MIME_TYPES = frozenset(MIME_TYPES)
 
 
 def payload_bytes(item: Item) -> int:
@@ -67,9 +55,9 @@ def check_item(model_id: str, item: Item, task: str | None, multimodal: bool) ->
             raise InputError(f"{where} is not valid UTF-8 text; build it with text_item()") from None
         if not text.strip():
             raise InputError(f"{where} is empty or whitespace only; give it some text")
-        limit = MAX_TEXT_TOKENS if multimodal else MAX_TEXT_TOKENS_001
-        tokens = estimate_tokens(text_of(item, task, multimodal))
-        if tokens > limit:
+        limit = SPEC.text_limit(model_id)
+        tokens = estimate_tokens(text_of(item, task, multimodal))  # with the task prefix
+        if limit is not None and tokens > limit:
             raise InputError(
                 f"{where} is about {tokens} tokens (estimated at {BYTES_PER_TOKEN} bytes per token), over "
                 f"the {limit}-token input limit of {model_id}; shorten or split it"

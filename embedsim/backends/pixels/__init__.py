@@ -40,7 +40,6 @@ SPEC = BackendSpec(
     modalities=MODALITIES,
     local=True,
     key_env=(),
-    official_host=None,
     dimensions=(1, 65536),
     default_dimension=DEFAULT_DIMENSION,
     grouping="local: each item on its own, no calls",

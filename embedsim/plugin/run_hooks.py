@@ -282,7 +282,8 @@ class RunHooks:
             lines.append(
                 f"embedsim: not configured in this project (no [tool.embedsim] table, embedsim_* ini key or "
                 f"--embedsim-* option); its fixtures used the defaults: {settings.summary(record_mode(config))}")
-        for (model, mode), modules in self.not_recorded.items():
+        order = {model: n for n, model in enumerate(settings.models)}
+        for (model, mode), modules in sorted(self.not_recorded.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0])):
             tests = f"{len(modules)} test{'' if len(modules) == 1 else 's'}"
             what = f"{tests} not recorded yet; record" if mode == "once" else f"{tests} skipped, no key to re-record; re-record"
             lines.append(f"embedsim: {model}: {what} them all with: "

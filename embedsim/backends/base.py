@@ -169,6 +169,9 @@ class BackendSpec:
     #: Variables that name those credentials (``AWS_PROFILE``), shown in messages and record
     #: commands after :attr:`key_env`.
     credential_env: tuple[str, ...] = ()
+    #: The vendor's batch service, if the backend sends jobs to one (its factory then takes
+    #: ``batch=``, e.g. :class:`embedsim.backends.gemini.batch.BatchMode`): named in messages; empty: none.
+    batch: str = ""
     _compiled: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

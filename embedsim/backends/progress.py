@@ -32,6 +32,11 @@ class Progress:
         if self._callback is not None:
             self._callback(self.done, self.total)
 
+    def note(self, text: str) -> None:
+        """Show ``text`` beside the bar (e.g. a batch job's state while it is polled)."""
+        if self._bar is not None:
+            self._bar.set_postfix_str(text)
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()

@@ -52,8 +52,9 @@ WIRE = Wire(
     credential_headers=("x-goog-api-key", "authorization"),
     credential_params=("key",),
     media_paths=("**.inline_data.data", "**.inlineData.data"),
-    # POST {base url}/{version}/models/{model}:batchEmbedContents; a gateway's prefix before it is ignored
-    call_path=r"/(?P<version>v\d+\w*)/(?P<call>models/[^/]+:\w+)$",
+    # POST {base url}/{version}/models/{model}:batchEmbedContents (batch mode: :asyncBatchEmbedContent, then
+    # GET {version}/batches/{id}); a gateway's prefix before it is ignored
+    call_path=r"/(?P<version>v\d+\w*)/(?P<call>models/[^/]+:\w+|batches/[^/:]+)$",
     base_url_env=("GOOGLE_GEMINI_BASE_URL",),
     default_api_version=DEFAULT_API_VERSION,
     default_timeout=DEFAULT_TIMEOUT,
@@ -74,6 +75,7 @@ SPEC = BackendSpec(
     factory="embedsim.backends.gemini.embedder:GeminiEmbedder",
     wire=WIRE,
     text_limits=((TEXT_ONLY_PATTERN, MAX_TEXT_TOKENS_001), (r".*", MAX_TEXT_TOKENS)),
+    batch="the Gemini Batch API (google-genai batches.create_embeddings, experimental; Gemini Developer API only)",
 )
 
 #: ``task_type`` values of ``gemini-embedding-001`` and the matching embedding-2 prefix task.

@@ -46,6 +46,7 @@ import numpy as np
 from google import genai
 from google.genai import types
 
+from embedsim.backends.gemini import batch as gemini_batch
 from embedsim.backends.gemini import calls as gemini_calls
 from embedsim.backends.gemini import payload as gemini_requests
 from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise, without_userinfo
@@ -60,6 +61,7 @@ from embedsim.backends.gemini import (
     check_task,
     is_multimodal,
 )
+from embedsim.backends.gemini.batch import BatchMode
 from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, counting, labels, redact, redacting_logs
 from embedsim.errors import BackendError, InputError
 from embedsim.inputs.items import Item
@@ -149,6 +151,7 @@ class GeminiEmbedder:
         batch_size: int = MAX_BATCH_REQUESTS,
         task: str | None = None,
         progress: ProgressOption = None,
+        batch: BatchMode | None = None,
     ) -> None:
         SPEC.check_dimension(model_id, dimension)
         if not 1 <= batch_size <= MAX_BATCH_REQUESTS:
@@ -165,6 +168,8 @@ class GeminiEmbedder:
         self.sdk_model = self._sdk_model(model_id)
         self.multimodal = is_multimodal(self.sdk_model)
         self.task = task
+        #: Batch mode (:mod:`embedsim.backends.gemini.batch`): ``None`` sends online calls.
+        self.batch = batch
         check_task(model_id, task)
         self._config = types.EmbedContentConfig(output_dimensionality=dimension,
                                                 task_type=gemini_requests.task_type(model_id, task, self.multimodal))
@@ -217,6 +222,8 @@ class GeminiEmbedder:
     # -- public API ------------------------------------------------------------------------
     def embed(self, items: Sequence[Item], *, received: Received | None = None) -> np.ndarray:
         """``(len(items), dimension)`` float32 unit rows, calling the service sequentially."""
+        if self.batch is not None:
+            return gemini_batch.embed(self, self.batch, items, received)
         plan = self._plan(items, received)
         with Progress(self.progress, plan.pending, self.model_id) as bar:
             for number, batch in enumerate(plan.batches, 1):
@@ -227,7 +234,10 @@ class GeminiEmbedder:
         return self._result(plan)
 
     async def aembed(self, items: Sequence[Item], *, received: Received | None = None) -> np.ndarray:
-        """Like :meth:`embed`, with at most ``max_concurrency`` calls in flight."""
+        """Like :meth:`embed`, with at most ``max_concurrency`` calls in flight (batch mode: :meth:`embed`
+        in a thread)."""
+        if self.batch is not None:
+            return await asyncio.to_thread(self.embed, items, received=received)
         plan = self._plan(items, received)
         semaphore = asyncio.Semaphore(self.max_concurrency)
         failed = asyncio.Event()

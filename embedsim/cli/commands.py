@@ -39,7 +39,11 @@ def run_matrix(args: argparse.Namespace) -> int:
     folders += [args.dataset] if args.dataset else []
     check_outputs({option: path for option, path in outputs.items() if path},
                   [*rows, *(cols or ())], [f for f in folders if f.is_dir()])
-    embedder = _embedder(args.model, args.dimension, args.cache, timeout=args.timeout, api_version=args.api_version)
+    if args.batch_poll is not None and not args.batch:
+        raise InputError("--batch-poll sets how often a batch job is polled; give --batch too")
+    batch = _batch_mode(args.model, args.cache, args.batch_poll) if args.batch else None
+    embedder = _embedder(args.model, args.dimension, args.cache, timeout=args.timeout, api_version=args.api_version,
+                         batch=batch)
     result = similarity(embedder, rows, cols)
     print(format_table(result))
     if embedder.local and len({item.kind for item in [*rows, *(cols or ())]}) > 1:
@@ -66,6 +70,19 @@ def _embedder(model: str, dimension: int | None, cache: Path | None, **remote: A
     from embedsim.backends.cache import CachedEmbedder, EmbeddingCache
 
     return CachedEmbedder(embedder, EmbeddingCache(cache))
+
+
+def _batch_mode(model: str, cache: Path | None, poll: float | None) -> Any:
+    """``--batch``: the model's backend must have a batch service; its jobs' names go into the cache folder."""
+    from embedsim.backends import resolve
+    from embedsim.backends.batch_mode import DEFAULT_POLL_INTERVAL, STATE_FILE, BatchMode, check_batch, user_state_file
+
+    spec = resolve(model)
+    check_batch(spec, model, "--batch")
+    if spec.local:
+        return None
+    state = cache / STATE_FILE if cache is not None else user_state_file()
+    return BatchMode(state, DEFAULT_POLL_INTERVAL if poll is None else poll)
 
 
 def _check_key(model: str) -> None:

@@ -60,6 +60,7 @@ examples:
   embedsim matrix --rows a.png b.png --cols text:Angry text:Happy \\
       --model gemini-embedding-2-preview --dimension 3072 --csv sims.csv
   embedsim matrix --rows photos/ --model gemini-embedding-2-preview --cache ~/.cache/embedsim
+  embedsim matrix --rows catalogue/ --model gemini-embedding-2 --batch --cache ~/.cache/embedsim
 """
 
 
@@ -131,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-version", type=_api_version, metavar="VERSION",
         help=f"API version remote models are asked on (default: the backend's own, "
         f"{remote_defaults('default_api_version')})",
+    )
+    matrix.add_argument(
+        "--batch", action="store_true",
+        help="send the items as batch jobs of the model's batch service (Gemini Developer API: google-genai's "
+        "experimental batches.create_embeddings; half the online price, answers within hours) and wait for them; "
+        "the jobs' names are kept in --cache DIR/batch-jobs.json (default ~/.cache/embedsim/batch-jobs.json), "
+        "so an interrupted run resumes its jobs instead of paying twice",
+    )
+    matrix.add_argument(
+        "--batch-poll", type=_seconds, metavar="SECONDS", default=None,
+        help="with --batch: seconds between two polls of a running job (default: 30)",
     )
     matrix.add_argument("-o", "--out", type=Path, metavar="DIR", help="write DIR/matrix.png and DIR/matrix.csv")
     matrix.add_argument("--png", type=Path, metavar="PATH", help="write the heatmap PNG here (overrides -o)")

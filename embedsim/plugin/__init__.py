@@ -177,8 +177,9 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
         if not spec.local and spec.credentials_found(os.environ) is None:
             pytest.skip(f"--disable-recording calls {embedsim_model} live, which needs "
                         f"{' or '.join(recording.key_names(embedsim_model)) or 'credentials'}")
-        live = get_embedder(embedsim_model, embedsim_settings.dimension,
-                            **({} if spec.local else embedsim_settings.remote_options()))
+        remote = {} if spec.local else {**embedsim_settings.remote_options(), **embedsim_settings.batch_options(
+            recording_location(request, embedsim_settings, embedsim_model)[0])}
+        live = get_embedder(embedsim_model, embedsim_settings.dimension, **remote)
         yield live if live.local else recording.LiveEmbedder(live, network)
         if callable(getattr(live, "close", None)):
             live.close()  # type: ignore[attr-defined]
@@ -192,7 +193,7 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
         embedsim_model, embedsim_settings.dimension, path, mode, node.nodeid, model_dir=model_dir,
         vcr_config=user_config, network=network, options=run_options(config, embedsim_model),
         configure=lambda vcr: config.hook.pytest_recording_configure(config=config, vcr=vcr),
-        **embedsim_settings.remote_options())
+        **embedsim_settings.remote_options(), **embedsim_settings.batch_options(path))
     with ExitStack() as stack:
         try:
             embedder = stack.enter_context(manager)

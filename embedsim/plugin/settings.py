@@ -62,6 +62,17 @@ class Settings:
     #: Confidence at which every expectation's bootstrap interval must clear its threshold
     #: (``--embedsim-confidence``); None: the point estimates decide.
     confidence: float | None = None
+    #: Seconds between two polls of a batch job (``--embedsim-batch``); ``None``: online calls.
+    batch: float | None = None
+
+    def batch_options(self, cassette: Path) -> dict[str, Any]:
+        """``batch=`` for a remote backend's factory in batch mode (its jobs' names kept in
+        ``<cassette stem>.batch.json`` beside the cassette), else nothing."""
+        if self.batch is None:
+            return {}
+        from embedsim.backends.batch_mode import BatchMode
+
+        return {"batch": BatchMode(cassette.with_name(cassette.stem + ".batch.json"), self.batch)}
 
     def remote_options(self) -> dict[str, Any]:
         """The options a remote backend's factory gets: ``timeout`` and ``api_version`` when set."""
@@ -154,6 +165,11 @@ OPTIONS: tuple[Option, ...] = (
            "Require every expectation's bootstrap interval at this level (e.g. 0.95) to clear its "
            "threshold; an estimate that passes while its interval does not is INCONCLUSIVE "
            "(the test fails). Default: none (0), the point estimates decide."),
+    Option("--embedsim-batch", "embedsim_batch", "batch", _seconds,
+           "Send remote models' items as batch jobs (half the online price, answers within hours), polled every "
+           "SECONDS (e.g. 60); each job's name is kept in <test>.batch.json beside the cassette, so a rerun resumes "
+           "it. Only for backends with a batch service (Gemini Developer API: google-genai's experimental "
+           "batches.create_embeddings). Default: 0, online calls."),
     Option("--embedsim-report", "embedsim_report", "report", _folder,
            "Write a report folder (heatmaps per model, index.html and index.md comparing "
            "the models side by side) to this directory, relative to the rootdir (in a config file: to that file)."),
@@ -233,6 +249,9 @@ def load_settings(config: pytest.Config) -> Settings:
     selected = values.get("models") or models
     if not models or not selected:
         raise pytest.UsageError("embedsim: no model configured; e.g. --embedsim-model pixels")
+    batch = values.get("batch") or None
+    if batch is not None:
+        _check_batch(selected)
     return Settings(
         models=models,
         selected=selected,
@@ -245,5 +264,20 @@ def load_settings(config: pytest.Config) -> Settings:
         api_version=values.get("api_version"),
         compare=values.get("compare", ()),
         confidence=values.get("confidence"),
+        batch=batch,
         configured=table is not None or bool(values),
     )
+
+
+def _check_batch(models: tuple[str, ...]) -> None:
+    """Batch mode with a remote model whose backend has no batch service: a usage error."""
+    from embedsim.backends import resolve
+    from embedsim.backends.batch_mode import check_batch
+
+    for model in models:
+        spec = resolve(model)
+        if not spec.local:
+            try:
+                check_batch(spec, model, "--embedsim-batch")
+            except InputError as exc:
+                raise pytest.UsageError(f"embedsim: {exc}") from None

@@ -193,6 +193,9 @@ def recorded_embedder(
             # connection it unpatches the HTTP classes process-wide (force_reset), so a connection another
             # thread opens then is neither recorded nor replayed
             inner.max_concurrency = 1  # type: ignore[attr-defined]
+        if replay and getattr(inner, "batch", None) is not None:
+            # a batch job's polls replay their recorded answers in order, each once: no wait between them
+            inner.batch.poll_interval = 0.0  # type: ignore[attr-defined]
         embedder = RecordedEmbedder(inner, path, nodeid, recording=not replay, network=network, options=options,
                                     key_name=key_name, vendor=vendor, environ=environ,
                                     base_url_env=wire.base_url_env if wire is not None else ())

@@ -59,6 +59,7 @@ class GeminiBatchEmulator(GeminiEmulator):
         #: The final state of every job (``BATCH_STATE_FAILED``, ``..._CANCELLED``, ``..._EXPIRED`` to test those).
         self.final_state = "BATCH_STATE_SUCCEEDED"
         self.jobs: dict[str, EmulatedJob] = {}
+        self._created = 0
         self._jobs_lock = threading.Lock()
 
     def forget(self, name: str) -> None:
@@ -112,9 +113,8 @@ class GeminiBatchEmulator(GeminiEmulator):
             where = f"EmbedContentBatch.input_config.requests.requests[{i}].request"
             answers.append({"response": {"embedding": self._one(model, request, where, check_model=False)}})
         with self._jobs_lock:
-            name = f"batches/emulated-{len(self.jobs) + 1}"
-            while name in self.jobs:
-                name += "x"
+            self._created += 1
+            name = f"batches/emulated-{self._created}"
             job = EmulatedJob(name, f"models/{model}", str(batch.get("displayName", "")), answers)  # type: ignore[union-attr]
             self.jobs[name] = job
         return self._job(job, "BATCH_STATE_PENDING")

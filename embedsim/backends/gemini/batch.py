@@ -34,12 +34,9 @@ the timing; the recording layer sets :attr:`BatchMode.poll_interval` to 0 for a 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,9 +46,9 @@ from google.genai import types
 from embedsim.backends.gemini import MAX_REQUEST_BYTES
 from embedsim.backends.gemini import payload as gemini_requests
 from embedsim.backends.gemini.calls import counting, labels, redact, redacting_logs
+from embedsim.backends.batch_mode import BatchMode, JobNames
 from embedsim.backends.progress import Progress
 from embedsim.errors import BackendError, InputError
-from embedsim.files import atomic_write
 from embedsim.inputs.items import Item
 
 if TYPE_CHECKING:
@@ -59,62 +56,9 @@ if TYPE_CHECKING:
 
 #: What the service is called in messages.
 SERVICE = "the Gemini Batch API (google-genai batches.create_embeddings, experimental)"
-#: Default seconds between two polls of a running job.
-DEFAULT_POLL_INTERVAL = 30.0
 SUCCEEDED = "JOB_STATE_SUCCEEDED"
 #: Final states without answers: the job is forgotten, a rerun creates a new one.
 ENDED = ("JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED")
-
-
-@dataclass
-class BatchMode:
-    """How an embedder sends its items as batch jobs: ``state`` is the JSON file that keeps the
-    jobs' names (created with its folder when needed), ``poll_interval`` the seconds between polls."""
-
-    state: Path
-    poll_interval: float = DEFAULT_POLL_INTERVAL
-
-    def __post_init__(self) -> None:
-        self.state = Path(self.state)
-        if not self.poll_interval >= 0:
-            raise InputError(f"batch poll interval must be at least 0 seconds, got {self.poll_interval!r}")
-
-
-class JobNames:
-    """The batch jobs' names on disk: ``{request digest: "batches/..."}`` in one JSON file,
-    rewritten whole (:func:`~embedsim.files.atomic_write`) on every change."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def _read(self) -> dict[str, str]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            raise BackendError(f"cannot read the batch job state file {self.path} ({type(exc).__name__}); restore it "
-                               "from version control or delete it (a rerun then creates new batch jobs)") from None
-        jobs = data.get("jobs") if isinstance(data, dict) else None
-        if not isinstance(jobs, dict):
-            raise BackendError(f"the batch job state file {self.path} has no 'jobs' table; delete it "
-                               "(a rerun then creates new batch jobs)")
-        return {str(k): str(v) for k, v in jobs.items()}
-
-    def get(self, digest: str) -> str | None:
-        return self._read().get(digest)
-
-    def put(self, digest: str, name: str | None) -> None:
-        """Keep ``name`` for ``digest`` (``None``: forget it)."""
-        jobs = self._read()
-        if name is None:
-            jobs.pop(digest, None)
-        else:
-            jobs[digest] = name
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"about": "embedsim: Gemini batch jobs by request digest (embedsim.backends.gemini.batch)",
-                           "jobs": dict(sorted(jobs.items()))}, indent=1)
-        atomic_write(self.path, (text + "\n").encode("utf-8"))
 
 
 def job_digest(embedder: GeminiEmbedder, items: Sequence[Item]) -> str:
@@ -133,13 +77,18 @@ def jobs_of(unique: list[Item]) -> list[list[int]]:
     return gemini_requests.batches(list(range(len(unique))), unique, batch_size=max(len(unique), 1))
 
 
+def check_client(embedder: GeminiEmbedder) -> None:
+    """Refuse a Vertex AI client (before any call): google-genai has no embedding batch jobs there."""
+    if embedder.client.vertexai:
+        embedder.close()
+        raise InputError(f"{embedder.model_id}: batch mode is {SERVICE}, which google-genai offers on the Gemini "
+                         "Developer API only, not on Vertex AI; run without batch mode (no --embedsim-batch / --batch)")
+
+
 def embed(embedder: GeminiEmbedder, mode: BatchMode, items: Sequence[Item], received: Received | None) -> np.ndarray:
     """``(len(items), dimension)`` float32 unit rows through batch jobs (one per
     :data:`MAX_REQUEST_BYTES` of inline requests), created or resumed, polled until done."""
     plan = embedder._plan(items, received)
-    if embedder.client.vertexai:
-        raise BackendError(f"{embedder.model_id}: batch mode is {SERVICE}, which google-genai offers on the Gemini "
-                           "Developer API only, not on Vertex AI; run without batch mode (no --embedsim-batch / --batch)")
     names = JobNames(mode.state)
     jobs = jobs_of(plan.unique)
     started: list[tuple[list[int], str, str]] = []

@@ -61,7 +61,7 @@ from embedsim.backends.gemini import (
     check_task,
     is_multimodal,
 )
-from embedsim.backends.gemini.batch import BatchMode
+from embedsim.backends.batch_mode import BatchMode
 from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, counting, labels, redact, redacting_logs
 from embedsim.errors import BackendError, InputError
 from embedsim.inputs.items import Item
@@ -193,6 +193,8 @@ class GeminiEmbedder:
         except ValueError as exc:
             failure = BackendError(f"{model_id}: cannot create the google-genai client: {redact(str(exc))}")
         else:
+            if batch is not None:
+                gemini_batch.check_client(self)
             return
         raise failure  # outside the except block: the SDK's exception is not kept as the context
 

@@ -193,3 +193,9 @@ def test_the_cli_batch_option(service: GeminiBatchEmulator, tmp_path: Path, clea
     assert "give --batch too" in capsys.readouterr().err
     assert main(["matrix", "--rows", "text:a", "--batch"]) == 2
     assert "pixels: --batch asks for batch jobs, but the pixels backend sends none" in capsys.readouterr().err
+
+
+def test_the_progress_bar_shows_the_jobs_state(service: GeminiBatchEmulator, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    batch_embedder(tmp_path, progress=True).embed(WORDS)
+    assert "job 1/1 batches/emulated-1: succeeded, poll 3" in capsys.readouterr().err

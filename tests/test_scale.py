@@ -185,3 +185,59 @@ def test_a_report_build_renders_only_new_or_changed_heatmaps(tmp_path: Path, mon
     next((tmp_path / "heatmaps").rglob("*.png")).unlink()  # a missing file is drawn again
     report.build_index(tmp_path, ["pixels"])
     assert len(drawn) == 1 and len(list((tmp_path / "heatmaps").rglob("*.png"))) == 3
+
+
+# --- per-row group separation in bounded memory -------------------------------------------------
+
+
+def _naive_smallest_row_gap(values: np.ndarray, same: np.ndarray, different: np.ndarray, all_pairs: bool,
+                            w: np.ndarray) -> np.ndarray:
+    """The statistic by its definition, one resample and row at a time (the reference)."""
+    out = []
+    for weights in w:
+        present = weights > 0
+        columns = present if all_pairs else np.ones(values.shape[1], dtype=bool)
+        gaps = [values[i, same[i] & columns].min() - values[i, different[i] & columns].max()
+                for i in np.flatnonzero(present) if (same[i] & columns).any() and (different[i] & columns).any()]
+        out.append(min(gaps) if gaps else np.nan)
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("ranked", [1, 2, 32])
+@pytest.mark.parametrize("all_pairs", [True, False])
+def test_smallest_row_gap_keeps_few_ranked_columns_and_stays_exact(monkeypatch: pytest.MonkeyPatch, ranked: int,
+                                                                   all_pairs: bool) -> None:
+    """Issue 25 (per_row memory): each row keeps only its first ranked columns; a resample that draws
+    none of them reads the row whole - the same values as the definition (ties included)."""
+    from embedsim.stats import pairs
+    from embedsim.stats.bootstrap import item_weights
+
+    monkeypatch.setattr(pairs, "RANKED_COLUMNS", ranked)
+    rng = np.random.default_rng(7)
+    n, m = 40, (40 if all_pairs else 9)
+    values = np.round(rng.normal(size=(n, m)), 1).astype(np.float32)  # rounded: many ties
+    rows, cols = rng.integers(0, 4, n), rng.integers(0, 4, m)
+    if all_pairs:
+        cols = rows
+    same = (rows[:, None] == cols[None, :]) & ~np.eye(n, m, dtype=bool) if all_pairs else rows[:, None] == cols[None, :]
+    different = rows[:, None] != cols[None, :]
+    w = item_weights(n, 300, seed=3)
+    got = pairs.smallest_row_gap(values, same, different, all_pairs)(w)
+    np.testing.assert_array_equal(got, _naive_smallest_row_gap(values.astype(np.float64), same, different,
+                                                               all_pairs, w))
+
+
+def test_per_row_check_memory_does_not_grow_with_rows_times_columns_per_resample() -> None:
+    """Issue 25: ``check_groups(per_row=True)`` at 1,500 items allocated 609 MB (68x the matrix: a
+    resample block x rows x columns array) before; now the matrix, its masks and the resample weights."""
+    import tracemalloc
+
+    matrix, groups = _grouped(1500, k=10)
+    tracemalloc.start()
+    try:
+        check = expect.check_groups(matrix, groups, margin=0.0, per_row=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert check.kind == "smallest per-row gap" and np.isfinite(check.statistic)
+    assert peak < 20 * matrix.values.nbytes

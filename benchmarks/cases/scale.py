@@ -33,9 +33,10 @@ TARGETS = {
     "scale_report": "1-test report run into a 30-test folder within 1.5x of the same run into an empty one",
 }
 ROOT = Path(__file__).resolve().parents[2]
-OPS = ("experiment.similarity", "expect_groups", "expect_auc", "expect_top1", "experiment.stats",
+OPS = ("experiment.similarity", "expect_groups", "expect_groups per_row", "expect_auc", "expect_top1",
+       "experiment.stats",
        "snapshot + heatmap")
-CHECKS = ("expect_groups", "expect_auc", "expect_top1", "experiment.stats")
+CHECKS = ("expect_groups", "expect_groups per_row", "expect_auc", "expect_top1", "experiment.stats")
 GROUPS = 10
 DIMENSION = 768
 
@@ -107,6 +108,7 @@ def worker(op: str, n: int) -> dict[str, Any]:
             out.update(matched=bool(matched), table_bytes=len(stored_table), png_bytes=len(stored_png))
         else:
             run = {"expect_groups": lambda: experiment.expect_groups(matrix, "group", margin=0.0),
+                   "expect_groups per_row": lambda: experiment.expect_groups(matrix, "group", margin=0.0, per_row=True),
                    "expect_auc": lambda: experiment.expect_auc(matrix, "group", at_least=0.5),
                    "expect_top1": lambda: experiment.expect_top1(matrix, by="group", at_least=0.1),
                    "experiment.stats": lambda: experiment.stats(matrix, "group")}[op]

@@ -48,23 +48,25 @@ def check_groups(
     rows, cols = _groups(matrix, groups, col_groups)
     if not per_row and is_large(matrix):
         return _large_margin(matrix, rows, cols, margin, confidence)
-    same, different = group_mask(matrix, rows, cols)
-    values = matrix.values.astype(np.float64)
     n_items = matrix.shape[0]
     constant = 0.0 if matrix.all_pairs else None  # one vector for every item: every pair scores alike
-    if per_row:
+    if per_row:  # row by row from the full masks: no float64 copy of the matrix, no unordered masks
+        values = matrix.values
         same_full, diff_full = group_mask(matrix, rows, cols, unordered=False)
         pairs: list[Pair] = []
         gaps: list[float] = []
+        scored = 0
         for i, label in enumerate(matrix.row_labels):
+            start = i + 1 if matrix.all_pairs else 0  # each unordered pair counted once
+            scored += int(same_full[i, start:].sum() + diff_full[i, start:].sum())
             if not same_full[i].any() or not diff_full[i].any():
                 continue
             j_same = int(np.flatnonzero(same_full[i])[np.argmin(values[i, same_full[i]])])
             j_diff = int(np.flatnonzero(diff_full[i])[np.argmax(values[i, diff_full[i]])])
-            gap = values[i, j_same] - values[i, j_diff]
+            gap = float(values[i, j_same]) - float(values[i, j_diff])
             gaps.append(gap)
             if not clears(gap, margin, strict=True):
-                pairs.append(Pair(label, matrix.col_labels[j_diff], values[i, j_diff],
+                pairs.append(Pair(label, matrix.col_labels[j_diff], np.float64(values[i, j_diff]),
                                   f"different group {cols[j_diff]!r}, above same-group "
                                   f"{matrix.col_labels[j_same]!r} = {values[i, j_same]:.4f} (gap {gap:+.4f})"))
         if not gaps:
@@ -72,10 +74,12 @@ def check_groups(
         description = f"every row's same-group columns beat its different-group columns by {margin:g}"
         check = check_statistic("smallest per-row gap", description,
                                 stats.smallest_row_gap(values, same_full, diff_full, matrix.all_pairs), n_items,
-                                at_least=margin, n=int(same.sum() + different.sum()),
+                                at_least=margin, n=scored,
                                 pairs=sorted(pairs, key=lambda p: p.value, reverse=True), error=GroupSeparationError,
                                 unit="pairs", majority=constant, confidence=confidence, strict=True)
         return check
+    same, different = group_mask(matrix, rows, cols)
+    values = matrix.values.astype(np.float64)
     within, between = values[same], values[different]
     if within.size == 0 or between.size == 0:
         raise InputError(f"need same-group and different-group pairs; got {within.size} and {between.size} "

@@ -20,12 +20,18 @@ def roc_auc(positives: np.ndarray, negatives: np.ndarray) -> float:
 
 
 def average_ranks(scores: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``scores`` (a 1-d array); tied scores share their mean rank."""
+    """1-based ranks of ``scores`` (a 1-d array); tied scores (NaNs with each other) share their mean rank.
+    One stable sort: a tie group is a run of equal values in sorted order."""
     scores = np.asarray(scores, dtype=np.float64)
-    order = np.argsort(scores, kind="mergesort")
+    order = np.argsort(scores, kind="stable")
+    ordered = scores[order]
+    starts = np.ones(scores.size, dtype=bool)
+    starts[1:] = (ordered[1:] != ordered[:-1]) & ~(np.isnan(ordered[1:]) & np.isnan(ordered[:-1]))
     ranks = np.empty(scores.size, dtype=np.float64)
-    ranks[order] = np.arange(1, scores.size + 1)
-    unique, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
-    if unique.size != scores.size:
-        ranks = (np.bincount(inverse, weights=ranks) / counts)[inverse]
+    if starts.all():
+        ranks[order] = np.arange(1, scores.size + 1)
+        return ranks
+    first = np.flatnonzero(starts)  # 0-based position of each run's first value
+    last = np.append(first[1:], scores.size)  # 1-based rank of each run's last value
+    ranks[order] = ((first + 1 + last) / 2)[np.cumsum(starts) - 1]
     return ranks

@@ -49,6 +49,28 @@ def write_example_project(root: Path) -> None:
     grid.save(faces / "bob_grid.jpg", quality=90)
 
 
+def readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_fresh_machine_sets_up_with_two_commands_and_ci_runs_the_test_command() -> None:
+    """"Set up": one command runs the main job on the offline default, one runs the tests;
+    .ci/run runs the test command verbatim."""
+    setup = readme().split("\n## Set up (a fresh machine with Python 3.11+)\n", 1)[1].split("\n## ", 1)[0]
+    commands = [line.strip() for line in setup.splitlines() if line.startswith("    python3 -m venv ")]
+    assert len(commands) == 2
+    main_job, tests = commands
+    assert main_job.endswith("-m pytest tests/spec -p no:cacheprovider --embedsim-report report")
+    assert tests in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_readme_is_a_first_read_that_links_every_docs_page() -> None:
+    lines = len(readme().splitlines())
+    assert lines <= 150, f"README.md has {lines} lines: move the detail to docs/"
+    linked = set(re.findall(r"\]\((docs/[\w.]+\.md)", readme()))
+    assert linked == {f"docs/{page.name}" for page in (ROOT / "docs").glob("*.md")}
+
+
 @pytest.mark.slow
 def test_readme_example_runs_as_written(pytester: pytest.Pytester) -> None:
     write_example_project(pytester.path)
@@ -78,6 +100,8 @@ def test_the_example_finds_its_fixtures_from_any_working_directory(
     result = pytester.runpytest_subprocess(".", "-p", "no:cacheprovider", "--snapshot-update")
     result.assert_outcomes(xfailed=2, skipped=2)
 
+
+# --- what a new user meets next: the first run without snapshots, colours in a pipe ---------------
 
 SNAPSHOT_TEST = """
 from embedsim.inputs.items import text_item

@@ -733,3 +733,27 @@ def test_cassette_names_fit_any_file_system_and_stay_distinct(name: str) -> None
     assert "/" not in path.name and path.name.endswith(".yaml")
     if len(name.encode("utf-8")) > 235:
         assert path != cassette_path("c", MODEL, "test_m", name + "x")
+
+
+def test_a_one_item_per_call_mismatch_names_only_the_changed_item() -> None:
+    """A backend sending each item alone (Bedrock's Titan): the first call's miss must not call the
+    items of the calls still to come "no longer sent" - only the item that changed."""
+    from vcr.cassette import Cassette
+    from vcr.request import Request
+
+    from embedsim.backends.bedrock import WIRE
+    from embedsim.inputs.items import text_item
+    from embedsim.recording import describe_mismatch
+
+    def call(text: str) -> Request:
+        return Request("POST", "https://bedrock-runtime.us-east-1.amazonaws.com/model/amazon.titan-embed-image-v1/invoke",
+                       json.dumps({"inputText": text, "embeddingConfig": {"outputEmbeddingLength": 256}}), {})
+
+    cassette = Cassette("c.yaml")
+    for word in ("apple", "boat", "car"):
+        cassette.append(call(word), {"status": {"code": 200, "message": "OK"}, "headers": {}, "body": {"string": b"{}"}})
+    miss = SimpleNamespace(failed_request=call("ship"), cassette=cassette, reason="no_match")
+    text = describe_mismatch(miss, [text_item(t) for t in ("ship", "boat", "car")], Path("c.yaml"),
+                             "test_x.py::test_x", wires=[WIRE])
+    assert "- text 'ship'" in text and "- text 'apple'" in text
+    assert "text 'boat'" not in text and "text 'car'" not in text

@@ -443,9 +443,9 @@ def test_every_option_value_is_valid_or_a_usage_error_naming_key_and_value(value
             continue
         if option.key == "dimension":
             assert type(checked) is int and checked >= 1 and not isinstance(value, (bool, float))
-        elif option.key in ("tolerance", "image_tolerance", "timeout"):
+        elif option.key in ("tolerance", "image_tolerance", "timeout", "batch"):
             assert math.isfinite(checked) and checked >= 0 and not isinstance(value, bool)
-            assert option.key != "timeout" or checked <= 86400
+            assert option.key not in ("timeout", "batch") or checked <= 86400
         elif option.key == "api_version":
             assert isinstance(value, str) and isinstance(checked, str) and checked.startswith("v")
         elif option.key == "models":

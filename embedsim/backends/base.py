@@ -100,6 +100,9 @@ class Wire:
     ``credential_headers`` / ``credential_params``: header names (any case) and query
     parameters that carry credentials or change on every call (a key, a bearer token, SigV4's
     ``X-Amz-Date``): never written to a cassette, never compared.
+    ``credential_patterns``: regular expressions of credentials as they appear in text (a key's
+    shape, a signed header's value in a log line): redacted from every message and log record
+    (:mod:`embedsim.backends.redaction`); a named group ``secret`` narrows the replacement to it.
     ``media_paths``: where base64 media sits in a JSON request body, as dotted key paths
     (``[]`` for every element of a list, ``**`` for any depth), e.g.
     ``"inputs[].content[].image_base64"``; the value may be plain base64 or a ``data:`` URI.
@@ -121,6 +124,7 @@ class Wire:
     official_hosts: tuple[str, ...]
     credential_headers: tuple[str, ...] = ()
     credential_params: tuple[str, ...] = ()
+    credential_patterns: tuple[str, ...] = ()
     media_paths: tuple[str, ...] = ()
     call_path: str | None = None
     credential_urls: tuple[str, ...] = ()

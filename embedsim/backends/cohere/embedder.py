@@ -34,6 +34,7 @@ class CohereEmbedder(RemoteEmbedder):
     LIMITS = LIMITS
     VENDOR = "Cohere"
     EXTRA = "cohere"
+    LOGGERS = ("cohere",)
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     TASK_MAP = {None: "search_document", "SEMANTIC_SIMILARITY": "search_document", "RETRIEVAL_QUERY": "search_query",
                 "RETRIEVAL_DOCUMENT": "search_document", "CLASSIFICATION": "classification", "CLUSTERING": "clustering"}

@@ -46,11 +46,15 @@ MIME_TYPES: dict[str, str] = {
     "application/pdf": "pdf",
 }
 
+#: The shape of a Google API key (redacted wherever it appears).
+GOOGLE_API_KEY_PATTERN = r"AIza[0-9A-Za-z_\-]{20,}"
+
 #: How the Gemini Developer API's calls look on the wire (read by :mod:`embedsim.recording`).
 WIRE = Wire(
     official_hosts=(re.escape(OFFICIAL_HOST),),
     credential_headers=("x-goog-api-key", "authorization"),
     credential_params=("key",),
+    credential_patterns=(GOOGLE_API_KEY_PATTERN,),
     media_paths=("**.inline_data.data", "**.inlineData.data"),
     # POST {base url}/{version}/models/{model}:batchEmbedContents; a gateway's prefix before it is ignored
     call_path=r"/(?P<version>v\d+\w*)/(?P<call>models/[^/]+:\w+)$",

@@ -46,6 +46,7 @@ import numpy as np
 from google import genai
 from google.genai import types
 
+from embedsim.backends import redaction
 from embedsim.backends.gemini import calls as gemini_calls
 from embedsim.backends.gemini import payload as gemini_requests
 from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise, without_userinfo
@@ -205,7 +206,7 @@ class GeminiEmbedder:
                 f"{self.model_id}: no Gemini API key. Set the environment variable GEMINI_API_KEY "
                 "(or GOOGLE_API_KEY), or pass api_key=..."
             )
-        gemini_calls.protect(api_key)
+        redaction.protect(api_key)
         base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or f"https://{OFFICIAL_HOST}/"
         http_options.base_url = base_url
         with _sdk_key_notice_dropped():  # it names GOOGLE_API_KEY whatever key the client is given

@@ -36,6 +36,7 @@ SPEC = BackendSpec(
     wire=Wire(
         official_hosts=(r"api\.jina\.ai",),
         credential_headers=("authorization",),
+        credential_patterns=(r"\bjina_[A-Za-z0-9_\-]{16,}",),  # a Jina key's shape
         media_paths=("input[].image",),
         call_path=r"(?P<call>embeddings)$",
         base_url_env=("JINA_BASE_URL",),

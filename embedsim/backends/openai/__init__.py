@@ -43,6 +43,7 @@ SPEC = BackendSpec(
     wire=Wire(
         official_hosts=(r"api\.openai\.com", r"[a-z0-9-]+\.api\.openai\.com"),
         credential_headers=("authorization", "openai-organization", "openai-project"),
+        credential_patterns=(r"\bsk-[A-Za-z0-9_\-]{16,}",),  # an OpenAI key's shape
         media_paths=(),
         call_path=r"(?P<call>embeddings)$",
         base_url_env=("OPENAI_BASE_URL",),

@@ -32,6 +32,7 @@ class OpenAIEmbedder(RemoteEmbedder):
     LIMITS = LIMITS
     VENDOR = "OpenAI"
     EXTRA = "openai"
+    LOGGERS = ("openai",)
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     TASK_MAP: dict[str | None, str | None] = {None: None, **{task: None for task in TASKS}}
     TASK_SETTING = "task (none at OpenAI)"

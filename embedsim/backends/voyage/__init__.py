@@ -42,6 +42,7 @@ SPEC = BackendSpec(
     wire=Wire(
         official_hosts=(r"api\.voyageai\.com", r"ai\.mongodb\.com"),
         credential_headers=("authorization",),
+        credential_patterns=(r"\bpa-[A-Za-z0-9_\-]{16,}",),  # a Voyage key's shape
         media_paths=("inputs[].content[].image_base64",),
         call_path=r"(?P<call>multimodalembeddings)$",
         base_url_env=("VOYAGE_BASE_URL",),

@@ -39,6 +39,7 @@ class VoyageEmbedder(RemoteEmbedder):
     LIMITS = LIMITS
     VENDOR = "Voyage"
     EXTRA = "voyage"
+    LOGGERS = ("voyage", "voyageai")
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     TASK_MAP = {None: None, "SEMANTIC_SIMILARITY": None, "CLASSIFICATION": None, "CLUSTERING": None,
                 "RETRIEVAL_QUERY": "query", "RETRIEVAL_DOCUMENT": "document"}

@@ -17,11 +17,12 @@ from typing import Any
 from google import genai
 from google.genai import types
 
+from embedsim.backends import redaction
 from embedsim.backends.base import DEFAULT_DIMENSION, Secret
 from embedsim.backends.gemini import MissingKeyError
 from embedsim.backends.gemini import calls as gemini_calls
 from embedsim.backends.gemini.embedder import GeminiEmbedder
-from embedsim.backends.gemini.vertex import DEFAULT_API_VERSION, sdk_model
+from embedsim.backends.gemini.vertex import DEFAULT_API_VERSION, WIRE, sdk_model
 
 __all__ = ["VertexEmbedder"]
 
@@ -48,7 +49,7 @@ class VertexEmbedder(GeminiEmbedder):
         version = http_options.api_version
         if api_key:  # express mode (or a replay): no project, no location, no OAuth
             key = Secret(api_key)
-            gemini_calls.protect(key)
+            redaction.protect(key, patterns=WIRE.credential_patterns)
             client = genai.Client(vertexai=True, api_key=key, http_options=http_options)
             return client, f"{(base_url or 'https://aiplatform.googleapis.com/').rstrip('/')}/{version}"
         if not self.project:
@@ -58,7 +59,7 @@ class VertexEmbedder(GeminiEmbedder):
                 "Credentials (GOOGLE_APPLICATION_CREDENTIALS, `gcloud auth application-default login`)")
         self.location = self.location or "global"
         # google-auth logs the credentials file's path (at DEBUG): redacted like a key
-        gemini_calls.protect(os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "").strip())
+        redaction.protect(os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"), patterns=WIRE.credential_patterns)
         with gemini_calls.redacting_logs():
             client = genai.Client(vertexai=True, project=self.project, location=self.location,
                                   credentials=self.credentials, http_options=http_options)

@@ -13,6 +13,9 @@
   (an httpx ``event_hooks`` request hook through ``HttpOptions.client_args``), so messages
   say how many attempts were actually made. With aiohttp (async, no hook) the count
   follows from the SDK's retry rule: a retried error that ends the call used every attempt.
+* **Timeouts are deadlines.** The sync client's transport ends each attempt within the timeout,
+  however slowly the server sends its answer (:mod:`embedsim.backends.deadline`); aiohttp's
+  total timeout does the same for the async client.
 * **No redirects.** The SDK's clients are built with ``follow_redirects=False`` (httpx) /
   ``allow_redirects=False`` (aiohttp); a 3xx answer is refused with the target it named.
 """
@@ -29,6 +32,7 @@ from urllib.parse import urlsplit
 from google.genai import errors as genai_errors
 
 from embedsim.backends import redaction
+from embedsim.backends.deadline import deadline_transport
 from embedsim.backends.gemini import WIRE, GeminiAPIError
 from embedsim.errors import BackendError
 from embedsim.inputs.items import Item
@@ -64,9 +68,11 @@ async def _acount(request: Any) -> None:
     _count(request)
 
 
-def client_args() -> dict[str, Any]:
-    """``HttpOptions.client_args``: no redirects, every request counted."""
-    return {"follow_redirects": False, "event_hooks": {"request": [_count]}}
+def client_args(timeout: float | None) -> dict[str, Any]:
+    """``HttpOptions.client_args``: no redirects, every request counted, each attempt ending within
+    ``timeout`` seconds (:mod:`embedsim.backends.deadline`)."""
+    return {"follow_redirects": False, "event_hooks": {"request": [_count]},
+            "transport": deadline_transport("httpx2", timeout)}
 
 
 def async_client_args() -> dict[str, Any]:

@@ -172,7 +172,7 @@ class GeminiEmbedder:
         http_options = types.HttpOptions(
             api_version=api_version,
             timeout=None if self.timeout is None else max(1, round(self.timeout * 1000)),
-            client_args=gemini_calls.client_args(),
+            client_args=gemini_calls.client_args(self.timeout),
             async_client_args=gemini_calls.async_client_args(),
             retry_options=types.HttpRetryOptions(
                 attempts=attempts,

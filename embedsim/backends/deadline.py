@@ -15,6 +15,9 @@ whose handler produces the response; vcrpy patches it like ``HTTPTransport``, so
 replay see every call). The deadline starts when the transport gets the request (one per attempt:
 the SDKs' retries send each attempt anew) and is kept per thread (:mod:`contextvars`): the
 response body is read in the thread that sent the request, inside vcrpy's recorder too.
+
+Not covered: Voyage's SDK sends through ``requests`` (its timeout stays per read), and the async
+paths bring their own (aiohttp's total timeout for google-genai).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@
   for ``ada-002`` (1536 only).
 * **Retries**: the SDK's own (``max_retries = attempts - 1``: 408, 409, 429, 5xx, connection errors
   and timeouts; it waits ``retry-after-ms`` / ``Retry-After`` when sent, else 0.5 s doubling up to 8
-  s - ``initial_delay`` / ``max_delay`` do not apply). ``timeout`` is per attempt; every request is
-  counted (an httpx2 event hook).
+  s - ``initial_delay`` / ``max_delay`` do not apply). ``timeout`` is a deadline per attempt
+  (:mod:`embedsim.backends.deadline`); every request is counted (an httpx2 event hook).
 * **No redirects**: the SDK gets ``DefaultHttpxClient(follow_redirects=False)``.
 * **Base URL**: ``base_url=`` or ``OPENAI_BASE_URL`` (the SDK's own variable).
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from embedsim.backends.deadline import deadline_transport
 from embedsim.backends.openai import DEFAULT_BASE_URL, FIXED, LIMITS, MAX_DIMENSIONS, SPEC
 from embedsim.backends.remote import TASKS, VendorAPIError
 from embedsim.backends.remote.embedder import RemoteEmbedder, count_request
@@ -46,7 +47,8 @@ class OpenAIEmbedder(RemoteEmbedder):
     def _make_client(self, key: str) -> Any:
         import openai
 
-        self._http = openai.DefaultHttpxClient(follow_redirects=False, event_hooks={"request": [count_request]})
+        self._http = openai.DefaultHttpxClient(follow_redirects=False, event_hooks={"request": [count_request]},
+                                               transport=deadline_transport("httpx2", self.timeout))
         return openai.OpenAI(api_key=key, base_url=self.base_url, timeout=self.timeout,
                              max_retries=self.attempts - 1, http_client=self._http)
 

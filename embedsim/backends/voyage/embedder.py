@@ -10,7 +10,9 @@
   context length instead of truncating it).
 * **Retries**: the SDK's own (``max_retries``; tenacity retrying ``RateLimitError`` (429),
   ``ServiceUnavailableError`` (502/503/504) and ``Timeout``); its fixed 1-16 s wait is replaced by
-  ``initial_delay`` / ``max_delay``, and each attempt is counted. ``timeout`` is per attempt.
+  ``initial_delay`` / ``max_delay``, and each attempt is counted. ``timeout`` is per attempt, and per
+  read: the SDK sends through ``requests``, so it is not a deadline (an answer sent in slow pieces
+  can take longer).
 * **Connections**: the SDK keeps one ``requests`` session per thread across clients; each call
   here uses this embedder's own session (no redirects followed), so a cassette's connections stay
   inside it.

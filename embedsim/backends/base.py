@@ -107,6 +107,8 @@ class Wire:
     (``[]`` for every element of a list, ``**`` for any depth), e.g.
     ``"inputs[].content[].image_base64"``; the value may be plain base64 or a ``data:`` URI.
     A cassette stores each as ``sha256:<hex>`` of the decoded bytes (an item's digest).
+    ``dimension_paths`` / ``task_paths``: where a request body states the output size and the
+    task (dotted key paths as ``media_paths``), which provenance reports as sent.
     ``call_path``: a regular expression searched in the URL path whose ``call`` group is the
     part that identifies a call (model and method); the rest of the path (an API version, a
     gateway's prefix, a project and region) is not compared, so a recording made through
@@ -126,6 +128,8 @@ class Wire:
     credential_params: tuple[str, ...] = ()
     credential_patterns: tuple[str, ...] = ()
     media_paths: tuple[str, ...] = ()
+    dimension_paths: tuple[str, ...] = ()
+    task_paths: tuple[str, ...] = ()
     call_path: str | None = None
     credential_urls: tuple[str, ...] = ()
     base_url_env: tuple[str, ...] = ()

@@ -43,6 +43,10 @@ WIRE = Wire(
     media_paths=("inputImage", "singleEmbeddingParams.image.source.bytes",
                  "singleEmbeddingParams.audio.source.bytes", "singleEmbeddingParams.video.source.bytes",
                  "inputs[].content[].image_url", "images[]"),
+    # Titan, Nova, Cohere on Bedrock
+    dimension_paths=("embeddingConfig.outputEmbeddingLength", "singleEmbeddingParams.embeddingDimension",
+                     "output_dimension"),
+    task_paths=("singleEmbeddingParams.embeddingPurpose", "input_type"),
     # the model and the method; the region (in the host) and a gateway's prefix are not compared
     call_path=r"/model/(?P<call>[^/]+/invoke)$",
     # boto3's chain fetching credentials while a call is recorded: STS (assume role, web identity),

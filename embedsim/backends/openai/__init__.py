@@ -45,6 +45,7 @@ SPEC = BackendSpec(
         credential_headers=("authorization", "openai-organization", "openai-project"),
         credential_patterns=(r"\bsk-[A-Za-z0-9_\-]{16,}",),  # an OpenAI key's shape
         media_paths=(),
+        dimension_paths=("dimensions",),
         call_path=r"(?P<call>embeddings)$",
         base_url_env=("OPENAI_BASE_URL",),
         default_api_version=None,

@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from embedsim.backends import redaction
+from embedsim.backends.attempts import labels
 from embedsim.backends.bedrock import WIRE, BedrockAPIError
 from embedsim.errors import BackendError
 from embedsim.inputs.items import Item
@@ -59,11 +60,6 @@ def no_retry_on_cassette_miss(caught_exception: BaseException | None = None, **_
 
         if isinstance(inner, CannotOverwriteExistingCassetteException):
             raise inner.with_traceback(None)
-
-
-def labels(batch: list[Item], limit: int = 8) -> str:
-    shown = ", ".join(repr(i.label) for i in batch[:limit])
-    return shown + (f" and {len(batch) - limit} more" if len(batch) > limit else "")
 
 
 def describe_failure(exc: BaseException, batch: list[Item], *, model_id: str, number: int, total_calls: int,

@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from embedsim.backends.attempts import count_request
 from embedsim.backends.cohere import DEFAULT_BASE_URL, DIMENSIONS, LIMITS, SPEC
 from embedsim.backends.deadline import deadline_transport
 from embedsim.backends.remote import VendorAPIError
-from embedsim.backends.remote.embedder import RemoteEmbedder, count_request, data_uri
+from embedsim.backends.remote.embedder import RemoteEmbedder, data_uri
 from embedsim.inputs.items import Item
 
 __all__ = ["CohereEmbedder", "VendorAPIError"]

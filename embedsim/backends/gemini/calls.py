@@ -22,16 +22,15 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import urlsplit
 
 from google.genai import errors as genai_errors
 
 from embedsim.backends import redaction
+from embedsim.backends.attempts import acount_request, count_request, labels
 from embedsim.backends.deadline import deadline_transport
 from embedsim.backends.gemini import WIRE, GeminiAPIError
 from embedsim.errors import BackendError
@@ -42,7 +41,6 @@ RETRIED_STATUS_CODES = (408, 429, 500, 502, 503, 504)
 #: The SDK's loggers (google-genai's logs each retry with the service's message) and google-auth's
 #: (where the credentials file is, on Vertex AI); the HTTP clients' and vcrpy's are always redacted.
 LOGGERS = ("google_genai", "google.auth", "google.oauth2")
-_ATTEMPTS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("embedsim_attempts", default=None)
 
 
 def redact(text: str) -> str:
@@ -55,41 +53,20 @@ def redacting_logs() -> AbstractContextManager[None]:
     return redaction.redacting_logs(LOGGERS, WIRE.credential_patterns)
 
 
-# -- attempts -----------------------------------------------------------------------------------
-
-
-def _count(_request: Any) -> None:
-    counter = _ATTEMPTS.get()
-    if counter is not None:
-        counter[0] += 1
-
-
-async def _acount(request: Any) -> None:
-    _count(request)
+# -- the clients ---------------------------------------------------------------------------------
 
 
 def client_args(timeout: float | None) -> dict[str, Any]:
     """``HttpOptions.client_args``: no redirects, every request counted, each attempt ending within
     ``timeout`` seconds (:mod:`embedsim.backends.deadline`)."""
-    return {"follow_redirects": False, "event_hooks": {"request": [_count]},
+    return {"follow_redirects": False, "event_hooks": {"request": [count_request]},
             "transport": deadline_transport("httpx2", timeout)}
 
 
 def async_client_args() -> dict[str, Any]:
     """``HttpOptions.async_client_args``: the same for httpx, ``allow_redirects=False`` for aiohttp
     (the SDK passes each client only the arguments it accepts)."""
-    return {"follow_redirects": False, "allow_redirects": False, "event_hooks": {"request": [_acount]}}
-
-
-@contextmanager
-def counting() -> Iterator[list[int]]:
-    """Count the HTTP requests of the calls made inside (per thread / asyncio task)."""
-    counter = [0]
-    token = _ATTEMPTS.set(counter)
-    try:
-        yield counter
-    finally:
-        _ATTEMPTS.reset(token)
+    return {"follow_redirects": False, "allow_redirects": False, "event_hooks": {"request": [acount_request]}}
 
 
 # -- failures -----------------------------------------------------------------------------------
@@ -108,11 +85,6 @@ def _is_timeout(exc: BaseException) -> bool:
 def _is_connection_error(exc: BaseException) -> bool:
     name = type(exc).__name__
     return isinstance(exc, OSError) or any(s in name for s in ("Connect", "Transport", "Disconnected", "Protocol"))
-
-
-def labels(batch: list[Item], limit: int = 8) -> str:
-    shown = ", ".join(repr(i.label) for i in batch[:limit])
-    return shown + (f" and {len(batch) - limit} more" if len(batch) > limit else "")
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

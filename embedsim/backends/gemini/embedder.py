@@ -61,7 +61,8 @@ from embedsim.backends.gemini import (
     check_task,
     is_multimodal,
 )
-from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, counting, labels, redact, redacting_logs
+from embedsim.backends.attempts import counting, labels
+from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, redact, redacting_logs
 from embedsim.errors import BackendError, InputError
 from embedsim.inputs.items import Item
 from embedsim.backends.progress import Progress, ProgressOption

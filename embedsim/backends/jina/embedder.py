@@ -18,10 +18,11 @@ import base64
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from embedsim.backends.attempts import count_request
 from embedsim.backends.deadline import deadline_transport
 from embedsim.backends.jina import DEFAULT_BASE_URL, DIMENSIONS, LIMITS, SPEC
 from embedsim.backends.remote import VendorAPIError
-from embedsim.backends.remote.embedder import RemoteEmbedder, count_request
+from embedsim.backends.remote.embedder import RemoteEmbedder
 from embedsim.backends.remote.retry import RetryPolicy
 from embedsim.inputs.items import Item
 

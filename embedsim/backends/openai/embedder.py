@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from embedsim.backends.attempts import count_request
 from embedsim.backends.deadline import deadline_transport
 from embedsim.backends.openai import DEFAULT_BASE_URL, FIXED, LIMITS, MAX_DIMENSIONS, SPEC
 from embedsim.backends.remote import TASKS, VendorAPIError
-from embedsim.backends.remote.embedder import RemoteEmbedder, count_request
+from embedsim.backends.remote.embedder import RemoteEmbedder
 from embedsim.inputs.items import Item
 
 __all__ = ["OpenAIEmbedder", "VendorAPIError"]

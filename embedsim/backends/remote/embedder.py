@@ -25,17 +25,17 @@ mapping, and implements :meth:`_make_client`, :meth:`_call` and :meth:`_status`.
 from __future__ import annotations
 
 import base64
-import contextvars
 import json
 import math
 import os
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import numpy as np
 
+from embedsim.backends.attempts import counting, labels
 from embedsim.backends.base import BackendSpec, Secret, l2_normalise
 from embedsim.backends.progress import Progress, ProgressOption
 from embedsim.backends.remote import Limits, MissingKeyError, VendorAPIError, map_task
@@ -43,27 +43,6 @@ from embedsim.backends.redaction import protect, redact, redacting_logs
 from embedsim.backends.vectors import distinct
 from embedsim.errors import BackendError, InputError
 from embedsim.inputs.items import BYTES_PER_TOKEN, Item, estimate_tokens
-
-_ATTEMPTS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("embedsim_remote_attempts", default=None)
-
-
-def count_request(*_args: Any, **_kwargs: Any) -> None:
-    """Count one HTTP request of the current call (an httpx ``event_hooks`` request hook, or called
-    by an SDK's retry loop before each attempt)."""
-    counter = _ATTEMPTS.get()
-    if counter is not None:
-        counter[0] += 1
-
-
-@contextmanager
-def counting() -> Iterator[list[int]]:
-    """Count the HTTP requests of the calls made inside."""
-    counter = [0]
-    token = _ATTEMPTS.set(counter)
-    try:
-        yield counter
-    finally:
-        _ATTEMPTS.reset(token)
 
 
 def data_uri(item: Item) -> str:
@@ -74,11 +53,6 @@ def data_uri(item: Item) -> str:
 def payload_bytes(item: Item) -> int:
     """Bytes an item adds to a request body (text as UTF-8, media as base64)."""
     return len(item.data) if item.kind == "text" else 4 * math.ceil(len(item.data) / 3)
-
-
-def labels(batch: Sequence[Item], limit: int = 8) -> str:
-    shown = ", ".join(repr(i.label) for i in batch[:limit])
-    return shown + (f" and {len(batch) - limit} more" if len(batch) > limit else "")
 
 
 def describe_sizes(sizes: Collection[int]) -> str:

@@ -26,8 +26,9 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from embedsim.backends.attempts import count_request
 from embedsim.backends.remote import VendorAPIError
-from embedsim.backends.remote.embedder import RemoteEmbedder, count_request, data_uri
+from embedsim.backends.remote.embedder import RemoteEmbedder, data_uri
 from embedsim.backends.voyage import DEFAULT_BASE_URL, DIMENSIONS, FIXED_DIMENSION, LIMITS, SPEC
 from embedsim.inputs.items import Item
 

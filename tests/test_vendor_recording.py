@@ -78,6 +78,9 @@ def test_record_then_replay_offline_with_no_key(project: pytest.Pytester, vendor
     # the User-Agent each SDK sends (voyageai drops every header but Authorization and Content-Type)
     sdk = {"voyage": "python-requests/", "cohere": "cohere/", "jina": "python-httpx2/", "openai": "OpenAI/Python "}
     assert entry["sdk"].startswith(sdk[vendor.name])
+    # what was sent, read at the backend's Wire.dimension_paths / task_paths (recording names no vendor)
+    sent_task = emulator.embed_calls[0].body.get(vendor.task_field) if vendor.task_field else None
+    assert (entry["dimension"], entry["task"]) == (vendor.dimension, sent_task)
 
     (project.path / f"vectors-{vendor.model}.json").unlink()
     result = project.runpytest("--block-network", "--embedsim-report", "report2")  # emulator stopped, no key

@@ -100,10 +100,15 @@ class Wire:
     ``credential_headers`` / ``credential_params``: header names (any case) and query
     parameters that carry credentials or change on every call (a key, a bearer token, SigV4's
     ``X-Amz-Date``): never written to a cassette, never compared.
+    ``credential_patterns``: regular expressions of credentials as they appear in text (a key's
+    shape, a signed header's value in a log line): redacted from every message and log record
+    (:mod:`embedsim.backends.redaction`); a named group ``secret`` narrows the replacement to it.
     ``media_paths``: where base64 media sits in a JSON request body, as dotted key paths
     (``[]`` for every element of a list, ``**`` for any depth), e.g.
     ``"inputs[].content[].image_base64"``; the value may be plain base64 or a ``data:`` URI.
     A cassette stores each as ``sha256:<hex>`` of the decoded bytes (an item's digest).
+    ``dimension_paths`` / ``task_paths``: where a request body states the output size and the
+    task (dotted key paths as ``media_paths``), which provenance reports as sent.
     ``call_path``: a regular expression searched in the URL path whose ``call`` group is the
     part that identifies a call (model and method); the rest of the path (an API version, a
     gateway's prefix, a project and region) is not compared, so a recording made through
@@ -121,7 +126,10 @@ class Wire:
     official_hosts: tuple[str, ...]
     credential_headers: tuple[str, ...] = ()
     credential_params: tuple[str, ...] = ()
+    credential_patterns: tuple[str, ...] = ()
     media_paths: tuple[str, ...] = ()
+    dimension_paths: tuple[str, ...] = ()
+    task_paths: tuple[str, ...] = ()
     call_path: str | None = None
     credential_urls: tuple[str, ...] = ()
     base_url_env: tuple[str, ...] = ()

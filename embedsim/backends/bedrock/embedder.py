@@ -103,7 +103,8 @@ class BedrockEmbedder:
                 session = boto3.session.Session(profile_name=profile, region_name=region)
                 unused = {}
             #: The boto3 client, kept for the embedder's lifetime.
-            self.client = session.client("bedrock-runtime", config=config, endpoint_url=endpoint_url, **unused)
+            with bedrock_calls.redacting_logs():
+                self.client = session.client("bedrock-runtime", config=config, endpoint_url=endpoint_url, **unused)
         except BotoCoreError as exc:
             failure = BackendError(bedrock_calls.redact(
                 f"{model_id}: cannot create the boto3 bedrock-runtime client ({type(exc).__name__}: {exc}); "
@@ -134,7 +135,7 @@ class BedrockEmbedder:
         rows: list[np.ndarray | None] = [None] * len(unique)
         done = 0
         failure: BaseException | None = None
-        with Progress(self.progress, len(unique), self.model_id) as bar, \
+        with bedrock_calls.redacting_logs(), Progress(self.progress, len(unique), self.model_id) as bar, \
                 ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="bedrock") as pool:
             pending: dict[Future[np.ndarray], tuple[int, list[int]]] = {}
             queue = list(enumerate(calls, 1))

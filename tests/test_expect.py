@@ -294,15 +294,15 @@ def test_experiment_reports_inconclusive_apart_from_failures() -> None:
     exp.expect_auc(m, EIGHT_GROUPS, at_least=0.9, name="point only", confidence=0)
     exp.expect_auc(m, EIGHT_GROUPS, at_least=0.9, name="declared", xfail={"pixels": "expected"})
     assert [c.outcome for c in exp.checks] == ["inconclusive", "passed", "xfailed"]
-    record = exp.to_dict()["checks"][0]
+    record = exp._to_dict()["checks"][0]
     assert record["ci_low"] < 0.9 <= record["statistic"] and record["confidence"] == 0.95
     assert record["confidence_required"] and record["n_items"] == 8 and record["chance"] == 0.5
     assert record["majority"] == 0.5 and 0 < record["p_value"] < 0.05
     with pytest.raises(ExpectationsInconclusive, match=r"\[auc\] at .*INCONCLUSIVE - not enough evidence \(n = 8"):
-        exp.finish()
+        exp._finish()
     exp.expect_auc(m, EIGHT_GROUPS, at_least=0.99, name="too high")
     with pytest.raises(ExpectationsFailed) as info:
-        exp.finish()
+        exp._finish()
     assert type(info.value) is ExpectationsFailed and "too high" in str(info.value)
 
 

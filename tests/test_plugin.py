@@ -661,7 +661,7 @@ def test_expectations_and_statistics_sharing_a_default_name_are_told_apart() -> 
         exp.expect_top1(m, second)
         exp.stats(m, ["a", "a", "a", "b", "b", "b"], ["a", "b"])
         exp.stats(m, ["a", "b", "a", "b", "a", "b"], ["a", "b"])
-        entries.append({"outcome": "failed", **exp.to_dict()})
+        entries.append({"outcome": "failed", **exp._to_dict()})
         assert [c.name for c in exp.checks] == ["top1(expected) >= 100%", "top1(expected) >= 100% #2"]
         assert list(exp.matrices[0].stats) == ["groups x groups", "groups x groups #2"]
         with pytest.raises(InputError, match="already has an expectation named 'top1.expected. >= 100% #2' on "

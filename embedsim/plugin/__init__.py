@@ -273,10 +273,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
     try:
         result = yield
     except Exception as exc:
-        if exp is not None and (text := exp.failure_text()):
+        if exp is not None and (text := exp._failure_text()):
             exc.add_note(f"embedsim: besides, this test's experiment failed:\n{text}")
         raise
     pyfuncitem.stash[BODY_RAN] = True
     if exp is not None:
-        exp.finish()
+        exp._finish()
     return result

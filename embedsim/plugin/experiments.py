@@ -3,7 +3,7 @@
 :class:`Experiment` embeds with the current model and records every matrix, statistic
 and expectation outcome (:mod:`embedsim.report.records`, for the ``--embedsim-report``); it can
 snapshot matrices and heatmaps (:class:`MatrixSnapshots`). Expectations and
-snapshots are soft: the plugin calls :meth:`Experiment.finish` when the test function returns.
+snapshots are soft: the plugin calls :meth:`Experiment._finish` when the test function returns.
 """
 
 from __future__ import annotations
@@ -252,17 +252,17 @@ class Experiment:
         """Expectations that failed, were inconclusive, or passed although declared xfail for this model."""
         return [c for c in self.checks if c.outcome in ("failed", "xpassed", "inconclusive")]
 
-    def failure_text(self) -> str:
+    def _failure_text(self) -> str:
         """Every broken expectation, then every snapshot mismatch (empty when there is none)."""
         return "\n\n".join([*(r.failure_text() for r in self.failures), *self.snapshot_mismatches])
 
-    def finish(self) -> None:
+    def _finish(self) -> None:
         """Called by the plugin when the test function returns: raise :class:`SnapshotMismatch`
         when a snapshot differs (listing the broken expectations too), :class:`ExpectationsFailed`
         for failed expectations, or xfail the test when only declared-xfail expectations failed."""
         __tracebackhide__ = True
         if self.snapshot_mismatches:
-            raise SnapshotMismatch(self.failure_text()).with_traceback(None)
+            raise SnapshotMismatch(self._failure_text()).with_traceback(None)
         if self.failures:
             only_inconclusive = all(c.outcome == "inconclusive" for c in self.failures)
             error = ExpectationsInconclusive if only_inconclusive else ExpectationsFailed
@@ -273,13 +273,7 @@ class Experiment:
 
             pytest.xfail("; ".join(f"{self.model_id}: {c.reason} [{c.name}]" for c in expected))
 
-    # -- snapshots and heatmaps ----------------------------------------------------------------
-    def heatmap(self, matrix: SimilarityMatrix, title: str | None = None) -> bytes:
-        """The heatmap PNG of ``matrix`` (see :func:`embedsim.snapshot.heatmap.render_heatmap`)."""
-        from embedsim.snapshot.heatmap import render_heatmap
-
-        return render_heatmap(matrix, title)
-
+    # -- snapshots ------------------------------------------------------------------------------
     def snapshot(self, matrix: SimilarityMatrix, *, heatmap: bool = True) -> None:
         """Compare ``matrix`` with its syrupy snapshots: the table (``.matrix.tsv``, absolute
         tolerance) and, with ``heatmap=True``, its heatmap (``.heatmap.png``, RMS tolerance).
@@ -307,7 +301,7 @@ class Experiment:
         return dict(found) if isinstance(found, Mapping) else None
 
     # -- report ---------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def _to_dict(self) -> dict[str, Any]:
         weights = self.weights()
         return {"matrices": [m.to_dict() for m in self.matrices], "checks": [asdict(c) for c in self.checks],
                 **({"weights": weights} if weights is not None else {})}

@@ -180,7 +180,7 @@ def test_a_third_party_backend_runs_an_experiment(pytester: pytest.Pytester, tmp
 
         def test_spelling(experiment):
             m = experiment.similarity(WORDS)
-            experiment.expect_groups(m, "g", margin=0.1)
+            experiment.expect_groups(m, by="g", margin=0.1)
 
         @pytest.mark.embedsim_models("toy-letters")
         def test_images_are_refused(experiment):

@@ -29,8 +29,8 @@ def test_spelling(experiment):
     Not in the report: the rest of the docstring.
     '''
     m = experiment.similarity(WORDS)
-    experiment.expect_groups(m, "g", margin=0.1)
-    experiment.expect_auc(m, "g", at_least=0.9)
+    experiment.expect_groups(m, by="g", margin=0.1)
+    experiment.expect_auc(m, by="g", at_least=0.9)
 
 @pytest.mark.embedsim_xfail("pixels", reason="no semantics")
 def test_meaning(experiment):
@@ -39,7 +39,7 @@ def test_meaning(experiment):
 
 def test_broken(experiment):
     m = experiment.similarity(WORDS)
-    experiment.expect_groups(m, "g", margin=0.9)
+    experiment.expect_groups(m, by="g", margin=0.9)
 """
 
 

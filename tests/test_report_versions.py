@@ -32,8 +32,8 @@ SWATCHES = [swatch("red", (230, 20, 20), "warm"), swatch("orange", (240, 140, 20
 
 def test_tones(experiment):
     m = experiment.similarity(SWATCHES)
-    experiment.expect_groups(m, "tone", margin=THRESHOLD, name="tones apart")
-    experiment.expect_auc(m, "tone", at_least=0.0)
+    experiment.expect_groups(m, by="tone", margin=THRESHOLD, name="tones apart")
+    experiment.expect_auc(m, by="tone", at_least=0.0)
 """
 
 

@@ -106,8 +106,8 @@ def worker(op: str, n: int) -> dict[str, Any]:
             seconds, matched = _timed(snapshot)
             out.update(matched=bool(matched), table_bytes=len(stored_table), png_bytes=len(stored_png))
         else:
-            run = {"expect_groups": lambda: experiment.expect_groups(matrix, "group", margin=0.0),
-                   "expect_auc": lambda: experiment.expect_auc(matrix, "group", at_least=0.5),
+            run = {"expect_groups": lambda: experiment.expect_groups(matrix, by="group", margin=0.0),
+                   "expect_auc": lambda: experiment.expect_auc(matrix, by="group", at_least=0.5),
                    "expect_top1": lambda: experiment.expect_top1(matrix, by="group", at_least=0.1),
                    "experiment.stats": lambda: experiment.stats(matrix, "group")}[op]
             before = _rss_mb()
@@ -138,7 +138,7 @@ def test_one(experiment):
     items = [text_item(f"entry {{i}} of line {{i % 4}}", label=f"t{{i}}", labels={{"g": f"g{{i % 4}}"}})
              for i in range({items})]
     m = experiment.similarity(items)
-    experiment.expect_groups(m, "g", margin=-1.0)
+    experiment.expect_groups(m, by="g", margin=-1.0)
 '''
 
 

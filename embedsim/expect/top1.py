@@ -93,7 +93,7 @@ class _Top1:
                         for name in names], axis=0)
 
 
-def check_top1(matrix: SimilarityMatrix, expected: Expected, *, at_least: float = 1.0, measure: str = "share",
+def check_top1(matrix: SimilarityMatrix, expected: Expected, *, at_least: float, measure: str = "share",
                classes: Sequence[str] | None = None, confidence: float | None = None) -> Check:
     """Each row's most similar column is an expected one, for at least ``at_least`` of the rows.
 

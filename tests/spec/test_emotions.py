@@ -157,7 +157,7 @@ def test_one_person_english(experiment: Experiment, faces) -> None:
     m = experiment.similarity(rows, cols)
     emotion_expectations(experiment, m, "english", balanced=ONE_PERSON_BALANCED, happy=ONE_PERSON_HAPPY,
                          xfail_top1={"pixels": NO_ALIGNMENT}, xfail_happy={"pixels": NO_ALIGNMENT})
-    experiment.expect_auc(m, "expression", at_least=ONE_PERSON_AUC, xfail={"pixels": NO_ALIGNMENT},
+    experiment.expect_auc(m, by="expression", at_least=ONE_PERSON_AUC, xfail={"pixels": NO_ALIGNMENT},
                           name=f"matching (tile, word) pairs above non-matching: AUC >= {ONE_PERSON_AUC:g}")
     experiment.snapshot(m)
 

@@ -173,7 +173,7 @@ def test_a_model_giving_every_image_one_word_fails_every_expression_expectation(
     assert len(checks) == 2 * len(SPEC_EMOTION_TESTS) + 1  # two per test, and the AUC of test_one_person_english
     assert [c.name for c in checks if c.outcome != "failed"] == []
     for c in checks:  # each threshold is above what a constant answer reaches
-        assert c.majority is not None and c.threshold > c.majority, c.name
+        assert c.constant_answer is not None and c.threshold > c.constant_answer, c.name
 
 
 def test_a_top1_share_lets_a_constant_answer_pass_and_says_so(faces, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -184,10 +184,10 @@ def test_a_top1_share_lets_a_constant_answer_pass_and_says_so(faces, monkeypatch
     m = similarity(OneWordEmbedder(("Happy", "楽")), rows, cols)
     expected = [r.labels["expression"].capitalize() if r.labels["expression"] != "neutral" else None for r in rows]
     share = check_top1(m, expected, at_least=0.75)
-    assert share.passed and share.statistic == 0.75 and share.majority == 0.75 and share.chance == pytest.approx(1 / 3)
+    assert share.passed and share.statistic == 0.75 and share.constant_answer == 0.75 and share.chance == pytest.approx(1 / 3)
     assert "chance 0.3333; constant answer 0.7500" in share.message.splitlines()[1]
     balanced = check_top1(m, expected, at_least=0.75, measure="balanced")
-    assert not balanced.passed and balanced.statistic == 0.5 and balanced.majority == 0.5
+    assert not balanced.passed and balanced.statistic == 0.5 and balanced.constant_answer == 0.5
     assert "Happy 3/3, Sad 0/1" in balanced.description
     happy = check_class(m, expected, "Happy", at_least=0.75)
     assert happy.statistic == 0.5 and not happy.passed
@@ -217,10 +217,10 @@ def test_every_check_reports_interval_items_chance_and_constant_levels() -> None
     for check in (margin, auc):
         assert check.n_items == 8 and check.confidence == 0.95 and not check.confidence_required
         assert check.ci_low < check.statistic < check.ci_high and 0 < check.p_value < 0.05
-    assert (margin.chance, margin.majority, auc.chance, auc.majority) == (0.0, 0.0, 0.5, 0.5)
+    assert (margin.chance, margin.constant_answer, auc.chance, auc.constant_answer) == (0.0, 0.0, 0.5, 0.5)
     assert "95% CI [" in margin.message and "over 8 items" in margin.message and "permutation p" in margin.message
     top = check_top1(WORDS, ["Happy", "Sad", "Angry"], at_least=0.6)
-    assert (top.n_items, top.chance, top.majority) == (3, pytest.approx(1 / 3), pytest.approx(1 / 3))
+    assert (top.n_items, top.chance, top.constant_answer) == (3, pytest.approx(1 / 3), pytest.approx(1 / 3))
 
 
 def test_intervals_are_seeded_and_resample_items() -> None:
@@ -294,7 +294,7 @@ def test_experiment_reports_inconclusive_apart_from_failures() -> None:
     record = exp._to_dict()["checks"][0]
     assert record["ci_low"] < 0.9 <= record["statistic"] and record["confidence"] == 0.95
     assert record["confidence_required"] and record["n_items"] == 8 and record["chance"] == 0.5
-    assert record["majority"] == 0.5 and 0 < record["p_value"] < 0.05
+    assert record["constant_answer"] == 0.5 and 0 < record["p_value"] < 0.05
     with pytest.raises(ExpectationsInconclusive, match=r"\[auc\] at .*INCONCLUSIVE - not enough evidence \(n = 8"):
         exp._finish()
     exp.expect_auc(m, by=EIGHT_GROUPS, at_least=0.99, name="too high")

@@ -355,11 +355,11 @@ def test_comparisons_name_flips_and_changes_and_draw_difference_maps(tmp_path: P
     assert "No test has results from both models yet." in (tmp_path / "index.md").read_text(encoding="utf-8")
 
 
-def test_statistics_show_interval_n_chance_and_majority_and_na_for_models_that_cannot_run() -> None:
+def test_statistics_show_interval_n_chance_and_constant_answer_and_na_for_models_that_cannot_run() -> None:
     from embedsim.report import entries
 
     check = {**_check("top1(expression) >= 75%", "inconclusive", 0.75), "kind": "top-1 share", "n": 4, "unit": "rows",
-             "ci_low": 0.25, "ci_high": 1.0, "confidence": 0.95, "n_items": 4, "chance": 1 / 3, "majority": 0.75,
+             "ci_low": 0.25, "ci_high": 1.0, "confidence": 0.95, "n_items": 4, "chance": 1 / 3, "constant_answer": 0.75,
              "p_value": 0.02}
     assert entries.check_line(check) == (
         "inconclusive: top1(expression) >= 75% (top-1 share 0.7500, threshold 0.1000, 4 rows) "

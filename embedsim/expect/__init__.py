@@ -16,15 +16,15 @@ and lists the pairs that broke the expectation with their similarities.
 
 Every check carries a seeded bootstrap interval of its statistic (items resampled - the
 rows, or the items of an all-pairs matrix - never pairs; see :mod:`embedsim.stats`), its
-``chance`` level (answers that ignore the items) and its ``majority`` level (the best
-single constant answer), and for group separation a permutation p-value. With
+``chance`` level (answers that ignore the items) and its ``constant_answer`` level (the
+best single constant answer), and for group separation a permutation p-value. With
 ``confidence=0.95`` the whole interval must clear the threshold; a point estimate that
 passes while the interval does not is *inconclusive* (raises :class:`Inconclusive`).
 
 A constant answer - every row closest to the same column - reaches a top-1 *share*
 equal to the share of the commonest label; ``measure="balanced"`` (mean recall per
 class) and :func:`check_class` (one column's recall and specificity) score it at their
-``majority`` level, so a threshold above that level rules it out.
+``constant_answer`` level, so a threshold above that level rules it out.
 """
 
 from __future__ import annotations

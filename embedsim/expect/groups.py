@@ -74,7 +74,7 @@ def check_groups(
                                 stats.smallest_row_gap(values, same_full, diff_full, matrix.all_pairs), n_items,
                                 at_least=margin, n=int(same.sum() + different.sum()),
                                 pairs=sorted(pairs, key=lambda p: p.value, reverse=True), error=GroupSeparationError,
-                                unit="pairs", majority=constant, confidence=confidence, strict=True)
+                                unit="pairs", constant_answer=constant, confidence=confidence, strict=True)
         return check
     within, between = values[same], values[different]
     if within.size == 0 or between.size == 0:
@@ -89,7 +89,7 @@ def check_groups(
     p_margin = stats.permutation_p_value(scored, "margin")
     return check_statistic("mean margin", description, stats.mean_margin(scored), n_items, at_least=margin,
                            n=int(within.size + between.size), pairs=pairs, error=GroupSeparationError, unit="pairs",
-                           chance=0.0, majority=constant, p_value=p_margin, confidence=confidence,
+                           chance=0.0, constant_answer=constant, p_value=p_margin, confidence=confidence,
                            value=statistic, strict=True)
 
 
@@ -118,7 +118,7 @@ def check_auc(matrix: SimilarityMatrix, groups: Sequence[str], col_groups: Seque
 
     AUC = probability that a random same-group pair scores above a random
     different-group pair (ties count half): 1.0 separates perfectly, 0.5 is chance.
-    ``majority`` is the best AUC of scores that depend on the column only (a model that
+    ``constant_answer`` is the best AUC of scores that depend on the column only (a model that
     sees no row: a constant answer); for rows x a few words it can be well above 0.5.
     """
     rows, cols = _groups(matrix, groups, col_groups)
@@ -136,7 +136,7 @@ def check_auc(matrix: SimilarityMatrix, groups: Sequence[str], col_groups: Seque
     description = f"same-group vs different-group ROC-AUC at least {at_least:g}"
     return check_statistic("AUC", description, stats.auc(scored), matrix.shape[0], at_least=at_least,
                            n=int(within.size + between.size), pairs=pairs, error=AucError, unit="pairs",
-                           chance=0.5, majority=_column_only_auc(matrix, same, different), p_value=p_auc,
+                           chance=0.5, constant_answer=_column_only_auc(matrix, same, different), p_value=p_auc,
                            confidence=confidence, value=auc)
 
 
@@ -195,7 +195,7 @@ def _large_margin(matrix: SimilarityMatrix, rows: list[str], cols: list[str], ma
                                    "offending kept" if count > MAX_KEPT_PAIRS else ""]))
     return check_statistic("mean margin", description, statistic_fn, cells.n, at_least=margin,
                            n=n_within + n_between, pairs=pairs, error=GroupSeparationError, unit="pairs",
-                           chance=0.0, majority=0.0 if matrix.all_pairs else None, p_value=p_margin,
+                           chance=0.0, constant_answer=0.0 if matrix.all_pairs else None, p_value=p_margin,
                            confidence=confidence, value=statistic, strict=True, note=note)
 
 
@@ -211,11 +211,11 @@ def _large_auc(matrix: SimilarityMatrix, rows: list[str], cols: list[str], at_le
         pairs, count = _large_crossing_pairs(matrix, cells, float(np.median(s["vs"])), float(np.median(s["vd"])),
                                              "median")
     p_auc = cells.permutation_p("auc")
-    majority = 0.5 if matrix.all_pairs else None
+    constant_answer = 0.5 if matrix.all_pairs else None
     if not matrix.all_pairs and matrix.shape[1] <= MAX_ORDERED_COLUMNS:
-        majority = _column_only_auc(matrix, *group_mask(matrix, rows, cols))
+        constant_answer = _column_only_auc(matrix, *group_mask(matrix, rows, cols))
     note = "; ".join(filter(None, [stats.large.AUC_NOTE, cells.permutation_note, f"{count:,} offending pairs, the "
                                    f"{MAX_KEPT_PAIRS} most offending kept" if count > MAX_KEPT_PAIRS else ""]))
     return check_statistic("AUC", f"same-group vs different-group ROC-AUC at least {at_least:g}", statistic, cells.n,
                            at_least=at_least, n=n_within + n_between, pairs=pairs, error=AucError, unit="pairs",
-                           chance=0.5, majority=majority, p_value=p_auc, confidence=confidence, value=auc, note=note)
+                           chance=0.5, constant_answer=constant_answer, p_value=p_auc, confidence=confidence, value=auc, note=note)

@@ -231,12 +231,12 @@ def english_vs_japanese(m: SimilarityMatrix, rows, gain: float) -> tuple[Check, 
         f"English labels closer to the right word than Japanese: mean label margin "
         f"{np.mean(list(en_margin.values())):+.4f} (English) vs {np.mean(list(ja_margin.values())):+.4f} "
         f"(Japanese) over {n} labelled images", weighted_mean(margin_gains), n, at_least=gain,
-        pairs=sorted(margin_pairs, key=lambda p: p.value), unit="images", chance=0.0, majority=0.0,
+        pairs=sorted(margin_pairs, key=lambda p: p.value), unit="images", chance=0.0, constant_answer=0.0,
         value=margin_gain, strict=True)
     top_check = check_statistic(
         "English - Japanese top-1 share",
         f"English top-1 share {share_en:.0%} above Japanese {share_ja:.0%} over {n} labelled images",
-        weighted_mean(top_gains), n, at_least=gain, pairs=top_pairs, unit="images", chance=0.0, majority=0.0,
+        weighted_mean(top_gains), n, at_least=gain, pairs=top_pairs, unit="images", chance=0.0, constant_answer=0.0,
         value=share_en - share_ja, strict=True)
     return margin_check, top_check
 

@@ -74,8 +74,9 @@ def test_groups_per_row_names_the_row_and_the_gap() -> None:
 
 
 def test_groups_need_both_kinds_of_pairs() -> None:
-    with pytest.raises(InputError, match="same-group and different-group"):
-        check_groups(GOOD, ["a"] * 4)
+    for check in (check_groups, lambda m, g: check_auc(m, g, at_least=0.5)):
+        with pytest.raises(InputError, match="one same-group and one different-group pair; got 6 and 0"):
+            check(GOOD, ["a"] * 4)
 
 
 def test_top1_share_and_misses() -> None:
@@ -365,7 +366,7 @@ def test_an_item_on_both_sides_of_a_matrix_never_pairs_with_itself(faces) -> Non
     """Rows x cols sharing some items: each shared item's cell with itself is left out of every
     expectation and statistic - as if that cell were not in the matrix."""
     from embedsim.backends.pixels import PixelEmbedder
-    from embedsim.matrix import group_stats
+    from embedsim.expect.groups import group_stats
 
     photos = list(faces.select(medium="photo"))
     rows, cols = photos[:6], photos[3:]  # photos 3, 4, 5 on both sides

@@ -15,7 +15,8 @@ from embedsim.backends import get_embedder
 from embedsim.backends.pixels import PixelEmbedder
 from embedsim.errors import InputError
 from embedsim.inputs.items import item_from_bytes, text_item
-from embedsim.matrix import SimilarityMatrix, cosine_matrix, group_stats, similarity
+from embedsim.expect.groups import group_stats
+from embedsim.matrix import SimilarityMatrix, cosine_matrix, similarity
 from embedsim.stats import roc_auc
 
 

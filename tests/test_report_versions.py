@@ -18,7 +18,8 @@ from helpers import SWATCH
 
 from embedsim.backends import get_embedder
 from embedsim.testing.gemini import GeminiEmulator
-from embedsim.matrix import group_stats, similarity
+from embedsim.expect.groups import group_stats
+from embedsim.matrix import similarity
 
 OLD, NEW = "gemini-embedding-2-preview@256", "gemini-embedding-2@128"
 FAKE_KEY = "AIza" + "0" * 35

@@ -27,7 +27,8 @@ from embedsim.errors import EmbedsimError, InputError
 from embedsim.expect import Check, ExpectationFailed
 from embedsim.inputs.items import Item
 from embedsim.expect.labels import Groups
-from embedsim.matrix import GroupStats, SimilarityMatrix, group_stats, similarity
+from embedsim.expect.groups import GroupStats, group_stats
+from embedsim.matrix import SimilarityMatrix, similarity
 from embedsim.report.records import CheckRecord, MatrixRecord
 from embedsim.stats import DEFAULT_CONFIDENCE
 

@@ -42,8 +42,6 @@ SPEC = BackendSpec(
 class LetterEmbedder:
     """Letter counts: 'apple' and 'apples' are close, 'car' is far."""
 
-    local = True
-
     def __init__(self, model_id, dimension):
         self.model_id, self.dimension = model_id, dimension
 

@@ -214,8 +214,6 @@ SPEC = BackendSpec(
 
 
 class FarEmbedder:
-    local = False
-
     def __init__(self, model_id, dimension, **options):
         self.model_id, self.dimension = model_id, dimension
         OPTIONS.append(options)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from embedsim.backends import dlib_face
+from embedsim.backends import dlib_face, is_local
 from embedsim.backends.dlib_face import DIMENSION, DlibFaceEmbedder
 from embedsim.inputs.datasets import Dataset
 from embedsim.errors import InputError, NotApplicable
@@ -111,7 +111,7 @@ def test_registered_as_a_local_image_only_backend_of_128_dimensions() -> None:
     assert resolve("dlib-face") is dlib_face.SPEC
     assert dlib_face.SPEC.local and dlib_face.SPEC.modalities == {"image"} and dlib_face.SPEC.key_env == ()
     embedder = get_embedder("dlib-face")
-    assert isinstance(embedder, DlibFaceEmbedder) and embedder.dimension == 128 and embedder.local
+    assert isinstance(embedder, DlibFaceEmbedder) and embedder.dimension == 128 and is_local(embedder.model_id)
     with pytest.raises(InputError, match="dlib-face: output dimension 768 is out of range; use an integer from 128 to 128"):
         get_embedder("dlib-face", 768)
 

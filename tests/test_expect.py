@@ -125,7 +125,6 @@ class OneWordEmbedder:
     the others - so each image's most similar word is always one of ``words``."""
 
     model_id = "one-word"
-    local = True
     dimension = 8
 
     def __init__(self, words: tuple[str, ...]) -> None:
@@ -421,7 +420,6 @@ class ConstantEmbedder:
     """A model that cannot tell anything apart: one vector for every item."""
 
     model_id = "constant"
-    local = True
     dimension = 8
 
     def embed(self, items) -> np.ndarray:

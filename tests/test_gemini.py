@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from embedsim.backends import get_embedder
+from embedsim.backends import get_embedder, is_local
 from embedsim.backends import gemini
 from embedsim.backends.gemini import payload as gemini_requests
 from embedsim.backends.gemini import MissingKeyError
@@ -206,7 +206,7 @@ def test_embedding_001_refuses_images_before_sending(emulator: GeminiEmulator) -
 
 def test_get_embedder_routes_gemini_ids(emulator: GeminiEmulator) -> None:
     embedder = get_embedder("gemini-embedding-2", 768, api_key="k", base_url=emulator.base_url)
-    assert isinstance(embedder, GeminiEmbedder) and embedder.local is False
+    assert isinstance(embedder, GeminiEmbedder) and not is_local(embedder.model_id)
     assert (embedder.model_id, embedder.dimension) == ("gemini-embedding-2", 768)
     assert embedder.embed(texts(1)).shape == (1, 768)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from embedsim.backends import get_embedder
+from embedsim.backends import get_embedder, is_local
 from embedsim.backends.pixels import PixelEmbedder
 from embedsim.errors import InputError
 from embedsim.inputs.items import item_from_bytes, text_item
@@ -229,7 +229,7 @@ def test_pixels_gives_unit_float32_rows_of_the_requested_dimension(dimension: in
     vectors = embedder.embed([striped_image, text_item("hello"), item_from_bytes(b"%PDF-1.4 tiny", "doc")])
     assert vectors.shape == (3, dimension) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
-    assert embedder.local and embedder.model_id == "pixels"
+    assert is_local(embedder.model_id) and embedder.model_id == "pixels"
 
 
 def test_pixels_text_and_image_live_in_one_space_without_alignment(striped_image) -> None:

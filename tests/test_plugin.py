@@ -46,9 +46,11 @@ def test_markers_are_registered(pytester: pytest.Pytester) -> None:
 
 def test_default_model_is_pixels_and_shows_in_the_id(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
+        from embedsim.backends import is_local
+
         def test_faces(embedder, embedsim_model):
             assert embedder.model_id == embedsim_model == "pixels"
-            assert embedder.local and embedder.dimension == 768
+            assert is_local(embedsim_model) and embedder.dimension == 768
 
         def test_no_model():
             pass

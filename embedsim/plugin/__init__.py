@@ -179,7 +179,7 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
                         f"{' or '.join(recording.key_names(embedsim_model)) or 'credentials'}")
         live = get_embedder(embedsim_model, embedsim_settings.dimension,
                             **({} if spec.local else embedsim_settings.remote_options()))
-        yield live if live.local else recording.LiveEmbedder(live, network)
+        yield live if spec.local else recording.LiveEmbedder(live, network)
         if callable(getattr(live, "close", None)):
             live.close()  # type: ignore[attr-defined]
         return

@@ -47,8 +47,6 @@ def _import_boto3() -> Any:
 class BedrockEmbedder:
     """Titan, Nova and Cohere v4 embedding models on Amazon Bedrock; see the module docstring."""
 
-    local = False
-
     def __init__(
         self,
         model_id: str,

@@ -77,8 +77,6 @@ def _models() -> tuple[Any, Any]:
 class DlibFaceEmbedder:
     """The ``dlib-face`` model; see the module docstring."""
 
-    local = True
-
     def __init__(self, model_id: str = MODEL_ID, dimension: int = DIMENSION) -> None:
         if dimension != DIMENSION:
             raise InputError(f"{model_id}: the face descriptor has {DIMENSION} dimensions, not {dimension!r}; "

@@ -131,8 +131,6 @@ class _Plan:
 class GeminiEmbedder:
     """Gemini embedding models through google-genai; see the module docstring."""
 
-    local = False
-
     def __init__(
         self,
         model_id: str,

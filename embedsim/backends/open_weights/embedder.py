@@ -25,7 +25,6 @@ class OpenWeightsEmbedder:
     (:mod:`embedsim.backends.progress`); ``download``: allow fetching missing weights (see
     :func:`.weights.locate`)."""
 
-    local = True
     family = ""
 
     def __init__(self, model_id: str, dimension: int | None = None, *, device: str | None = None,

@@ -45,6 +45,7 @@ SPEC = BackendSpec(
     grouping="local: each item on its own, no calls",
     factory="embedsim.backends.pixels:PixelEmbedder",
     description="baseline, no semantics",
+    baseline=True,
 )
 
 THUMBNAIL = 24  # px; 24 x 24 x 3 = 1728 pixel features
@@ -125,8 +126,6 @@ def hashed_byte_grams(data: bytes, dimension: int) -> np.ndarray:
 
 class PixelEmbedder:
     """The offline baseline (model id ``pixels``); see the module docstring."""
-
-    local = True
 
     def __init__(self, dimension: int = DEFAULT_DIMENSION, model_id: str = MODEL_ID) -> None:
         self.model_id = model_id

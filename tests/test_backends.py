@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import subprocess
 import sys
 import textwrap
@@ -200,3 +202,21 @@ def test_a_third_party_backend_runs_an_experiment(pytester: pytest.Pytester, tmp
     result.stdout.fnmatch_lines(["*test_spelling[[]toy-letters[]] PASSED*", "*test_spelling[[]pixels[]] PASSED*"])
     result = pytester.runpytest("--embedsim-model", "toy-letters-v2", "-k", "spelling", "-v")
     result.stdout.fnmatch_lines(["*test_spelling[[]toy-letters-v2[]] PASSED*"])
+
+
+#: The arguments embedder constructors share, in the one order they take them (``model_id`` and
+#: ``dimension`` positional, ``None`` meaning the spec's default; the rest keyword-only).
+SHARED_ARGUMENTS = ("model_id", "dimension", "api_key", "base_url", "api_version", "timeout", "attempts",
+                    "initial_delay", "max_delay", "task", "batch_size", "progress", "max_concurrency")
+
+
+@pytest.mark.parametrize("spec", backends(), ids=lambda spec: spec.name)
+def test_backend_constructors_take_the_shared_arguments_in_one_order(spec) -> None:
+    module, _, name = spec.factory.partition(":")
+    parameters = inspect.signature(getattr(importlib.import_module(module), name)).parameters
+    assert list(parameters)[:2] == ["model_id", "dimension"] and parameters["dimension"].default is None
+    shared = [p for p in parameters if p in SHARED_ARGUMENTS]
+    assert shared == sorted(shared, key=SHARED_ARGUMENTS.index), spec.factory
+    assert all(p.kind is p.KEYWORD_ONLY for p in list(parameters.values())[2:] if p.kind is not p.VAR_KEYWORD)
+    if not spec.local:  # the factory keywords every remote backend receives (BackendSpec.create)
+        assert {"api_key", "timeout", "api_version"} <= set(parameters) or "options" in parameters, spec.factory

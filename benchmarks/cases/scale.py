@@ -69,7 +69,7 @@ def worker(op: str, n: int) -> dict[str, Any]:
     from embedsim.plugin.experiments import Experiment
 
     items = _items(n)
-    embedder = PixelEmbedder(DIMENSION)
+    embedder = PixelEmbedder(dimension=DIMENSION)
     vectors = np.asarray(embedder.embed(items), dtype=np.float32)
 
     def bare() -> Any:

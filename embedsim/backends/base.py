@@ -27,6 +27,11 @@ so every backend receives them the same way, as keywords:
   :class:`~embedsim.backends.gemini.embedder.GeminiEmbedder`). No caller passes a cache: a
   cache is a wrapper around any embedder (:class:`~embedsim.backends.cache.CachedEmbedder`).
 
+Every built-in constructor takes them in one order: ``model_id, dimension=None`` (``None``: the
+spec's default), then keyword-only ``api_key, base_url, api_version, timeout, attempts,
+initial_delay, max_delay, task, batch_size, progress, max_concurrency`` (those it has), then its
+own (``tests/test_backends.py`` checks the order).
+
 **The embedder** (:class:`Embedder`) has ``model_id``, ``dimension`` and ``embed(items)`` (whether
 it is local is its spec's fact, :attr:`BackendSpec.local`); optionally ``aembed(items)``, ``close()``, and the attributes ``task`` and
 ``endpoint`` (where its calls go), which a cache key includes, and ``max_concurrency`` (calls in

@@ -127,9 +127,9 @@ def hashed_byte_grams(data: bytes, dimension: int) -> np.ndarray:
 class PixelEmbedder:
     """The offline baseline (model id ``pixels``); see the module docstring."""
 
-    def __init__(self, dimension: int = DEFAULT_DIMENSION, model_id: str = MODEL_ID) -> None:
+    def __init__(self, model_id: str = MODEL_ID, dimension: int | None = None) -> None:
         self.model_id = model_id
-        self.dimension = dimension
+        self.dimension = DEFAULT_DIMENSION if dimension is None else dimension
 
     def embed_one(self, item: Item) -> np.ndarray:
         import numpy as np

@@ -129,10 +129,10 @@ def similarity(
     check_items(embedder.model_id, unique)
     vectors = embedder.embed(unique)
     picked = np.asarray(vectors)[np.asarray(index, dtype=np.intp)]
-    row_labels = [i.label for i in rows]
+    row_labels = [i.id for i in rows]
     if cols is None:
         return cosine_matrix(picked[: len(rows)], row_labels, model_id=embedder.model_id)
-    matrix = cosine_matrix(picked[: len(rows)], row_labels, picked[len(rows):], [i.label for i in cols],
+    matrix = cosine_matrix(picked[: len(rows)], row_labels, picked[len(rows):], [i.id for i in cols],
                            embedder.model_id)
     return replace(matrix, self_pairs=self_pairs(rows, cols))
 

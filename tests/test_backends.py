@@ -50,7 +50,7 @@ class LetterEmbedder:
     def embed(self, items):
         import numpy as np
 
-        CALLS.append([i.label for i in items])
+        CALLS.append([i.id for i in items])
         rows = np.zeros((len(items), self.dimension), dtype=np.float32)
         for row, item in zip(rows, items):
             for char in item.text.lower():
@@ -192,7 +192,7 @@ def test_a_third_party_backend_runs_an_experiment(pytester: pytest.Pytester, tmp
 
             buffer = io.BytesIO()
             Image.new("RGB", (4, 4), (255, 0, 0)).save(buffer, format="PNG")
-            red = item_from_bytes(buffer.getvalue(), label="red")
+            red = item_from_bytes(buffer.getvalue(), id="red")
             with pytest.raises(InputError, match="item 'red' is image, but toy-letters embeds text only"):
                 experiment.similarity([WORDS[0], red])
             assert toy_backend.CALLS == [["apple", "apples", "car", "cars"]]

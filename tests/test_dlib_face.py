@@ -62,7 +62,7 @@ def test_anything_but_an_image_is_not_applicable_before_any_work(
         raise AssertionError("weights loaded before the items were checked")
 
     monkeypatch.setattr(dlib_face, "_models", no_work)
-    with pytest.raises(NotApplicable, match=f"dlib-face: item '{item.label}' is {item.kind}, but dlib-face embeds image only"):
+    with pytest.raises(NotApplicable, match=f"dlib-face: item '{item.id}' is {item.kind}, but dlib-face embeds image only"):
         DlibFaceEmbedder().embed([dataset["obama_1"], item])
     assert issubclass(NotApplicable, InputError)
 

@@ -381,7 +381,7 @@ def test_an_item_on_both_sides_of_a_matrix_never_pairs_with_itself(faces) -> Non
     for matrix in (m, poisoned):
         assert matrix.top1() == SimilarityMatrix(np.where(m.excluded, -np.inf, m.values), m.row_labels,
                                                  m.col_labels).top1()
-    expected = [{c.label for c in cols if c.labels["person"] == r.labels["person"] and c != r} or None for r in rows]
+    expected = [{c.id for c in cols if c.labels["person"] == r.labels["person"] and c != r} or None for r in rows]
     for check in (lambda x: check_top1(x, expected, at_least=0.5),
                   lambda x: check_groups(x, *persons, margin=0.1),
                   lambda x: check_groups(x, *persons, per_row=True),
@@ -397,7 +397,7 @@ def test_an_item_on_both_sides_of_a_matrix_never_pairs_with_itself(faces) -> Non
     top1 = experiment.expect_top1(m, by="person", at_least=0.5)
     assert top1.n == sum(e is not None for e in expected)
     with pytest.raises(InputError, match="is the row's own item"):
-        check_order(m, rows[3].label, [cols[1].label, cols[0].label]).raise_if_failed()
+        check_order(m, rows[3].id, [cols[1].id, cols[0].id]).raise_if_failed()
 
 
 def test_a_permutation_test_with_cells_left_out_shuffles_the_items_as_the_complete_one() -> None:

@@ -92,7 +92,7 @@ def test_similarity_embeds_duplicates_once_and_keeps_order() -> None:
             calls.append(len(items))
             return super().embed(items)
 
-    rows = [text_item("cat"), text_item("dog"), text_item("cat", label="cat again")]
+    rows = [text_item("cat"), text_item("dog"), text_item("cat", id="cat again")]
     matrix = similarity(Counting(dimension=64), rows, [text_item("dog")])
     assert calls == [2]
     assert matrix.row_labels == ("cat", "dog", "cat again") and matrix.model_id == "pixels"

@@ -488,7 +488,7 @@ LINK = "[x](javascript:alert(4))"
 @pytest.mark.parametrize("tag", ["</details><script>alert(2)</script>"])
 def test_evil(experiment, tag):
     """[click](javascript:alert(3)) ![t](https://evil.example/t.png) <b>bold</b>"""
-    words = [text_item("a", label=IMG), text_item("b", label=LINK), text_item("c", label="- *x* `y` _z_")]
+    words = [text_item("a", id=IMG), text_item("b", id=LINK), text_item("c", id="- *x* `y` _z_")]
     m = experiment.similarity(words, name="![m](https://evil.example/m.png)")
     experiment.expect_order(m, IMG, [LINK, "- *x* `y` _z_"], margin=2, name="<script>alert(5)</script>" + tag)
 '''

@@ -43,7 +43,7 @@ DIMENSION = 768
 def _items(n: int) -> list[Any]:
     from embedsim.inputs.items import text_item
 
-    return [text_item(f"catalogue entry {i}: product of line {i % GROUPS}, variant {i // GROUPS}", label=f"t{i}",
+    return [text_item(f"catalogue entry {i}: product of line {i % GROUPS}, variant {i // GROUPS}", id=f"t{i}",
                       labels={"group": f"g{i % GROUPS}"}) for i in range(n)]
 
 
@@ -86,7 +86,7 @@ def worker(op: str, n: int) -> dict[str, Any]:
         out.update(seconds=statistics.median(recorded), baseline="matrix.similarity",
                    baseline_seconds=statistics.median(plain))
     else:
-        matrix = cosine_matrix(vectors, [i.label for i in items], model_id=embedder.model_id)
+        matrix = cosine_matrix(vectors, [i.id for i in items], model_id=embedder.model_id)
         experiment = Experiment(embedder, "bench")
         experiment.add_matrix(matrix, rows=items, cols=items)
         if op == "snapshot + heatmap":
@@ -135,7 +135,7 @@ def _subprocess(op: str, n: int) -> dict[str, Any]:
 TEST = '''
 def test_one(experiment):
     from embedsim.inputs.items import text_item
-    items = [text_item(f"entry {{i}} of line {{i % 4}}", label=f"t{{i}}", labels={{"g": f"g{{i % 4}}"}})
+    items = [text_item(f"entry {{i}} of line {{i % 4}}", id=f"t{{i}}", labels={{"g": f"g{{i % 4}}"}})
              for i in range({items})]
     m = experiment.similarity(items)
     experiment.expect_groups(m, by="g", margin=-1.0)

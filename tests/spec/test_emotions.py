@@ -200,8 +200,8 @@ def language_scores(m: SimilarityMatrix, rows, language: str) -> tuple[dict[str,
             continue
         scores = m.values[i, columns].astype(np.float64)
         right = list(words).index(expression)
-        margins[item.label] = float(scores[right] - np.delete(scores, right).mean())
-        top1[item.label] = bool(scores[right] > np.delete(scores, right).max())
+        margins[item.id] = float(scores[right] - np.delete(scores, right).mean())
+        top1[item.id] = bool(scores[right] > np.delete(scores, right).max())
     return margins, top1
 
 

@@ -95,7 +95,7 @@ def no_retry_on_cassette_miss(caught_exception: BaseException | None = None, **_
 
 
 def labels(batch: list[Item], limit: int = 8) -> str:
-    shown = ", ".join(repr(i.label) for i in batch[:limit])
+    shown = ", ".join(repr(i.id) for i in batch[:limit])
     return shown + (f" and {len(batch) - limit} more" if len(batch) > limit else "")
 
 
@@ -130,7 +130,7 @@ def describe_failure(exc: BaseException, batch: list[Item], *, model_id: str, nu
         else:
             gave_up = f"; gave up after {tried}" if attempts > 1 else ""
             text = f"{model_id}: HTTP {status} {code}: {message} ({where}{gave_up}; {progress})"
-        return BedrockAPIError(redact(text), code, status, done, [i.label for i in batch])
+        return BedrockAPIError(redact(text), code, status, done, [i.id for i in batch])
     missing = tuple(getattr(bx, name) for name in ("NoCredentialsError", "PartialCredentialsError",
                                                   "CredentialRetrievalError", "TokenRetrievalError", "SSOError")
                     if hasattr(bx, name))

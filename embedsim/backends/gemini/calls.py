@@ -163,7 +163,7 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 
 def labels(batch: list[Item], limit: int = 8) -> str:
-    shown = ", ".join(repr(i.label) for i in batch[:limit])
+    shown = ", ".join(repr(i.id) for i in batch[:limit])
     return shown + (f" and {len(batch) - limit} more" if len(batch) > limit else "")
 
 
@@ -203,7 +203,7 @@ def describe_failure(
         else:
             gave_up = f"; gave up after {tried}" if made and made > 1 else ""
             text = f"{model_id}: HTTP {exc.code} {exc.status or ''}: {message} ({where}{gave_up})"
-        return GeminiAPIError(redact(text), exc.code, exc.status, message, [i.label for i in batch])
+        return GeminiAPIError(redact(text), exc.code, exc.status, message, [i.id for i in batch])
     if isinstance(exc, (genai_errors.UnknownApiResponseError, json.JSONDecodeError)):
         what = "the answer is not valid JSON (malformed or truncated body)"
     elif _is_timeout(exc):

@@ -76,7 +76,7 @@ def payload_bytes(item: Item) -> int:
 
 
 def labels(batch: Sequence[Item], limit: int = 8) -> str:
-    shown = ", ".join(repr(i.label) for i in batch[:limit])
+    shown = ", ".join(repr(i.id) for i in batch[:limit])
     return shown + (f" and {len(batch) - limit} more" if len(batch) > limit else "")
 
 
@@ -359,7 +359,7 @@ class RemoteEmbedder:
                 text += f" - is {self.model_id!r} a model of {self.base_url}? check the model id and the base URL"
             elif code in (400, 422) and "dimension" in message.lower():
                 text += f" - {self.model_id} offers output dimensions {describe_sizes(self.offered(self.model_id))}"
-            return VendorAPIError(redact(f"{text} ({where}{gave_up})"), code, message, [i.label for i in batch])
+            return VendorAPIError(redact(f"{text} ({where}{gave_up})"), code, message, [i.id for i in batch])
         if "redirect" in str(exc).lower():
             what = (f"the server answered a redirect; refused: embedsim never follows redirects, so the API key "
                     f"is sent nowhere but {self.base_url}")

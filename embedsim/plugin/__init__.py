@@ -42,6 +42,8 @@ from embedsim.plugin.run_hooks import BODY_RAN, EXPERIMENT, FOREIGN_RECORDING, O
 
 if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
     from embedsim.backends.base import Embedder
+    from syrupy.assertion import SnapshotAssertion
+
     from embedsim.plugin.experiments import Experiment
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -224,6 +226,8 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
     ``expect(check, matrix)`` for a custom check, ``snapshot`` and ``heatmap`` (soft: all
     are evaluated, the test fails at its end listing every broken expectation and snapshot).
     Its matrices, statistics and outcomes go into the ``--embedsim-report``."""
+    from syrupy.assertion import SnapshotAssertion
+
     from embedsim.plugin.experiments import Experiment
 
     node = request.node
@@ -244,7 +248,7 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
 
 
 @pytest.fixture
-def matrix_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
+def matrix_snapshot(snapshot: SnapshotAssertion, embedsim_settings: Settings) -> SnapshotAssertion:
     """syrupy snapshot storing a SimilarityMatrix as a ``.matrix.tsv`` table, compared
     within ``--embedsim-tolerance``: ``assert matrix_snapshot == m``."""
     from embedsim.snapshot.extensions import matrix_extension
@@ -253,7 +257,7 @@ def matrix_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
 
 
 @pytest.fixture
-def heatmap_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
+def heatmap_snapshot(snapshot: SnapshotAssertion, embedsim_settings: Settings) -> SnapshotAssertion:
     """syrupy snapshot storing a heatmap PNG (bytes or a SimilarityMatrix), compared within
     ``--embedsim-image-tolerance`` RMS: ``assert heatmap_snapshot == m``."""
     from embedsim.snapshot.extensions import heatmap_extension

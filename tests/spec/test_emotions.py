@@ -92,7 +92,7 @@ def emotion_expectations(experiment: Experiment, m: SimilarityMatrix, language: 
                          balanced: float, happy: float, xfail_top1=None, xfail_happy=None) -> None:
     """The two top-1 expectations (balanced accuracies) and the statistics by expression of an
     images x words matrix."""
-    experiment.stats(m, "expression")
+    experiment.stats(m, by="expression")
     experiment.expect_top1(m, by="expression", measure="balanced", at_least=balanced, xfail=xfail_top1,
                            name=f"top-1 word is the image's expression: balanced accuracy >= {balanced:.0%}")
     word = happy_word(language)
@@ -256,7 +256,7 @@ def test_english_beats_japanese(experiment: Experiment, faces, images: str) -> N
     """
     rows, cols = both_languages(faces, images)
     m = experiment.similarity(rows, cols)
-    experiment.stats(m, "expression")
+    experiment.stats(m, by="expression")
     margin_check, top_check = english_vs_japanese(m, rows, ENGLISH_GAIN)
     experiment.expect(margin_check, m, name="English label margin > Japanese", xfail=PIXELS_XFAIL_MARGIN.get(images))
     experiment.expect(top_check, m, name="English top-1 share > Japanese", xfail=PIXELS_XFAIL_TOP1.get(images))

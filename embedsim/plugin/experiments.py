@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-
 from embedsim import expect
 from embedsim.expect import labels as label_groups
 from embedsim.backends import check_model_id, naming

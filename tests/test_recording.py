@@ -7,6 +7,7 @@ from the loopback emulator into a pytester directory.
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from types import SimpleNamespace
 
 import hypothesis
 import pytest
+import vcr
 import yaml
 
 from embedsim import files
@@ -365,6 +367,7 @@ def test_an_interrupted_cassette_write_keeps_the_previous_cassette(tmp_path: Pat
 
 MANY = """
 import pytest
+import vcr
 from embedsim.inputs.items import text_item
 
 @pytest.mark.parametrize("n", range(6))
@@ -593,8 +596,7 @@ def test_every_recording_states_its_provenance(project: pytest.Pytester, monkeyp
 def test_provenance_describes_the_written_cassette_not_the_requests(project: pytest.Pytester,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 20.9: ``--record-mode=all`` through another endpoint replaces the interaction (the
-    file holds 1), and a user's ``before_save_interaction`` drops some: provenance says what the
-    written cassette holds."""
+    file holds 1): provenance says what the written cassette holds, not every request made."""
     from embedsim.recording import read_provenance
 
     record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
@@ -606,9 +608,19 @@ def test_provenance_describes_the_written_cassette_not_the_requests(project: pyt
     entry = read_provenance(project.path / "cassettes" / MODEL)["test_exp/test_faces.yaml"]
     assert (entry["interactions"], entry["endpoint"]) == (1, endpoint)
 
+
+@pytest.mark.skipif("before_save_interaction" not in inspect.signature(vcr.VCR).parameters,
+                    reason="vcrpy < 9.2 has no before_save_interaction")
+def test_provenance_counts_what_a_users_before_save_interaction_kept(project: pytest.Pytester,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20.9: a user's ``before_save_interaction`` drops an interaction: provenance counts the
+    interactions the written cassette holds."""
+    from embedsim.recording import read_provenance
+
     path = two_call_project(project, ["apple"], ["boat"])
     project.makeconftest("""
 import pytest
+import vcr
 
 @pytest.fixture
 def vcr_config():
@@ -721,3 +733,27 @@ def test_cassette_names_fit_any_file_system_and_stay_distinct(name: str) -> None
     assert "/" not in path.name and path.name.endswith(".yaml")
     if len(name.encode("utf-8")) > 235:
         assert path != cassette_path("c", MODEL, "test_m", name + "x")
+
+
+def test_a_one_item_per_call_mismatch_names_only_the_changed_item() -> None:
+    """A backend sending each item alone (Bedrock's Titan): the first call's miss must not call the
+    items of the calls still to come "no longer sent" - only the item that changed."""
+    from vcr.cassette import Cassette
+    from vcr.request import Request
+
+    from embedsim.backends.bedrock import WIRE
+    from embedsim.inputs.items import text_item
+    from embedsim.recording import describe_mismatch
+
+    def call(text: str) -> Request:
+        return Request("POST", "https://bedrock-runtime.us-east-1.amazonaws.com/model/amazon.titan-embed-image-v1/invoke",
+                       json.dumps({"inputText": text, "embeddingConfig": {"outputEmbeddingLength": 256}}), {})
+
+    cassette = Cassette("c.yaml")
+    for word in ("apple", "boat", "car"):
+        cassette.append(call(word), {"status": {"code": 200, "message": "OK"}, "headers": {}, "body": {"string": b"{}"}})
+    miss = SimpleNamespace(failed_request=call("ship"), cassette=cassette, reason="no_match")
+    text = describe_mismatch(miss, [text_item(t) for t in ("ship", "boat", "car")], Path("c.yaml"),
+                             "test_x.py::test_x", wires=[WIRE])
+    assert "- text 'ship'" in text and "- text 'apple'" in text
+    assert "text 'boat'" not in text and "text 'car'" not in text

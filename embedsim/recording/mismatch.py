@@ -80,9 +80,11 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
             f"{len(cassette.requests)} recorded call(s) were all replayed, and call {len(cassette.requests) + 1} "
             "is not recorded (a call added to the test, or a recording of a test that stopped early); it sends:",
             *sent[:20], f"re-record it with: {record_command(nodeid, 'rewrite', options, key_name)}"])
+    still_sent: set[str] = set()  # recorded inputs of items this embedding still sends (in later calls)
     for request in unplayed or cassette.requests:
         leaves = request_leaves(request.body, paths)
         mimes.update((leaf.digest, leaf.mime) for leaf in leaves if leaf.digest and leaf.mime)
+        still_sent.update(leaf.entry for leaf in leaves if leaf.entry in names or _is_text_input(leaf, texts))
         inputs, fields = _split(leaves, input_paths)
         recorded_inputs += inputs
         recorded_requests.append(inputs)
@@ -103,7 +105,7 @@ def describe_mismatch(error: CannotOverwriteExistingCassetteException, items: Se
         return f"{name(entry) or 'media'} ({short(entry)})"
 
     new = [e for e in dict.fromkeys(live_inputs) if e not in recorded_inputs]
-    gone = [e for e in dict.fromkeys(recorded_inputs) if e not in live_inputs]
+    gone = [e for e in dict.fromkeys(recorded_inputs) if e not in live_inputs and e not in still_sent]
     lines = [f"the cassette {show_path(path)} does not match this test's request "
              f"({len(error.cassette)} recorded interaction(s)):"]
     changed = [(e, old) for e, old in _changed_in_place(live_inputs, recorded_requests)

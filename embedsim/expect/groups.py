@@ -150,7 +150,8 @@ def check_groups(
     scores = group_scores(matrix, rows, cols)
     within, between = scores.within_mean, scores.between_mean
     statistic = within - between
-    pairs, count = [], 0
+    pairs: list[Pair] = []
+    count = 0
     if clears(statistic, margin, strict=True):
         pass
     elif scores.cells is not None:
@@ -234,7 +235,8 @@ def check_auc(matrix: SimilarityMatrix, groups: Sequence[str], col_groups: Seque
     rows, cols = row_and_column_groups(matrix, groups, col_groups, None, None)
     scores = group_scores(matrix, rows, cols)
     auc, statistic = scores.auc
-    pairs, count = [], 0
+    pairs: list[Pair] = []
+    count = 0
     if auc >= at_least:
         pass
     elif scores.cells is not None:

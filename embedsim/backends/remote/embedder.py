@@ -109,7 +109,6 @@ def _is_connection_error(exc: BaseException) -> bool:
 class RemoteEmbedder:
     """A remote vendor's embedding models through its SDK; see the module docstring."""
 
-    local = False
     SPEC: ClassVar[BackendSpec]
     LIMITS: ClassVar[Limits]
     #: How messages name the vendor ("Voyage").

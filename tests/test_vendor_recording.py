@@ -30,7 +30,7 @@ def test_faces(experiment):
     settings = json.loads(Path("inputs.json").read_text())
     rows = [item_from_bytes(png(shade), name, {"g": group}) for name, shade, group in settings["images"]]
     if not settings["with_images"]:
-        rows = [text_item(f"face {shade}", label=name, labels={"g": group}) for name, shade, group in settings["images"]]
+        rows = [text_item(f"face {shade}", id=name, labels={"g": group}) for name, shade, group in settings["images"]]
     words = [text_item(w, labels={"g": g}) for w, g in settings["words"]]
     m = experiment.similarity(rows, words)
     Path(f"vectors-{experiment.model_id}.json").write_text(json.dumps(np.round(m.values, 7).tolist()))

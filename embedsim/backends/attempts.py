@@ -41,5 +41,5 @@ def counting() -> Iterator[list[int]]:
 
 def labels(batch: Sequence[Item], limit: int = 8) -> str:
     """The items of a call as messages name them (the first ``limit``, then how many more)."""
-    shown = ", ".join(repr(i.label) for i in batch[:limit])
+    shown = ", ".join(repr(i.id) for i in batch[:limit])
     return shown + (f" and {len(batch) - limit} more" if len(batch) > limit else "")

@@ -93,7 +93,7 @@ def describe_failure(exc: BaseException, batch: list[Item], *, model_id: str, nu
         else:
             gave_up = f"; gave up after {tried}" if attempts > 1 else ""
             text = f"{model_id}: HTTP {status} {code}: {message} ({where}{gave_up}; {progress})"
-        return BedrockAPIError(redact(text), code, status, done, [i.label for i in batch])
+        return BedrockAPIError(redact(text), code, status, done, [i.id for i in batch])
     missing = tuple(getattr(bx, name) for name in ("NoCredentialsError", "PartialCredentialsError",
                                                   "CredentialRetrievalError", "TokenRetrievalError", "SSOError")
                     if hasattr(bx, name))

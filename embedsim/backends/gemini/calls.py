@@ -123,7 +123,7 @@ def describe_failure(
         else:
             gave_up = f"; gave up after {tried}" if made and made > 1 else ""
             text = f"{model_id}: HTTP {exc.code} {exc.status or ''}: {message} ({where}{gave_up})"
-        return GeminiAPIError(redact(text), exc.code, exc.status, message, [i.label for i in batch])
+        return GeminiAPIError(redact(text), exc.code, exc.status, message, [i.id for i in batch])
     if isinstance(exc, (genai_errors.UnknownApiResponseError, json.JSONDecodeError)):
         what = "the answer is not valid JSON (malformed or truncated body)"
     elif _is_timeout(exc):

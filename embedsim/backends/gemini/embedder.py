@@ -144,25 +144,24 @@ class _Plan:
 class GeminiEmbedder:
     """Gemini embedding models through google-genai; see the module docstring."""
 
-    local = False
-
     def __init__(
         self,
         model_id: str,
-        dimension: int = DEFAULT_DIMENSION,
+        dimension: int | None = None,
         *,
         api_key: str | None = None,
         base_url: str | None = None,
         api_version: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
         attempts: int = 5,
         initial_delay: float = 1.0,
         max_delay: float = 60.0,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        max_concurrency: int = 4,
-        batch_size: int = MAX_BATCH_REQUESTS,
         task: str | None = None,
+        batch_size: int = MAX_BATCH_REQUESTS,
         progress: ProgressOption = None,
+        max_concurrency: int = 4,
     ) -> None:
+        dimension = DEFAULT_DIMENSION if dimension is None else dimension
         SPEC.check_dimension(model_id, dimension)
         if not 1 <= batch_size <= MAX_BATCH_REQUESTS:
             raise InputError(f"{model_id}: batch_size must be 1..{MAX_BATCH_REQUESTS}, got {batch_size}")

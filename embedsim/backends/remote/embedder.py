@@ -84,7 +84,6 @@ def _is_connection_error(exc: BaseException) -> bool:
 class RemoteEmbedder:
     """A remote vendor's embedding models through its SDK; see the module docstring."""
 
-    local = False
     SPEC: ClassVar[BackendSpec]
     LIMITS: ClassVar[Limits]
     #: How messages name the vendor ("Voyage").
@@ -343,7 +342,7 @@ class RemoteEmbedder:
                 text += f" - is {self.model_id!r} a model of {self.base_url}? check the model id and the base URL"
             elif code in (400, 422) and "dimension" in message.lower():
                 text += f" - {self.model_id} offers output dimensions {describe_sizes(self.offered(self.model_id))}"
-            return VendorAPIError(self._redact(f"{text} ({where}{gave_up})"), code, message, [i.label for i in batch])
+            return VendorAPIError(self._redact(f"{text} ({where}{gave_up})"), code, message, [i.id for i in batch])
         if "redirect" in str(exc).lower():
             what = (f"the server answered a redirect; refused: embedsim never follows redirects, so the API key "
                     f"is sent nowhere but {self.base_url}")

@@ -18,7 +18,7 @@ from google import genai
 from google.genai import types
 
 from embedsim.backends import redaction
-from embedsim.backends.base import DEFAULT_DIMENSION, Secret
+from embedsim.backends.base import Secret
 from embedsim.backends.gemini import MissingKeyError
 from embedsim.backends.gemini import calls as gemini_calls
 from embedsim.backends.gemini import SPEC as GEMINI_SPEC
@@ -31,8 +31,8 @@ __all__ = ["VertexEmbedder"]
 class VertexEmbedder(GeminiEmbedder):
     """Gemini embedding models on Vertex AI (``vertex:<model>`` ids); see the module docstring."""
 
-    def __init__(self, model_id: str, dimension: int = DEFAULT_DIMENSION, *, project: str | None = None,
-                 location: str | None = None, credentials: Any = None, api_version: str | None = None,
+    def __init__(self, model_id: str, dimension: int | None = None, *, api_version: str | None = None,
+                 project: str | None = None, location: str | None = None, credentials: Any = None,
                  **options: Any) -> None:
         self.project = project or os.environ.get("GOOGLE_CLOUD_PROJECT", "").strip() or None
         self.location = location or os.environ.get("GOOGLE_CLOUD_LOCATION", "").strip() or None

@@ -30,6 +30,7 @@ import base64
 import binascii
 import json
 import re
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -451,6 +452,9 @@ def serve(emulator: Emulator, base_url_env: str, argv: list[str] | None = None, 
     parser.add_argument("--api-key", default=None, help="require this key (default: any non-empty key)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     args = parser.parse_args(argv)
+    # Ctrl-C stops it even when started with SIGINT ignored (a background job of a script inherits
+    # that, and Python then installs no KeyboardInterrupt handler of its own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     emulator.host, emulator.port, emulator.api_key, emulator.latency = args.host, args.port, args.api_key, args.latency
     try:  # around everything: Ctrl-C may come while the banner is still being printed
         with emulator:

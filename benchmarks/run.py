@@ -62,6 +62,7 @@ if str(ROOT) not in sys.path:  # run from a clean clone without an editable inst
 from benchmarks.timing import median_time  # noqa: E402
 from embedsim.backends.gemini.embedder import GeminiEmbedder  # noqa: E402
 from embedsim.inputs.datasets import Dataset  # noqa: E402
+from embedsim.testing.emulator import Answer  # noqa: E402
 from embedsim.testing.gemini import GeminiEmulator  # noqa: E402
 from embedsim.inputs.items import Item, text_item  # noqa: E402
 from embedsim.matrix import cosine_matrix, similarity  # noqa: E402
@@ -214,11 +215,11 @@ class CountingEmulator(GeminiEmulator):
         super().__init__(*args, **kwargs)
         self.response_bytes = 0
 
-    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, bytes]:
-        status, body = super().handle(method, target, headers, raw)
+    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Answer:
+        answer = super().handle(method, target, headers, raw)
         with self._lock:
-            self.response_bytes += len(body)
-        return status, body
+            self.response_bytes += len(answer.body)
+        return answer
 
     def reset(self) -> None:
         super().reset()

@@ -1,4 +1,5 @@
-"""Cosine similarity matrices with labels, the same / different group masks, and group statistics over them."""
+"""Cosine similarity matrices with labels, and the same / different group masks over them (the group
+statistics are :func:`embedsim.expect.groups.group_stats`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from embedsim import stats
 from embedsim.backends import check_items
 from embedsim.backends.base import Embedder
 from embedsim.errors import InputError
@@ -129,10 +129,10 @@ def similarity(
     check_items(embedder.model_id, unique)
     vectors = embedder.embed(unique)
     picked = np.asarray(vectors)[np.asarray(index, dtype=np.intp)]
-    row_labels = [i.label for i in rows]
+    row_labels = [i.id for i in rows]
     if cols is None:
         return cosine_matrix(picked[: len(rows)], row_labels, model_id=embedder.model_id)
-    matrix = cosine_matrix(picked[: len(rows)], row_labels, picked[len(rows):], [i.label for i in cols],
+    matrix = cosine_matrix(picked[: len(rows)], row_labels, picked[len(rows):], [i.id for i in cols],
                            embedder.model_id)
     return replace(matrix, self_pairs=self_pairs(rows, cols))
 
@@ -143,32 +143,6 @@ def self_pairs(rows: Sequence[Item], cols: Sequence[Item]) -> tuple[tuple[int, i
     for i, item in enumerate(rows):
         at.setdefault(item, []).append(i)
     return tuple(sorted((i, j) for j, item in enumerate(cols) for i in at.get(item, ())))
-
-
-@dataclass(frozen=True)
-class GroupStats:
-    """Within-group vs between-group similarity of a matrix, with bootstrap intervals.
-
-    The intervals resample items (rows; for all pairs, the items), see
-    :mod:`embedsim.stats`; ``p_value_*`` are one-sided permutation p-values (group
-    labels shuffled) of the margin and the AUC."""
-
-    within_mean: float
-    between_mean: float
-    margin: float  # within_mean - between_mean
-    auc: float  # P(random within pair > random between pair), ties count half
-    n_within: int
-    n_between: int
-    n_items: int = 0
-    confidence: float = 0.95
-    margin_low: float = float("nan")
-    margin_high: float = float("nan")
-    auc_low: float = float("nan")
-    auc_high: float = float("nan")
-    p_value_margin: float = float("nan")
-    p_value_auc: float = float("nan")
-    #: What is not exact at this size (a linearised interval, fewer label shuffles): empty when all is.
-    note: str = ""
 
 
 def group_mask(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: Sequence[str] | None = None,
@@ -191,44 +165,6 @@ def group_mask(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: 
     return same & valid, ~same & valid
 
 
-def group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: Sequence[str] | None = None,
-                *, confidence: float = 0.95) -> GroupStats:
-    """Mean within- vs between-group similarity, their margin and the ROC-AUC, with
-    ``confidence`` bootstrap intervals over the items and permutation p-values."""
-    col_groups = row_groups if col_groups is None else col_groups
-    if len(row_groups) != matrix.shape[0] or len(col_groups) != matrix.shape[1]:
-        group_mask(matrix, row_groups, col_groups)  # raises the error
-    if is_large(matrix):
-        return _large_group_stats(matrix, row_groups, col_groups, confidence)
-    same, different = group_mask(matrix, row_groups, col_groups)
-    within, between = matrix.values[same], matrix.values[different]
-    if within.size == 0 or between.size == 0:
-        raise InputError(
-            "group statistics need at least one same-group and one different-group pair; "
-            f"got {within.size} and {between.size} - check the group labels"
-        )
-    pairs = stats.Pairs.from_masks(matrix.values, same, different, matrix.all_pairs)
-    margin = stats.interval(stats.bootstrap(stats.mean_margin(pairs), pairs.n), confidence)
-    auc = stats.interval(stats.bootstrap(stats.auc(pairs), pairs.n), confidence)
-    p_margin, p_auc = stats.permutation_p_value(pairs, "margin"), stats.permutation_p_value(pairs, "auc")
-    return GroupStats(
-        float(within.mean()),
-        float(between.mean()),
-        float(within.mean() - between.mean()),
-        stats.roc_auc(within, between),
-        int(within.size),
-        int(between.size),
-        pairs.n,
-        confidence,
-        margin.low,
-        margin.high,
-        auc.low,
-        auc.high,
-        p_margin,
-        p_auc,
-    )
-
-
 def is_large(matrix: SimilarityMatrix) -> bool:
     """More scored cells than :data:`embedsim.stats.large.LARGE_CELLS`: group statistics in blocks."""
     return large.scored_cells(matrix.shape, matrix.all_pairs) > large.LARGE_CELLS
@@ -245,16 +181,3 @@ def group_cells(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups:
             f"got {n_within} and {n_between} - check the group labels"
         )
     return cells
-
-
-def _large_group_stats(matrix: SimilarityMatrix, row_groups: Sequence[str], col_groups: Sequence[str],
-                       confidence: float) -> GroupStats:
-    cells = group_cells(matrix, row_groups, col_groups)
-    within_mean, between_mean, n_within, n_between = cells.means()
-    margin = stats.interval(stats.bootstrap(cells.margin_statistic(), cells.n), confidence)
-    auc_value, auc_statistic = cells.auc()
-    auc = stats.interval(stats.bootstrap(auc_statistic, cells.n), confidence)
-    p_margin, p_auc = cells.permutation_p("margin"), cells.permutation_p("auc")
-    return GroupStats(float(within_mean), float(between_mean), float(within_mean - between_mean), float(auc_value),
-                      n_within, n_between, cells.n, confidence, margin.low, margin.high, auc.low, auc.high,
-                      p_margin, p_auc, cells.notes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import subprocess
 import sys
 import textwrap
@@ -42,15 +44,13 @@ SPEC = BackendSpec(
 class LetterEmbedder:
     """Letter counts: 'apple' and 'apples' are close, 'car' is far."""
 
-    local = True
-
     def __init__(self, model_id, dimension):
         self.model_id, self.dimension = model_id, dimension
 
     def embed(self, items):
         import numpy as np
 
-        CALLS.append([i.label for i in items])
+        CALLS.append([i.id for i in items])
         rows = np.zeros((len(items), self.dimension), dtype=np.float32)
         for row, item in zip(rows, items):
             for char in item.text.lower():
@@ -180,7 +180,7 @@ def test_a_third_party_backend_runs_an_experiment(pytester: pytest.Pytester, tmp
 
         def test_spelling(experiment):
             m = experiment.similarity(WORDS)
-            experiment.expect_groups(m, "g", margin=0.1)
+            experiment.expect_groups(m, by="g", margin=0.1)
 
         @pytest.mark.embedsim_models("toy-letters")
         def test_images_are_refused(experiment):
@@ -192,7 +192,7 @@ def test_a_third_party_backend_runs_an_experiment(pytester: pytest.Pytester, tmp
 
             buffer = io.BytesIO()
             Image.new("RGB", (4, 4), (255, 0, 0)).save(buffer, format="PNG")
-            red = item_from_bytes(buffer.getvalue(), label="red")
+            red = item_from_bytes(buffer.getvalue(), id="red")
             with pytest.raises(InputError, match="item 'red' is image, but toy-letters embeds text only"):
                 experiment.similarity([WORDS[0], red])
             assert toy_backend.CALLS == [["apple", "apples", "car", "cars"]]
@@ -202,3 +202,21 @@ def test_a_third_party_backend_runs_an_experiment(pytester: pytest.Pytester, tmp
     result.stdout.fnmatch_lines(["*test_spelling[[]toy-letters[]] PASSED*", "*test_spelling[[]pixels[]] PASSED*"])
     result = pytester.runpytest("--embedsim-model", "toy-letters-v2", "-k", "spelling", "-v")
     result.stdout.fnmatch_lines(["*test_spelling[[]toy-letters-v2[]] PASSED*"])
+
+
+#: The arguments embedder constructors share, in the one order they take them (``model_id`` and
+#: ``dimension`` positional, ``None`` meaning the spec's default; the rest keyword-only).
+SHARED_ARGUMENTS = ("model_id", "dimension", "api_key", "base_url", "api_version", "timeout", "attempts",
+                    "initial_delay", "max_delay", "task", "batch_size", "progress", "max_concurrency")
+
+
+@pytest.mark.parametrize("spec", backends(), ids=lambda spec: spec.name)
+def test_backend_constructors_take_the_shared_arguments_in_one_order(spec) -> None:
+    module, _, name = spec.factory.partition(":")
+    parameters = inspect.signature(getattr(importlib.import_module(module), name)).parameters
+    assert list(parameters)[:2] == ["model_id", "dimension"] and parameters["dimension"].default is None
+    shared = [p for p in parameters if p in SHARED_ARGUMENTS]
+    assert shared == sorted(shared, key=SHARED_ARGUMENTS.index), spec.factory
+    assert all(p.kind is p.KEYWORD_ONLY for p in list(parameters.values())[2:] if p.kind is not p.VAR_KEYWORD)
+    if not spec.local:  # the factory keywords every remote backend receives (BackendSpec.create)
+        assert {"api_key", "timeout", "api_version"} <= set(parameters) or "options" in parameters, spec.factory

@@ -220,3 +220,13 @@ def test_debug_logs_carry_no_secret(bedrock: BedrockEmulator, caplog: pytest.Log
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "x-amz-security-token" in text.lower() and "[redacted]" in text  # the headers were logged, redacted
     assert TOKEN not in text and SECRET not in text and "ABSKbedrockApiKey0123456789" not in text
+
+
+def test_debug_logs_carry_no_access_key_id(bedrock: BedrockEmulator, caplog: pytest.LogCaptureFixture) -> None:
+    """Regression: botocore's DEBUG logs wrote the access key id in SigV4's ``Credential=AKIA.../...``
+    (the Authorization header and the string to sign) unredacted."""
+    with caplog.at_level(logging.DEBUG):
+        get_embedder(TITAN_ID, 256).embed([WORD])
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Credential=[redacted]/" in text  # the signed header was logged, its key id redacted
+    assert "AKIAIOSFODNN7EXAMPLE" not in text

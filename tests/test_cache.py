@@ -28,7 +28,7 @@ def make(emulator: GeminiEmulator, cache: EmbeddingCache | None, **options: Any)
 
 
 def texts(n: int) -> list[Item]:
-    return [text_item(f"text {i}", label=f"t{i}") for i in range(n)]
+    return [text_item(f"text {i}", id=f"t{i}") for i in range(n)]
 
 
 def requested(emulator: GeminiEmulator) -> int:
@@ -39,7 +39,7 @@ def requested(emulator: GeminiEmulator) -> int:
 def test_key_depends_on_model_dimension_task_kind_and_content() -> None:
     item = text_item("hello")
     base = EmbeddingCache.key(MODEL, 768, None, item)
-    assert base == EmbeddingCache.key(MODEL, 768, None, text_item("hello", label="another label"))
+    assert base == EmbeddingCache.key(MODEL, 768, None, text_item("hello", id="another label"))
     variants = {
         EmbeddingCache.key("gemini-embedding-2", 768, None, item),
         EmbeddingCache.key(MODEL, 1536, None, item),
@@ -214,8 +214,6 @@ SPEC = BackendSpec(
 
 
 class FarEmbedder:
-    local = False
-
     def __init__(self, model_id, dimension, **options):
         self.model_id, self.dimension = model_id, dimension
         OPTIONS.append(options)

@@ -110,6 +110,56 @@ def test_matrix_prints_the_table_and_writes_png_and_csv(tiles, tmp_path, capsys)
     assert "without semantics" in err  # pixels across media: the note says the values are noise
 
 
+#: A throwaway local backend that is a model, not a baseline: it embeds images and texts into one space.
+OPEN_MODEL = '''
+import hashlib
+
+import numpy as np
+
+from embedsim.backends.base import BackendSpec
+
+SPEC = BackendSpec(
+    name="open", model_ids=("open-clip-like",), id_pattern=None, modalities=frozenset({"text", "image"}),
+    local=True, key_env=(), dimensions=(8, 8), default_dimension=8, grouping="local: all items at once",
+    factory="open_model:Embedder", description="an open multimodal model",
+)
+
+
+class Embedder:
+    def __init__(self, model_id, dimension):
+        self.model_id, self.dimension = model_id, dimension
+
+    def embed(self, items):
+        seeds = [int(hashlib.sha256(item.data).hexdigest()[:8], 16) for item in items]
+        rows = np.stack([np.random.default_rng(s).normal(size=self.dimension) for s in seeds]).astype(np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+'''
+
+
+def test_only_a_baseline_is_called_a_baseline_without_semantics(tiles, tmp_path, capsys, monkeypatch) -> None:
+    """A local model across media is a model (hf:, st: open weights): no "baseline without semantics" note,
+    which the pixel baseline gets (test_matrix_prints_the_table_and_writes_png_and_csv)."""
+    from embedsim import backends as registry
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "open_model.py").write_text(OPEN_MODEL, encoding="utf-8")
+    info = site / "open_model-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: open-model\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[embedsim.backends]\nopen = open_model:SPEC\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    registry.invalidate()
+    try:
+        code, out, err = run(capsys, "matrix", "--model", "open-clip-like", "--rows", str(tiles),
+                             "--cols", "text:red", "text:blue")
+    finally:
+        monkeypatch.undo()
+        registry.invalidate()
+    assert code == 0 and out.splitlines()[0].split() == ["red", "blue"]
+    assert "without semantics" not in err and "baseline" not in err
+
+
 def test_matrix_all_pairs_with_explicit_paths_and_title(tiles, tmp_path, capsys) -> None:
     files = [str(tiles / f"grid_0{i}.png") for i in (1, 2, 3)]
     png, table = tmp_path / "h.png", tmp_path / "m.csv"

@@ -62,7 +62,7 @@ def test_fixture_items_and_labels(faces: Dataset) -> None:
         "jesper_1", "jesper_2", "jesper_3", "face16", "emoji16",
     ]
     obama = faces["obama_1"]
-    assert (obama.kind, obama.mime_type, obama.label) == ("image", "image/jpeg", "obama_1")
+    assert (obama.kind, obama.mime_type, obama.id) == ("image", "image/jpeg", "obama_1")
     assert obama.labels == {"person": "barack_obama", "expression": "happy", "medium": "photo", "shoot": "oval_office"}
     assert obama.source == str(FACES / "obama_1.jpg")
 
@@ -71,12 +71,12 @@ def test_fixture_people(faces: Dataset) -> None:
     people = {item.labels["person"] for item in faces.items}
     people |= {faces[g].labels["person"] for g in faces.grids}
     assert people == {"barack_obama", "joe_biden", "eileen_collins", "jesper_pedersen", "pexels_woman", "emoji"}
-    assert [i.label for i in faces.select(person="jesper_pedersen")] == ["jesper_1", "jesper_2", "jesper_3"]
+    assert [i.id for i in faces.select(person="jesper_pedersen")] == ["jesper_1", "jesper_2", "jesper_3"]
 
 
 def test_fixture_face16_tiles(faces: Dataset) -> None:
     tiles = faces.grid("face16")
-    assert [t.label for t in tiles] == [f"face16_{n:02d}" for n in range(1, 17)]
+    assert [t.id for t in tiles] == [f"face16_{n:02d}" for n in range(1, 17)]
     assert [t.labels["expression"] for t in tiles] == ["sad"] * 8 + ["happy"] * 8
     assert {t.labels["person"] for t in tiles} == {"pexels_woman"}
     assert tiles[0].labels["frame"] == "000" and tiles[-1].labels["frame"] == "471"
@@ -84,7 +84,7 @@ def test_fixture_face16_tiles(faces: Dataset) -> None:
 
 def test_fixture_emoji16_tiles(faces: Dataset) -> None:
     angry = faces.grid("emoji16", expression="angry")
-    assert [(t.label, t.labels["codepoint"]) for t in angry] == [("emoji16_11", "U+1F620"), ("emoji16_12", "U+1F621")]
+    assert [(t.id, t.labels["codepoint"]) for t in angry] == [("emoji16_11", "U+1F620"), ("emoji16_12", "U+1F621")]
     expressions = {t.labels["expression"] for t in faces.grid("emoji16")}
     assert expressions == {"happy", "neutral", "surprise", "sad", "angry", "fear", "disgust", "sleepy"}
 
@@ -104,12 +104,12 @@ def test_fixture_folder_is_small_and_fully_described(faces: Dataset) -> None:
 
 def test_select_matches_every_label(faces: Dataset) -> None:
     happy_obama = faces.select(person="barack_obama", expression="happy")
-    assert [i.label for i in happy_obama] == ["obama_1", "obama_3"]
+    assert [i.id for i in happy_obama] == ["obama_1", "obama_3"]
 
 
 def test_select_with_a_collection_means_any_of(faces: Dataset) -> None:
     chosen = faces.select(person=("joe_biden", "eileen_collins"))
-    assert [i.label for i in chosen] == ["biden", "collins"]
+    assert [i.id for i in chosen] == ["biden", "collins"]
 
 
 def test_select_without_labels_gives_all_items(faces: Dataset) -> None:
@@ -168,8 +168,8 @@ def test_items_and_grid_from_a_small_manifest(tmp_path: Path) -> None:
     assert dataset.ids == ["a", "g"]
     assert dataset["a"].labels == {"person": "p1", "expression": "happy"}
     sad, happy = dataset.grid("g")
-    assert (sad.label, sad.labels) == ("g_01", {"person": "p2", "expression": "sad"})
-    assert (happy.label, happy.labels) == ("g_02", {"person": "p2", "expression": "happy"})
+    assert (sad.id, sad.labels) == ("g_01", {"person": "p2", "expression": "sad"})
+    assert (happy.id, happy.labels) == ("g_02", {"person": "p2", "expression": "happy"})
     assert dataset.grid("g", expression="happy") == [happy]
 
 

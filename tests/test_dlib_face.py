@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from embedsim.backends import dlib_face
+from embedsim.backends import dlib_face, is_local
 from embedsim.backends.dlib_face import DIMENSION, DlibFaceEmbedder
 from embedsim.inputs.datasets import Dataset
 from embedsim.errors import InputError, NotApplicable
@@ -62,7 +62,7 @@ def test_anything_but_an_image_is_not_applicable_before_any_work(
         raise AssertionError("weights loaded before the items were checked")
 
     monkeypatch.setattr(dlib_face, "_models", no_work)
-    with pytest.raises(NotApplicable, match=f"dlib-face: item '{item.label}' is {item.kind}, but dlib-face embeds image only"):
+    with pytest.raises(NotApplicable, match=f"dlib-face: item '{item.id}' is {item.kind}, but dlib-face embeds image only"):
         DlibFaceEmbedder().embed([dataset["obama_1"], item])
     assert issubclass(NotApplicable, InputError)
 
@@ -111,7 +111,7 @@ def test_registered_as_a_local_image_only_backend_of_128_dimensions() -> None:
     assert resolve("dlib-face") is dlib_face.SPEC
     assert dlib_face.SPEC.local and dlib_face.SPEC.modalities == {"image"} and dlib_face.SPEC.key_env == ()
     embedder = get_embedder("dlib-face")
-    assert isinstance(embedder, DlibFaceEmbedder) and embedder.dimension == 128 and embedder.local
+    assert isinstance(embedder, DlibFaceEmbedder) and embedder.dimension == 128 and is_local(embedder.model_id)
     with pytest.raises(InputError, match="dlib-face: output dimension 768 is out of range; use an integer from 128 to 128"):
         get_embedder("dlib-face", 768)
 

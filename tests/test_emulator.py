@@ -224,9 +224,11 @@ def test_delay_and_max_in_flight_are_thread_safe() -> None:
 
 
 def test_command_line_prints_base_url_and_stops_on_ctrl_c() -> None:
+    """Started with SIGINT ignored (as a script's background job is), Ctrl-C still stops it."""
     process = subprocess.Popen(
         [sys.executable, "-m", "embedsim.testing.gemini", "--port", "0"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509 (no threads started here)
     )
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]

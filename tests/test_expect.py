@@ -19,11 +19,8 @@ from embedsim.expect import (
     check_auc,
     check_class,
     check_groups,
+    check_order,
     check_top1,
-    expect_auc,
-    expect_groups,
-    expect_order,
-    expect_top1,
 )
 from embedsim.plugin.experiments import Experiment
 from embedsim.inputs.items import text_item
@@ -53,14 +50,14 @@ def test_every_failure_is_an_assertion_error() -> None:
 
 
 def test_groups_pass_with_statistic_and_pairs() -> None:
-    check = expect_groups(GOOD, GROUPS, margin=0.5)
+    check = check_groups(GOOD, GROUPS, margin=0.5).raise_if_failed()
     assert check.passed and check.statistic == pytest.approx(0.85 - 0.2)
     assert check.n == 6  # unordered pairs without the diagonal
 
 
 def test_groups_failure_lists_offending_pairs_with_values() -> None:
     with pytest.raises(GroupSeparationError) as info:
-        expect_groups(BAD, GROUPS, margin=0.2)
+        check_groups(BAD, GROUPS, margin=0.2).raise_if_failed()
     message = str(info.value)
     assert "mean margin 0.1250, threshold 0.2000, 6 pairs" in message
     assert "'a1' x 'b1' = 0.7000  different groups, above the same-group mean" in message
@@ -70,49 +67,50 @@ def test_groups_failure_lists_offending_pairs_with_values() -> None:
 def test_groups_per_row_names_the_row_and_the_gap() -> None:
     assert check_groups(GOOD, GROUPS, per_row=True, margin=0.4).passed
     with pytest.raises(GroupSeparationError) as info:
-        expect_groups(BAD, GROUPS, per_row=True)
+        check_groups(BAD, GROUPS, per_row=True).raise_if_failed()
     message = str(info.value)
     assert "'a1' x 'b1' = 0.7000" in message and "(gap -0.2000)" in message
     assert "'b1' x 'a1' = 0.7000" in message
 
 
 def test_groups_need_both_kinds_of_pairs() -> None:
-    with pytest.raises(InputError, match="same-group and different-group"):
-        check_groups(GOOD, ["a"] * 4)
+    for check in (check_groups, lambda m, g: check_auc(m, g, at_least=0.5)):
+        with pytest.raises(InputError, match="one same-group and one different-group pair; got 6 and 0"):
+            check(GOOD, ["a"] * 4)
 
 
 def test_top1_share_and_misses() -> None:
-    assert expect_top1(WORDS, ["Happy", "Sad", "Angry"], at_least=0.6).statistic == pytest.approx(2 / 3)
+    assert check_top1(WORDS, ["Happy", "Sad", "Angry"], at_least=0.6).raise_if_failed().statistic == pytest.approx(2 / 3)
     with pytest.raises(Top1Error) as info:
-        expect_top1(WORDS, {"happy.jpg": "Happy", "sad.jpg": "Sad", "angry.jpg": "Angry"})
+        check_top1(WORDS, {"happy.jpg": "Happy", "sad.jpg": "Sad", "angry.jpg": "Angry"}, at_least=1.0).raise_if_failed()
     message = str(info.value)
     assert "(2/3)" in message and "top-1 share 0.6667, threshold 1.0000, 3 rows" in message
     assert "'angry.jpg' x 'Happy' = 0.3000  top-1 instead of 'Angry' = 0.0500 (short by 0.2500)" in message
 
 
 def test_top1_accepts_sets_and_skips_none() -> None:
-    assert expect_top1(WORDS, [{"Happy", "Sad"}, "Sad", None]).statistic == 1.0
+    assert check_top1(WORDS, [{"Happy", "Sad"}, "Sad", None], at_least=1.0).raise_if_failed().statistic == 1.0
     with pytest.raises(InputError, match="not columns"):
-        expect_top1(WORDS, ["Joy", "Sad", "Angry"])
+        check_top1(WORDS, ["Joy", "Sad", "Angry"], at_least=1.0).raise_if_failed()
 
 
 def test_top1_excludes_self_on_all_pairs() -> None:
-    assert expect_top1(GOOD, ["a2", "a1", "b2", "b1"]).passed
+    assert check_top1(GOOD, ["a2", "a1", "b2", "b1"], at_least=1.0).raise_if_failed().passed
 
 
 def test_order_reports_the_broken_step() -> None:
-    assert expect_order(WORDS, "happy.jpg", ["Happy", "Sad", "Angry"], margin=0.05).passed
+    assert check_order(WORDS, "happy.jpg", ["Happy", "Sad", "Angry"], margin=0.05).raise_if_failed().passed
     with pytest.raises(OrderError) as info:
-        expect_order(WORDS, "sad.jpg", ["Sad", "Happy", "Angry"])
+        check_order(WORDS, "sad.jpg", ["Sad", "Happy", "Angry"]).raise_if_failed()
     assert "'sad.jpg' x 'Angry' = 0.2000  not below 'Happy' = 0.1000" in str(info.value)
     with pytest.raises(InputError, match="no row"):
-        expect_order(WORDS, "joy.jpg", ["Sad", "Happy"])
+        check_order(WORDS, "joy.jpg", ["Sad", "Happy"]).raise_if_failed()
 
 
 def test_auc_threshold() -> None:
-    assert expect_auc(GOOD, GROUPS, at_least=1.0).statistic == 1.0
+    assert check_auc(GOOD, GROUPS, at_least=1.0).raise_if_failed().statistic == 1.0
     with pytest.raises(AucError) as info:
-        expect_auc(BAD, GROUPS, at_least=0.9)
+        check_auc(BAD, GROUPS, at_least=0.9).raise_if_failed()
     assert "AUC 0.7500, threshold 0.9000, 6 pairs" in str(info.value)
 
 
@@ -127,7 +125,6 @@ class OneWordEmbedder:
     the others - so each image's most similar word is always one of ``words``."""
 
     model_id = "one-word"
-    local = True
     dimension = 8
 
     def __init__(self, words: tuple[str, ...]) -> None:
@@ -176,7 +173,7 @@ def test_a_model_giving_every_image_one_word_fails_every_expression_expectation(
     assert len(checks) == 2 * len(SPEC_EMOTION_TESTS) + 1  # two per test, and the AUC of test_one_person_english
     assert [c.name for c in checks if c.outcome != "failed"] == []
     for c in checks:  # each threshold is above what a constant answer reaches
-        assert c.majority is not None and c.threshold > c.majority, c.name
+        assert c.constant_answer is not None and c.threshold > c.constant_answer, c.name
 
 
 def test_a_top1_share_lets_a_constant_answer_pass_and_says_so(faces, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,10 +184,10 @@ def test_a_top1_share_lets_a_constant_answer_pass_and_says_so(faces, monkeypatch
     m = similarity(OneWordEmbedder(("Happy", "楽")), rows, cols)
     expected = [r.labels["expression"].capitalize() if r.labels["expression"] != "neutral" else None for r in rows]
     share = check_top1(m, expected, at_least=0.75)
-    assert share.passed and share.statistic == 0.75 and share.majority == 0.75 and share.chance == pytest.approx(1 / 3)
+    assert share.passed and share.statistic == 0.75 and share.constant_answer == 0.75 and share.chance == pytest.approx(1 / 3)
     assert "chance 0.3333; constant answer 0.7500" in share.message.splitlines()[1]
     balanced = check_top1(m, expected, at_least=0.75, measure="balanced")
-    assert not balanced.passed and balanced.statistic == 0.5 and balanced.majority == 0.5
+    assert not balanced.passed and balanced.statistic == 0.5 and balanced.constant_answer == 0.5
     assert "Happy 3/3, Sad 0/1" in balanced.description
     happy = check_class(m, expected, "Happy", at_least=0.75)
     assert happy.statistic == 0.5 and not happy.passed
@@ -220,10 +217,10 @@ def test_every_check_reports_interval_items_chance_and_constant_levels() -> None
     for check in (margin, auc):
         assert check.n_items == 8 and check.confidence == 0.95 and not check.confidence_required
         assert check.ci_low < check.statistic < check.ci_high and 0 < check.p_value < 0.05
-    assert (margin.chance, margin.majority, auc.chance, auc.majority) == (0.0, 0.0, 0.5, 0.5)
+    assert (margin.chance, margin.constant_answer, auc.chance, auc.constant_answer) == (0.0, 0.0, 0.5, 0.5)
     assert "95% CI [" in margin.message and "over 8 items" in margin.message and "permutation p" in margin.message
     top = check_top1(WORDS, ["Happy", "Sad", "Angry"], at_least=0.6)
-    assert (top.n_items, top.chance, top.majority) == (3, pytest.approx(1 / 3), pytest.approx(1 / 3))
+    assert (top.n_items, top.chance, top.constant_answer) == (3, pytest.approx(1 / 3), pytest.approx(1 / 3))
 
 
 def test_intervals_are_seeded_and_resample_items() -> None:
@@ -274,7 +271,7 @@ def test_a_pass_without_enough_evidence_is_inconclusive_not_failed() -> None:
     confident = check_auc(m, EIGHT_GROUPS, at_least=0.9, confidence=0.95)
     assert confident.passed and confident.outcome == "inconclusive" and confident.ci_low < 0.9
     with pytest.raises(Inconclusive) as info:
-        expect_auc(m, EIGHT_GROUPS, at_least=0.9, confidence=0.95)
+        check_auc(m, EIGHT_GROUPS, at_least=0.9, confidence=0.95).raise_if_failed()
     message = str(info.value)
     assert "INCONCLUSIVE (AUC 0.9714, threshold 0.9000, 28 pairs)" in message
     assert "not enough evidence" in message and "with 8 items" in message
@@ -290,19 +287,19 @@ def test_experiment_reports_inconclusive_apart_from_failures() -> None:
 
     exp = Experiment(PixelEmbedder(), "t", confidence=0.95)
     m = exp.add_matrix(eight())
-    exp.expect_auc(m, EIGHT_GROUPS, at_least=0.9, name="auc")
-    exp.expect_auc(m, EIGHT_GROUPS, at_least=0.9, name="point only", confidence=0)
-    exp.expect_auc(m, EIGHT_GROUPS, at_least=0.9, name="declared", xfail={"pixels": "expected"})
+    exp.expect_auc(m, by=EIGHT_GROUPS, at_least=0.9, name="auc")
+    exp.expect_auc(m, by=EIGHT_GROUPS, at_least=0.9, name="point only", confidence=0)
+    exp.expect_auc(m, by=EIGHT_GROUPS, at_least=0.9, name="declared", xfail={"pixels": "expected"})
     assert [c.outcome for c in exp.checks] == ["inconclusive", "passed", "xfailed"]
-    record = exp.to_dict()["checks"][0]
+    record = exp._to_dict()["checks"][0]
     assert record["ci_low"] < 0.9 <= record["statistic"] and record["confidence"] == 0.95
     assert record["confidence_required"] and record["n_items"] == 8 and record["chance"] == 0.5
-    assert record["majority"] == 0.5 and 0 < record["p_value"] < 0.05
+    assert record["constant_answer"] == 0.5 and 0 < record["p_value"] < 0.05
     with pytest.raises(ExpectationsInconclusive, match=r"\[auc\] at .*INCONCLUSIVE - not enough evidence \(n = 8"):
-        exp.finish()
-    exp.expect_auc(m, EIGHT_GROUPS, at_least=0.99, name="too high")
+        exp._finish()
+    exp.expect_auc(m, by=EIGHT_GROUPS, at_least=0.99, name="too high")
     with pytest.raises(ExpectationsFailed) as info:
-        exp.finish()
+        exp._finish()
     assert type(info.value) is ExpectationsFailed and "too high" in str(info.value)
 
 
@@ -316,7 +313,7 @@ def test_auc(experiment):
     values = np.array(%r)
     labels = tuple("abcdefgh")
     m = experiment.add_matrix(SimilarityMatrix(values, labels, labels, all_pairs=True))
-    experiment.expect_auc(m, list("aaaabbbb"), at_least=0.9, name="separated")
+    experiment.expect_auc(m, by=list("aaaabbbb"), at_least=0.9, name="separated")
 """ % EIGHT.tolist())
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
     result = pytester.runpytest("-p", "no:randomly", "--embedsim-confidence", "0.95")
@@ -339,7 +336,7 @@ def test_top1_p_values_shuffle_the_labels_so_a_constant_answer_gets_1_and_four_f
     # ... but only 4 labelings of 3 happy + 1 sad exist: 1 in 4 shuffles is just as perfect
     assert perfect.p_value == pytest.approx(0.25, abs=0.03)
     constant = SimilarityMatrix(np.array([[0.9, 0.1]] * 4), ("h1", "h2", "h3", "s1"), ("Happy", "Sad"))
-    for check in (check_top1(constant, labels, at_least=0.75), check_top1(constant, labels, measure="balanced"),
+    for check in (check_top1(constant, labels, at_least=0.75), check_top1(constant, labels, measure="balanced", at_least=1.0),
                   check_class(constant, labels, "Happy", at_least=0.6)):
         assert check.p_value == 1.0  # every shuffle scores the same
     assert check_class(four, labels, "Happy", at_least=0.6).p_value == pytest.approx(0.25, abs=0.03)
@@ -357,7 +354,7 @@ def test_the_same_items_as_rows_and_columns_are_all_pairs(faces) -> None:
         experiment = Experiment(PixelEmbedder(), "t")
         m = experiment.similarity(photos, cols)
         results.append((experiment.expect_top1(m, by="person", at_least=0.9).statistic,
-                        experiment.expect_groups(m, "person", margin=0.1).statistic,
+                        experiment.expect_groups(m, by="person", margin=0.1).statistic,
                         experiment.stats(m, "person"), m.all_pairs))
     assert results[0] == results[1] == results[2]
     assert results[0][0] == pytest.approx(1 / 6) and results[0][1] == pytest.approx(0.0568, abs=1e-4)
@@ -368,7 +365,7 @@ def test_an_item_on_both_sides_of_a_matrix_never_pairs_with_itself(faces) -> Non
     """Rows x cols sharing some items: each shared item's cell with itself is left out of every
     expectation and statistic - as if that cell were not in the matrix."""
     from embedsim.backends.pixels import PixelEmbedder
-    from embedsim.matrix import group_stats
+    from embedsim.expect.groups import group_stats
 
     photos = list(faces.select(medium="photo"))
     rows, cols = photos[:6], photos[3:]  # photos 3, 4, 5 on both sides
@@ -384,7 +381,7 @@ def test_an_item_on_both_sides_of_a_matrix_never_pairs_with_itself(faces) -> Non
     for matrix in (m, poisoned):
         assert matrix.top1() == SimilarityMatrix(np.where(m.excluded, -np.inf, m.values), m.row_labels,
                                                  m.col_labels).top1()
-    expected = [{c.label for c in cols if c.labels["person"] == r.labels["person"] and c != r} or None for r in rows]
+    expected = [{c.id for c in cols if c.labels["person"] == r.labels["person"] and c != r} or None for r in rows]
     for check in (lambda x: check_top1(x, expected, at_least=0.5),
                   lambda x: check_groups(x, *persons, margin=0.1),
                   lambda x: check_groups(x, *persons, per_row=True),
@@ -400,7 +397,7 @@ def test_an_item_on_both_sides_of_a_matrix_never_pairs_with_itself(faces) -> Non
     top1 = experiment.expect_top1(m, by="person", at_least=0.5)
     assert top1.n == sum(e is not None for e in expected)
     with pytest.raises(InputError, match="is the row's own item"):
-        expect_order(m, rows[3].label, [cols[1].label, cols[0].label])
+        check_order(m, rows[3].id, [cols[1].id, cols[0].id]).raise_if_failed()
 
 
 def test_a_permutation_test_with_cells_left_out_shuffles_the_items_as_the_complete_one() -> None:
@@ -423,7 +420,6 @@ class ConstantEmbedder:
     """A model that cannot tell anything apart: one vector for every item."""
 
     model_id = "constant"
-    local = True
     dimension = 8
 
     def embed(self, items) -> np.ndarray:
@@ -431,23 +427,23 @@ class ConstantEmbedder:
 
 
 def test_a_tie_does_not_hold_a_margin_a_gap_or_an_order() -> None:
-    """Issue 20.2: a constant embedder "held" expect_groups(margin=0) (mean margin 0.0000,
+    """Issue 20.2: a constant embedder "held" check_groups(margin=0).raise_if_failed() (mean margin 0.0000,
     threshold 0.0000), even with confidence=0.95, and expect_order with a smallest gap of 0."""
     items = [text_item(t, labels={"g": g}) for t, g in (("a1", "a"), ("a2", "a"), ("b1", "b"), ("b2", "b"),
                                                         ("b3", "b"))]
     experiment = Experiment(ConstantEmbedder(), "t")
     m = experiment.similarity(items)
     words = experiment.similarity(items[:2], [text_item(w) for w in ("Happy", "Sad", "Angry")])
-    checks = [experiment.expect_groups(m, "g"), experiment.expect_groups(m, "g", confidence=0.95),
-              experiment.expect_groups(m, "g", per_row=True), experiment.expect_order(words, "a1", ["Happy", "Sad", "Angry"]),
+    checks = [experiment.expect_groups(m, by="g"), experiment.expect_groups(m, by="g", confidence=0.95),
+              experiment.expect_groups(m, by="g", per_row=True), experiment.expect_order(words, "a1", ["Happy", "Sad", "Angry"]),
               experiment.expect_top1(m, by="g", at_least=0.1), experiment.expect_top1(words, ["Happy", "Sad"], at_least=0.5)]
     assert [c.outcome for c in experiment.checks] == ["failed"] * len(checks)
     assert all(abs(c.statistic - c.threshold) < 1e-9 or c.unit == "rows" for c in checks)
     assert "a tie is not evidence" in checks[0].message and "(tied: a tie is no answer)" in checks[-1].message
     with pytest.raises(GroupSeparationError):
-        expect_groups(m, ["a", "a", "b", "b", "b"], margin=0)
+        check_groups(m, ["a", "a", "b", "b", "b"], margin=0).raise_if_failed()
     with pytest.raises(OrderError):
-        expect_order(words, "a1", ["Happy", "Sad", "Angry"])
+        check_order(words, "a1", ["Happy", "Sad", "Angry"]).raise_if_failed()
     assert check_groups(GOOD, GROUPS).passed and check_groups(GOOD, GROUPS, margin=0.65 - 1e-6).passed  # not a tie
 
 
@@ -494,3 +490,19 @@ def test_an_undefined_interval_reads_the_same_in_the_terminal_and_the_report() -
     record = CheckRecord.of(check, name="top1", matrix="matrix", outcome=check.outcome, reason="", where="").__dict__
     assert "95% CI undefined" in check.evidence and "95% CI undefined" in evidence(record)
     assert "CI undefined" in interval(record) and "nan" not in check_line(record).lower()
+
+
+def test_groups_are_given_by_in_every_expectation_and_positionally_only_with_a_deprecation_warning() -> None:
+    items = [text_item(t, labels={"g": t[0]}) for t in ("a1", "a2", "b1", "b2")]
+    experiment = Experiment(ConstantEmbedder(), "t")
+    m = experiment.similarity(items)
+    by_key = experiment.expect_auc(m, by="g", at_least=0.5, name="by")
+    with pytest.warns(DeprecationWarning, match=r"expect_auc\(matrix, by=\.\.\.\)"):
+        positional = experiment.expect_auc(m, "g", at_least=0.5, name="positional")
+    assert positional.statistic == by_key.statistic and positional.n == by_key.n
+    with pytest.raises(InputError, match="not also positionally"):
+        experiment.expect_groups(m, "g", by="g")
+    with pytest.raises(InputError, match="needs by="):
+        experiment.expect_groups(m)
+    with pytest.raises(TypeError, match="at_least"):
+        experiment.expect_top1(m, by="g")  # type: ignore[call-arg]  # at_least is required in every expectation

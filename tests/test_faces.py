@@ -48,7 +48,7 @@ def test_a_crop_is_the_face_with_its_margin_labelled_as_a_crop(dataset: Dataset)
     crop = crop_face(item)
     assert size(crop) == (box.right - box.left, box.bottom - box.top)
     assert size(crop)[0] < width and size(crop)[1] < height
-    assert crop.label == "obama_1 (crop)" and crop.mime_type == "image/png" and crop.kind == "image"
+    assert crop.id == "obama_1 (crop)" and crop.mime_type == "image/png" and crop.kind == "image"
     assert crop.labels == {**item.labels, "crop": "face"}
     assert crop.source == item.source
     assert largest_face(rgb_pixels(crop)) is not None  # the crop still shows a face a detector finds
@@ -66,7 +66,7 @@ def test_crops_are_deterministic_and_cached(dataset: Dataset) -> None:
 
 def test_crop_faces_keeps_the_order(dataset: Dataset) -> None:
     items = [dataset["biden"], dataset["face16_03"], dataset["collins"]]
-    assert [c.label for c in crop_faces(items)] == ["biden (crop)", "face16_03 (crop)", "collins (crop)"]
+    assert [c.id for c in crop_faces(items)] == ["biden (crop)", "face16_03 (crop)", "collins (crop)"]
 
 
 def test_the_largest_face_is_cropped(dataset: Dataset) -> None:

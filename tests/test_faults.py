@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -88,6 +89,34 @@ def test_persistent_timeout_is_a_backend_error(emulator: GeminiEmulator) -> None
     with pytest.raises(BackendError, match=r"no answer within the 0.2 s timeout, 2 attempts.*'one'"):
         make(emulator, timeout=0.2, attempts=2).embed(ITEMS)
     assert calls(emulator) == 2
+
+
+def test_a_slowly_sent_answer_ends_at_the_deadline(emulator: GeminiEmulator) -> None:
+    """Regression (issue 20 point 19): an answer sent in 30 pieces 0.1 s apart (each within the read
+    timeout) is cut at the attempt's 0.3 s deadline, a few pieces in, and described as a timeout."""
+    emulator.inject("slow_body", times=None, chunks=30, seconds=0.1)
+    with pytest.raises(BackendError, match=r"no answer within the 0.3 s timeout, 1 attempt\b"):
+        make(emulator, timeout=0.3, attempts=1).embed(ITEMS)
+    assert len(emulator.embed_calls) == 1 and emulator.chunks_sent < 15
+
+
+def test_a_deadline_bound_client_records_and_replays(emulator: GeminiEmulator, tmp_path: Path) -> None:
+    """The deadline's transport under vcrpy: a recording holds the answer, a replay (no server
+    call) gives the same vectors, and a slow answer is cut while recording too."""
+    import vcr
+
+    cassette = str(tmp_path / "c.yaml")
+    with vcr.VCR().use_cassette(cassette, record_mode="all"):
+        recorded = make(emulator, timeout=5).embed(ITEMS)
+    emulator.reset()
+    with vcr.VCR().use_cassette(cassette, record_mode="none"):
+        assert (make(emulator, timeout=5).embed(ITEMS) == recorded).all()
+    assert emulator.requests == []
+    emulator.inject("slow_body", times=None, chunks=30, seconds=0.1)
+    with vcr.VCR().use_cassette(str(tmp_path / "slow.yaml"), record_mode="all"), \
+            pytest.raises(BackendError, match="no answer within the 0.3 s timeout"):
+        make(emulator, timeout=0.3, attempts=1).embed(ITEMS)
+    assert emulator.chunks_sent < 15
 
 
 def test_async_timeout_is_a_backend_error(emulator: GeminiEmulator) -> None:

@@ -130,7 +130,7 @@ def test_grid_splits_exactly_when_it_should(
     event("split")
     assert fits
     assert len(tiles) == count
-    assert [t.label for t in tiles] == sorted({t.label for t in tiles})
+    assert [t.id for t in tiles] == sorted({t.id for t in tiles})
     assert [t.labels["n"] for t in tiles] == [str(i) for i in range(count)]
     for tile_item in tiles[:3] + tiles[-1:]:
         with Image.open(io.BytesIO(tile_item.data)) as image:
@@ -212,7 +212,7 @@ def load_fuzzed(folder: Path, manifest: bytes) -> None:
         return
     event("loaded")
     for item in dataset.items:
-        assert item is dataset[item.label]
+        assert item is dataset[item.id]
         assert Path(item.source).resolve().is_relative_to(folder.resolve())
     for grid_id in dataset.grids:
         try:
@@ -279,18 +279,18 @@ def test_any_manifest_id_loads_in_nfc_or_is_refused(folder: Path, raw: str) -> N
     nfc = unicodedata.normalize("NFC", raw)
     assert dataset.ids == [nfc]
     for form in ("NFC", "NFD"):
-        assert dataset[unicodedata.normalize(form, raw)].label == nfc
+        assert dataset[unicodedata.normalize(form, raw)].id == nfc
 
 
 @FUZZ
 @given(label=any_text, text=any_text)
 def test_any_label_and_text_give_an_encodable_item_or_an_input_error(label: str, text: str) -> None:
     try:
-        item = text_item(text or "x", label=label or None)
+        item = text_item(text or "x", id=label or None)
     except InputError:
         event("refused")
         return
-    item.label.encode("utf-8")
+    item.id.encode("utf-8")
     assert item.text == (text or "x")
 
 

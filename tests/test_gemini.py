@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from embedsim.backends import get_embedder
+from embedsim.backends import get_embedder, is_local
 from embedsim.backends import gemini
 from embedsim.backends.gemini import payload as gemini_requests
 from embedsim.backends.gemini import MissingKeyError
@@ -43,7 +43,7 @@ def png_item(label: str, color: tuple[int, int, int]) -> Item:
 
 
 def texts(n: int, prefix: str = "t") -> list[Item]:
-    return [text_item(f"{prefix} {i}", label=f"{prefix}{i}") for i in range(n)]
+    return [text_item(f"{prefix} {i}", id=f"{prefix}{i}") for i in range(n)]
 
 
 def requests_per_call(emulator: GeminiEmulator) -> list[int]:
@@ -63,7 +63,7 @@ def test_three_items_give_three_different_unit_vectors_from_three_requests(emula
 
 def test_rows_follow_input_order_for_every_kind(emulator: GeminiEmulator) -> None:
     items = [
-        text_item("a cat", label="text"),
+        text_item("a cat", id="text"),
         png_item("red", (220, 20, 20)),
         png_item("blue", (20, 20, 220)),
         Item("audio", b"RIFF\x24\0\0\0WAVEfmt audio bytes", "audio/wav", "audio"),
@@ -115,8 +115,8 @@ def test_payload_size_splits_calls(emulator: GeminiEmulator, monkeypatch: pytest
 
 
 def test_identical_items_are_sent_once_per_call(emulator: GeminiEmulator) -> None:
-    a, b = text_item("same", label="first"), text_item("other")
-    again = text_item("same", label="second")
+    a, b = text_item("same", id="first"), text_item("other")
+    again = text_item("same", id="second")
     vectors = make(emulator).embed([a, b, again, a])
     assert requests_per_call(emulator) == [2]
     assert np.array_equal(vectors[0], vectors[2]) and np.array_equal(vectors[0], vectors[3])
@@ -206,7 +206,7 @@ def test_embedding_001_refuses_images_before_sending(emulator: GeminiEmulator) -
 
 def test_get_embedder_routes_gemini_ids(emulator: GeminiEmulator) -> None:
     embedder = get_embedder("gemini-embedding-2", 768, api_key="k", base_url=emulator.base_url)
-    assert isinstance(embedder, GeminiEmbedder) and embedder.local is False
+    assert isinstance(embedder, GeminiEmbedder) and not is_local(embedder.model_id)
     assert (embedder.model_id, embedder.dimension) == ("gemini-embedding-2", 768)
     assert embedder.embed(texts(1)).shape == (1, 768)
 
@@ -283,16 +283,16 @@ def test_key_is_never_in_messages_or_logs(emulator: GeminiEmulator, caplog: pyte
 # -- input limits, checked before sending -----------------------------------------------------
 def test_text_over_the_token_limit_is_refused_naming_the_item(emulator: GeminiEmulator) -> None:
     with pytest.raises(InputError, match="long essay.*8192-token"):  # refused for every model, when built
-        make(emulator).embed([text_item("fine"), text_item("word " * 9000, label="long essay")])
+        make(emulator).embed([text_item("fine"), text_item("word " * 9000, id="long essay")])
     with pytest.raises(InputError, match="2048-token"):
-        make(emulator, model="gemini-embedding-001").embed([text_item("word " * 2100, label="x")])
+        make(emulator, model="gemini-embedding-001").embed([text_item("word " * 2100, id="x")])
     assert emulator.requests == []
 
 
 def test_cjk_text_counts_about_a_token_per_character(emulator: GeminiEmulator) -> None:
     assert estimate_tokens("怒" * 10_000) >= 10_000 and estimate_tokens("word " * 100) == 125
     with pytest.raises(InputError, match="8192-token"):
-        make(emulator).embed([text_item("怒" * 9000, label="long japanese")])
+        make(emulator).embed([text_item("怒" * 9000, id="long japanese")])
     assert emulator.requests == []
 
 

@@ -39,7 +39,7 @@ def colours(image: Image.Image) -> set[tuple[int, ...]]:
 
 def test_tiles_come_in_reading_order_with_stable_names() -> None:
     tiles = split_grid(colour_grid(2, 3), 2, 3)
-    assert [t.label for t in tiles] == ["board_01", "board_02", "board_03", "board_04", "board_05", "board_06"]
+    assert [t.id for t in tiles] == ["board_01", "board_02", "board_03", "board_04", "board_05", "board_06"]
     for n, tile in enumerate(tiles):
         image = pixels(tile)
         assert image.size == (3, 2)
@@ -66,13 +66,13 @@ def test_names_widen_past_99_tiles() -> None:
     assert tile_name("g", 7, 16) == "g_07"
     assert tile_name("g", 7, 100) == "g_007"
     tiles = split_grid(colour_grid(10, 10, tile=(1, 1)), 10, 10)
-    assert (tiles[0].label, tiles[-1].label) == ("board_001", "board_100")
+    assert (tiles[0].id, tiles[-1].id) == ("board_001", "board_100")
 
 
 def test_a_path_uses_the_file_stem(tmp_path: Path) -> None:
     path = tmp_path / "faces.png"
     path.write_bytes(colour_grid(2, 2).data)
-    assert [t.label for t in split_grid(path, 2, 2)][:2] == ["faces_01", "faces_02"]
+    assert [t.id for t in split_grid(path, 2, 2)][:2] == ["faces_01", "faces_02"]
 
 
 def test_uneven_size_is_refused_with_the_remainder() -> None:
@@ -122,7 +122,7 @@ def test_undecodable_image_item_is_refused() -> None:
 def test_face16_fixture_gives_16_tiles_of_128px() -> None:
     tiles = split_grid(FACE16, 4, 4)
     assert len(tiles) == 16
-    assert tiles[0].label == "face16_01" and tiles[-1].label == "face16_16"
+    assert tiles[0].id == "face16_01" and tiles[-1].id == "face16_16"
     assert {pixels(t).size for t in tiles} == {(128, 128)}
     assert len({t.digest for t in tiles}) == 16
 

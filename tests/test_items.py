@@ -69,7 +69,7 @@ def decoded_size(item: Item) -> tuple[int, int]:
 
 def test_text_item_holds_utf8_bytes_mime_label_and_digest() -> None:
     item = text_item("怒り", labels={"emotion": "angry"})
-    assert (item.kind, item.mime_type, item.label) == ("text", "text/plain", "怒り")
+    assert (item.kind, item.mime_type, item.id) == ("text", "text/plain", "怒り")
     assert item.data == "怒り".encode()
     assert item.text == "怒り"
     assert item.labels == {"emotion": "angry"}
@@ -77,17 +77,17 @@ def test_text_item_holds_utf8_bytes_mime_label_and_digest() -> None:
 
 
 def test_text_item_label_can_differ_from_text() -> None:
-    assert text_item("Happy", label="happy_en").label == "happy_en"
+    assert text_item("Happy", id="happy_en").id == "happy_en"
 
 
 def test_txt_file_is_a_text_item_labelled_by_stem(tmp_path: Path) -> None:
     item = load_item(write(tmp_path, "sad.txt", "悲しい\n".encode()))
-    assert (item.kind, item.label, item.text) == ("text", "sad", "悲しい\n")
+    assert (item.kind, item.id, item.text) == ("text", "sad", "悲しい\n")
     assert item.source == str(tmp_path / "sad.txt")
 
 
 def test_equal_bytes_give_equal_digests_and_items() -> None:
-    assert text_item("a").digest == text_item("a", label="other").digest
+    assert text_item("a").digest == text_item("a", id="other").digest
     assert text_item("a").digest != text_item("b").digest
     assert text_item("a") == text_item("a")
 
@@ -108,7 +108,7 @@ def test_repr_leaves_out_the_bytes() -> None:
 def test_png_and_jpeg_pass_through_byte_for_byte(tmp_path: Path, fmt: str, mime: str) -> None:
     data = image_bytes(fmt)
     item = load_item(write(tmp_path, f"face.{fmt.lower()}", data), labels={"person": "x"})
-    assert (item.kind, item.mime_type, item.label, item.labels) == ("image", mime, "face", {"person": "x"})
+    assert (item.kind, item.mime_type, item.id, item.labels) == ("image", mime, "face", {"person": "x"})
     assert item.data == data
 
 
@@ -163,7 +163,7 @@ def test_media_is_recognised_by_content_not_extension(
     tmp_path: Path, name: str, data: bytes, kind: str, mime: str
 ) -> None:
     item = load_item(write(tmp_path, name, data))
-    assert (item.kind, item.mime_type, item.label) == (kind, mime, Path(name).stem)
+    assert (item.kind, item.mime_type, item.id) == (kind, mime, Path(name).stem)
     assert item.data == data
 
 
@@ -286,7 +286,7 @@ def test_text_with_a_lone_surrogate_is_refused(text: str) -> None:
 
 def test_a_label_with_a_lone_surrogate_is_refused() -> None:
     with pytest.raises(InputError, match="lone surrogate"):
-        text_item("fine", label="bad\udce9")
+        text_item("fine", id="bad\udce9")
 
 
 @pytest.mark.skipif(os.fsencode("\udce9") != b"\xe9", reason="needs a bytes file system encoding")
@@ -294,14 +294,14 @@ def test_a_file_name_that_is_not_utf8_gives_a_printable_label(tmp_path: Path) ->
     path = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.png"))
     path.write_bytes(image_bytes("PNG"))
     item = load_item(path)
-    assert item.label == "caf\\xe9"
+    assert item.id == "caf\\xe9"
     assert item.source.encode("utf-8").endswith(b"caf\\xe9.png")
 
 
 # --- text size: each model's own limit (BackendSpec.text_limits), checked before any call ----------
 
 def test_a_text_over_its_models_limit_is_refused_before_any_call() -> None:
-    essay = text_item("word " * 9000, label="essay")  # an item like any other
+    essay = text_item("word " * 9000, id="essay")  # an item like any other
     with pytest.raises(InputError, match="'essay'.*over the 8192-token input limit of gemini-embedding-2.*shorten or split"):
         check_items("gemini-embedding-2", [essay])
     with pytest.raises(InputError, match="over the 2048-token input limit of gemini-embedding-001"):
@@ -449,3 +449,18 @@ def test_a_bom_only_txt_file_is_empty(tmp_path: Path) -> None:
 def test_an_eps_image_is_refused_as_needing_ghostscript(tmp_path: Path) -> None:
     eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n%%EndComments\nshowpage\n"
     assert_refused(write(tmp_path, "figure.eps", eps), "PostScript", "convert it to PNG")
+
+
+def test_an_item_is_named_by_its_id_and_label_is_a_deprecated_spelling(tmp_path: Path) -> None:
+    item = text_item("Happy", id="happy_en")
+    assert item.id == "happy_en"
+    with pytest.warns(DeprecationWarning, match=r"Item.label is deprecated: use Item.id"):
+        assert item.label == "happy_en"
+    with pytest.warns(DeprecationWarning, match=r"text_item\(\.\.\., label=\) is deprecated"):
+        assert text_item("Happy", label="old").id == "old"
+    path = tmp_path / "note.txt"
+    path.write_text("hello", encoding="utf-8")
+    with pytest.warns(DeprecationWarning, match=r"load_item\(\.\.\., label=\) is deprecated"):
+        assert load_item(path, label="old").id == "old"
+    with pytest.raises(InputError, match="give id= only"):
+        text_item("Happy", id="a", label="b")

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from embedsim.backends import get_embedder
+from embedsim.backends import get_embedder, is_local
 from embedsim.backends.pixels import PixelEmbedder
 from embedsim.errors import InputError
 from embedsim.inputs.items import item_from_bytes, text_item
-from embedsim.matrix import SimilarityMatrix, cosine_matrix, group_stats, similarity
+from embedsim.expect.groups import group_stats
+from embedsim.matrix import SimilarityMatrix, cosine_matrix, similarity
 from embedsim.stats import roc_auc
 
 
@@ -91,7 +92,7 @@ def test_similarity_embeds_duplicates_once_and_keeps_order() -> None:
             calls.append(len(items))
             return super().embed(items)
 
-    rows = [text_item("cat"), text_item("dog"), text_item("cat", label="cat again")]
+    rows = [text_item("cat"), text_item("dog"), text_item("cat", id="cat again")]
     matrix = similarity(Counting(dimension=64), rows, [text_item("dog")])
     assert calls == [2]
     assert matrix.row_labels == ("cat", "dog", "cat again") and matrix.model_id == "pixels"
@@ -228,7 +229,7 @@ def test_pixels_gives_unit_float32_rows_of_the_requested_dimension(dimension: in
     vectors = embedder.embed([striped_image, text_item("hello"), item_from_bytes(b"%PDF-1.4 tiny", "doc")])
     assert vectors.shape == (3, dimension) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
-    assert embedder.local and embedder.model_id == "pixels"
+    assert is_local(embedder.model_id) and embedder.model_id == "pixels"
 
 
 def test_pixels_text_and_image_live_in_one_space_without_alignment(striped_image) -> None:

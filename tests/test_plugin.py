@@ -46,9 +46,11 @@ def test_markers_are_registered(pytester: pytest.Pytester) -> None:
 
 def test_default_model_is_pixels_and_shows_in_the_id(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
+        from embedsim.backends import is_local
+
         def test_faces(embedder, embedsim_model):
             assert embedder.model_id == embedsim_model == "pixels"
-            assert embedder.local and embedder.dimension == 768
+            assert is_local(embedsim_model) and embedder.dimension == 768
 
         def test_no_model():
             pass
@@ -268,12 +270,12 @@ import pytest
 @pytest.mark.embedsim_xfail("pixels", reason="no cross-modal semantics")
 def test_expected_to_fail(experiment):
     m = experiment.similarity(WORDS)
-    experiment.expect_groups(m, "g", margin=0.9)
+    experiment.expect_groups(m, by="g", margin=0.9)
 
 @pytest.mark.embedsim_xfail("pixels", reason="thought it could not")
 def test_unexpectedly_passes(experiment):
     m = experiment.similarity(WORDS)
-    experiment.expect_groups(m, "g")
+    experiment.expect_groups(m, by="g")
 
 @pytest.mark.embedsim_xfail("pixels", reason="only expectations count")
 def test_other_errors_still_fail(experiment):
@@ -294,9 +296,9 @@ def test_expectations_are_soft_and_listed_with_their_lines(pytester: pytest.Pyte
     pytester.makepyfile(test_soft=WORDS + """
 def test_soft(experiment):
     m = experiment.similarity(WORDS)
-    experiment.expect_groups(m, "g", margin=0.9)
+    experiment.expect_groups(m, by="g", margin=0.9)
     experiment.expect_order(m, "apple", ["car", "apples"])
-    experiment.expect_top1(m, by="g")
+    experiment.expect_top1(m, by="g", at_least=1.0)
     print("reached the end")
 """)
     result = pytester.runpytest("-s")
@@ -317,12 +319,12 @@ def test_expectation_xfail_argument_per_model(pytester: pytest.Pytester) -> None
     pytester.makepyfile(WORDS + """
 def test_declared(experiment):
     m = experiment.similarity(WORDS)
-    experiment.expect_groups(m, "g")
-    experiment.expect_groups(m, "g", margin=0.9, xfail={"pixels": "n-grams only"})
+    experiment.expect_groups(m, by="g")
+    experiment.expect_groups(m, by="g", margin=0.9, xfail={"pixels": "n-grams only"})
 
 def test_declared_but_holds(experiment):
     m = experiment.similarity(WORDS)
-    experiment.expect_groups(m, "g", xfail={"pixels": "wrong guess"})
+    experiment.expect_groups(m, by="g", xfail={"pixels": "wrong guess"})
 """)
     result = pytester.runpytest("-rxXf")
     result.assert_outcomes(xfailed=1, failed=1)
@@ -528,7 +530,7 @@ def test_both(experiment):
     step = Path("step.txt").read_text()
     m = experiment.similarity(WORDS if step == "record" else WORDS[::-1])
     experiment.snapshot(m)
-    experiment.expect_groups(m, "g", margin=0.1 if step == "record" else 0.9)
+    experiment.expect_groups(m, by="g", margin=0.1 if step == "record" else 0.9)
     if step == "bug":
         raise KeyError("bug")
 """
@@ -657,16 +659,16 @@ def test_expectations_and_statistics_sharing_a_default_name_are_told_apart() -> 
         values = np.array([[0.9, 0.1] if (i < 3) != swapped else [0.1, 0.9] for i in range(6)])
         exp = Experiment(_NoEmbedder())  # type: ignore[arg-type]
         m = exp.add_matrix(SimilarityMatrix(values, rows, cols))
-        exp.expect_top1(m, first)
-        exp.expect_top1(m, second)
+        exp.expect_top1(m, first, at_least=1.0)
+        exp.expect_top1(m, second, at_least=1.0)
         exp.stats(m, ["a", "a", "a", "b", "b", "b"], ["a", "b"])
         exp.stats(m, ["a", "b", "a", "b", "a", "b"], ["a", "b"])
-        entries.append({"outcome": "failed", **exp.to_dict()})
+        entries.append({"outcome": "failed", **exp._to_dict()})
         assert [c.name for c in exp.checks] == ["top1(expected) >= 100%", "top1(expected) >= 100% #2"]
         assert list(exp.matrices[0].stats) == ["groups x groups", "groups x groups #2"]
         with pytest.raises(InputError, match="already has an expectation named 'top1.expected. >= 100% #2' on "
                                              "'matrix'; pass another name="):
-            exp.expect_top1(m, first, name="top1(expected) >= 100% #2")
+            exp.expect_top1(m, first, at_least=1.0, name="top1(expected) >= 100% #2")
     changes = compare_entries(*entries)
     assert [(c["name"], c["flipped"]) for c in changes["checks"]] == [
         ("top1(expected) >= 100%", True), ("top1(expected) >= 100% #2", True)]
@@ -696,17 +698,17 @@ def test_an_expectation_xfail_names_a_variant_as_the_marker_does(pytester: pytes
 import pytest
 
 def test_argument(experiment):
-    experiment.expect_groups(experiment.similarity(WORDS), "g", margin=0.9, xfail={"pixels@64": "small"})
+    experiment.expect_groups(experiment.similarity(WORDS), by="g", margin=0.9, xfail={"pixels@64": "small"})
 
 @pytest.mark.embedsim_xfail("pixels@64", reason="small")
 def test_marker(experiment):
-    experiment.expect_groups(experiment.similarity(WORDS), "g", margin=0.9)
+    experiment.expect_groups(experiment.similarity(WORDS), by="g", margin=0.9)
 
 def test_base_id(experiment):
-    experiment.expect_groups(experiment.similarity(WORDS), "g", margin=0.9, xfail={"pixels": "every variant"})
+    experiment.expect_groups(experiment.similarity(WORDS), by="g", margin=0.9, xfail={"pixels": "every variant"})
 
 def test_typo(experiment):
-    experiment.expect_groups(experiment.similarity(WORDS), "g", xfail={"pixles@64": "a typo"})
+    experiment.expect_groups(experiment.similarity(WORDS), by="g", xfail={"pixles@64": "a typo"})
 """)
     result = pytester.runpytest("-rxXfE")
     result.assert_outcomes(xfailed=4, failed=4)

@@ -142,3 +142,22 @@ def test_the_distribution_is_a_conventional_pytest_plugin() -> None:
     assert json.loads(out) == ["embedsim.inputs.datasets", "embedsim.matrix", "embedsim.expect.check"]
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         embedsim.nonexistent  # noqa: B018
+
+
+def test_the_plugins_fixtures_say_what_they_return() -> None:
+    """Every fixture the plugin offers has a return annotation a type checker can use (not ``Any``)."""
+    import ast
+    from pathlib import Path
+
+    import embedsim.plugin
+
+    plugin = Path(embedsim.plugin.__file__).parent
+    fixtures = {}
+    for path in plugin.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            decorators = [ast.unparse(d) for d in getattr(node, "decorator_list", [])]
+            if isinstance(node, ast.FunctionDef) and any(d.startswith("pytest.fixture") for d in decorators):
+                fixtures[node.name] = None if node.returns is None else ast.unparse(node.returns)
+    assert {"embedder", "experiment", "embedsim_model", "embedsim_settings", "matrix_snapshot",
+            "heatmap_snapshot"} <= set(fixtures)
+    assert {name: returns for name, returns in fixtures.items() if returns in (None, "Any")} == {}

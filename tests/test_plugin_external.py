@@ -40,7 +40,7 @@ SWATCHES = [swatch("red", (230, 20, 20), "warm"), swatch("orange", (240, 140, 20
 def test_tones(experiment):
     m = experiment.similarity(SWATCHES)
     experiment.stats(m, "tone")
-    experiment.expect_groups(m, "tone", margin=0.0)
+    experiment.expect_groups(m, by="tone", margin=0.0)
     experiment.snapshot(m)
 
 @pytest.mark.embedsim_xfail("pixels", reason="pixels cannot read words")

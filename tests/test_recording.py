@@ -631,6 +631,32 @@ def vcr_config():
     assert read_provenance(project.path / "cassettes" / MODEL)["test_exp/test_two_calls.yaml"]["interactions"] == 1
 
 
+def test_provenance_describes_the_cassette_vcr_wrote_after_dropping_unused_requests(
+        project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20.9, vcr's ``drop_unused_requests``: a ``new_episodes`` run that replays one recorded
+    call, records a new one and no longer makes the third writes two interactions; provenance
+    counts the two the file holds (not the three the cassette held, nor the one request made)."""
+    from embedsim.recording import read_provenance
+
+    path = two_call_project(project, ["apple"], ["boat"])
+    record(project, monkeypatch, "--record-mode=once")[0].assert_outcomes(passed=1)
+    two_call_project(project, ["apple"], ["car"])
+    project.makeconftest("""
+import pytest
+
+@pytest.fixture
+def vcr_config():
+    return {"drop_unused_requests": True}
+""")
+    result, emulator = record(project, monkeypatch, "--record-mode=new_episodes")
+    result.assert_outcomes(passed=1)
+    assert len(emulator.embed_calls) == 1  # "apple" replayed, "car" sent
+    written = path.read_text(encoding="utf-8")
+    assert len(yaml.safe_load(written)["interactions"]) == 2 and "boat" not in written and "car" in written
+    entry = read_provenance(project.path / "cassettes" / MODEL)["test_exp/test_two_calls.yaml"]
+    assert entry["interactions"] == 2
+
+
 def test_provenance_follows_a_renamed_tests_moved_cassette_and_forgets_deleted_ones(
         project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 20.18: rename a test and move its cassette (README: "Rename a test"): the replay passes

@@ -65,6 +65,33 @@ def test_timeout_setting_applies_and_the_sdk_retries(pytester: pytest.Pytester, 
     assert len(recording_env.embed_calls) == 2
 
 
+#: An answer sent in 30 pieces 0.1 s apart: each piece within any read timeout, the whole past 0.5 s.
+SLOW = {"chunks": 30, "seconds": 0.1}
+
+
+def test_the_timeout_is_a_deadline_on_each_attempt_while_recording(pytester: pytest.Pytester,
+                                                                   recording_env: GeminiEmulator) -> None:
+    """Regression (issue 20 point 19): httpx's read timeout is per piece, so a server answering in
+    slow pieces held an attempt past ``--embedsim-timeout`` (the whole answer was taken, once). Now
+    the attempt ends at the deadline, part-way through the answer, and the SDK's retry gets the
+    next one - through vcrpy's recorder (``--record-mode=once``)."""
+    pytester.makepyfile(test_x=TEST)
+    recording_env.inject("slow_body", times=1, **SLOW)
+    result = pytester.runpytest("--record-mode=once", "--embedsim-model", MODEL, "--embedsim-timeout", "0.5",
+                                "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, skipped=1)
+    assert len(recording_env.embed_calls) == 2  # the slow attempt was cut, the retry answered
+    assert recording_env.chunks_sent < SLOW["chunks"]
+
+
+def test_the_cli_timeout_is_a_deadline(recording_env: GeminiEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression (issue 20 point 19): the same for the CLI's ``--timeout``."""
+    recording_env.inject("slow_body", times=1, **SLOW)
+    code = main(["matrix", "--rows", "text:a", "text:b", "--model", MODEL, "--dimension", "128", "--timeout", "0.5"])
+    assert code == 0, capsys.readouterr().err
+    assert len(recording_env.embed_calls) == 2 and recording_env.chunks_sent < SLOW["chunks"]
+
+
 def test_the_cli_takes_timeout_and_api_version(recording_env: GeminiEmulator, capsys: pytest.CaptureFixture[str]) -> None:
     recording_env.inject("delay", times=1, seconds=2.0)
     code = main(["matrix", "--rows", "text:a", "text:b", "--model", MODEL, "--dimension", "128",

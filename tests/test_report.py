@@ -29,8 +29,8 @@ def test_spelling(experiment):
     Not in the report: the rest of the docstring.
     '''
     m = experiment.similarity(WORDS)
-    experiment.expect_groups(m, "g", margin=0.1)
-    experiment.expect_auc(m, "g", at_least=0.9)
+    experiment.expect_groups(m, by="g", margin=0.1)
+    experiment.expect_auc(m, by="g", at_least=0.9)
 
 @pytest.mark.embedsim_xfail("pixels", reason="no semantics")
 def test_meaning(experiment):
@@ -39,7 +39,7 @@ def test_meaning(experiment):
 
 def test_broken(experiment):
     m = experiment.similarity(WORDS)
-    experiment.expect_groups(m, "g", margin=0.9)
+    experiment.expect_groups(m, by="g", margin=0.9)
 """
 
 
@@ -355,11 +355,11 @@ def test_comparisons_name_flips_and_changes_and_draw_difference_maps(tmp_path: P
     assert "No test has results from both models yet." in (tmp_path / "index.md").read_text(encoding="utf-8")
 
 
-def test_statistics_show_interval_n_chance_and_majority_and_na_for_models_that_cannot_run() -> None:
+def test_statistics_show_interval_n_chance_and_constant_answer_and_na_for_models_that_cannot_run() -> None:
     from embedsim.report import entries
 
     check = {**_check("top1(expression) >= 75%", "inconclusive", 0.75), "kind": "top-1 share", "n": 4, "unit": "rows",
-             "ci_low": 0.25, "ci_high": 1.0, "confidence": 0.95, "n_items": 4, "chance": 1 / 3, "majority": 0.75,
+             "ci_low": 0.25, "ci_high": 1.0, "confidence": 0.95, "n_items": 4, "chance": 1 / 3, "constant_answer": 0.75,
              "p_value": 0.02}
     assert entries.check_line(check) == (
         "inconclusive: top1(expression) >= 75% (top-1 share 0.7500, threshold 0.1000, 4 rows) "
@@ -488,7 +488,7 @@ LINK = "[x](javascript:alert(4))"
 @pytest.mark.parametrize("tag", ["</details><script>alert(2)</script>"])
 def test_evil(experiment, tag):
     """[click](javascript:alert(3)) ![t](https://evil.example/t.png) <b>bold</b>"""
-    words = [text_item("a", label=IMG), text_item("b", label=LINK), text_item("c", label="- *x* `y` _z_")]
+    words = [text_item("a", id=IMG), text_item("b", id=LINK), text_item("c", id="- *x* `y` _z_")]
     m = experiment.similarity(words, name="![m](https://evil.example/m.png)")
     experiment.expect_order(m, IMG, [LINK, "- *x* `y` _z_"], margin=2, name="<script>alert(5)</script>" + tag)
 '''

@@ -18,7 +18,8 @@ from helpers import SWATCH
 
 from embedsim.backends import get_embedder
 from embedsim.testing.gemini import GeminiEmulator
-from embedsim.matrix import group_stats, similarity
+from embedsim.expect.groups import group_stats
+from embedsim.matrix import similarity
 
 OLD, NEW = "gemini-embedding-2-preview@256", "gemini-embedding-2@128"
 FAKE_KEY = "AIza" + "0" * 35
@@ -32,8 +33,8 @@ SWATCHES = [swatch("red", (230, 20, 20), "warm"), swatch("orange", (240, 140, 20
 
 def test_tones(experiment):
     m = experiment.similarity(SWATCHES)
-    experiment.expect_groups(m, "tone", margin=THRESHOLD, name="tones apart")
-    experiment.expect_auc(m, "tone", at_least=0.0)
+    experiment.expect_groups(m, by="tone", margin=THRESHOLD, name="tones apart")
+    experiment.expect_auc(m, by="tone", at_least=0.0)
 """
 
 

@@ -13,7 +13,8 @@ import pytest
 
 from embedsim import expect, report
 from embedsim.expect import labels
-from embedsim.matrix import SimilarityMatrix, cosine_matrix, group_stats
+from embedsim.expect.groups import group_stats
+from embedsim.matrix import SimilarityMatrix, cosine_matrix
 from embedsim.report.records import TABLE_MAX_CELLS, MatrixRecord, decode_values
 from embedsim.snapshot import heatmap
 from embedsim.snapshot.extensions import compare_matrices, matrix_to_table, table_to_matrix

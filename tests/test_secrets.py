@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from embedsim.backends.gemini.calls import RedactingFilter, redact
+from embedsim.backends.gemini.calls import redact
+from embedsim.backends.redaction import RedactingFilter
 from embedsim.cli import main
 from embedsim.testing.gemini import GeminiEmulator
 

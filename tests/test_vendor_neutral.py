@@ -50,8 +50,6 @@ SPEC = BackendSpec(
 
 
 class AcmeEmbedder:
-    local = False
-
     def __init__(self, model_id, dimension, api_key=None, timeout=None, api_version=None):
         self.model_id, self.dimension, self.key = model_id, dimension, api_key
         self.url = os.environ.get("ACME_BASE_URL", "https://api.acme.example") + "/" + (api_version or "v2") + "/embed"

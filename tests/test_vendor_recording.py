@@ -30,7 +30,7 @@ def test_faces(experiment):
     settings = json.loads(Path("inputs.json").read_text())
     rows = [item_from_bytes(png(shade), name, {"g": group}) for name, shade, group in settings["images"]]
     if not settings["with_images"]:
-        rows = [text_item(f"face {shade}", label=name, labels={"g": group}) for name, shade, group in settings["images"]]
+        rows = [text_item(f"face {shade}", id=name, labels={"g": group}) for name, shade, group in settings["images"]]
     words = [text_item(w, labels={"g": g}) for w, g in settings["words"]]
     m = experiment.similarity(rows, words)
     Path(f"vectors-{experiment.model_id}.json").write_text(json.dumps(np.round(m.values, 7).tolist()))
@@ -78,6 +78,9 @@ def test_record_then_replay_offline_with_no_key(project: pytest.Pytester, vendor
     # the User-Agent each SDK sends (voyageai drops every header but Authorization and Content-Type)
     sdk = {"voyage": "python-requests/", "cohere": "cohere/", "jina": "python-httpx2/", "openai": "OpenAI/Python "}
     assert entry["sdk"].startswith(sdk[vendor.name])
+    # what was sent, read at the backend's Wire.dimension_paths / task_paths (recording names no vendor)
+    sent_task = emulator.embed_calls[0].body.get(vendor.task_field) if vendor.task_field else None
+    assert (entry["dimension"], entry["task"]) == (vendor.dimension, sent_task)
 
     (project.path / f"vectors-{vendor.model}.json").unlink()
     result = project.runpytest("--block-network", "--embedsim-report", "report2")  # emulator stopped, no key

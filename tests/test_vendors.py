@@ -114,6 +114,19 @@ def test_a_deadline_per_attempt(vendor: Vendor, server) -> None:
         vendor.make(server.base_url, timeout=0.2, attempts=2).embed([text_item("slow")])
 
 
+def test_a_slowly_sent_answer_ends_at_the_deadline(vendor: Vendor, server, request: pytest.FixtureRequest) -> None:
+    """Regression (issue 20 point 19): an answer sent in 30 pieces 0.1 s apart, each within the read
+    timeout, is cut at the attempt's 0.3 s deadline a few pieces in. Voyage's SDK calls through
+    ``requests``, whose timeout stays per read: not covered (see ``backends/deadline.py``)."""
+    if vendor.name == "voyage":  # runs, and must fail: the day it holds, this marker goes
+        request.applymarker(pytest.mark.xfail(strict=True, reason="voyageai sends through requests, whose timeout "
+                                                                  "is per read: not a deadline yet (known limit)"))
+    server.inject("slow_body", times=None, chunks=30, seconds=0.1)
+    with pytest.raises(BackendError, match=rf"^{vendor.model}: no answer within the 0\.3 s timeout"):
+        vendor.make(server.base_url, timeout=0.3, attempts=1).embed([text_item("slow")])
+    assert len(server.embed_calls) == 1 and server.chunks_sent < 15
+
+
 def test_refused_before_any_call(vendor: Vendor, server) -> None:
     embedder = vendor.make(server.base_url)
     limit = embedder.text_limit()

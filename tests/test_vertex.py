@@ -3,6 +3,7 @@ client) against the loopback Vertex emulator (a test tool: its vectors are never
 
 from __future__ import annotations
 
+import logging
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +99,34 @@ def test_project_and_location_with_oauth_credentials(vertex: VertexEmulator, goo
     assert set(call.body["requests"][1]["content"]["parts"][0]) == {"inlineData"}  # camelCase, as the SDK sends
     assert vectors.shape == (2, 128) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     assert embedder.endpoint.endswith("/v1beta1/projects/my-project/locations/europe-west4")
+
+
+def test_with_a_gemini_key_set_a_vertex_id_says_once_which_credentials_it_uses(
+        vertex: VertexEmulator, google: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 20.23 for Vertex AI: with GEMINI_API_KEY and GOOGLE_API_KEY set beside a project's
+    credentials, the SDK said "Using GOOGLE_API_KEY." while neither key is sent; embedsim says, once,
+    that the Vertex AI credentials are used."""
+    import warnings
+
+    from google.oauth2.credentials import Credentials
+
+    from embedsim.backends.gemini import embedder as module
+
+    google.setattr(module, "_SAID", {}, raising=False)  # a fresh process
+    google.setenv("GOOGLE_CLOUD_PROJECT", "my-project")
+    google.setenv("GEMINI_API_KEY", "gemini-key-0123456789")
+    google.setenv("GOOGLE_API_KEY", "google-key-0123456789")
+    token = Credentials(token="ya29.a0-test-token-0123456789")
+    with warnings.catch_warnings(record=True) as said, caplog.at_level(logging.INFO):
+        warnings.simplefilter("always")
+        get_embedder(MODEL, 128, credentials=token).embed([WORD])
+        get_embedder(MODEL, 128, credentials=token).embed([WORD])
+    assert [str(w.message) for w in said if "KEY" in str(w.message)] == [
+        "GEMINI_API_KEY and GOOGLE_API_KEY are set: embedsim's vertex: ids use the Vertex AI credentials of "
+        "project my-project, not that key (it is for the gemini-* ids)"]
+    assert "Using GOOGLE_API_KEY" not in caplog.text  # the SDK's notice, wrong here, is not shown
+    assert [c.headers.get("x-goog-api-key") for c in vertex.embed_calls] == [None, None]
+    assert all(c.headers["authorization"].startswith("Bearer ya29.") for c in vertex.embed_calls)
 
 
 def test_one_item_goes_to_embed_content_and_batch_size_one_sends_each_alone(vertex: VertexEmulator) -> None:

@@ -44,7 +44,7 @@ DIMENSION = 768
 def _items(n: int) -> list[Any]:
     from embedsim.inputs.items import text_item
 
-    return [text_item(f"catalogue entry {i}: product of line {i % GROUPS}, variant {i // GROUPS}", label=f"t{i}",
+    return [text_item(f"catalogue entry {i}: product of line {i % GROUPS}, variant {i // GROUPS}", id=f"t{i}",
                       labels={"group": f"g{i % GROUPS}"}) for i in range(n)]
 
 
@@ -70,7 +70,7 @@ def worker(op: str, n: int) -> dict[str, Any]:
     from embedsim.plugin.experiments import Experiment
 
     items = _items(n)
-    embedder = PixelEmbedder(DIMENSION)
+    embedder = PixelEmbedder(dimension=DIMENSION)
     vectors = np.asarray(embedder.embed(items), dtype=np.float32)
 
     def bare() -> Any:
@@ -87,7 +87,7 @@ def worker(op: str, n: int) -> dict[str, Any]:
         out.update(seconds=statistics.median(recorded), baseline="matrix.similarity",
                    baseline_seconds=statistics.median(plain))
     else:
-        matrix = cosine_matrix(vectors, [i.label for i in items], model_id=embedder.model_id)
+        matrix = cosine_matrix(vectors, [i.id for i in items], model_id=embedder.model_id)
         experiment = Experiment(embedder, "bench")
         experiment.add_matrix(matrix, rows=items, cols=items)
         if op == "snapshot + heatmap":
@@ -107,9 +107,10 @@ def worker(op: str, n: int) -> dict[str, Any]:
             seconds, matched = _timed(snapshot)
             out.update(matched=bool(matched), table_bytes=len(stored_table), png_bytes=len(stored_png))
         else:
-            run = {"expect_groups": lambda: experiment.expect_groups(matrix, "group", margin=0.0),
-                   "expect_groups per_row": lambda: experiment.expect_groups(matrix, "group", margin=0.0, per_row=True),
-                   "expect_auc": lambda: experiment.expect_auc(matrix, "group", at_least=0.5),
+            run = {"expect_groups": lambda: experiment.expect_groups(matrix, by="group", margin=0.0),
+                   "expect_groups per_row": lambda: experiment.expect_groups(matrix, by="group", margin=0.0,
+                                                                            per_row=True),
+                   "expect_auc": lambda: experiment.expect_auc(matrix, by="group", at_least=0.5),
                    "expect_top1": lambda: experiment.expect_top1(matrix, by="group", at_least=0.1),
                    "experiment.stats": lambda: experiment.stats(matrix, "group")}[op]
             before = _rss_mb()
@@ -137,10 +138,10 @@ def _subprocess(op: str, n: int) -> dict[str, Any]:
 TEST = '''
 def test_one(experiment):
     from embedsim.inputs.items import text_item
-    items = [text_item(f"entry {{i}} of line {{i % 4}}", label=f"t{{i}}", labels={{"g": f"g{{i % 4}}"}})
+    items = [text_item(f"entry {{i}} of line {{i % 4}}", id=f"t{{i}}", labels={{"g": f"g{{i % 4}}"}})
              for i in range({items})]
     m = experiment.similarity(items)
-    experiment.expect_groups(m, "g", margin=-1.0)
+    experiment.expect_groups(m, by="g", margin=-1.0)
 '''
 
 

@@ -27,8 +27,13 @@ so every backend receives them the same way, as keywords:
   :class:`~embedsim.backends.gemini.embedder.GeminiEmbedder`). No caller passes a cache: a
   cache is a wrapper around any embedder (:class:`~embedsim.backends.cache.CachedEmbedder`).
 
-**The embedder** (:class:`Embedder`) has ``model_id``, ``dimension``, ``local`` and
-``embed(items)``; optionally ``aembed(items)``, ``close()``, and the attributes ``task`` and
+Every built-in constructor takes them in one order: ``model_id, dimension=None`` (``None``: the
+spec's default), then keyword-only ``api_key, base_url, api_version, timeout, attempts,
+initial_delay, max_delay, task, batch_size, progress, max_concurrency`` (those it has), then its
+own (``tests/test_backends.py`` checks the order).
+
+**The embedder** (:class:`Embedder`) has ``model_id``, ``dimension`` and ``embed(items)`` (whether
+it is local is its spec's fact, :attr:`BackendSpec.local`); optionally ``aembed(items)``, ``close()``, and the attributes ``task`` and
 ``endpoint`` (where its calls go), which a cache key includes, and ``max_concurrency`` (calls in
 flight at once), which a recording or a replay sets to 1 (vcrpy is not thread-safe). An ``embed`` / ``aembed``
 that takes a keyword ``received`` calls ``received(items, vectors)`` with each call's items
@@ -81,8 +86,6 @@ class Embedder(Protocol):
 
     model_id: str
     dimension: int
-    #: True for backends that need no network (and therefore no cassette).
-    local: bool
 
     def embed(self, items: Sequence[Item]) -> np.ndarray:
         """Return a ``(len(items), dimension)`` float32 array of unit vectors."""
@@ -100,10 +103,15 @@ class Wire:
     ``credential_headers`` / ``credential_params``: header names (any case) and query
     parameters that carry credentials or change on every call (a key, a bearer token, SigV4's
     ``X-Amz-Date``): never written to a cassette, never compared.
+    ``credential_patterns``: regular expressions of credentials as they appear in text (a key's
+    shape, a signed header's value in a log line): redacted from every message and log record
+    (:mod:`embedsim.backends.redaction`); a named group ``secret`` narrows the replacement to it.
     ``media_paths``: where base64 media sits in a JSON request body, as dotted key paths
     (``[]`` for every element of a list, ``**`` for any depth), e.g.
     ``"inputs[].content[].image_base64"``; the value may be plain base64 or a ``data:`` URI.
     A cassette stores each as ``sha256:<hex>`` of the decoded bytes (an item's digest).
+    ``dimension_paths`` / ``task_paths``: where a request body states the output size and the
+    task (dotted key paths as ``media_paths``), which provenance reports as sent.
     ``call_path``: a regular expression searched in the URL path whose ``call`` group is the
     part that identifies a call (model and method); the rest of the path (an API version, a
     gateway's prefix, a project and region) is not compared, so a recording made through
@@ -121,7 +129,10 @@ class Wire:
     official_hosts: tuple[str, ...]
     credential_headers: tuple[str, ...] = ()
     credential_params: tuple[str, ...] = ()
+    credential_patterns: tuple[str, ...] = ()
     media_paths: tuple[str, ...] = ()
+    dimension_paths: tuple[str, ...] = ()
+    task_paths: tuple[str, ...] = ()
     call_path: str | None = None
     credential_urls: tuple[str, ...] = ()
     base_url_env: tuple[str, ...] = ()
@@ -137,6 +148,7 @@ class BackendSpec:
     expression, full match) accepts further ids, e.g. new model versions.
     ``modalities`` are the item kinds the backend accepts; ``model_modalities`` narrows
     them per model: ``(pattern, kinds)`` pairs, the first full match wins.
+    ``local``: computed on this machine (no network, no cassette) - the one place this fact lives.
     ``key_env`` are the environment variables of the API key, first non-empty wins.
     ``dimensions`` is the accepted (min, max) output size. ``grouping`` says how contents
     are grouped per call. ``description`` is how reports name the model (e.g. a baseline).
@@ -154,6 +166,8 @@ class BackendSpec:
     factory: str
     model_modalities: tuple[tuple[str, frozenset[str]], ...] = ()
     description: str = ""
+    #: A control without semantics (the ``pixels`` baseline): its values across media are noise.
+    baseline: bool = False
     #: A remote backend's HTTP facts (``None`` for a local backend).
     wire: Wire | None = None
     #: ``(model id pattern, max tokens)`` pairs, first full match wins: the longest text a

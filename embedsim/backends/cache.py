@@ -122,7 +122,6 @@ class CachedEmbedder:
         self.cache = cache
         self.model_id = embedder.model_id
         self.dimension = embedder.dimension
-        self.local = embedder.local
 
     def embed(self, items: Sequence[Item]) -> np.ndarray:
         """``(len(items), dimension)`` float32 unit rows, the missing ones from the embedder."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from embedsim.backends import Embedder, get_embedder
+from embedsim.backends import Embedder, get_embedder, is_local, resolve
 from embedsim.cli.inputs import TEXT_PREFIX, check_outputs, dataset_rows, resolve_inputs
 from embedsim.cli.table import format_table
 from embedsim.errors import InputError
@@ -46,7 +46,7 @@ def run_matrix(args: argparse.Namespace) -> int:
                          batch=batch)
     result = similarity(embedder, rows, cols)
     print(format_table(result))
-    if embedder.local and len({item.kind for item in [*rows, *(cols or ())]}) > 1:
+    if resolve(args.model).baseline and len({item.kind for item in [*rows, *(cols or ())]}) > 1:
         print(f"note: {args.model} is a baseline without semantics; across media its values are noise",
               file=sys.stderr)
 
@@ -65,7 +65,7 @@ def _embedder(model: str, dimension: int | None, cache: Path | None, **remote: A
     cache when asked for (any backend: :class:`~embedsim.backends.cache.CachedEmbedder`)."""
     _check_key(model)
     embedder = get_embedder(model, dimension, **{k: v for k, v in remote.items() if v is not None})
-    if cache is None or embedder.local:
+    if cache is None or is_local(model):
         return embedder
     from embedsim.backends.cache import CachedEmbedder, EmbeddingCache
 

@@ -39,14 +39,14 @@ def resolve_inputs(arguments: Sequence[str]) -> list[Item]:
 
 def _unique_labels(items: Sequence[Item]) -> list[Item]:
     """Relabel files whose stems clash by their path; refuse an input given twice."""
-    stems = Counter(item.label for item in items)
-    items = [dataclasses.replace(item, label=item.source) if stems[item.label] > 1 and item.source else item
+    stems = Counter(item.id for item in items)
+    items = [dataclasses.replace(item, id=item.source) if stems[item.id] > 1 and item.source else item
              for item in items]
-    labels = Counter(item.label for item in items)
-    twice = [item for item in items if labels[item.label] > 1]
+    labels = Counter(item.id for item in items)
+    twice = [item for item in items if labels[item.id] > 1]
     if twice:
         what = twice[0].source or f"{TEXT_PREFIX}{twice[0].text}"
-        raise InputError(f"{what}: given more than once (as {len([i for i in twice if i.label == twice[0].label])} "
+        raise InputError(f"{what}: given more than once (as {len([i for i in twice if i.id == twice[0].id])} "
                          "inputs with one label); give each input once")
     return items
 

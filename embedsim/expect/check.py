@@ -78,7 +78,7 @@ class Check:
     end ``ci_low`` of the ``confidence`` interval is below the threshold (or undefined) or
     the permutation p-value above ``1 - confidence``, ``"inconclusive"``
     (:attr:`not_enough_evidence` says why). ``chance``: the statistic's expected value for
-    answers that ignore the items; ``majority``: its value for one constant answer (the best one); ``None``
+    answers that ignore the items; ``constant_answer``: its value for one constant answer (the best one); ``None``
     where not defined. ``n_items``: how many items the bootstrap resamples. ``strict``: a
     claim of order (a margin, a gap, a gain) - the statistic and the interval's lower end must
     *exceed* the threshold: a tie is not evidence (:func:`clears`)."""
@@ -98,7 +98,7 @@ class Check:
     confidence: float = DEFAULT_CONFIDENCE
     confidence_required: bool = False
     chance: float | None = None
-    majority: float | None = None
+    constant_answer: float | None = None
     p_value: float | None = None
     n_items: int | None = None
     #: The bootstrap distribution of the statistic (for :meth:`with_confidence`).
@@ -148,7 +148,7 @@ class Check:
 
     @property
     def evidence(self) -> str:
-        """Interval, items, chance and majority levels, p-value - what is known of them."""
+        """Interval, items, chance and constant-answer levels, p-value - what is known of them."""
         parts = []
         if self.ci_low is not None and self.ci_high is not None:
             ci = ("undefined" if not (np.isfinite(self.ci_low) and np.isfinite(self.ci_high))
@@ -156,8 +156,8 @@ class Check:
             parts.append(f"{self.confidence:.0%} CI {ci} over {self.n_items} items")
         if self.chance is not None:
             parts.append(f"chance {self.chance:.4f}")
-        if self.majority is not None:
-            parts.append(f"constant answer {self.majority:.4f}")
+        if self.constant_answer is not None:
+            parts.append(f"constant answer {self.constant_answer:.4f}")
         if self.p_value is not None:
             parts.append(f"permutation p {self.p_value:.4f}")
         if self.note:
@@ -206,7 +206,7 @@ def _rounded(value: float) -> float:
 def check_statistic(kind: str, description: str, statistic: stats.Statistic, n_items: int, *,
                     at_least: float, n: int | None = None, pairs: Sequence[Pair] = (),
                     error: type[ExpectationFailed] = ExpectationFailed, unit: str = "items",
-                    chance: float | None = None, majority: float | None = None, p_value: float | None = None,
+                    chance: float | None = None, constant_answer: float | None = None, p_value: float | None = None,
                     confidence: float | None = None, value: float | None = None, strict: bool = False,
                     note: str = "") -> Check:
     """A check of any statistic of ``n_items`` items written as a function of item weights
@@ -220,6 +220,6 @@ def check_statistic(kind: str, description: str, statistic: stats.Statistic, n_i
     value = stats.point(statistic, n_items) if value is None else float(value)
     samples = stats.bootstrap(statistic, n_items)
     check = Check(kind, description, clears(value, at_least, strict), value, at_least, n_items if n is None else n,
-                  tuple(pairs), error, unit, chance=chance, majority=majority, p_value=p_value, n_items=n_items,
+                  tuple(pairs), error, unit, chance=chance, constant_answer=constant_answer, p_value=p_value, n_items=n_items,
                   samples=samples, strict=strict, note=note)
     return check.with_confidence(confidence)

@@ -23,7 +23,7 @@ def resolve(spec: Groups, items: Sequence[Item] | None, axis: str, size: int) ->
     if items is None:
         raise InputError(f"groups by label key {spec!r} need the items: use experiment.similarity(...) "
                          "or add_matrix(..., rows=, cols=)")
-    missing = [i.label for i in items if spec not in i.labels]
+    missing = [i.id for i in items if spec not in i.labels]
     if missing:
         raise InputError(f"items {missing[:5]} have no label {spec!r}; give explicit groups")
     return [str(i.labels[spec]) for i in items]

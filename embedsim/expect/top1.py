@@ -93,7 +93,7 @@ class _Top1:
                         for name in names], axis=0)
 
 
-def check_top1(matrix: SimilarityMatrix, expected: Expected, *, at_least: float = 1.0, measure: str = "share",
+def check_top1(matrix: SimilarityMatrix, expected: Expected, *, at_least: float, measure: str = "share",
                classes: Sequence[str] | None = None, confidence: float | None = None) -> Check:
     """Each row's most similar column is an expected one, for at least ``at_least`` of the rows.
 
@@ -132,19 +132,19 @@ def check_top1(matrix: SimilarityMatrix, expected: Expected, *, at_least: float 
         statistic = stats.weighted_mean(t.hits)
         value: float | None = hits / scored
         kind = "top-1 share"
-        chance, majority = float(t.guess.mean()), float(t.constant.mean(axis=0).max())
+        chance, constant_answer = float(t.guess.mean()), float(t.constant.mean(axis=0).max())
         description = f"top-1 column is the expected one for at least {at_least:.0%} of rows ({hits}/{scored})"
     else:
         statistic = stats.balanced_accuracy(t.hits, t.classes)
         value = None
         kind = "balanced accuracy"
-        chance, majority = float(t.per_class(t.guess)), float(t.per_class(t.constant).max())
+        chance, constant_answer = float(t.per_class(t.guess)), float(t.per_class(t.constant).max())
         recalls = ", ".join(f"{name} {int(t.hits[[c == name for c in t.classes]].sum())}/"
                             f"{sum(c == name for c in t.classes)}" for name in dict.fromkeys(t.classes))
         description = (f"top-1 column is the expected one, mean recall over {n_classes} classes at least "
                        f"{at_least:.0%} ({recalls}; all rows {hits}/{scored})")
     return check_statistic(kind, description, statistic, scored, at_least=at_least, pairs=pairs, error=Top1Error,
-                           unit="rows", chance=chance, majority=majority, p_value=p_value, confidence=confidence,
+                           unit="rows", chance=chance, constant_answer=constant_answer, p_value=p_value, confidence=confidence,
                            value=value)
 
 
@@ -176,7 +176,7 @@ def check_class(matrix: SimilarityMatrix, expected: Expected, column: str, *, at
                    f"specificity {int((~positive & ~predicted).sum())}/{int((~positive).sum())}")
     return check_statistic(f"{column} balanced accuracy", description, stats.one_vs_rest(positive, predicted),
                            len(t.rows), at_least=at_least, pairs=pairs, error=ClassError, unit="rows",
-                           chance=0.5, majority=0.5, confidence=confidence,
+                           chance=0.5, constant_answer=0.5, confidence=confidence,
                            p_value=stats.label_permutation_p(stats.shuffled_one_vs_rest(positive, predicted),
                                                              len(t.rows),
                                                              stats.point(stats.one_vs_rest(positive, predicted),

@@ -3,7 +3,7 @@
 The manifest lists files relative to its folder::
 
     [[item]]                       # one file = one item
-    id = "obama_1"                 # unique; becomes the item's label in matrices
+    id = "obama_1"                 # unique: the Item.id, its row / column label in matrices
     file = "obama_1.jpg"           # relative path that stays inside the folder
     labels = { person = "barack_obama", expression = "happy" }   # optional, strings
 
@@ -104,7 +104,7 @@ class Dataset:
         """The item, whole grid image or grid tile (``face16_01``) called ``key``."""
         key = _nfc(key)
         for item in self.items:
-            if item.label == key:
+            if item.id == key:
                 return item
         if key in self.grids:
             return self.grids[key].image
@@ -119,7 +119,7 @@ class Dataset:
     @property
     def ids(self) -> list[str]:
         """Item ids then grid ids, in manifest order."""
-        return [item.label for item in self.items] + list(self.grids)
+        return [item.id for item in self.items] + list(self.grids)
 
     def select(self, **labels: LabelQuery) -> list[Item]:
         """Items whose labels match every ``name=value`` (a collection of values means any of them)."""
@@ -249,7 +249,7 @@ class _Entry:
     def load_item(self, folder: Path) -> Item:
         path = self._path(folder)
         try:
-            return load_item(path, label=self.id, labels=self.labels)
+            return load_item(path, id=self.id, labels=self.labels)
         except InputError as exc:
             self._fail(str(exc))
 

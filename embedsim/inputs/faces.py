@@ -8,7 +8,7 @@ face with a margin, so that any model can be tested on faces without their backd
     from embedsim.inputs.faces import crop_faces
     m = experiment.similarity(crop_faces(faces.select(medium="photo")))
 
-A crop is labelled ``<label> (crop)`` and carries the item's labels plus
+A crop's id is ``<id> (crop)`` and carries the item's labels plus
 ``crop = "face"``; its bytes are a deterministic PNG of the source pixels (no
 resampling), so the same image gives the same crop on any machine. Crops are cached
 per process (one test run; ``-n 2`` workers each keep their own). An image with no
@@ -130,7 +130,7 @@ def crop_face(item: Item, margin: float = MARGIN) -> Item:
         raise InputError(f"crop margin {margin!r} must be between 0 and 10 (a fraction of the face's size)")
     key, value = CROP_LABEL
     return replace(item, data=_crop(item, float(margin)), mime_type="image/png",
-                   label=item.label + CROP_SUFFIX, labels={**item.labels, key: value})
+                   id=item.id + CROP_SUFFIX, labels={**item.labels, key: value})
 
 
 def crop_faces(items: Sequence[Item], margin: float = MARGIN) -> list[Item]:

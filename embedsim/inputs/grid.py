@@ -40,7 +40,7 @@ def split_grid(
 ) -> list[Item]:
     """Cut the grid image ``source`` into ``rows * cols`` tiles in reading order.
 
-    ``source`` is an image item (its label is the tile stem) or a path (its file stem
+    ``source`` is an image item (its id is the tile stem) or a path (its file stem
     is). ``labels``, if given, holds one mapping per tile in reading order, merged over
     the source item's labels. Raises :class:`InputError` for a bad grid shape, a
     wrong number of tile labels, tiles under 1 px, or a size that does not divide
@@ -66,9 +66,9 @@ def split_grid(
     for index in range(count):
         row, col = divmod(index, cols)
         box = (col * tile_w, row * tile_h, (col + 1) * tile_w, (row + 1) * tile_h)
-        name = tile_name(item.label, index + 1, count)
+        name = tile_name(item.id, index + 1, count)
         tile_labels = {**item.labels, **(labels[index] if labels is not None else {})}
-        origin = f"{item.source or item.label}#{name}"
+        origin = f"{item.source or item.id}#{name}"
         tiles.append(Item("image", encode_png(image.crop(box)), "image/png", name, tile_labels, origin))
     return tiles
 
@@ -133,7 +133,7 @@ def write_tiles(tiles: Sequence[Item], out_dir: str | Path) -> list[Path]:
 def _tile_file_name(tile: Item) -> str:
     if tile.mime_type != "image/png":
         raise InputError(f"tile {tile.describe()} is {tile.mime_type}, not PNG; write tiles made by split_grid")
-    label = tile.label
+    label = tile.id
     if not label or label in (".", "..") or any(sep in label for sep in ("/", "\\", "\0")):
         raise InputError(f"tile label {label!r} is not usable as a file name; rename the tile")
     return f"{label}.png"

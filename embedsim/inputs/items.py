@@ -1,4 +1,4 @@
-"""Input items: the bytes (or text) sent to a model, with MIME type, label and digest.
+"""Input items: the bytes (or text) sent to a model, with MIME type, id, labels and digest.
 
 A file's kind is recognised by its content (:mod:`embedsim.inputs.sniff`); images pass through
 or become deterministic PNG (:mod:`embedsim.inputs.image_bytes`). Anything else raises
@@ -13,6 +13,7 @@ import hashlib
 import math
 import os
 import stat
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -47,30 +48,37 @@ UTF8_BOM = b"\xef\xbb\xbf"
 class Item:
     """One input for an embedding model.
 
-    ``data`` holds the bytes sent to the model (UTF-8 for text). ``label`` names the
-    item in matrices and messages; ``labels`` carries metadata such as
+    ``data`` holds the bytes sent to the model (UTF-8 for text). ``id`` names the item (a
+    dataset manifest's ``id``, :attr:`Dataset.ids <embedsim.inputs.datasets.Dataset.ids>`; the
+    label of its row or column in a matrix, and in messages); ``labels`` carries metadata such as
     ``{"person": "barack_obama", "expression": "happy"}`` for grouping.
     """
 
     kind: Kind
     data: bytes = field(repr=False)
     mime_type: str
-    label: str
+    id: str
     labels: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
     source: str = field(default="", compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.label, str):
-            raise InputError(f"item label {self.label!r} ({self.source or self.kind}): give a string")
-        if not is_encodable(self.label):
-            raise InputError(f"item label {self.label!r} ({self.source or self.kind}) holds a lone surrogate "
-                             "(a broken UTF-16 pair or an undecodable file name); give a valid Unicode label")
+        if not isinstance(self.id, str):
+            raise InputError(f"item id {self.id!r} ({self.source or self.kind}): give a string")
+        if not is_encodable(self.id):
+            raise InputError(f"item id {self.id!r} ({self.source or self.kind}) holds a lone surrogate "
+                             "(a broken UTF-16 pair or an undecodable file name); give a valid Unicode id")
+
+    @property
+    def label(self) -> str:
+        """Deprecated: :attr:`id`."""
+        warnings.warn("Item.label is deprecated: use Item.id", DeprecationWarning, stacklevel=2)
+        return self.id
 
     @property
     def text(self) -> str:
         """The text of a text item."""
         if self.kind != "text":
-            raise InputError(f"item {self.label!r} is {self.kind}, not text")
+            raise InputError(f"item {self.id!r} is {self.kind}, not text")
         return self.data.decode("utf-8")
 
     @cached_property
@@ -79,12 +87,15 @@ class Item:
         return hashlib.sha256(self.data).hexdigest()
 
     def describe(self) -> str:
-        """A short human description: label plus source file when there is one."""
-        return f"{self.label!r} ({self.source})" if self.source else repr(self.label)
+        """A short human description: id plus source file when there is one."""
+        return f"{self.id!r} ({self.source})" if self.source else repr(self.id)
 
 
-def text_item(text: str, label: str | None = None, labels: Mapping[str, str] | None = None) -> Item:
-    """An item for ``text``; empty or whitespace-only text is refused."""
+def text_item(text: str, id: str | None = None, labels: Mapping[str, str] | None = None, *,  # noqa: A002
+              label: str | None = None) -> Item:
+    """An item for ``text`` (``id`` defaults to the text); empty or whitespace-only text is refused.
+    ``label=``: deprecated spelling of ``id=``."""
+    label = _deprecated_label(id, label, "text_item")
     if not isinstance(text, str) or not text.strip():
         raise InputError(
             f"text item {label or text!r} is empty or whitespace only: give it some text"
@@ -94,6 +105,16 @@ def text_item(text: str, label: str | None = None, labels: Mapping[str, str] | N
         raise InputError(f"{where} holds a lone surrogate (not valid Unicode, e.g. an argument that is not "
                          "UTF-8); give valid UTF-8 text")
     return Item("text", text.encode("utf-8"), "text/plain", label or text, dict(labels or {}))
+
+
+def _deprecated_label(id: str | None, label: str | None, what: str) -> str | None:  # noqa: A002
+    """``id``, or the deprecated ``label=`` (with a warning)."""
+    if label is None:
+        return id
+    if id is not None:
+        raise InputError(f"{what}: give id= only (label= is its deprecated spelling)")
+    warnings.warn(f"{what}(..., label=) is deprecated: write {what}(..., id=)", DeprecationWarning, stacklevel=3)
+    return label
 
 
 def is_encodable(text: str) -> bool:
@@ -110,18 +131,21 @@ def _shorten(text: str, limit: int = 40) -> str:
 
 
 def file_label(path: Path) -> str:
-    """The default label of a file: its stem, with bytes of a non-UTF-8 name shown as ``\\xNN``."""
+    """The default id of a file: its stem, with bytes of a non-UTF-8 name shown as ``\\xNN``."""
     return os.fsencode(path.stem).decode("utf-8", "backslashreplace")
 
 
 def load_item(
-    path: str | Path, label: str | None = None, labels: Mapping[str, str] | None = None
+    path: str | Path, id: str | None = None, labels: Mapping[str, str] | None = None, *,  # noqa: A002
+    label: str | None = None,
 ) -> Item:
     """Read ``path`` into an :class:`Item`, recognising its type by content.
 
-    ``label`` defaults to the file's stem. Raises :class:`InputError` naming the file
-    for a missing file, a directory, an empty, corrupt or unsupported file.
+    ``id`` defaults to the file's stem (``label=``: its deprecated spelling). Raises
+    :class:`InputError` naming the file for a missing file, a directory, an empty, corrupt or
+    unsupported file.
     """
+    label = _deprecated_label(id, label, "load_item")
     path = Path(path)
     data = read_regular_file(path)
     return item_from_bytes(data, label or file_label(path), labels, source=_printable(path))
@@ -155,11 +179,12 @@ def _printable(path: Path) -> str:
 
 def item_from_bytes(
     data: bytes,
-    label: str,
+    id: str,  # noqa: A002
     labels: Mapping[str, str] | None = None,
     source: str = "",
 ) -> Item:
     """Build an item from raw file bytes, sniffing the type from the content."""
+    label = id
     where = source or f"item {label!r}"
     if not data:
         raise InputError(f"{where}: file is empty; replace it with a real image, audio, video, PDF or text file")

@@ -42,6 +42,8 @@ from embedsim.plugin.run_hooks import BODY_RAN, EXPERIMENT, FOREIGN_RECORDING, O
 
 if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
     from embedsim.backends.base import Embedder
+    from syrupy.assertion import SnapshotAssertion
+
     from embedsim.plugin.experiments import Experiment
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -180,7 +182,7 @@ def embedder(request: pytest.FixtureRequest, embedsim_model: str, embedsim_setti
         remote = {} if spec.local else {**embedsim_settings.remote_options(), **embedsim_settings.batch_options(
             recording_location(request, embedsim_settings, embedsim_model)[0])}
         live = get_embedder(embedsim_model, embedsim_settings.dimension, **remote)
-        yield live if live.local else recording.LiveEmbedder(live, network)
+        yield live if spec.local else recording.LiveEmbedder(live, network)
         if callable(getattr(live, "close", None)):
             live.close()  # type: ignore[attr-defined]
         return
@@ -225,6 +227,8 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
     ``expect(check, matrix)`` for a custom check, ``snapshot`` and ``heatmap`` (soft: all
     are evaluated, the test fails at its end listing every broken expectation and snapshot).
     Its matrices, statistics and outcomes go into the ``--embedsim-report``."""
+    from syrupy.assertion import SnapshotAssertion
+
     from embedsim.plugin.experiments import Experiment
 
     node = request.node
@@ -245,7 +249,7 @@ def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_sett
 
 
 @pytest.fixture
-def matrix_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
+def matrix_snapshot(snapshot: SnapshotAssertion, embedsim_settings: Settings) -> SnapshotAssertion:
     """syrupy snapshot storing a SimilarityMatrix as a ``.matrix.tsv`` table, compared
     within ``--embedsim-tolerance``: ``assert matrix_snapshot == m``."""
     from embedsim.snapshot.extensions import matrix_extension
@@ -254,7 +258,7 @@ def matrix_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
 
 
 @pytest.fixture
-def heatmap_snapshot(snapshot: Any, embedsim_settings: Settings) -> Any:
+def heatmap_snapshot(snapshot: SnapshotAssertion, embedsim_settings: Settings) -> SnapshotAssertion:
     """syrupy snapshot storing a heatmap PNG (bytes or a SimilarityMatrix), compared within
     ``--embedsim-image-tolerance`` RMS: ``assert heatmap_snapshot == m``."""
     from embedsim.snapshot.extensions import heatmap_extension
@@ -274,10 +278,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
     try:
         result = yield
     except Exception as exc:
-        if exp is not None and (text := exp.failure_text()):
+        if exp is not None and (text := exp._failure_text()):
             exc.add_note(f"embedsim: besides, this test's experiment failed:\n{text}")
         raise
     pyfuncitem.stash[BODY_RAN] = True
     if exp is not None:
-        exp.finish()
+        exp._finish()
     return result

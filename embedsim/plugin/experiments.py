@@ -3,7 +3,7 @@
 :class:`Experiment` embeds with the current model and records every matrix, statistic
 and expectation outcome (:mod:`embedsim.report.records`, for the ``--embedsim-report``); it can
 snapshot matrices and heatmaps (:class:`MatrixSnapshots`). Expectations and
-snapshots are soft: the plugin calls :meth:`Experiment.finish` when the test function returns.
+snapshots are soft: the plugin calls :meth:`Experiment._finish` when the test function returns.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ import itertools
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
-
-import numpy as np
 
 from embedsim import expect
 from embedsim.expect import labels as label_groups
@@ -26,7 +25,8 @@ from embedsim.errors import EmbedsimError, InputError
 from embedsim.expect import Check, ExpectationFailed
 from embedsim.inputs.items import Item
 from embedsim.expect.labels import Groups
-from embedsim.matrix import GroupStats, SimilarityMatrix, group_stats, similarity
+from embedsim.expect.groups import GroupStats, group_stats
+from embedsim.matrix import SimilarityMatrix, similarity
 from embedsim.report.records import CheckRecord, MatrixRecord
 from embedsim.stats import DEFAULT_CONFIDENCE
 
@@ -51,8 +51,8 @@ class Experiment:
 
         def test_identity(experiment, faces):
             m = experiment.similarity(faces)                        # all pairs
-            experiment.expect_groups(m, "person", margin=0.05)       # by the items' labels
-            experiment.expect_auc(m, "person", at_least=0.9,
+            experiment.expect_groups(m, by="person", margin=0.05)    # by the items' labels
+            experiment.expect_auc(m, by="person", at_least=0.9,
                                   xfail={"pixels": "no semantics"})
             experiment.snapshot(m)                                  # matrix table + heatmap PNG
 
@@ -63,8 +63,9 @@ class Experiment:
     (strict XPASS). Each ``expect_*`` returns its :class:`~embedsim.expect.Check`;
     :meth:`expect` records a check the test computed itself the same way.
 
-    ``groups`` arguments take a label key of the items (``"person"``: each item's
-    ``labels["person"]``) or an explicit sequence of group names, one per row.
+    ``by=`` takes a label key of the items (``"person"``: each item's ``labels["person"]``)
+    in every expectation; :meth:`expect_groups`, :meth:`expect_auc` and :meth:`stats` also take
+    an explicit sequence of group names, one per row (``col_by=``: one per column).
     """
 
     def __init__(self, embedder: Embedder, test_name: str = "", nodeid: str = "",
@@ -125,47 +126,54 @@ class Experiment:
         _m, rows, cols, record = self._items[id(matrix)]
         return record, rows, cols
 
-    def groups(self, matrix: SimilarityMatrix, groups: Groups,
-               col_groups: Groups | None = None) -> tuple[list[str], list[str]]:
+    def groups(self, matrix: SimilarityMatrix, by: Groups,
+               col_by: Groups | None = None) -> tuple[list[str], list[str]]:
         """Row and column group names; a string is a label key looked up in the items."""
         _record, rows, cols = self._record(matrix)
-        return label_groups.row_and_column_groups(matrix, groups, col_groups, rows, cols)
+        return label_groups.row_and_column_groups(matrix, by, col_by, rows, cols)
 
-    def stats(self, matrix: SimilarityMatrix, groups: Groups, col_groups: Groups | None = None) -> GroupStats:
+    def stats(self, matrix: SimilarityMatrix, by: Groups, col_by: Groups | None = None) -> GroupStats:
         """Within- vs between-group statistics (means, margin, AUC), recorded for the report."""
         record, _rows, _cols = self._record(matrix)
-        row_groups, column_groups = self.groups(matrix, groups, col_groups)
+        row_groups, column_groups = self.groups(matrix, by, col_by)
         result = group_stats(matrix, row_groups, column_groups, confidence=self.confidence or DEFAULT_CONFIDENCE)
         grouping = (record.name, tuple(row_groups), tuple(column_groups))
         if grouping not in self._stats_keys:  # another grouping never overwrites these statistics
-            spec = _spec(groups) if col_groups is None else f"{_spec(groups)} x {_spec(col_groups)}"
+            spec = _spec(by) if col_by is None else f"{_spec(by)} x {_spec(col_by)}"
             self._stats_keys[grouping] = _first_free(spec, set(self._stats_keys.values()) | set(record.stats))
         record.stats[self._stats_keys[grouping]] = {k: v if isinstance(v, str) else float(v)
                                                     for k, v in asdict(result).items() if v != ""}
         return result
 
     # -- expectations -------------------------------------------------------------------
-    def expect_groups(self, matrix: SimilarityMatrix, groups: Groups, col_groups: Groups | None = None, *,
-                      margin: float = 0.0, per_row: bool = False, xfail: Mapping[str, str] | None = None,
-                      name: str | None = None, confidence: float | None = None) -> Check:
+    def expect_groups(self, matrix: SimilarityMatrix, groups: Groups | None = None, col_groups: Groups | None = None,
+                      *, by: Groups | None = None, col_by: Groups | None = None, margin: float = 0.0,
+                      per_row: bool = False, xfail: Mapping[str, str] | None = None, name: str | None = None,
+                      confidence: float | None = None) -> Check:
         """Same-group pairs more similar than different-group pairs by ``margin`` (means, or
-        every row with ``per_row=True``); see :func:`embedsim.expect.check_groups`."""
-        self.stats(matrix, groups, col_groups)
-        rows, cols = self.groups(matrix, groups, col_groups)
+        every row with ``per_row=True``); see :func:`embedsim.expect.check_groups`.
+        ``by``: a label key of the items or one group per row; ``col_by``: the columns' (default ``by``).
+        (``groups`` / ``col_groups`` given positionally: deprecated spellings of ``by`` / ``col_by``.)"""
+        by, col_by = _by(by, col_by, groups, col_groups, "expect_groups")
+        self.stats(matrix, by, col_by)
+        rows, cols = self.groups(matrix, by, col_by)
         check = expect.check_groups(matrix, rows, cols, margin=margin, per_row=per_row)
-        return self._expect(check, matrix, name, f"groups({_spec(groups)}, margin={margin:g})", xfail, confidence)
+        return self._expect(check, matrix, name, f"groups({_spec(by)}, margin={margin:g})", xfail, confidence)
 
-    def expect_auc(self, matrix: SimilarityMatrix, groups: Groups, col_groups: Groups | None = None, *,
-                   at_least: float, xfail: Mapping[str, str] | None = None, name: str | None = None,
+    def expect_auc(self, matrix: SimilarityMatrix, groups: Groups | None = None, col_groups: Groups | None = None,
+                   *, by: Groups | None = None, col_by: Groups | None = None, at_least: float,
+                   xfail: Mapping[str, str] | None = None, name: str | None = None,
                    confidence: float | None = None) -> Check:
-        """Same-group vs different-group ROC-AUC at least ``at_least``; see :func:`embedsim.expect.check_auc`."""
-        self.stats(matrix, groups, col_groups)
-        rows, cols = self.groups(matrix, groups, col_groups)
+        """Same-group vs different-group ROC-AUC at least ``at_least``; ``by`` / ``col_by`` as in
+        :meth:`expect_groups`. See :func:`embedsim.expect.check_auc`."""
+        by, col_by = _by(by, col_by, groups, col_groups, "expect_auc")
+        self.stats(matrix, by, col_by)
+        rows, cols = self.groups(matrix, by, col_by)
         check = expect.check_auc(matrix, rows, cols, at_least=at_least)
-        return self._expect(check, matrix, name, f"auc({_spec(groups)}) >= {at_least:g}", xfail, confidence)
+        return self._expect(check, matrix, name, f"auc({_spec(by)}) >= {at_least:g}", xfail, confidence)
 
     def expect_top1(self, matrix: SimilarityMatrix, expected: expect.Expected | None = None, *,
-                    by: str | None = None, at_least: float = 1.0, xfail: Mapping[str, str] | None = None,
+                    by: str | None = None, at_least: float, xfail: Mapping[str, str] | None = None,
                     name: str | None = None, measure: str = "share", confidence: float | None = None) -> Check:
         """Each row's most similar column is the expected one for at least ``at_least`` of rows.
 
@@ -252,17 +260,17 @@ class Experiment:
         """Expectations that failed, were inconclusive, or passed although declared xfail for this model."""
         return [c for c in self.checks if c.outcome in ("failed", "xpassed", "inconclusive")]
 
-    def failure_text(self) -> str:
+    def _failure_text(self) -> str:
         """Every broken expectation, then every snapshot mismatch (empty when there is none)."""
         return "\n\n".join([*(r.failure_text() for r in self.failures), *self.snapshot_mismatches])
 
-    def finish(self) -> None:
+    def _finish(self) -> None:
         """Called by the plugin when the test function returns: raise :class:`SnapshotMismatch`
         when a snapshot differs (listing the broken expectations too), :class:`ExpectationsFailed`
         for failed expectations, or xfail the test when only declared-xfail expectations failed."""
         __tracebackhide__ = True
         if self.snapshot_mismatches:
-            raise SnapshotMismatch(self.failure_text()).with_traceback(None)
+            raise SnapshotMismatch(self._failure_text()).with_traceback(None)
         if self.failures:
             only_inconclusive = all(c.outcome == "inconclusive" for c in self.failures)
             error = ExpectationsInconclusive if only_inconclusive else ExpectationsFailed
@@ -273,13 +281,7 @@ class Experiment:
 
             pytest.xfail("; ".join(f"{self.model_id}: {c.reason} [{c.name}]" for c in expected))
 
-    # -- snapshots and heatmaps ----------------------------------------------------------------
-    def heatmap(self, matrix: SimilarityMatrix, title: str | None = None) -> bytes:
-        """The heatmap PNG of ``matrix`` (see :func:`embedsim.snapshot.heatmap.render_heatmap`)."""
-        from embedsim.snapshot.heatmap import render_heatmap
-
-        return render_heatmap(matrix, title)
-
+    # -- snapshots ------------------------------------------------------------------------------
     def snapshot(self, matrix: SimilarityMatrix, *, heatmap: bool = True) -> None:
         """Compare ``matrix`` with its syrupy snapshots: the table (``.matrix.tsv``, absolute
         tolerance) and, with ``heatmap=True``, its heatmap (``.heatmap.png``, RMS tolerance).
@@ -307,7 +309,7 @@ class Experiment:
         return dict(found) if isinstance(found, Mapping) else None
 
     # -- report ---------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def _to_dict(self) -> dict[str, Any]:
         weights = self.weights()
         return {"matrices": [m.to_dict() for m in self.matrices], "checks": [asdict(c) for c in self.checks],
                 **({"weights": weights} if weights is not None else {})}
@@ -321,6 +323,20 @@ class SnapshotMismatch(AssertionError):
 
 def _spec(groups: Groups) -> str:
     return groups if isinstance(groups, str) else "groups"
+
+
+def _by(by: Groups | None, col_by: Groups | None, groups: Groups | None, col_groups: Groups | None,
+        what: str) -> tuple[Groups, Groups | None]:
+    """``by`` / ``col_by``, or the deprecated positional ``groups`` / ``col_groups`` (with a warning)."""
+    if groups is not None or col_groups is not None:
+        if by is not None or col_by is not None:
+            raise InputError(f"{what}: give the groups as by= (and col_by=), not also positionally")
+        warnings.warn(f"{what}(matrix, groups) is deprecated: write {what}(matrix, by=...) "
+                      "(and col_by= for the columns)", DeprecationWarning, stacklevel=3)
+        by, col_by = groups, col_groups
+    if by is None:
+        raise InputError(f"{what} needs by=: a label key of the items (\"person\") or one group per row")
+    return by, col_by
 
 
 def _first_free(name: str, taken: set[str]) -> str:

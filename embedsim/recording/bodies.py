@@ -65,6 +65,14 @@ def _walk(node: Any, path: str, leaf: Callable[[str, Any], Any]) -> Any:
     return leaf(path, node)
 
 
+def values_at(body: Any, paths: Sequence[str]) -> list[Any]:
+    """The values at ``paths`` (dotted key paths, as a wire's ``media_paths``) of a parsed JSON body, in order."""
+    pattern, found = _compile(tuple(paths)), []
+    if pattern is not None:
+        _walk(body, "", lambda path, value: found.append(value) if pattern.fullmatch(path) else None)
+    return found
+
+
 def _is_media(path: str, value: Any, pattern: re.Pattern[str] | None) -> bool:
     return isinstance(value, str) and pattern is not None and pattern.fullmatch(path) is not None
 

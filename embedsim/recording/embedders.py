@@ -44,8 +44,6 @@ class LiveEmbedder:
     """A remote embedder called live (``--disable-recording``): like recording, its calls are
     exempt from ``--block-network``; nothing else in the test is."""
 
-    local = False
-
     def __init__(self, inner: Embedder, network: NetworkPolicy = NetworkPolicy()) -> None:
         self.inner = inner
         self.model_id = inner.model_id
@@ -60,8 +58,6 @@ class LiveEmbedder:
 class RecordedEmbedder:
     """Wraps a remote embedder whose HTTP calls go through a cassette, turning a
     cassette miss into a :class:`CassetteMismatch` that names the changed items."""
-
-    local = False
 
     def __init__(self, inner: Embedder, path: Path, nodeid: str, recording: bool, *,
                  network: NetworkPolicy = NetworkPolicy(), options: Sequence[str] = (),

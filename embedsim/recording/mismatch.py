@@ -23,7 +23,7 @@ class CassetteMismatch(RecordingError):
 
 def item_names(items: Sequence[Item]) -> dict[str, str]:
     """``{"sha256:<hex>": "<kind> '<label>'"}`` for the media items of a request."""
-    return {f"sha256:{i.digest}": f"{i.kind} {i.label!r}" for i in items if i.kind != "text"}
+    return {f"sha256:{i.digest}": f"{i.kind} {i.id!r}" for i in items if i.kind != "text"}
 
 
 def _changed_in_place(live: list[str], recorded: list[list[str]]) -> list[tuple[str, str]]:

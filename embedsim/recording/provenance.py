@@ -5,8 +5,8 @@ path inside the folder) saying when it was recorded, with which embedsim and SDK
 API version, endpoint and output dimension, the task, and whether the embedsim
 emulator answered. Everything but the time and embedsim's version is read from the
 recorded requests and answers themselves (the SDK's user agent, the URL
-read with the backend's ``Wire.call_path``, the body), so it states what was sent, not what
-was configured. An endpoint never holds a ``user:password@``.
+read with the backend's ``Wire.call_path``, the body at its ``dimension_paths`` and
+``task_paths``), so it states what was sent, not what was configured. An endpoint never holds a ``user:password@``.
 
 Provenance follows the files it describes: each entry keeps the ``sha256`` of the cassette it
 describes, and reading or writing the file drops the entries whose cassette is gone - unless a
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from embedsim.backends.base import EMULATOR_HEADER, Wire
 from embedsim.files import atomic_write
-from embedsim.recording.bodies import json_body
+from embedsim.recording.bodies import json_body, values_at
 from embedsim.recording.wire import call_of, without_userinfo
 
 PROVENANCE_FILE = "provenance.json"
@@ -63,16 +63,19 @@ def describe(requests: list[Any], responses: list[dict[str, Any]], wires: Sequen
         embedsim_version = None
     urls = [urlsplit(without_userinfo(r.uri)) for r in requests]
     bodies = [json_body(r.body) for r in requests]
-    parts = [req for body in bodies if isinstance(body, dict) for req in body.get("requests", [body])
-             if isinstance(req, dict)]
+
+    def sent(field: str) -> Any:
+        paths = [path for wire in wires for path in getattr(wire, field)]
+        return _one_or_all(value for body in bodies for value in values_at(body, paths))
+
     return {
         "recorded_at": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
         "embedsim": embedsim_version,
         "sdk": _one_or_all(_header(r.headers, "user-agent") for r in requests),
         "api_version": _one_or_all(call_of(u.path, wires)[1] for u in urls),
         "endpoint": _one_or_all(f"{u.scheme}://{u.netloc}" for u in urls),
-        "dimension": _one_or_all(p.get("outputDimensionality") or p.get("output_dimensionality") for p in parts),
-        "task": _one_or_all(p.get("taskType") or p.get("task_type") for p in parts),
+        "dimension": sent("dimension_paths"),
+        "task": sent("task_paths"),
         "emulator": any(answered_by_emulator(r) for r in responses),
         "interactions": len(requests),
     }

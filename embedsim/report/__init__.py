@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 def write_fragment(report_dir: Path, entry: dict[str, Any], experiment: Experiment | None) -> Path:
     """Write one test's result (``entry``: nodeid, module, test, model, outcome, reason, ...)
     with its experiment's matrices and checks into ``report_dir``, atomically."""
-    entry = {"matrices": [], "checks": [], **entry, **(experiment.to_dict() if experiment else {})}
+    entry = {"matrices": [], "checks": [], **entry, **(experiment._to_dict() if experiment else {})}
     if entry["outcome"] == "xfailed":  # a test-level xfail (marker) covers its failed expectations
         for check in entry["checks"]:
             if check["outcome"] == "failed":

@@ -19,7 +19,7 @@ BADGES = {"passed": "pass", "failed": "FAIL", "inconclusive": "inconclusive", "x
 INTRO = ("Each section is one test: an experiment run once per model. For each model: the heatmap of its "
          "cosine-similarity matrix (one colour scale per test, shared by all models), the outcome of each "
          "expectation (statistic with its confidence interval against the threshold, n, and for shares the "
-         "chance and majority-guess levels), and the within- vs between-group statistics.")
+         "chance and constant-answer levels), and the within- vs between-group statistics.")
 
 #: ``(module, test)`` and the test's entry per model, in collection order.
 Tests = list[tuple[tuple[str, str], dict[str, Entry]]]
@@ -95,7 +95,7 @@ def evidence(c: dict[str, Any]) -> str:
     if c.get("ci_low") is not None:
         parts.append(f"{c['confidence']:.0%} CI {span(c['ci_low'], c['ci_high'], 3, '..')}"
                      f"{' (required)' if c.get('confidence_required') else ''}, {c['n_items']} items")
-    parts += [f"{label} {c[key]:.3f}" for key, label in (("chance", "chance"), ("majority", "constant answer"),
+    parts += [f"{label} {c[key]:.3f}" for key, label in (("chance", "chance"), ("constant_answer", "constant answer"),
                                                          ("p_value", "permutation p")) if c.get(key) is not None]
     return f" [{'; '.join(parts)}]" if parts else ""
 

@@ -40,7 +40,7 @@ class CheckRecord:
     confidence_required: bool = False
     n_items: int | None = None
     chance: float | None = None
-    majority: float | None = None
+    constant_answer: float | None = None
     p_value: float | None = None
 
     @classmethod
@@ -49,7 +49,7 @@ class CheckRecord:
         return cls(name, matrix, check.kind, check.description, outcome, float(check.statistic),
                    float(check.threshold), check.n, check.unit, check.message, reason, where, check.ci_low,
                    check.ci_high, check.confidence, check.confidence_required, check.n_items, check.chance,
-                   check.majority, check.p_value)
+                   check.constant_answer, check.p_value)
 
     def failure_text(self) -> str:
         head = f"[{self.name}] at {self.where}" if self.where else f"[{self.name}]"

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from embedsim.inputs.items import Item
 from embedsim.testing.emulator import ApiError, Emulator, serve
 
 MAX_INPUTS = 96
@@ -29,10 +30,10 @@ class CohereEmulator(Emulator):
     VENDOR = "cohere"
     ROUTE = r"/v2/embed"
 
-    def error_body(self, code: int, message: str) -> dict[str, Any]:
-        return {"id": "emulator", "message": message}
+    def error_body(self, error: ApiError) -> dict[str, Any]:
+        return {"id": "emulator", "message": error.message}
 
-    def embed(self, body: dict[str, Any]) -> list[np.ndarray]:
+    def embed(self, body: dict[str, Any], route: dict[str, str]) -> list[np.ndarray]:
         model = body.get("model")
         if not isinstance(model, str) or not model.startswith("embed-"):
             raise ApiError(404, f"model '{model}' not found, make sure the correct model ID was used")
@@ -53,27 +54,18 @@ class CohereEmulator(Emulator):
             raise ApiError(400, "invalid request: inputs must be a non-empty list")
         if len(inputs) > MAX_INPUTS:
             raise ApiError(400, f"invalid request: inputs must have at most {MAX_INPUTS} elements, got {len(inputs)}")
-        vectors = []
-        for i, entry in enumerate(inputs):
-            content = entry.get("content") if isinstance(entry, dict) else None
-            if not isinstance(content, list) or not content:
-                raise ApiError(400, f"invalid request: inputs[{i}].content must be a non-empty list")
-            parts = []
-            for j, part in enumerate(content):
-                where = f"inputs[{i}].content[{j}]"
-                kind = part.get("type") if isinstance(part, dict) else None
-                if kind == "text":
-                    item = self.text(part.get("text"), where)
-                elif kind == "image_url":
-                    url = part.get("image_url")
-                    item = self.image(url.get("url") if isinstance(url, dict) else url, where)
-                else:
-                    raise ApiError(400, f"invalid request: {where}.type {kind!r} is not supported")
-                parts.append(self.vector(item, dimension))
-            vectors.append(np.mean(parts, axis=0))
-        return vectors
+        return self.mean_per_input(inputs, dimension, self._part)
 
-    def render(self, body: dict[str, Any], vectors: list[Any]) -> dict[str, Any]:
+    def _part(self, part: Any, where: str) -> Item:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text":
+            return self.text(part.get("text"), where)
+        if kind == "image_url":
+            url = part.get("image_url")
+            return self.image(url.get("url") if isinstance(url, dict) else url, where)
+        raise ApiError(400, f"invalid request: {where}.type {kind!r} is not supported")
+
+    def render(self, body: dict[str, Any], vectors: list[Any], route: dict[str, str]) -> dict[str, Any]:
         return {"id": "emulator", "embeddings": {"float": vectors}, "texts": [],
                 "meta": {"api_version": {"version": "2"}, "billed_units": {"input_tokens": 0}}}
 

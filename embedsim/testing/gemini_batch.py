@@ -28,9 +28,10 @@ import re
 import threading
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from embedsim.testing.gemini import _NO_KEY, ApiError, EmulatorRequest, GeminiEmulator
+from embedsim.testing.emulator import Answer, ApiError, EmulatorRequest, float32_decimals
+from embedsim.testing.gemini import GeminiEmulator
 
 _CREATE = re.compile(r"^/(v1|v1beta)/models/([^/:]+):asyncBatchEmbedContent$")
 _GET = re.compile(r"^/(v1|v1beta)/batches/([^/:]+)$")
@@ -83,24 +84,19 @@ class GeminiBatchEmulator(GeminiEmulator):
                 return kind, found
         return "", None
 
-    def _answer(self, request: EmulatorRequest, raw: bytes) -> tuple[int, bytes]:
+    def _answer(self, request: EmulatorRequest, raw: bytes) -> Answer:
         kind, match = self._batch_route(request.path)
         if match is None:
             return super()._answer(request, raw)
-        expected = "POST" if kind == "create" else "GET"
-        if request.method != expected:
+        if request.method != ("POST" if kind == "create" else "GET"):
             raise ApiError(404, f"Method not found: {request.method} {urlsplit(request.path).path}")
-        url = urlsplit(request.path)
-        key = request.headers.get("x-goog-api-key") or parse_qs(url.query).get("key", [""])[0]
-        if not key:
-            raise ApiError(403, _NO_KEY)
-        if self.api_key is not None and key != self.api_key:
-            raise ApiError(400, "API key not valid. Please pass a valid API key.")
-        fault = self._next_fault()
-        if fault is not None and fault.kind[0].isdigit():
-            raise ApiError(int(fault.kind), fault.params.get("message"))
+        self.authenticate(request)
+        fault = self._next_fault()  # an HTTP status fault applies to batch calls too
+        if fault is not None and fault.kind[:1].isdigit():
+            code = int(fault.kind)
+            raise ApiError(code, str(fault.params.get("message") or self.MESSAGES.get(code, "Error.")))
         job = self._create(match.group(2), request.body) if kind == "create" else self._poll(match.group(2))
-        return 200, json.dumps(job).encode()
+        return Answer(200, json.dumps(job).encode())
 
     def _create(self, model: str, body: Any) -> dict[str, Any]:
         batch = body.get("batch") if isinstance(body, dict) else None
@@ -111,7 +107,8 @@ class GeminiBatchEmulator(GeminiEmulator):
         for i, entry in enumerate(requests):
             request = entry.get("request") if isinstance(entry, dict) else None
             where = f"EmbedContentBatch.input_config.requests.requests[{i}].request"
-            answers.append({"response": {"embedding": self._one(model, request, where, check_model=False)}})
+            vector = self._one(model, request, where, check_model=False)
+            answers.append({"response": {"embedding": {"values": float32_decimals(vector)}}})
         with self._jobs_lock:
             self._created += 1
             name = f"batches/emulated-{self._created}"

@@ -29,10 +29,10 @@ class JinaEmulator(Emulator):
     PREFIX = "/v1"
     ROUTE = r"/embeddings"
 
-    def error_body(self, code: int, message: str) -> dict[str, Any]:
-        return {"detail": message}
+    def error_body(self, error: ApiError) -> dict[str, Any]:
+        return {"detail": error.message}
 
-    def embed(self, body: dict[str, Any]) -> list[np.ndarray]:
+    def embed(self, body: dict[str, Any], route: dict[str, str]) -> list[np.ndarray]:
         model = body.get("model")
         if model not in DIMENSIONS:
             raise ApiError(422, f"Model {model!r} is not supported; use one of {sorted(DIMENSIONS)}")
@@ -64,7 +64,7 @@ class JinaEmulator(Emulator):
             vectors.append(self.vector(item, dimension))
         return vectors
 
-    def render(self, body: dict[str, Any], vectors: list[Any]) -> dict[str, Any]:
+    def render(self, body: dict[str, Any], vectors: list[Any], route: dict[str, str]) -> dict[str, Any]:
         return {"model": body.get("model"), "object": "list",
                 "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
                 "usage": {"total_tokens": 0, "prompt_tokens": 0}}

@@ -29,14 +29,14 @@ class OpenAIEmulator(Emulator):
     PREFIX = "/v1"
     ROUTE = r"/embeddings"
 
-    def error_body(self, code: int, message: str) -> dict[str, Any]:
-        kind = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(code, "invalid_request_error")
-        return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+    def error_body(self, error: ApiError) -> dict[str, Any]:
+        kind = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(error.code, "invalid_request_error")
+        return {"error": {"message": error.message, "type": kind, "param": None, "code": None}}
 
     def wants_base64(self, body: dict[str, Any]) -> bool:
         return body.get("encoding_format") == "base64"
 
-    def embed(self, body: dict[str, Any]) -> list[np.ndarray]:
+    def embed(self, body: dict[str, Any], route: dict[str, str]) -> list[np.ndarray]:
         model = body.get("model")
         if model not in MAX_DIMENSIONS:
             raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.")
@@ -54,7 +54,7 @@ class OpenAIEmulator(Emulator):
             raise ApiError(400, f"dimensions must be between 1 and {MAX_DIMENSIONS[model]} for {model}, got {size}")
         return [self.vector(self.text(t, f"input[{i}]"), dimension) for i, t in enumerate(texts)]
 
-    def render(self, body: dict[str, Any], vectors: list[Any]) -> dict[str, Any]:
+    def render(self, body: dict[str, Any], vectors: list[Any], route: dict[str, str]) -> dict[str, Any]:
         return {"object": "list", "model": body.get("model"),
                 "data": [{"object": "embedding", "embedding": v, "index": i} for i, v in enumerate(vectors)],
                 "usage": {"prompt_tokens": 0, "total_tokens": 0}}

@@ -18,18 +18,15 @@ Point google-genai at it with ``GOOGLE_VERTEX_BASE_URL``. Command line:
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-import re
 import time
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from embedsim.testing.gemini import ApiError, EmulatorRequest, GeminiEmulator
+from embedsim.testing.emulator import Answer, ApiError, EmulatorRequest, serve
+from embedsim.testing.gemini import GeminiEmulator
 
-_ROUTE = re.compile(r"^/(v1|v1beta1)/(?:projects/([^/]+)/locations/([^/]+)/)?publishers/google/models/([^/:]+)"
-                    r":(batchEmbedContents|embedContent)$")
 EXPIRED = ("Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other "
            "valid authentication credential.")
 
@@ -37,80 +34,46 @@ EXPIRED = ("Request had invalid authentication credentials. Expected OAuth 2 acc
 class VertexEmulator(GeminiEmulator):
     """The Gemini emulator speaking Vertex AI's paths and credentials (a test tool)."""
 
+    VENDOR = "vertex"
+    OWNER = "Google"
+    ROUTE = (r"/(?P<version>v1|v1beta1)/(?:projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/)?"
+             r"publishers/google/models/(?P<model>[^/:]+):(?P<method>batchEmbedContents|embedContent)")
+    NAMED_FAULTS: ClassVar[dict[str, tuple[int, str, str]]] = {"expired": (401, EXPIRED, "")}
+    BATCH_NAMES_MODEL = False
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tokens_issued: list[str] = []
         self._serial = itertools.count(1)
-
-    def inject(self, fault: str, times: int | None = 1, **params: Any) -> None:
-        if fault == "expired":
-            fault, params = "401", {**params, "message": EXPIRED}
-        super().inject(fault, times, **params)
 
     @property
     def token_uri(self) -> str:
         """The OAuth token endpoint (a service-account JSON's ``token_uri``)."""
         return f"{self.base_url}/token"
 
-    @property
-    def embed_calls(self) -> list[EmulatorRequest]:
-        with self._lock:
-            return [r for r in self.requests if _ROUTE.match(urlsplit(r.path).path)]
+    def authenticate(self, request: EmulatorRequest) -> None:
+        """An OAuth bearer token, or an express-mode key (required when the path names no project)."""
+        route = self._route(request.path)
+        bearer = request.headers.get("authorization", "")
+        key = request.headers.get("x-goog-api-key", "")
+        if route and route["project"] is None and not key:
+            raise ApiError(401, "API keys are required for express mode (no project in the path)")
+        if not bearer.startswith("Bearer ") and not key:
+            raise ApiError(401, EXPIRED)
 
-    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, bytes]:
-        if urlsplit(target).path == "/token" and method == "POST":
+    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Answer:
+        if urlsplit(target).path == f"{self.path_prefix}/token" and method == "POST":
             token = f"ya29.emulator-{next(self._serial):04d}-{'x' * 24}"
             with self._lock:
                 self.tokens_issued.append(token)
                 self.requests.append(EmulatorRequest(method, target, headers, None, time.monotonic()))
-            return 200, json.dumps({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}).encode()
+            return Answer(200, json.dumps({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}).encode())
         return super().handle(method, target, headers, raw)
-
-    def _answer(self, request: EmulatorRequest, raw: bytes) -> tuple[int, bytes]:
-        url = urlsplit(request.path)
-        match = _ROUTE.match(url.path)
-        if match is None or request.method != "POST":
-            raise ApiError(404, f"Method not found: {request.method} {url.path}")
-        _version, project, location, model, method = match.groups()
-        bearer = request.headers.get("authorization", "")
-        key = request.headers.get("x-goog-api-key", "")
-        if project is None and not key:
-            raise ApiError(401, "API keys are required for express mode (no project in the path)")
-        if project is not None and not bearer.startswith("Bearer ") and not key:
-            raise ApiError(401, EXPIRED)
-        fault = self._next_fault()
-        if fault is not None and fault.kind[0].isdigit():
-            raise ApiError(int(fault.kind), fault.params.get("message"))
-        if fault is not None and fault.kind == "delay":
-            time.sleep(float(fault.params.get("seconds", 1.0)))
-        if not isinstance(request.body, dict):
-            raise ApiError(400, f"Invalid JSON payload received. {raw[:40]!r}")
-        if method == "batchEmbedContents":
-            requests = request.body.get("requests")
-            if not isinstance(requests, list) or not requests:
-                raise ApiError(400, "* BatchEmbedContentsRequest.requests: at least one request is required\n")
-            answer: dict[str, Any] = {"embeddings": [
-                self._one(model, r, f"requests[{i}]", check_model=False) for i, r in enumerate(requests)]}
-        else:
-            answer = {"embedding": self._one(model, request.body, "EmbedContentRequest", check_model=False)}
-        return 200, self._apply_fault(fault, answer)
 
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m embedsim.testing.vertex``: serve until Ctrl-C."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8767)
-    args = parser.parse_args(argv)
-    try:
-        with VertexEmulator(args.host, args.port) as emulator:
-            print(f"Vertex AI embedding emulator (a test tool; vectors are NOT Google's) at {emulator.base_url}",
-                  flush=True)
-            print(f"  export GOOGLE_VERTEX_BASE_URL={emulator.base_url}", flush=True)
-            while True:
-                time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+    serve(VertexEmulator(), "GOOGLE_VERTEX_BASE_URL", argv, port=8767)
 
 
 if __name__ == "__main__":

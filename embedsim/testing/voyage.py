@@ -6,7 +6,7 @@
 vector per input (the mean of its segments), ``text`` and ``image_base64`` (data URI) segments,
 at most 1,000 inputs, ``input_type`` ``None`` / ``query`` / ``document``, ``output_dimension`` 256,
 512, 1024 or 2048 for ``voyage-multimodal-3.5`` and 1024 only for ``voyage-multimodal-3``; vectors
-as base64 float32 when ``encoding_format`` is ``base64``. Errors as ``{"detail": message}`` with
+as base64 float32 when ``encoding_format`` is ``base64``. Errors as ``{"detail": error.message}`` with
 the SDK's statuses (400, 401, 422, 429, 5xx).
 
 ``python -m embedsim.testing.voyage --port 8766`` serves until Ctrl-C.
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from embedsim.inputs.items import Item
 from embedsim.testing.emulator import ApiError, Emulator, serve
 
 MAX_INPUTS = 1000
@@ -31,13 +32,13 @@ class VoyageEmulator(Emulator):
     PREFIX = "/v1"
     ROUTE = r"/multimodalembeddings"
 
-    def error_body(self, code: int, message: str) -> dict[str, Any]:
-        return {"detail": message}
+    def error_body(self, error: ApiError) -> dict[str, Any]:
+        return {"detail": error.message}
 
     def wants_base64(self, body: dict[str, Any]) -> bool:
         return body.get("encoding_format") == "base64"
 
-    def embed(self, body: dict[str, Any]) -> list[np.ndarray]:
+    def embed(self, body: dict[str, Any], route: dict[str, str]) -> list[np.ndarray]:
         model = body.get("model")
         if model not in DIMENSIONS:
             raise ApiError(400, f"Model {model} is not supported. Supported models are {sorted(DIMENSIONS)}.")
@@ -53,26 +54,17 @@ class VoyageEmulator(Emulator):
         if dimension not in DIMENSIONS[model]:
             raise ApiError(400, f"output_dimension {size} is not supported for {model}; supported values are "
                                 f"{list(DIMENSIONS[model])}")
-        vectors = []
-        for i, entry in enumerate(inputs):
-            content = entry.get("content") if isinstance(entry, dict) else None
-            if not isinstance(content, list) or not content:
-                raise ApiError(422, f"inputs[{i}].content must be a non-empty list")
-            parts = []
-            for j, segment in enumerate(content):
-                where = f"inputs[{i}].content[{j}]"
-                kind = segment.get("type") if isinstance(segment, dict) else None
-                if kind == "text":
-                    item = self.text(segment.get("text"), where)
-                elif kind == "image_base64":
-                    item = self.image(segment.get("image_base64"), where)
-                else:
-                    raise ApiError(422, f"{where}.type {kind!r} is not supported by this emulator")
-                parts.append(self.vector(item, dimension))
-            vectors.append(np.mean(parts, axis=0))
-        return vectors
+        return self.mean_per_input(inputs, dimension, self._segment, status=422)
 
-    def render(self, body: dict[str, Any], vectors: list[Any]) -> dict[str, Any]:
+    def _segment(self, segment: Any, where: str) -> Item:
+        kind = segment.get("type") if isinstance(segment, dict) else None
+        if kind == "text":
+            return self.text(segment.get("text"), where)
+        if kind == "image_base64":
+            return self.image(segment.get("image_base64"), where)
+        raise ApiError(422, f"{where}.type {kind!r} is not supported by this emulator")
+
+    def render(self, body: dict[str, Any], vectors: list[Any], route: dict[str, str]) -> dict[str, Any]:
         return {"object": "list", "model": body.get("model"),
                 "data": [{"object": "embedding", "embedding": v, "index": i} for i, v in enumerate(vectors)],
                 "usage": {"text_tokens": 0, "image_pixels": 0, "video_pixels": 0, "total_tokens": 0}}

@@ -57,7 +57,7 @@ Pair = tuple[list[Item], list[Item] | None]
 def words(language: str) -> list[Item]:
     """The three emotion words of ``language`` (``japanese`` / ``english``) as text items
     labelled with their ``expression`` and ``language``."""
-    return [text_item(word, label=word, labels={"expression": expression, "language": language})
+    return [text_item(word, id=word, labels={"expression": expression, "language": language})
             for word, expression in LANGUAGES[language]]
 
 
@@ -80,7 +80,7 @@ def with_expression(items: Sequence[Item]) -> list[Item]:
     """The items relabelled ``<id> (<expression>)`` - ``face16_09 (happy)`` - so that matrices,
     heatmaps and failure messages show what each face is expected to match. Only the label
     changes: the bytes sent to a model (and so the cassettes) stay the same."""
-    return [replace(i, label=f"{i.label} ({i.labels['expression']})") if "expression" in i.labels else i
+    return [replace(i, id=f"{i.id} ({i.labels['expression']})") if "expression" in i.labels else i
             for i in items]
 
 

@@ -92,7 +92,7 @@ def emotion_expectations(experiment: Experiment, m: SimilarityMatrix, language: 
                          balanced: float, happy: float, xfail_top1=None, xfail_happy=None) -> None:
     """The two top-1 expectations (balanced accuracies) and the statistics by expression of an
     images x words matrix."""
-    experiment.stats(m, "expression")
+    experiment.stats(m, by="expression")
     experiment.expect_top1(m, by="expression", measure="balanced", at_least=balanced, xfail=xfail_top1,
                            name=f"top-1 word is the image's expression: balanced accuracy >= {balanced:.0%}")
     word = happy_word(language)
@@ -157,7 +157,7 @@ def test_one_person_english(experiment: Experiment, faces) -> None:
     m = experiment.similarity(rows, cols)
     emotion_expectations(experiment, m, "english", balanced=ONE_PERSON_BALANCED, happy=ONE_PERSON_HAPPY,
                          xfail_top1={"pixels": NO_ALIGNMENT}, xfail_happy={"pixels": NO_ALIGNMENT})
-    experiment.expect_auc(m, "expression", at_least=ONE_PERSON_AUC, xfail={"pixels": NO_ALIGNMENT},
+    experiment.expect_auc(m, by="expression", at_least=ONE_PERSON_AUC, xfail={"pixels": NO_ALIGNMENT},
                           name=f"matching (tile, word) pairs above non-matching: AUC >= {ONE_PERSON_AUC:g}")
     experiment.snapshot(m)
 
@@ -200,8 +200,8 @@ def language_scores(m: SimilarityMatrix, rows, language: str) -> tuple[dict[str,
             continue
         scores = m.values[i, columns].astype(np.float64)
         right = list(words).index(expression)
-        margins[item.label] = float(scores[right] - np.delete(scores, right).mean())
-        top1[item.label] = bool(scores[right] > np.delete(scores, right).max())
+        margins[item.id] = float(scores[right] - np.delete(scores, right).mean())
+        top1[item.id] = bool(scores[right] > np.delete(scores, right).max())
     return margins, top1
 
 
@@ -231,12 +231,12 @@ def english_vs_japanese(m: SimilarityMatrix, rows, gain: float) -> tuple[Check, 
         f"English labels closer to the right word than Japanese: mean label margin "
         f"{np.mean(list(en_margin.values())):+.4f} (English) vs {np.mean(list(ja_margin.values())):+.4f} "
         f"(Japanese) over {n} labelled images", weighted_mean(margin_gains), n, at_least=gain,
-        pairs=sorted(margin_pairs, key=lambda p: p.value), unit="images", chance=0.0, majority=0.0,
+        pairs=sorted(margin_pairs, key=lambda p: p.value), unit="images", chance=0.0, constant_answer=0.0,
         value=margin_gain, strict=True)
     top_check = check_statistic(
         "English - Japanese top-1 share",
         f"English top-1 share {share_en:.0%} above Japanese {share_ja:.0%} over {n} labelled images",
-        weighted_mean(top_gains), n, at_least=gain, pairs=top_pairs, unit="images", chance=0.0, majority=0.0,
+        weighted_mean(top_gains), n, at_least=gain, pairs=top_pairs, unit="images", chance=0.0, constant_answer=0.0,
         value=share_en - share_ja, strict=True)
     return margin_check, top_check
 
@@ -256,7 +256,7 @@ def test_english_beats_japanese(experiment: Experiment, faces, images: str) -> N
     """
     rows, cols = both_languages(faces, images)
     m = experiment.similarity(rows, cols)
-    experiment.stats(m, "expression")
+    experiment.stats(m, by="expression")
     margin_check, top_check = english_vs_japanese(m, rows, ENGLISH_GAIN)
     experiment.expect(margin_check, m, name="English label margin > Japanese", xfail=PIXELS_XFAIL_MARGIN.get(images))
     experiment.expect(top_check, m, name="English top-1 share > Japanese", xfail=PIXELS_XFAIL_TOP1.get(images))

@@ -34,9 +34,19 @@ WIRE = Wire(
     credential_headers=("authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256",
                         "amz-sdk-invocation-id", "amz-sdk-request"),
     credential_params=("X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token"),
+    # as botocore's DEBUG logs write them: a session token, a bearer token, a SigV4 signature and
+    # the access key id (``Credential=AKIA.../<date>/<region>/bedrock/aws4_request``)
+    credential_patterns=(r"(?i)x-amz-security-token['\"]?\s*[:=]\s*b?['\"]?(?P<secret>[^'\"\s,}]{8,})",
+                         r"(?i)authorization['\"]?\s*[:=]\s*b?['\"]?bearer\s+(?P<secret>[^'\"\s,}]{8,})",
+                         r"(?i)signature=(?P<secret>[0-9a-f]{64})",
+                         r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
     media_paths=("inputImage", "singleEmbeddingParams.image.source.bytes",
                  "singleEmbeddingParams.audio.source.bytes", "singleEmbeddingParams.video.source.bytes",
                  "inputs[].content[].image_url", "images[]"),
+    # Titan, Nova, Cohere on Bedrock
+    dimension_paths=("embeddingConfig.outputEmbeddingLength", "singleEmbeddingParams.embeddingDimension",
+                     "output_dimension"),
+    task_paths=("singleEmbeddingParams.embeddingPurpose", "input_type"),
     # the model and the method; the region (in the host) and a gateway's prefix are not compared
     call_path=r"/model/(?P<call>[^/]+/invoke)$",
     # boto3's chain fetching credentials while a call is recorded: STS (assume role, web identity),

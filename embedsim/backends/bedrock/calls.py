@@ -2,9 +2,10 @@
 misses not retried, and the :class:`~embedsim.errors.BackendError` a failure becomes.
 
 * **No credential in logs.** botocore logs, at DEBUG, each request with its headers (a session
-  token, a bearer token) and each canonical request (``x-amz-security-token:...``).
-  :class:`RedactingFilter` on botocore's, boto3's, urllib3's and vcrpy's loggers rewrites such a
-  record; the environment's secrets (``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``,
+  token, a bearer token, the access key id in SigV4's ``Credential=``) and each canonical request
+  (``x-amz-security-token:...``). :mod:`embedsim.backends.redaction`'s filter on botocore's, boto3's,
+  urllib3's and vcrpy's loggers rewrites such a record while calls run (:func:`redacting_logs`,
+  with :data:`WIRE`'s ``credential_patterns``); the environment's secrets (``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``,
   ``AWS_BEARER_TOKEN_BEDROCK``) are redacted wherever they appear.
 * **No credential in errors.** A failure is described in a new exception raised outside botocore's
   ``except`` block, so no chained exception keeps the request (and its headers).
@@ -14,26 +15,20 @@ misses not retried, and the :class:`~embedsim.errors.BackendError` a failure bec
 
 from __future__ import annotations
 
-import logging
 import os
-import re
+from contextlib import AbstractContextManager
 from typing import Any
 
-from embedsim.backends.bedrock import BedrockAPIError
+from embedsim.backends import redaction
+from embedsim.backends.attempts import labels
+from embedsim.backends.bedrock import WIRE, BedrockAPIError
 from embedsim.errors import BackendError
 from embedsim.inputs.items import Item
 
-LOGGERS = ("botocore", "boto3", "urllib3", "vcr", "s3transfer")
+#: botocore's and boto3's loggers (botocore logs each request's headers at DEBUG); the HTTP
+#: clients' and vcrpy's are always redacted.
+LOGGERS = ("botocore", "boto3", "s3transfer")
 SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_BEARER_TOKEN_BEDROCK")
-REDACTED = "[redacted]"
-MIN_SECRET = 8
-_PATTERNS = (
-    re.compile(r"(?i)(x-amz-security-token['\"]?\s*[:=]\s*b?['\"]?)([^'\"\s,}]{8,})"),
-    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*b?['\"]?bearer\s+)([^'\"\s,}]{8,})"),
-    re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/=-]{16,})"),
-    re.compile(r"(?i)(signature=)([0-9a-f]{64})"),
-)
-_SECRETS: set[str] = set()
 #: Errors that say the credentials are missing, expired or not accepted.
 CREDENTIAL_ERRORS = ("ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException", "InvalidSignatureException",
                      "IncompleteSignature", "MissingAuthenticationTokenException", "InvalidClientTokenId",
@@ -41,46 +36,19 @@ CREDENTIAL_ERRORS = ("ExpiredTokenException", "ExpiredToken", "UnrecognizedClien
 THROTTLING = ("ThrottlingException", "TooManyRequestsException", "ServiceQuotaExceededException", "Throttling")
 
 
+def protect(*secrets: str | None) -> None:
+    """Remember ``secrets`` and the environment's AWS secrets for redaction."""
+    redaction.protect(*secrets, *(os.environ.get(name) for name in SECRET_ENV), patterns=WIRE.credential_patterns)
+
+
 def redact(text: str) -> str:
     """``text`` without any secret this process knows and without SigV4 / bearer credential values."""
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
-    return text
+    return redaction.redact(text, WIRE.credential_patterns)
 
 
-class RedactingFilter(logging.Filter):
-    """Rewrites a log record whose message carries a credential (see :func:`redact`)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is logging's business
-            return True
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        if record.exc_info and record.exc_info[1] is not None:
-            if redact(str(record.exc_info[1])) != str(record.exc_info[1]):
-                record.exc_info, record.exc_text = None, None
-        return True
-
-
-_FILTER = RedactingFilter()
-
-
-def protect(*secrets: str | None) -> None:
-    """Remember ``secrets`` (and the environment's AWS secrets) for redaction and put the filter on
-    the SDK's loggers and their existing children."""
-    for secret in (*secrets, *(os.environ.get(name) for name in SECRET_ENV)):
-        if secret and len(secret.strip()) >= MIN_SECRET:
-            _SECRETS.add(secret.strip())
-    existing = [name for name in list(logging.root.manager.loggerDict) if name.startswith(LOGGERS)]
-    for name in {*LOGGERS, *existing}:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+def redacting_logs() -> AbstractContextManager[None]:
+    """botocore's, boto3's, the HTTP clients' and vcrpy's loggers redact credentials while inside."""
+    return redaction.redacting_logs(LOGGERS, WIRE.credential_patterns)
 
 
 def no_retry_on_cassette_miss(caught_exception: BaseException | None = None, **_: Any) -> None:
@@ -92,11 +60,6 @@ def no_retry_on_cassette_miss(caught_exception: BaseException | None = None, **_
 
         if isinstance(inner, CannotOverwriteExistingCassetteException):
             raise inner.with_traceback(None)
-
-
-def labels(batch: list[Item], limit: int = 8) -> str:
-    shown = ", ".join(repr(i.label) for i in batch[:limit])
-    return shown + (f" and {len(batch) - limit} more" if len(batch) > limit else "")
 
 
 def describe_failure(exc: BaseException, batch: list[Item], *, model_id: str, number: int, total_calls: int,
@@ -130,7 +93,7 @@ def describe_failure(exc: BaseException, batch: list[Item], *, model_id: str, nu
         else:
             gave_up = f"; gave up after {tried}" if attempts > 1 else ""
             text = f"{model_id}: HTTP {status} {code}: {message} ({where}{gave_up}; {progress})"
-        return BedrockAPIError(redact(text), code, status, done, [i.label for i in batch])
+        return BedrockAPIError(redact(text), code, status, done, [i.id for i in batch])
     missing = tuple(getattr(bx, name) for name in ("NoCredentialsError", "PartialCredentialsError",
                                                   "CredentialRetrievalError", "TokenRetrievalError", "SSOError")
                     if hasattr(bx, name))

@@ -11,7 +11,7 @@
   ``AWS_PROFILE``, ``AWS_REGION``, roles ...). ``api_key`` is a Bedrock API key (the bearer
   token ``AWS_BEARER_TOKEN_BEDROCK`` holds): with it, calls carry ``Authorization: Bearer`` and
   boto3's chain is not consulted (a replay passes a placeholder, so it needs no AWS set-up at all).
-* **Endpoint**: ``endpoint_url``, else botocore's own ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` /
+* **Endpoint**: ``base_url`` (boto3's ``endpoint_url``), else botocore's own ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` /
   ``AWS_ENDPOINT_URL``, else ``https://bedrock-runtime.<region>.amazonaws.com``.
 """
 
@@ -47,24 +47,22 @@ def _import_boto3() -> Any:
 class BedrockEmbedder:
     """Titan, Nova and Cohere v4 embedding models on Amazon Bedrock; see the module docstring."""
 
-    local = False
-
     def __init__(
         self,
         model_id: str,
         dimension: int | None = None,
         *,
         api_key: str | None = None,
-        region: str | None = None,
-        profile: str | None = None,
-        endpoint_url: str | None = None,
-        attempts: int = 5,
-        retry_mode: str = "standard",
+        base_url: str | None = None,
+        api_version: str | None = None,  # noqa: ARG002 - Bedrock has no API version in its URL
         timeout: float | None = WIRE.default_timeout,
-        max_concurrency: int = 4,
+        attempts: int = 5,
         task: str | None = None,
         progress: ProgressOption = None,
-        api_version: str | None = None,  # noqa: ARG002 - Bedrock has no API version in its URL
+        max_concurrency: int = 4,
+        region: str | None = None,
+        profile: str | None = None,
+        retry_mode: str = "standard",
     ) -> None:
         self.spec: BedrockSpec = spec_of(model_id)
         dimension = self.spec.default_dimension if dimension is None else dimension
@@ -103,7 +101,8 @@ class BedrockEmbedder:
                 session = boto3.session.Session(profile_name=profile, region_name=region)
                 unused = {}
             #: The boto3 client, kept for the embedder's lifetime.
-            self.client = session.client("bedrock-runtime", config=config, endpoint_url=endpoint_url, **unused)
+            with bedrock_calls.redacting_logs():
+                self.client = session.client("bedrock-runtime", config=config, endpoint_url=base_url, **unused)
         except BotoCoreError as exc:
             failure = BackendError(bedrock_calls.redact(
                 f"{model_id}: cannot create the boto3 bedrock-runtime client ({type(exc).__name__}: {exc}); "
@@ -134,7 +133,7 @@ class BedrockEmbedder:
         rows: list[np.ndarray | None] = [None] * len(unique)
         done = 0
         failure: BaseException | None = None
-        with Progress(self.progress, len(unique), self.model_id) as bar, \
+        with bedrock_calls.redacting_logs(), Progress(self.progress, len(unique), self.model_id) as bar, \
                 ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="bedrock") as pool:
             pending: dict[Future[np.ndarray], tuple[int, list[int]]] = {}
             queue = list(enumerate(calls, 1))

@@ -9,7 +9,8 @@
 * **Retries**: the SDK's own (``max_retries = attempts - 1``: 408, 409, 429, 5xx and connection
   errors; it waits ``retry-after-ms`` / ``Retry-After`` when the server sends one, else 1, 2, 4 ...
   s - ``initial_delay`` / ``max_delay`` do not apply); the SDK does not retry a timeout.
-  ``timeout`` is per attempt; every request is counted (an httpx event hook).
+  ``timeout`` is a deadline per attempt (:mod:`embedsim.backends.deadline`); every request is counted
+  (an httpx event hook).
 * **No redirects**: the SDK is given an ``httpx.Client(follow_redirects=False)``.
 * **Base URL**: ``base_url=`` or ``CO_API_URL``, read when the embedder is made.
 """
@@ -19,9 +20,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from embedsim.backends.attempts import count_request
 from embedsim.backends.cohere import DEFAULT_BASE_URL, DIMENSIONS, LIMITS, SPEC
+from embedsim.backends.deadline import deadline_transport
 from embedsim.backends.remote import VendorAPIError
-from embedsim.backends.remote.embedder import RemoteEmbedder, count_request, data_uri
+from embedsim.backends.remote.embedder import RemoteEmbedder, data_uri
 from embedsim.inputs.items import Item
 
 __all__ = ["CohereEmbedder", "VendorAPIError"]
@@ -34,6 +37,7 @@ class CohereEmbedder(RemoteEmbedder):
     LIMITS = LIMITS
     VENDOR = "Cohere"
     EXTRA = "cohere"
+    LOGGERS = ("cohere",)
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     TASK_MAP = {None: "search_document", "SEMANTIC_SIMILARITY": "search_document", "RETRIEVAL_QUERY": "search_query",
                 "RETRIEVAL_DOCUMENT": "search_document", "CLASSIFICATION": "classification", "CLUSTERING": "clustering"}
@@ -49,7 +53,8 @@ class CohereEmbedder(RemoteEmbedder):
         import httpx
 
         self._http = httpx.Client(timeout=self.timeout, follow_redirects=False,
-                                  event_hooks={"request": [count_request]})
+                                  event_hooks={"request": [count_request]},
+                                  transport=deadline_transport("httpx", self.timeout))
         return cohere.ClientV2(api_key=key, base_url=self.base_url, timeout=self.timeout,
                                max_retries=self.attempts - 1, httpx_client=self._http,
                                log_warning_experimental_features=False)

@@ -77,9 +77,8 @@ def _models() -> tuple[Any, Any]:
 class DlibFaceEmbedder:
     """The ``dlib-face`` model; see the module docstring."""
 
-    local = True
-
-    def __init__(self, model_id: str = MODEL_ID, dimension: int = DIMENSION) -> None:
+    def __init__(self, model_id: str = MODEL_ID, dimension: int | None = None) -> None:
+        dimension = DIMENSION if dimension is None else dimension
         if dimension != DIMENSION:
             raise InputError(f"{model_id}: the face descriptor has {DIMENSION} dimensions, not {dimension!r}; "
                              f"use --embedsim-dimension {DIMENSION} or leave it unset")

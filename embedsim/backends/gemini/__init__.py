@@ -46,12 +46,22 @@ MIME_TYPES: dict[str, str] = {
     "application/pdf": "pdf",
 }
 
+#: The shape of a Google API key (redacted wherever it appears).
+GOOGLE_API_KEY_PATTERN = r"AIza[0-9A-Za-z_\-]{20,}"
+
+#: Where a request states the output size and the task (top level, or in ``embedContentConfig``).
+DIMENSION_PATHS = ("**.outputDimensionality", "**.output_dimensionality")
+TASK_PATHS = ("**.taskType", "**.task_type")
+
 #: How the Gemini Developer API's calls look on the wire (read by :mod:`embedsim.recording`).
 WIRE = Wire(
     official_hosts=(re.escape(OFFICIAL_HOST),),
     credential_headers=("x-goog-api-key", "authorization"),
     credential_params=("key",),
+    credential_patterns=(GOOGLE_API_KEY_PATTERN,),
     media_paths=("**.inline_data.data", "**.inlineData.data"),
+    dimension_paths=DIMENSION_PATHS,
+    task_paths=TASK_PATHS,
     # POST {base url}/{version}/models/{model}:batchEmbedContents (batch mode: :asyncBatchEmbedContent, then
     # GET {version}/batches/{id}); a gateway's prefix before it is ignored
     call_path=r"/(?P<version>v\d+\w*)/(?P<call>models/[^/]+:\w+|batches/[^/:]+)$",

@@ -45,7 +45,8 @@ from google.genai import types
 
 from embedsim.backends.gemini import MAX_REQUEST_BYTES
 from embedsim.backends.gemini import payload as gemini_requests
-from embedsim.backends.gemini.calls import counting, labels, redact, redacting_logs
+from embedsim.backends.attempts import counting, labels
+from embedsim.backends.gemini.calls import redact, redacting_logs
 from embedsim.backends.batch_mode import BatchMode, JobNames
 from embedsim.backends.progress import Progress
 from embedsim.errors import BackendError, InputError

@@ -5,143 +5,68 @@
   ``except`` block: no ``__cause__`` / ``__context__`` keeps the SDK's exception, its
   ``HttpRequest`` headers or its frames' locals. Messages are redacted (known keys and
   anything shaped like a Google API key).
-* **No key in logs.** :class:`RedactingFilter` on google-genai's, vcrpy's and the HTTP clients'
-  loggers rewrites a record that carries a key (the SDK logs each retry with the service's
-  error message, vcrpy each recorded response) - while a call runs (:func:`redacting_logs`):
+* **No key in logs.** :mod:`embedsim.backends.redaction`'s filter on google-genai's, vcrpy's and
+  the HTTP clients' loggers rewrites a record that carries a key (the SDK logs each retry with the
+  service's error message, vcrpy each recorded response) - while a call runs (:func:`redacting_logs`):
   embedsim leaves no filter behind on loggers it does not own.
 * **Attempts counted.** Every HTTP request the SDK's httpx client sends is counted per call
   (an httpx ``event_hooks`` request hook through ``HttpOptions.client_args``), so messages
   say how many attempts were actually made. With aiohttp (async, no hook) the count
   follows from the SDK's retry rule: a retried error that ends the call used every attempt.
+* **Timeouts are deadlines.** The sync client's transport ends each attempt within the timeout,
+  however slowly the server sends its answer (:mod:`embedsim.backends.deadline`); aiohttp's
+  total timeout does the same for the async client.
 * **No redirects.** The SDK's clients are built with ``follow_redirects=False`` (httpx) /
   ``allow_redirects=False`` (aiohttp); a 3xx answer is refused with the target it named.
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
-import logging
-import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import urlsplit
 
 from google.genai import errors as genai_errors
 
-from embedsim.backends.gemini import GeminiAPIError
+from embedsim.backends import redaction
+from embedsim.backends.attempts import acount_request, count_request, labels
+from embedsim.backends.deadline import deadline_transport
+from embedsim.backends.gemini import WIRE, GeminiAPIError
 from embedsim.errors import BackendError
 from embedsim.inputs.items import Item
 
 #: HTTP statuses the SDK retries (its defaults, made explicit so messages can say so).
 RETRIED_STATUS_CODES = (408, 429, 500, 502, 503, 504)
-#: Loggers that may carry a service message (and so an echoed key): google-genai's (each retry),
-#: vcrpy's (each recorded response), the HTTP clients'. Their existing children (the SDK's
-#: per-module loggers, created when this module imports it) get the filter too.
-LOGGERS = ("google_genai", "vcr", "vcr.cassette", "vcr.stubs",
-           "vcr.stubs.httpx_stubs", "vcr.stubs.aiohttp_stubs", "httpx", "httpx2", "httpcore", "httpcore2", "aiohttp",
-           "google.auth", "google.oauth2")  # google-auth: where the credentials file is (Vertex AI)
-KEY_PATTERN = re.compile(r"AIza[0-9A-Za-z_\-]{20,}")
-REDACTED = "[redacted]"
-#: Shorter strings (test placeholders such as "k") are not remembered: redacting them would mangle messages.
-MIN_SECRET = 8
-_SECRETS: set[str] = set()
-_ATTEMPTS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("embedsim_attempts", default=None)
+#: The SDK's loggers (google-genai's logs each retry with the service's message) and google-auth's
+#: (where the credentials file is, on Vertex AI); the HTTP clients' and vcrpy's are always redacted.
+LOGGERS = ("google_genai", "google.auth", "google.oauth2")
 
 
 def redact(text: str) -> str:
-    """``text`` without any key this process has used and anything shaped like a Google API key."""
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return KEY_PATTERN.sub(REDACTED, text)
+    """``text`` without any key this process has used and anything shaped like a Google credential."""
+    return redaction.redact(text, WIRE.credential_patterns)
 
 
-class RedactingFilter(logging.Filter):
-    """Rewrites a log record whose message carries a key (see :func:`redact`)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is logging's business, not ours
-            return True
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        if record.exc_info and record.exc_info[1] is not None and redact(str(record.exc_info[1])) != str(record.exc_info[1]):
-            record.exc_info, record.exc_text = None, None
-        return True
+def redacting_logs() -> AbstractContextManager[None]:
+    """The SDK's, the HTTP clients' and vcrpy's loggers redact keys while inside (one call)."""
+    return redaction.redacting_logs(LOGGERS, WIRE.credential_patterns)
 
 
-_FILTER = RedactingFilter()
-#: The calls running now, and the loggers :func:`redacting_logs` added the filter to.
-_REDACTING: dict[str, Any] = {"calls": 0, "loggers": []}
-_REDACTING_LOCK = threading.Lock()
+# -- the clients ---------------------------------------------------------------------------------
 
 
-def protect(secret: str) -> None:
-    """Remember ``secret`` for redaction (in messages, and in logs during calls)."""
-    if len(secret) >= MIN_SECRET:
-        _SECRETS.add(str(secret))
-
-
-@contextmanager
-def redacting_logs() -> Iterator[None]:
-    """While inside (one call, sync or async; calls may overlap), :data:`LOGGERS` and their existing
-    children redact keys: the first call to enter adds the filter, the last to leave removes it."""
-    with _REDACTING_LOCK:
-        if _REDACTING["calls"] == 0:
-            existing = [name for name in list(logging.root.manager.loggerDict) if name.startswith(LOGGERS)]
-            loggers = [logging.getLogger(name) for name in sorted({*LOGGERS, *existing})]
-            _REDACTING["loggers"] = [logger for logger in loggers if _FILTER not in logger.filters]
-            for logger in _REDACTING["loggers"]:
-                logger.addFilter(_FILTER)
-        _REDACTING["calls"] += 1
-    try:
-        yield
-    finally:
-        with _REDACTING_LOCK:
-            _REDACTING["calls"] -= 1
-            if _REDACTING["calls"] == 0:
-                for logger in _REDACTING["loggers"]:
-                    logger.removeFilter(_FILTER)
-                _REDACTING["loggers"] = []
-
-
-# -- attempts -----------------------------------------------------------------------------------
-
-
-def _count(_request: Any) -> None:
-    counter = _ATTEMPTS.get()
-    if counter is not None:
-        counter[0] += 1
-
-
-async def _acount(request: Any) -> None:
-    _count(request)
-
-
-def client_args() -> dict[str, Any]:
-    """``HttpOptions.client_args``: no redirects, every request counted."""
-    return {"follow_redirects": False, "event_hooks": {"request": [_count]}}
+def client_args(timeout: float | None) -> dict[str, Any]:
+    """``HttpOptions.client_args``: no redirects, every request counted, each attempt ending within
+    ``timeout`` seconds (:mod:`embedsim.backends.deadline`)."""
+    return {"follow_redirects": False, "event_hooks": {"request": [count_request]},
+            "transport": deadline_transport("httpx2", timeout)}
 
 
 def async_client_args() -> dict[str, Any]:
     """``HttpOptions.async_client_args``: the same for httpx, ``allow_redirects=False`` for aiohttp
     (the SDK passes each client only the arguments it accepts)."""
-    return {"follow_redirects": False, "allow_redirects": False, "event_hooks": {"request": [_acount]}}
-
-
-@contextmanager
-def counting() -> Iterator[list[int]]:
-    """Count the HTTP requests of the calls made inside (per thread / asyncio task)."""
-    counter = [0]
-    token = _ATTEMPTS.set(counter)
-    try:
-        yield counter
-    finally:
-        _ATTEMPTS.reset(token)
+    return {"follow_redirects": False, "allow_redirects": False, "event_hooks": {"request": [acount_request]}}
 
 
 # -- failures -----------------------------------------------------------------------------------
@@ -160,11 +85,6 @@ def _is_timeout(exc: BaseException) -> bool:
 def _is_connection_error(exc: BaseException) -> bool:
     name = type(exc).__name__
     return isinstance(exc, OSError) or any(s in name for s in ("Connect", "Transport", "Disconnected", "Protocol"))
-
-
-def labels(batch: list[Item], limit: int = 8) -> str:
-    shown = ", ".join(repr(i.label) for i in batch[:limit])
-    return shown + (f" and {len(batch) - limit} more" if len(batch) > limit else "")
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -203,7 +123,7 @@ def describe_failure(
         else:
             gave_up = f"; gave up after {tried}" if made and made > 1 else ""
             text = f"{model_id}: HTTP {exc.code} {exc.status or ''}: {message} ({where}{gave_up})"
-        return GeminiAPIError(redact(text), exc.code, exc.status, message, [i.label for i in batch])
+        return GeminiAPIError(redact(text), exc.code, exc.status, message, [i.id for i in batch])
     if isinstance(exc, (genai_errors.UnknownApiResponseError, json.JSONDecodeError)):
         what = "the answer is not valid JSON (malformed or truncated body)"
     elif _is_timeout(exc):

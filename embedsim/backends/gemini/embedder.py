@@ -47,6 +47,7 @@ from google import genai
 from google.genai import types
 
 from embedsim.backends.gemini import batch as gemini_batch
+from embedsim.backends import redaction
 from embedsim.backends.gemini import calls as gemini_calls
 from embedsim.backends.gemini import payload as gemini_requests
 from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise, without_userinfo
@@ -62,7 +63,8 @@ from embedsim.backends.gemini import (
     is_multimodal,
 )
 from embedsim.backends.batch_mode import BatchMode
-from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, counting, labels, redact, redacting_logs
+from embedsim.backends.attempts import counting, labels
+from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, redact, redacting_logs
 from embedsim.errors import BackendError, InputError
 from embedsim.inputs.items import Item
 from embedsim.backends.progress import Progress, ProgressOption
@@ -72,12 +74,14 @@ __all__ = ["RETRIED_STATUS_CODES", "GeminiAPIError", "GeminiEmbedder", "KeyChoic
 
 
 class KeyChoice(UserWarning):
-    """Both key variables are set: which one embedsim sends (said once per process)."""
+    """Several credentials are set: which one embedsim uses (said once per process)."""
 
 
 #: The SDK's own notice, logged when a client is created with both variables set: it names
-#: GOOGLE_API_KEY even when the client is given another key (embedsim sends the first of ``key_env``).
+#: GOOGLE_API_KEY even when the client is given another key (embedsim sends the first of ``key_env``),
+#: or none (Vertex AI with a project's credentials).
 _SDK_KEY_NOTICE = "Both GOOGLE_API_KEY and GEMINI_API_KEY are set"
+#: What has been said once in this process, by topic.
 _SAID: dict[str, bool] = {"which key": False}
 _SAID_LOCK = threading.Lock()
 
@@ -88,27 +92,36 @@ class _DropSdkKeyNotice(logging.Filter):
 
 
 @contextmanager
-def _sdk_key_notice_dropped() -> Any:
-    logger, dropped = logging.getLogger("google_genai._api_client"), _DropSdkKeyNotice()
-    logger.addFilter(dropped)
+def sdk_key_notice_dropped() -> Any:
+    """While inside, google-genai's loggers (whichever of them writes it) drop the SDK's notice."""
+    dropped = _DropSdkKeyNotice()
+    names = [name for name in list(logging.root.manager.loggerDict) if name.split(".")[0] == "google_genai"]
+    loggers = [logging.getLogger(name) for name in {"google_genai", *names}]
+    for logger in loggers:
+        logger.addFilter(dropped)
     try:
         yield
     finally:
-        logger.removeFilter(dropped)
+        for logger in loggers:
+            logger.removeFilter(dropped)
+
+
+def say_once(topic: str, message: str) -> None:
+    """Warn ``message`` (a :class:`KeyChoice`) the first time ``topic`` comes up in this process."""
+    with _SAID_LOCK:
+        if _SAID.get(topic):
+            return
+        _SAID[topic] = True
+    warnings.warn(message, KeyChoice, stacklevel=3)
 
 
 def _say_which_key(api_key: str) -> None:
     """Once per process, when several of the key variables are set: the one whose key is sent."""
     found = [name for name in SPEC.key_env if os.environ.get(name, "").strip()]
     used = [name for name in found if os.environ[name].strip() == str(api_key)]
-    if len(found) < 2 or not used:
-        return
-    with _SAID_LOCK:
-        if _SAID["which key"]:
-            return
-        _SAID["which key"] = True
-    warnings.warn(f"{' and '.join(found)} are both set: embedsim sends {used[0]}'s key "
-                  f"(unset {used[0]} to send {[n for n in found if n != used[0]][0]}'s)", KeyChoice, stacklevel=2)
+    if len(found) >= 2 and used:
+        say_once("which key", f"{' and '.join(found)} are both set: embedsim sends {used[0]}'s key "
+                              f"(unset {used[0]} to send {[n for n in found if n != used[0]][0]}'s)")
 
 
 #: Called with each answered call's items and their unit vectors.
@@ -133,26 +146,25 @@ class _Plan:
 class GeminiEmbedder:
     """Gemini embedding models through google-genai; see the module docstring."""
 
-    local = False
-
     def __init__(
         self,
         model_id: str,
-        dimension: int = DEFAULT_DIMENSION,
+        dimension: int | None = None,
         *,
         api_key: str | None = None,
         base_url: str | None = None,
         api_version: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
         attempts: int = 5,
         initial_delay: float = 1.0,
         max_delay: float = 60.0,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        max_concurrency: int = 4,
-        batch_size: int = MAX_BATCH_REQUESTS,
         task: str | None = None,
+        batch_size: int = MAX_BATCH_REQUESTS,
         progress: ProgressOption = None,
+        max_concurrency: int = 4,
         batch: BatchMode | None = None,
     ) -> None:
+        dimension = DEFAULT_DIMENSION if dimension is None else dimension
         SPEC.check_dimension(model_id, dimension)
         if not 1 <= batch_size <= MAX_BATCH_REQUESTS:
             raise InputError(f"{model_id}: batch_size must be 1..{MAX_BATCH_REQUESTS}, got {batch_size}")
@@ -176,7 +188,7 @@ class GeminiEmbedder:
         http_options = types.HttpOptions(
             api_version=api_version,
             timeout=None if self.timeout is None else max(1, round(self.timeout * 1000)),
-            client_args=gemini_calls.client_args(),
+            client_args=gemini_calls.client_args(self.timeout),
             async_client_args=gemini_calls.async_client_args(),
             retry_options=types.HttpRetryOptions(
                 attempts=attempts,
@@ -212,10 +224,10 @@ class GeminiEmbedder:
                 f"{self.model_id}: no Gemini API key. Set the environment variable GEMINI_API_KEY "
                 "(or GOOGLE_API_KEY), or pass api_key=..."
             )
-        gemini_calls.protect(api_key)
+        redaction.protect(api_key)
         base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or f"https://{OFFICIAL_HOST}/"
         http_options.base_url = base_url
-        with _sdk_key_notice_dropped():  # it names GOOGLE_API_KEY whatever key the client is given
+        with sdk_key_notice_dropped():  # it names GOOGLE_API_KEY whatever key the client is given
             client = genai.Client(api_key=api_key, vertexai=False, http_options=http_options)
         _say_which_key(api_key)
         # never a ``user:password@``: the endpoint is named in messages and keys a cache

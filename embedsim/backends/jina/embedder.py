@@ -7,7 +7,8 @@
   ``CLUSTERING`` -> ``text-matching``, or a Jina task value itself.
 * **Retries**: the shared :class:`~embedsim.backends.remote.retry.RetryPolicy` (408, 409, 429, 5xx,
   connection errors and timeouts; ``retry-after-ms`` / ``Retry-After`` honoured; ``attempts``,
-  ``initial_delay``, ``max_delay``). ``timeout`` is per attempt; no redirect is followed.
+  ``initial_delay``, ``max_delay``). ``timeout`` is a deadline per attempt
+  (:mod:`embedsim.backends.deadline`); no redirect is followed.
 * **Base URL**: ``base_url=`` or ``JINA_BASE_URL``.
 """
 
@@ -17,9 +18,11 @@ import base64
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from embedsim.backends.attempts import count_request
+from embedsim.backends.deadline import deadline_transport
 from embedsim.backends.jina import DEFAULT_BASE_URL, DIMENSIONS, LIMITS, SPEC
 from embedsim.backends.remote import VendorAPIError
-from embedsim.backends.remote.embedder import RemoteEmbedder, count_request
+from embedsim.backends.remote.embedder import RemoteEmbedder
 from embedsim.backends.remote.retry import RetryPolicy
 from embedsim.inputs.items import Item
 
@@ -58,7 +61,8 @@ class JinaEmbedder(RemoteEmbedder):
         self._policy = RetryPolicy(self.attempts, self.initial_delay, self.max_delay)
         return httpx2.Client(base_url=self.base_url, timeout=self.timeout, follow_redirects=False,
                              headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-                             event_hooks={"request": [count_request]})
+                             event_hooks={"request": [count_request]},
+                             transport=deadline_transport("httpx2", self.timeout))
 
     def _body(self, batch: list[Item]) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model_id, "input": [self._input(item) for item in batch],

@@ -25,11 +25,10 @@ class OpenWeightsEmbedder:
     (:mod:`embedsim.backends.progress`); ``download``: allow fetching missing weights (see
     :func:`.weights.locate`)."""
 
-    local = True
     family = ""
 
-    def __init__(self, model_id: str, dimension: int | None = None, *, device: str | None = None,
-                 batch_size: int | None = None, progress: ProgressOption = None, download: bool | None = None) -> None:
+    def __init__(self, model_id: str, dimension: int | None = None, *, batch_size: int | None = None,
+                 progress: ProgressOption = None, device: str | None = None, download: bool | None = None) -> None:
         self.model_id = model_id
         self.spec = SPECS[self.family]
         self._requested = dimension

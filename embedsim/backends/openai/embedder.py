@@ -6,8 +6,8 @@
   for ``ada-002`` (1536 only).
 * **Retries**: the SDK's own (``max_retries = attempts - 1``: 408, 409, 429, 5xx, connection errors
   and timeouts; it waits ``retry-after-ms`` / ``Retry-After`` when sent, else 0.5 s doubling up to 8
-  s - ``initial_delay`` / ``max_delay`` do not apply). ``timeout`` is per attempt; every request is
-  counted (an httpx2 event hook).
+  s - ``initial_delay`` / ``max_delay`` do not apply). ``timeout`` is a deadline per attempt
+  (:mod:`embedsim.backends.deadline`); every request is counted (an httpx2 event hook).
 * **No redirects**: the SDK gets ``DefaultHttpxClient(follow_redirects=False)``.
 * **Base URL**: ``base_url=`` or ``OPENAI_BASE_URL`` (the SDK's own variable).
 """
@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from embedsim.backends.attempts import count_request
+from embedsim.backends.deadline import deadline_transport
 from embedsim.backends.openai import DEFAULT_BASE_URL, FIXED, LIMITS, MAX_DIMENSIONS, SPEC
 from embedsim.backends.remote import TASKS, VendorAPIError
-from embedsim.backends.remote.embedder import RemoteEmbedder, count_request
+from embedsim.backends.remote.embedder import RemoteEmbedder
 from embedsim.inputs.items import Item
 
 __all__ = ["OpenAIEmbedder", "VendorAPIError"]
@@ -32,6 +34,7 @@ class OpenAIEmbedder(RemoteEmbedder):
     LIMITS = LIMITS
     VENDOR = "OpenAI"
     EXTRA = "openai"
+    LOGGERS = ("openai",)
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     TASK_MAP: dict[str | None, str | None] = {None: None, **{task: None for task in TASKS}}
     TASK_SETTING = "task (none at OpenAI)"
@@ -45,7 +48,8 @@ class OpenAIEmbedder(RemoteEmbedder):
     def _make_client(self, key: str) -> Any:
         import openai
 
-        self._http = openai.DefaultHttpxClient(follow_redirects=False, event_hooks={"request": [count_request]})
+        self._http = openai.DefaultHttpxClient(follow_redirects=False, event_hooks={"request": [count_request]},
+                                               transport=deadline_transport("httpx2", self.timeout))
         return openai.OpenAI(api_key=key, base_url=self.base_url, timeout=self.timeout,
                              max_retries=self.attempts - 1, http_client=self._http)
 

@@ -45,6 +45,7 @@ SPEC = BackendSpec(
     grouping="local: each item on its own, no calls",
     factory="embedsim.backends.pixels:PixelEmbedder",
     description="baseline, no semantics",
+    baseline=True,
 )
 
 THUMBNAIL = 24  # px; 24 x 24 x 3 = 1728 pixel features
@@ -126,11 +127,9 @@ def hashed_byte_grams(data: bytes, dimension: int) -> np.ndarray:
 class PixelEmbedder:
     """The offline baseline (model id ``pixels``); see the module docstring."""
 
-    local = True
-
-    def __init__(self, dimension: int = DEFAULT_DIMENSION, model_id: str = MODEL_ID) -> None:
+    def __init__(self, model_id: str = MODEL_ID, dimension: int | None = None) -> None:
         self.model_id = model_id
-        self.dimension = dimension
+        self.dimension = DEFAULT_DIMENSION if dimension is None else dimension
 
     def embed_one(self, item: Item) -> np.ndarray:
         import numpy as np

@@ -7,7 +7,7 @@
 * the errors: :class:`MissingKeyError`, :class:`VendorAPIError` (with ``code`` and ``labels``).
 
 The embedder skeleton (plan, batches, one call, errors without the key) is
-:mod:`embedsim.backends.remote.embedder`; the redaction of keys :mod:`~embedsim.backends.remote.redact`;
+:mod:`embedsim.backends.remote.embedder`; the redaction of keys :mod:`~embedsim.backends.redaction`;
 the one retry policy for a vendor whose SDK has none (Jina) :mod:`~embedsim.backends.remote.retry`.
 """
 

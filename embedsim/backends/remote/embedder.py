@@ -14,7 +14,8 @@ one unit vector per item, in order, through the vendor's SDK.
 * **Failures** become a :class:`~embedsim.errors.BackendError` (a
   :class:`~embedsim.backends.remote.VendorAPIError` for an HTTP error) naming the model, the call,
   its items and how many attempts were made, raised outside the SDK's ``except`` block (no SDK
-  exception, request or frame is kept with it) and redacted (:mod:`~embedsim.backends.remote.redact`).
+  exception, request or frame is kept with it) and redacted (:mod:`~embedsim.backends.redaction`,
+  with the spec's ``credential_patterns``; the SDK's loggers redact while a call runs).
   A cassette miss (vcrpy) is re-raised as it is, for the recorder to explain.
 
 A subclass declares ``SPEC``, ``LIMITS``, ``VENDOR``, ``EXTRA``, ``DEFAULT_BASE_URL`` and the task
@@ -24,45 +25,24 @@ mapping, and implements :meth:`_make_client`, :meth:`_call` and :meth:`_status`.
 from __future__ import annotations
 
 import base64
-import contextvars
 import json
 import math
 import os
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import numpy as np
 
+from embedsim.backends.attempts import counting, labels
 from embedsim.backends.base import BackendSpec, Secret, l2_normalise
 from embedsim.backends.progress import Progress, ProgressOption
 from embedsim.backends.remote import Limits, MissingKeyError, VendorAPIError, map_task
-from embedsim.backends.remote.redact import protect, redact
+from embedsim.backends.redaction import protect, redact, redacting_logs
 from embedsim.backends.vectors import distinct
 from embedsim.errors import BackendError, InputError
 from embedsim.inputs.items import BYTES_PER_TOKEN, Item, estimate_tokens
-
-_ATTEMPTS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("embedsim_remote_attempts", default=None)
-
-
-def count_request(*_args: Any, **_kwargs: Any) -> None:
-    """Count one HTTP request of the current call (an httpx ``event_hooks`` request hook, or called
-    by an SDK's retry loop before each attempt)."""
-    counter = _ATTEMPTS.get()
-    if counter is not None:
-        counter[0] += 1
-
-
-@contextmanager
-def counting() -> Iterator[list[int]]:
-    """Count the HTTP requests of the calls made inside."""
-    counter = [0]
-    token = _ATTEMPTS.set(counter)
-    try:
-        yield counter
-    finally:
-        _ATTEMPTS.reset(token)
 
 
 def data_uri(item: Item) -> str:
@@ -73,11 +53,6 @@ def data_uri(item: Item) -> str:
 def payload_bytes(item: Item) -> int:
     """Bytes an item adds to a request body (text as UTF-8, media as base64)."""
     return len(item.data) if item.kind == "text" else 4 * math.ceil(len(item.data) / 3)
-
-
-def labels(batch: Sequence[Item], limit: int = 8) -> str:
-    shown = ", ".join(repr(i.label) for i in batch[:limit])
-    return shown + (f" and {len(batch) - limit} more" if len(batch) > limit else "")
 
 
 def describe_sizes(sizes: Collection[int]) -> str:
@@ -109,13 +84,14 @@ def _is_connection_error(exc: BaseException) -> bool:
 class RemoteEmbedder:
     """A remote vendor's embedding models through its SDK; see the module docstring."""
 
-    local = False
     SPEC: ClassVar[BackendSpec]
     LIMITS: ClassVar[Limits]
     #: How messages name the vendor ("Voyage").
     VENDOR: ClassVar[str]
     #: The optional extra that installs the SDK (``pip install 'pytest-embedsim[voyage]'``), if any.
     EXTRA: ClassVar[str | None] = None
+    #: The SDK's loggers (they may log a service message, and so an echoed key, during a call).
+    LOGGERS: ClassVar[tuple[str, ...]] = ()
     DEFAULT_BASE_URL: ClassVar[str]
     DEFAULT_TIMEOUT: ClassVar[float] = 60.0
     #: Neutral task name (:data:`~embedsim.backends.remote.TASKS`, and ``None`` for no task) -> the vendor's value.
@@ -170,7 +146,7 @@ class RemoteEmbedder:
             names = " (or ".join(spec.key_env) + ")" * (len(spec.key_env) - 1)
             raise MissingKeyError(f"{model_id}: no {self.VENDOR} API key. Set the environment variable {names}, "
                                   "or pass api_key=...")
-        protect(key)
+        protect(key, patterns=spec.wire.credential_patterns if spec.wire else ())
         wire = spec.wire
         from_env = next((os.environ[n].strip() for n in (wire.base_url_env if wire else ())
                          if os.environ.get(n, "").strip()), None)
@@ -178,17 +154,17 @@ class RemoteEmbedder:
         self.base_url = (base_url or from_env or self.DEFAULT_BASE_URL).rstrip("/")
         failure: BackendError | None = None
         try:
-            self.client = self._make_client(key)
+            with self._redacting_logs():
+                self.client = self._make_client(key)
         except ImportError as exc:
             failure = BackendError(
                 f"{model_id}: the {self.VENDOR} backend needs its SDK ({exc.name or exc}): "
                 f"pip install 'pytest-embedsim[{self.EXTRA}]'")
         except Exception as exc:
-            failure = BackendError(redact(f"{model_id}: cannot create the {self.VENDOR} client: "
-                                          f"{type(exc).__name__}: {exc}"))
+            failure = BackendError(self._redact(f"{model_id}: cannot create the {self.VENDOR} client: "
+                                                f"{type(exc).__name__}: {exc}"))
         if failure is not None:
             raise failure  # outside the except block: the SDK's exception is not kept as the context
-        protect(None)  # the SDK's loggers exist now
 
     # -- what a vendor implements --------------------------------------------------------------
     @classmethod
@@ -214,6 +190,13 @@ class RemoteEmbedder:
 
     def close(self) -> None:
         """Close the SDK's connections."""
+
+    def _redact(self, text: str) -> str:
+        """``text`` without this process's keys and anything shaped like this vendor's credentials."""
+        return redact(text, self.SPEC.wire.credential_patterns if self.SPEC.wire else ())
+
+    def _redacting_logs(self) -> AbstractContextManager[None]:
+        return redacting_logs(self.LOGGERS, self.SPEC.wire.credential_patterns if self.SPEC.wire else ())
 
     def __enter__(self) -> RemoteEmbedder:
         return self
@@ -305,7 +288,7 @@ class RemoteEmbedder:
 
     # -- one call ------------------------------------------------------------------------------
     def _send(self, batch: list[Item], number: int, total: int) -> np.ndarray:
-        with counting() as sent:
+        with counting() as sent, self._redacting_logs():
             try:
                 answer = self._call(batch)
             except Exception as exc:
@@ -339,14 +322,14 @@ class RemoteEmbedder:
         """A redacted :class:`BackendError` for a failed call, or ``None`` for an exception that is
         not a call failure and carries no key (re-raised as it is)."""
         if isinstance(exc, BackendError):
-            return BackendError(redact(str(exc)))
+            return BackendError(self._redact(str(exc)))
         where = f"call {number} of {total} with {len(batch)} item(s): {labels(batch)}"
         tried = f"{sent} attempt{'s' if sent != 1 else ''}" if sent else ""
         gave_up = f"; gave up after {tried}" if sent > 1 else ""
         status = self._status(exc)
         if status is not None:
             code, message = status
-            message = redact(str(message or "")).strip()
+            message = self._redact(str(message or "")).strip()
             text = f"{self.model_id}: HTTP {code}: {message}"
             if code is not None and 300 <= code < 400:
                 text = (f"{self.model_id}: the server answered HTTP {code} (a redirect); refused: embedsim never "
@@ -359,7 +342,7 @@ class RemoteEmbedder:
                 text += f" - is {self.model_id!r} a model of {self.base_url}? check the model id and the base URL"
             elif code in (400, 422) and "dimension" in message.lower():
                 text += f" - {self.model_id} offers output dimensions {describe_sizes(self.offered(self.model_id))}"
-            return VendorAPIError(redact(f"{text} ({where}{gave_up})"), code, message, [i.label for i in batch])
+            return VendorAPIError(self._redact(f"{text} ({where}{gave_up})"), code, message, [i.id for i in batch])
         if "redirect" in str(exc).lower():
             what = (f"the server answered a redirect; refused: embedsim never follows redirects, so the API key "
                     f"is sent nowhere but {self.base_url}")
@@ -370,11 +353,11 @@ class RemoteEmbedder:
             what += f", {tried}" if tried else ""
         elif _is_connection_error(exc):
             what = f"cannot connect to {self.base_url} ({type(exc).__name__}){', ' + tried if tried else ''}"
-        elif redact(str(exc)) == str(exc) and not type(exc).__module__.startswith(self._sdk_modules()):
+        elif self._redact(str(exc)) == str(exc) and not type(exc).__module__.startswith(self._sdk_modules()):
             return None
         else:
             what = f"unexpected {type(exc).__name__}: {exc}"
-        return BackendError(redact(f"{self.model_id}: {what} ({where})"))
+        return BackendError(self._redact(f"{self.model_id}: {what} ({where})"))
 
     def _sdk_modules(self) -> tuple[str, ...]:
         """Module prefixes of the SDK's exceptions (described, never re-raised as they are)."""

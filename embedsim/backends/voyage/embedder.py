@@ -10,7 +10,9 @@
   context length instead of truncating it).
 * **Retries**: the SDK's own (``max_retries``; tenacity retrying ``RateLimitError`` (429),
   ``ServiceUnavailableError`` (502/503/504) and ``Timeout``); its fixed 1-16 s wait is replaced by
-  ``initial_delay`` / ``max_delay``, and each attempt is counted. ``timeout`` is per attempt.
+  ``initial_delay`` / ``max_delay``, and each attempt is counted. ``timeout`` is per attempt, and per
+  read: the SDK sends through ``requests``, so it is not a deadline (an answer sent in slow pieces
+  can take longer).
 * **Connections**: the SDK keeps one ``requests`` session per thread across clients; each call
   here uses this embedder's own session (no redirects followed), so a cassette's connections stay
   inside it.
@@ -24,8 +26,9 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from embedsim.backends.attempts import count_request
 from embedsim.backends.remote import VendorAPIError
-from embedsim.backends.remote.embedder import RemoteEmbedder, count_request, data_uri
+from embedsim.backends.remote.embedder import RemoteEmbedder, data_uri
 from embedsim.backends.voyage import DEFAULT_BASE_URL, DIMENSIONS, FIXED_DIMENSION, LIMITS, SPEC
 from embedsim.inputs.items import Item
 
@@ -39,6 +42,7 @@ class VoyageEmbedder(RemoteEmbedder):
     LIMITS = LIMITS
     VENDOR = "Voyage"
     EXTRA = "voyage"
+    LOGGERS = ("voyage", "voyageai")
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     TASK_MAP = {None: None, "SEMANTIC_SIMILARITY": None, "CLASSIFICATION": None, "CLUSTERING": None,
                 "RETRIEVAL_QUERY": "query", "RETRIEVAL_DOCUMENT": "document"}

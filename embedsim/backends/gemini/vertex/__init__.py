@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from embedsim.backends.base import DEFAULT_DIMENSION, MODALITIES, BackendSpec, Wire
-from embedsim.backends.gemini import MAX_BATCH_REQUESTS, MAX_DIMENSION, MAX_TEXT_TOKENS, MAX_TEXT_TOKENS_001, MIN_DIMENSION
+from embedsim.backends.gemini import DIMENSION_PATHS, GOOGLE_API_KEY_PATTERN, MAX_BATCH_REQUESTS, TASK_PATHS, MAX_DIMENSION, MAX_TEXT_TOKENS, MAX_TEXT_TOKENS_001, MIN_DIMENSION
 
 PREFIX = "vertex:"
 #: The API version google-genai uses on Vertex unless told otherwise (``_api_client.py``).
@@ -39,7 +39,11 @@ WIRE = Wire(
     # the OAuth bearer (or express key); the quota project names the account
     credential_headers=("authorization", "x-goog-api-key", "x-goog-user-project"),
     credential_params=("key", "access_token"),
+    # an express-mode key, a Google OAuth access token
+    credential_patterns=(GOOGLE_API_KEY_PATTERN, r"\bya29\.[0-9A-Za-z_\-.]{8,}"),
     media_paths=("requests[].content.parts[].inlineData.data", "content.parts[].inlineData.data"),
+    dimension_paths=DIMENSION_PATHS,
+    task_paths=TASK_PATHS,
     # the model and the method; the API version (recorded), project and location are not compared
     call_path=r"/(?P<version>v\d+\w*)/(?:projects/[^/]+/locations/[^/]+/)?(?P<call>publishers/google/models/[^/]+:\w+)$",
     # google-auth refreshing an access token while a call is recorded (service account, ADC, STS for

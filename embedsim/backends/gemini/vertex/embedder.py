@@ -17,11 +17,13 @@ from typing import Any
 from google import genai
 from google.genai import types
 
-from embedsim.backends.base import DEFAULT_DIMENSION, Secret
+from embedsim.backends import redaction
+from embedsim.backends.base import Secret
 from embedsim.backends.gemini import MissingKeyError
 from embedsim.backends.gemini import calls as gemini_calls
-from embedsim.backends.gemini.embedder import GeminiEmbedder
-from embedsim.backends.gemini.vertex import DEFAULT_API_VERSION, sdk_model
+from embedsim.backends.gemini import SPEC as GEMINI_SPEC
+from embedsim.backends.gemini.embedder import GeminiEmbedder, say_once, sdk_key_notice_dropped
+from embedsim.backends.gemini.vertex import DEFAULT_API_VERSION, WIRE, sdk_model
 
 __all__ = ["VertexEmbedder"]
 
@@ -29,8 +31,8 @@ __all__ = ["VertexEmbedder"]
 class VertexEmbedder(GeminiEmbedder):
     """Gemini embedding models on Vertex AI (``vertex:<model>`` ids); see the module docstring."""
 
-    def __init__(self, model_id: str, dimension: int = DEFAULT_DIMENSION, *, project: str | None = None,
-                 location: str | None = None, credentials: Any = None, api_version: str | None = None,
+    def __init__(self, model_id: str, dimension: int | None = None, *, api_version: str | None = None,
+                 project: str | None = None, location: str | None = None, credentials: Any = None,
                  **options: Any) -> None:
         self.project = project or os.environ.get("GOOGLE_CLOUD_PROJECT", "").strip() or None
         self.location = location or os.environ.get("GOOGLE_CLOUD_LOCATION", "").strip() or None
@@ -48,7 +50,7 @@ class VertexEmbedder(GeminiEmbedder):
         version = http_options.api_version
         if api_key:  # express mode (or a replay): no project, no location, no OAuth
             key = Secret(api_key)
-            gemini_calls.protect(key)
+            redaction.protect(key, patterns=WIRE.credential_patterns)
             client = genai.Client(vertexai=True, api_key=key, http_options=http_options)
             return client, f"{(base_url or 'https://aiplatform.googleapis.com/').rstrip('/')}/{version}"
         if not self.project:
@@ -58,10 +60,15 @@ class VertexEmbedder(GeminiEmbedder):
                 "Credentials (GOOGLE_APPLICATION_CREDENTIALS, `gcloud auth application-default login`)")
         self.location = self.location or "global"
         # google-auth logs the credentials file's path (at DEBUG): redacted like a key
-        gemini_calls.protect(os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "").strip())
-        with gemini_calls.redacting_logs():
+        redaction.protect(os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"), patterns=WIRE.credential_patterns)
+        with gemini_calls.redacting_logs(), sdk_key_notice_dropped():  # no key is used: the notice is wrong
             client = genai.Client(vertexai=True, project=self.project, location=self.location,
                                   credentials=self.credentials, http_options=http_options)
+        keys = [name for name in GEMINI_SPEC.key_env if os.environ.get(name, "").strip()]
+        if keys:
+            say_once("vertex credentials", f"{' and '.join(keys)} {'is' if len(keys) == 1 else 'are'} set: embedsim's "
+                                           f"vertex: ids use the Vertex AI credentials of project {self.project}, "
+                                           "not that key (it is for the gemini-* ids)")
         host = base_url or ("https://aiplatform.googleapis.com/" if self.location == "global"
                             else f"https://{self.location}-aiplatform.googleapis.com/")
         return client, f"{host.rstrip('/')}/{version}/projects/{self.project}/locations/{self.location}"

@@ -199,3 +199,16 @@ def test_the_progress_bar_shows_the_jobs_state(service: GeminiBatchEmulator, tmp
                                               capsys: pytest.CaptureFixture[str]) -> None:
     batch_embedder(tmp_path, progress=True).embed(WORDS)
     assert "job 1/1 batches/emulated-1: succeeded, poll 3" in capsys.readouterr().err
+
+
+def test_more_than_the_inline_limit_becomes_several_jobs_and_aembed_waits_for_them(
+        service: GeminiBatchEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from embedsim.backends.gemini import payload
+
+    monkeypatch.setattr(payload, "MAX_REQUEST_BYTES", 6)  # each text alone in a job
+    vectors = asyncio.run(batch_embedder(tmp_path).aembed(WORDS))
+    assert sorted(service.jobs) == ["batches/emulated-1", "batches/emulated-2", "batches/emulated-3"]
+    assert [len(job.answers) for job in service.jobs.values()] == [1, 1, 1]
+    assert np.array_equal(vectors, get_embedder(MODEL, 128, api_key=KEY).embed(WORDS))

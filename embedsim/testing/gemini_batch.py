@@ -102,7 +102,8 @@ class GeminiBatchEmulator(GeminiEmulator):
         batch = body.get("batch") if isinstance(body, dict) else None
         requests = (((batch or {}).get("inputConfig") or {}).get("requests") or {}).get("requests")
         if not isinstance(requests, list) or not requests:
-            raise ApiError(400, "* EmbedContentBatch.input_config.requests.requests: at least one request is required\n")
+            raise ApiError(400, "* EmbedContentBatch.input_config.requests.requests: at least one request is "
+                                "required\n")
         answers = []
         for i, entry in enumerate(requests):
             request = entry.get("request") if isinstance(entry, dict) else None
@@ -112,7 +113,8 @@ class GeminiBatchEmulator(GeminiEmulator):
         with self._jobs_lock:
             self._created += 1
             name = f"batches/emulated-{self._created}"
-            job = EmulatedJob(name, f"models/{model}", str(batch.get("displayName", "")), answers)  # type: ignore[union-attr]
+            display_name = str(batch.get("displayName", ""))  # type: ignore[union-attr]
+            job = EmulatedJob(name, f"models/{model}", display_name, answers)
             self.jobs[name] = job
         return self._job(job, "BATCH_STATE_PENDING")
 

@@ -43,7 +43,6 @@ import numpy as np
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from embedsim.backends.gemini import MAX_REQUEST_BYTES
 from embedsim.backends.gemini import payload as gemini_requests
 from embedsim.backends.attempts import counting, labels
 from embedsim.backends.gemini.calls import redact, redacting_logs
@@ -87,8 +86,8 @@ def check_client(embedder: GeminiEmbedder) -> None:
 
 
 def embed(embedder: GeminiEmbedder, mode: BatchMode, items: Sequence[Item], received: Received | None) -> np.ndarray:
-    """``(len(items), dimension)`` float32 unit rows through batch jobs (one per
-    :data:`MAX_REQUEST_BYTES` of inline requests), created or resumed, polled until done."""
+    """``(len(items), dimension)`` float32 unit rows through batch jobs (one per inline request limit,
+    :data:`~embedsim.backends.gemini.MAX_REQUEST_BYTES`), created or resumed, polled until done."""
     plan = embedder._plan(items, received)
     names = JobNames(mode.state)
     jobs = jobs_of(plan.unique)
@@ -185,5 +184,6 @@ def _vectors(embedder: GeminiEmbedder, job: types.BatchJob, name: str, job_items
             error = redact(str(answer.error.message)) if answer.error is not None else "no embedding"
             raise BackendError(f"{embedder.model_id}: batch job {name} answered item {item.describe()} with an error: "
                                f"{error} (job {number} of {total})")
-    response = types.EmbedContentResponse(embeddings=[a.response.embedding for a in answers])  # type: ignore[union-attr]
+    embeddings = [a.response.embedding for a in answers]  # type: ignore[union-attr]
+    response = types.EmbedContentResponse(embeddings=embeddings)
     return embedder._vectors(response, job_items, number, total)

@@ -58,8 +58,8 @@ def worker(n: int) -> dict[str, Any]:
 
     items = _items(n)
     labels = [i.label for i in items]
-    old_vectors = np.asarray(PixelEmbedder(768).embed(items), dtype=np.float32)
-    new_vectors = np.asarray(PixelEmbedder(512).embed(items), dtype=np.float32)
+    old_vectors = np.asarray(PixelEmbedder(dimension=768).embed(items), dtype=np.float32)
+    new_vectors = np.asarray(PixelEmbedder(dimension=512).embed(items), dtype=np.float32)
 
     def bare() -> Any:
         a = new_vectors / np.linalg.norm(new_vectors, axis=1, keepdims=True)
@@ -75,6 +75,10 @@ def worker(n: int) -> dict[str, Any]:
     def what_changed() -> Any:
         change.update(matrix_change(*records))
         return change
+
+    what_changed()
+    if not change.get("max_abs"):
+        raise RuntimeError("the two models' matrices are identical: nothing changed to measure")
 
     def difference_heatmap() -> bytes:
         from embedsim.matrix import SimilarityMatrix

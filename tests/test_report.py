@@ -585,3 +585,73 @@ def test_a_fragment_that_is_not_one_is_deleted_and_named_not_a_crash(tmp_path: P
     assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["dropped_fragments"] == [
         "fragments/bad.json: the fragment has no 'module'", "fragments/worse.json: checks[0] has no 'matrix'"]
     assert "## test_x\n" in md and not bad.exists() and not worse.exists()
+
+
+#: Text a test may name, with the characters that are markup in HTML or Markdown.
+EVIL = "<script>alert('x')</script> a|b *c* `d` _e_"
+
+
+def _evil(tmp_path: Path) -> Path:
+    """A report of one result whose labels, matrix and expectation names and message are :data:`EVIL`."""
+    check = replace(_check(f"order {EVIL}", "failed", 0.2), message=f"' onmouseover='alert(1) {EVIL}")
+    fragment = replace(_fragment("pixels", 0.1, 0.9), doc=EVIL, checks=[check], matrices=[
+        MatrixRecord(f"m {EVIL}", [EVIL, "b"], [f"col {EVIL}", "y"], np.array([[0.1, 0.9], [0.9, 0.1]]), False)])
+    report.prepare(tmp_path)
+    report.write_fragment(tmp_path, fragment, None)
+    report.build_index(tmp_path, ["pixels"])
+    return tmp_path
+
+
+def test_what_tests_name_is_text_in_the_page_never_markup(tmp_path: Path) -> None:
+    page = (_evil(tmp_path) / "index.html").read_text(encoding="utf-8")
+    assert "<script>" not in page and "onmouseover='" not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; a|b *c* `d` _e_" in page  # every place shows it as text
+    # the docstring, the expectation and its title, the heatmap's alt text, the matrix's name, a row and a column label
+    assert page.count("&lt;script&gt;") == 7
+    assert "title='&#39; onmouseover=&#39;alert(1)" in page  # an attribute's quotes cannot be closed
+
+
+def test_what_tests_name_keeps_the_markdown_tables_whole(tmp_path: Path) -> None:
+    md = (_evil(tmp_path) / "index.md").read_text(encoding="utf-8")
+    assert "<script" not in md and "a\\|b \\*c\\* \\`d\\` \\_e\\_" in md
+    tables = [line for line in md.splitlines() if line.startswith("|")]
+    unescaped_pipes = [len(re.findall(r"(?<!\\)\|", line)) for line in tables]
+    # the summary (model + 9 outcomes), the section (label + 1 model) and the matrix (label + 2 columns)
+    assert sorted(set(unescaped_pipes)) == [3, 4, 11], tables
+
+
+def test_report_json_and_each_fragment_carry_the_schema_version(tmp_path: Path) -> None:
+    from embedsim.report.codec import from_json
+    from embedsim.report.schema import Report
+
+    rep = _evil(tmp_path)
+    data = json.loads((rep / "report.json").read_text(encoding="utf-8"))
+    (fragment,) = (rep / "fragments").glob("*.json")
+    assert data["schema_version"] == report.SCHEMA_VERSION == 1
+    assert json.loads(fragment.read_text(encoding="utf-8"))["schema_version"] == report.SCHEMA_VERSION
+    assert [e["schema_version"] for e in data["entries"]] == [report.SCHEMA_VERSION]
+    # report.json is the typed Report: read back, it is written again unchanged
+    assert to_json(from_json(Report, data)) == data
+
+
+def test_a_fragment_of_another_schema_version_names_itself_and_the_command_that_rebuilds_it(tmp_path: Path) -> None:
+    report.prepare(tmp_path)
+    report.write_fragment(tmp_path, _fragment("pixels", 0, 1), None)
+    older = tmp_path / "fragments" / "older.json"
+    data = to_json(_fragment("pixels", 0, 1, test="test_y"))
+    del data["schema_version"]  # an embedsim before the schema was versioned
+    older.write_text(json.dumps(data), encoding="utf-8")
+    newer = tmp_path / "fragments" / "newer.json"
+    newer.write_text(json.dumps({**data, "test": "test_z", "schema_version": 2}), encoding="utf-8")
+    with pytest.raises(report.FragmentError) as caught:
+        report.read_fragment(older)
+    assert str(caught.value) == (
+        "fragments/older.json: written by another embedsim (report schema version 0; this one reads version 1) - "
+        "re-run its test with --embedsim-report to rebuild it")
+    report.build_index(tmp_path, ["pixels"])
+    dropped = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["dropped_fragments"]
+    assert [line.split(":")[0] for line in dropped] == ["fragments/newer.json", "fragments/older.json"]
+    assert "schema version 2; this one reads version 1) - re-run its test with --embedsim-report" in dropped[0]
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "fragments/older.json: written by another embedsim" in page and ">test_x</h2>" in page
+    assert "test_y" not in page and not older.exists()

@@ -114,8 +114,6 @@ def _side_file(which: int) -> object:
 
 def _report(name: str) -> object:
     def case(tmp: Path) -> tuple[Path, object]:
-        from dataclasses import replace
-
         from embedsim import report
 
         folder = tmp / "report"

@@ -655,3 +655,18 @@ def test_a_fragment_of_another_schema_version_names_itself_and_the_command_that_
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "fragments/older.json: written by another embedsim" in page and ">test_x</h2>" in page
     assert "test_y" not in page and not older.exists()
+
+
+def test_the_page_templates_are_package_data() -> None:
+    """An installed wheel renders index.html: every file of embedsim/report/templates is in the
+    package data that pyproject.toml declares."""
+    import fnmatch
+    import tomllib
+    from importlib.resources import files
+
+    root = Path(__file__).resolve().parent.parent
+    declared = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]["embedsim"]
+    templates = [f"report/templates/{t.name}" for t in (files("embedsim.report") / "templates").iterdir()]
+    assert "report/templates/index.html.j2" in templates
+    assert [t for t in templates if not any(fnmatch.fnmatch(t, pattern) for pattern in declared)] == []

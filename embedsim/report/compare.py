@@ -14,11 +14,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from embedsim.matrix import SimilarityMatrix
-from embedsim.stats import average_ranks
 from embedsim.report.entries import Tests
 from embedsim.report.records import CheckRecord, Fragment, MatrixRecord
 from embedsim.report.schema import (CellMove, CheckChange, CheckSide, Comparison, FlippedCheck, MatrixChange,
                                     SectionComparison, SectionStatisticChange, StatisticChange, Top1Change)
+from embedsim.stats import average_ranks
 
 #: An expectation's outcome -> whether it held; a flip is a change of this state.
 STATES = {"passed": "holds", "xpassed": "holds", "failed": "fails", "xfailed": "fails",
@@ -104,7 +104,8 @@ def _pairs(matrix: SimilarityMatrix) -> tuple[np.ndarray, np.ndarray]:
     valid = ~matrix.excluded
     if matrix.all_pairs:
         valid = np.triu(valid, k=1)
-    return np.nonzero(valid)
+    rows, cols = np.nonzero(valid)
+    return rows, cols
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float | None:

@@ -315,14 +315,14 @@ def test_comparisons_name_flips_and_changes_and_draw_difference_maps(tmp_path: P
     report.build_index(tmp_path, ["m-old", "m-new"])
     (comparison,) = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["comparisons"]
     assert (comparison["old"], comparison["new"], comparison["compared"]) == ("m-old", "m-new", 1)
-    assert [(f["test"], f["check"]["name"], f["check"]["old"]["outcome"], f["check"]["new"]["outcome"])
-            for f in comparison["flipped"]] == [("test_x", "groups(g)", "passed", "failed")]
+    assert [(f["test"], f["name"], f["old"]["outcome"], f["new"]["outcome"]) for f in comparison["flipped"]] == [
+        ("test_x", "groups(g)", "passed", "failed")]
     (section,) = comparison["tests"]
     assert [c["flipped"] for c in section["checks"]] == [True, False]
     assert section["checks"][1]["difference"] == pytest.approx(0.05)
     changes = {c["what"]: c["difference"] for c in section["statistics"]}
     assert changes["matrix by g: margin"] == pytest.approx(-0.45) and changes["matrix by g: auc"] == pytest.approx(0.05)
-    assert comparison["largest_changes"][0]["change"]["difference"] == pytest.approx(-0.45)
+    assert comparison["largest_changes"][0]["difference"] == pytest.approx(-0.45)
     (matrix,) = section["matrices"]
     assert matrix["spearman"] == pytest.approx(-0.5)  # pair ranks (3, 1, 2) -> (2, 3, 1)
     assert matrix["top1_changed"] == [{"row": "a", "old": "b", "new": "c"}, {"row": "c", "old": "b", "new": "a"}]

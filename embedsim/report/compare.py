@@ -53,9 +53,9 @@ def compare_models(old: str, new: str, tests: Tests) -> Comparison:
             sections.append(compare_entries(a, b))
         elif a is not None or b is not None:
             skipped.append((module, test))
-    flipped = [FlippedCheck(s.module, s.test, c) for s in sections for c in s.checks if c.flipped]
-    changes = [SectionStatisticChange(s.module, s.test, c) for s in sections for c in s.statistics]
-    changes.sort(key=lambda c: -abs(c.change.difference))
+    flipped = [FlippedCheck(**vars(c), module=s.module, test=s.test) for s in sections for c in s.checks if c.flipped]
+    changes = [SectionStatisticChange(**vars(c), module=s.module, test=s.test) for s in sections for c in s.statistics]
+    changes.sort(key=lambda c: -abs(c.difference))
     rhos = [m.spearman for s in sections for m in s.matrices if m.spearman is not None]
     return Comparison(old, new, len(sections), skipped, flipped, changes[:LARGEST],
                       float(np.median(rhos)) if rhos else None, sections)

@@ -260,10 +260,10 @@ def comparison_summary(comparison: Comparison) -> list[str]:
         return lines
     flips = comparison.flipped
     lines.append(f"{len(flips)} expectation(s) flipped" + (": " if flips else ""))
-    lines += [f"{f.test}: {c.name}: {_badge(c.old)} -> {_badge(c.new)} ({c.kind} {c.old.statistic:.4f} -> "
-              f"{c.new.statistic:.4f})" for f in flips for c in [f.check] if c.old is not None and c.new is not None]
+    lines += [f"{f.test}: {f.name}: {_badge(f.old)} -> {_badge(f.new)} ({f.kind} {f.old.statistic:.4f} -> "
+              f"{f.new.statistic:.4f})" for f in flips if f.old is not None and f.new is not None]
     lines.append("largest statistic changes:")
-    lines += [f"{c.test}: {c.change.what} {c.change.old:.4f} -> {c.change.new:.4f} ({change(c.change.difference)})"
+    lines += [f"{c.test}: {c.what} {c.old:.4f} -> {c.new:.4f} ({change(c.difference)})"
               for c in comparison.largest_changes]
     return lines
 

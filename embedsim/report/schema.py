@@ -51,21 +51,19 @@ class StatisticChange:
 
 
 @dataclass(frozen=True)
-class FlippedCheck:
+class FlippedCheck(CheckChange):
     """A flipped expectation and the test it is in."""
 
     module: str
     test: str
-    check: CheckChange
 
 
 @dataclass(frozen=True)
-class SectionStatisticChange:
+class SectionStatisticChange(StatisticChange):
     """A statistic's change and the test it is in."""
 
     module: str
     test: str
-    change: StatisticChange
 
 
 @dataclass(frozen=True)

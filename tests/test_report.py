@@ -670,3 +670,22 @@ def test_the_page_templates_are_package_data() -> None:
     templates = [f"report/templates/{t.name}" for t in (files("embedsim.report") / "templates").iterdir()]
     assert "report/templates/index.html.j2" in templates
     assert [t for t in templates if not any(fnmatch.fnmatch(t, pattern) for pattern in declared)] == []
+
+
+def test_the_codec_reads_records_whose_module_left_sys_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: after an in-process pytest run reset ``sys.modules``, reading a fragment raised
+    NameError: name 'np' is not defined (annotations were evaluated in no module)."""
+    import sys
+
+    from embedsim.report.codec import from_json
+
+    (tmp_path / "gone_records.py").write_text(
+        "from __future__ import annotations\nfrom dataclasses import dataclass\nimport numpy as np\n\n"
+        "@dataclass\nclass Record:\n    row_labels: list[str]\n    col_labels: list[str]\n    values: np.ndarray\n",
+        encoding="utf-8")
+    monkeypatch.syspath_prepend(tmp_path)
+    import gone_records  # type: ignore[import-not-found]
+
+    monkeypatch.delitem(sys.modules, "gone_records")
+    record = from_json(gone_records.Record, {"row_labels": ["a"], "col_labels": ["b", "c"], "values": [[0.5, 1]]})
+    assert record.values.tolist() == [[0.5, 1.0]]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
+import importlib
+import sys
 import types
 import typing
 from typing import Any, TypeVar
@@ -82,7 +84,10 @@ def _where(parent: str, name: str) -> str:
 
 @functools.cache
 def _hints(kind: type) -> dict[str, Any]:
-    return typing.get_type_hints(kind)
+    """The field types of ``kind``, its annotations evaluated in its module (imported again when
+    ``sys.modules`` no longer holds it, as after an in-process pytest run's reset)."""
+    module = sys.modules.get(kind.__module__) or importlib.import_module(kind.__module__)
+    return typing.get_type_hints(kind, globalns=vars(module))
 
 
 @functools.cache

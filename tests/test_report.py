@@ -15,7 +15,8 @@ import pytest
 from embedsim import report
 from embedsim.matrix import GroupStats
 from embedsim.report import CheckRecord, Fragment, MatrixRecord
-from embedsim.report.codec import to_json
+from embedsim.report.codec import SchemaError, from_json, to_json
+from embedsim.report.schema import Report
 from embedsim.snapshot import heatmap
 
 pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
@@ -313,7 +314,9 @@ def test_comparisons_name_flips_and_changes_and_draw_difference_maps(tmp_path: P
 
     monkeypatch.setattr(heatmap, "render_heatmap", spy)
     report.build_index(tmp_path, ["m-old", "m-new"])
-    (comparison,) = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["comparisons"]
+    data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert json.dumps(to_json(from_json(Report, data))) == json.dumps(data)  # the typed Report, read back whole
+    (comparison,) = data["comparisons"]
     assert (comparison["old"], comparison["new"], comparison["compared"]) == ("m-old", "m-new", 1)
     assert [(f["test"], f["name"], f["old"]["outcome"], f["new"]["outcome"]) for f in comparison["flipped"]] == [
         ("test_x", "groups(g)", "passed", "failed")]
@@ -621,9 +624,6 @@ def test_what_tests_name_keeps_the_markdown_tables_whole(tmp_path: Path) -> None
 
 
 def test_report_json_and_each_fragment_carry_the_schema_version(tmp_path: Path) -> None:
-    from embedsim.report.codec import from_json
-    from embedsim.report.schema import Report
-
     rep = _evil(tmp_path)
     data = json.loads((rep / "report.json").read_text(encoding="utf-8"))
     (fragment,) = (rep / "fragments").glob("*.json")
@@ -677,8 +677,6 @@ def test_the_codec_reads_records_whose_module_left_sys_modules(tmp_path: Path, m
     NameError: name 'np' is not defined (annotations were evaluated in no module)."""
     import sys
 
-    from embedsim.report.codec import from_json
-
     (tmp_path / "gone_records.py").write_text(
         "from __future__ import annotations\nfrom dataclasses import dataclass\nimport numpy as np\n\n"
         "@dataclass\nclass Record:\n    row_labels: list[str]\n    col_labels: list[str]\n    values: np.ndarray\n",
@@ -689,3 +687,14 @@ def test_the_codec_reads_records_whose_module_left_sys_modules(tmp_path: Path, m
     monkeypatch.delitem(sys.modules, "gone_records")
     record = from_json(gone_records.Record, {"row_labels": ["a"], "col_labels": ["b", "c"], "values": [[0.5, 1]]})
     assert record.values.tolist() == [[0.5, 1.0]]
+
+
+def test_a_value_of_the_wrong_type_is_named_by_its_place_in_the_record() -> None:
+    data = to_json(replace(_fragment("pixels", 0, 1), checks=[_check("c", "passed", 0.5)]))
+    data["checks"][0]["statistic"] = "high"
+    with pytest.raises(SchemaError, match=r"^checks\[0\]\.statistic is not a number$"):
+        from_json(Fragment, data, "the fragment")
+    data = to_json(_fragment("pixels", 0, 1))
+    data["matrices"][0]["values"] = [[0.1, 0.2, 0.3]]
+    with pytest.raises(SchemaError, match=r"^matrices\[0\]\.values is not a 2 x 2 matrix of numbers$"):
+        from_json(Fragment, data, "the fragment")

@@ -7,7 +7,8 @@ Types understood: dataclasses, ``str``, ``int``, ``float``, ``bool``, ``None``, 
 ``list[X]``, ``tuple[X, ...]`` / ``tuple[X, Y]`` (JSON arrays), ``dict[str, X]`` and 2-D
 ``np.ndarray`` fields of a dataclass with ``row_labels`` and ``col_labels`` (rows of values
 rounded to 6 decimals, or above :data:`TABLE_MAX_CELLS` cells little-endian float32 as base64
-in ``<field>_float32``, the rows then empty).
+in ``<field>_float32``, the rows then empty). A missing field with a default takes it; a key
+no field names is ignored.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def has_table(values: np.ndarray) -> bool:
 
 
 def _where(parent: str, name: str) -> str:
-    return name if parent == "the record" or parent.startswith("the ") else f"{parent}.{name}"
+    """How a message names field ``name`` of ``parent``: ``module``, ``checks[0].matrix``."""
+    return name if parent.startswith("the ") else f"{parent}.{name}"
 
 
 @functools.cache

@@ -305,7 +305,6 @@ class Experiment:
         return dict(found) if isinstance(found, Mapping) else None
 
 
-
 class SnapshotMismatch(AssertionError):
     """A matrix or heatmap differs from its snapshot beyond the tolerance (the message also
     lists the test's broken expectations). Not an :class:`ExpectationFailed`, so an

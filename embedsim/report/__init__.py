@@ -2,19 +2,20 @@
 what changed from one model to the next.
 
 During the run each test (in any pytest-xdist worker) writes one JSON fragment,
-``DIR/fragments/<module>__<test>__<model>.json``, atomically: a :class:`~embedsim.report.records.Fragment`. At the end of the session
-the controlling process renders, under the folder's lock, the heatmaps
-(``DIR/heatmaps/<model>/``, one colour scale per test and matrix shared by all models),
-the difference heatmaps of each compared pair (``DIR/heatmaps/<old>..<new>/``) and
-writes ``DIR/index.html`` (from the Jinja2 templates in ``templates/``), ``DIR/index.md`` and
-``DIR/report.json`` (a :class:`~embedsim.report.schema.Report`). Every JSON file has the
-report's ``schema_version`` (:mod:`~embedsim.report.codec`, the one place JSON is written and read). Results of tests a
-run did not run (``-k``, ``--embedsim-model``) are kept from earlier runs and marked.
+``DIR/fragments/<module>__<test>__<model>.json``, atomically: a
+:class:`~embedsim.report.records.Fragment`. At the end of the session the controlling process
+renders, under the folder's lock, the heatmaps (``DIR/heatmaps/<model>/``, one colour scale per
+test and matrix shared by all models), the difference heatmaps of each compared pair
+(``DIR/heatmaps/<old>..<new>/``) and writes ``DIR/index.html`` (from the Jinja2 templates in
+``templates/``), ``DIR/index.md`` and ``DIR/report.json`` (a :class:`~embedsim.report.schema.Report`).
+Every JSON file carries the report's ``schema_version``. Results of tests a run did not run
+(``-k``, ``--embedsim-model``) are kept from earlier runs and marked.
 
-Modules: :mod:`~embedsim.report.records` and :mod:`~embedsim.report.schema` (the typed
-records), :mod:`~embedsim.report.codec` (their JSON), :mod:`~embedsim.report.folder` (marker, fragments, lock),
-:mod:`~embedsim.report.entries` (what a result says), :mod:`~embedsim.report.compare`
-(what changed), :mod:`~embedsim.report.origin` (provenance rows), :mod:`~embedsim.report.images`, :mod:`~embedsim.report.markdown`,
+Modules: :mod:`~embedsim.report.records` and :mod:`~embedsim.report.schema` (the typed records),
+:mod:`~embedsim.report.codec` (their JSON, the one place it is written and read),
+:mod:`~embedsim.report.folder` (marker, fragments, lock), :mod:`~embedsim.report.entries` (what a
+result says), :mod:`~embedsim.report.compare` (what changed), :mod:`~embedsim.report.origin`
+(provenance rows), :mod:`~embedsim.report.images`, :mod:`~embedsim.report.markdown`,
 :mod:`~embedsim.report.page` and :mod:`~embedsim.report.build`. matplotlib and Jinja2 load when
 the report is built.
 """

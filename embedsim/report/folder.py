@@ -164,9 +164,11 @@ def read_fragment(path: Path) -> Fragment:
         raise FragmentError(f"{FRAGMENTS}/{path.name}: unreadable ({type(exc).__name__})") from exc
     version = data.get("schema_version", 0) if isinstance(data, dict) else None
     if version != SCHEMA_VERSION:
+        test = data.get("nodeid") if isinstance(data, dict) else None
         raise FragmentError(
             f"{FRAGMENTS}/{path.name}: written by another embedsim (report schema version {version}; this one "
-            f"reads version {SCHEMA_VERSION}) - re-run its test with --embedsim-report to rebuild it")
+            f"reads version {SCHEMA_VERSION}) - re-run {test if isinstance(test, str) and test else 'its test'} "
+            "with --embedsim-report to rebuild it")
     try:
         return from_json(Fragment, data, "the fragment")
     except SchemaError as exc:

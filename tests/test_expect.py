@@ -291,10 +291,10 @@ def test_experiment_reports_inconclusive_apart_from_failures() -> None:
     exp.expect_auc(m, by=EIGHT_GROUPS, at_least=0.9, name="point only", confidence=0)
     exp.expect_auc(m, by=EIGHT_GROUPS, at_least=0.9, name="declared", xfail={"pixels": "expected"})
     assert [c.outcome for c in exp.checks] == ["inconclusive", "passed", "xfailed"]
-    record = exp._to_dict()["checks"][0]
-    assert record["ci_low"] < 0.9 <= record["statistic"] and record["confidence"] == 0.95
-    assert record["confidence_required"] and record["n_items"] == 8 and record["chance"] == 0.5
-    assert record["constant_answer"] == 0.5 and 0 < record["p_value"] < 0.05
+    record = exp.checks[0]
+    assert record.ci_low is not None and record.ci_low < 0.9 <= record.statistic and record.confidence == 0.95
+    assert record.confidence_required and record.n_items == 8 and record.chance == 0.5
+    assert record.constant_answer == 0.5 and record.p_value is not None and 0 < record.p_value < 0.05
     with pytest.raises(ExpectationsInconclusive, match=r"\[auc\] at .*INCONCLUSIVE - not enough evidence \(n = 8"):
         exp._finish()
     exp.expect_auc(m, by=EIGHT_GROUPS, at_least=0.99, name="too high")
@@ -487,7 +487,7 @@ def test_an_undefined_interval_reads_the_same_in_the_terminal_and_the_report() -
 
     one = SimilarityMatrix(np.array([[0.9, 0.1]]), ("h1",), ("Happy", "Sad"))
     check = check_top1(one, ["Happy"], at_least=0.8, confidence=0.95)
-    record = CheckRecord.of(check, name="top1", matrix="matrix", outcome=check.outcome, reason="", where="").__dict__
+    record = CheckRecord.of(check, name="top1", matrix="matrix", outcome=check.outcome, reason="", where="")
     assert "95% CI undefined" in check.evidence and "95% CI undefined" in evidence(record)
     assert "CI undefined" in interval(record) and "nan" not in check_line(record).lower()
 

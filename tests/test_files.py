@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embedsim import files
@@ -117,19 +118,18 @@ def _report(name: str) -> object:
 
         folder = tmp / "report"
         report.prepare(folder)
-        entry = {"nodeid": "tests/test_a.py::test_x[pixels]", "module": "tests/test_a.py", "test": "test_x",
-                 "model": "pixels", "order": 0, "outcome": "passed", "reason": "", "cause": "", "checks": [],
-                 "matrices": [{"name": "matrix", "row_labels": ["a", "b"], "col_labels": ["x", "y"],
-                               "all_pairs": False, "values": [[0.1, 0.2], [0.3, 0.4]], "stats": {}}]}
-        fragment = report.write_fragment(folder, entry, None)
+
+        def entry(values: list[list[float]], outcome: str = "passed") -> report.Fragment:
+            return report.Fragment("tests/test_a.py", "test_x", "pixels", outcome, matrices=[
+                report.MatrixRecord("matrix", ["a", "b"], ["x", "y"], np.array(values), False)])
+
+        fragment = report.write_fragment(folder, entry([[0.1, 0.2], [0.3, 0.4]]), None)
         report.build_index(folder, ["pixels"])
         if name == "fragment":
-            return fragment, lambda: report.write_fragment(folder, {**entry, "outcome": "failed"}, None)
+            return fragment, lambda: report.write_fragment(folder, entry([[0.1, 0.2], [0.3, 0.4]], "failed"), None)
         target = folder / name if name != "heatmap" else next((folder / "heatmaps").rglob("*.png"))
         if name == "heatmap":  # rendered again only when its matrix changed
-            report.write_fragment(folder, {**entry, "matrices": [{**entry["matrices"][0], "values": [[0.9, 0.8],
-                                                                                                      [0.7, 0.6]]}]},
-                                  None)
+            report.write_fragment(folder, entry([[0.9, 0.8], [0.7, 0.6]]), None)
         return target, lambda: report.build_index(folder, ["pixels"])
     return case
 

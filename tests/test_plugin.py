@@ -649,6 +649,7 @@ def test_expectations_and_statistics_sharing_a_default_name_are_told_apart() -> 
     from embedsim.errors import InputError
     from embedsim.plugin.experiments import Experiment
     from embedsim.matrix import SimilarityMatrix
+    from embedsim.report import Fragment
     from embedsim.report.compare import compare_entries
 
     rows, cols = tuple(f"r{i}" for i in range(6)), ("c1", "c2")
@@ -663,14 +664,14 @@ def test_expectations_and_statistics_sharing_a_default_name_are_told_apart() -> 
         exp.expect_top1(m, second, at_least=1.0)
         exp.stats(m, ["a", "a", "a", "b", "b", "b"], ["a", "b"])
         exp.stats(m, ["a", "b", "a", "b", "a", "b"], ["a", "b"])
-        entries.append({"outcome": "failed", **exp._to_dict()})
+        entries.append(Fragment("test_a.py", "test_x", "m", "failed", matrices=exp.matrices, checks=exp.checks))
         assert [c.name for c in exp.checks] == ["top1(expected) >= 100%", "top1(expected) >= 100% #2"]
         assert list(exp.matrices[0].stats) == ["groups x groups", "groups x groups #2"]
         with pytest.raises(InputError, match="already has an expectation named 'top1.expected. >= 100% #2' on "
                                              "'matrix'; pass another name="):
             exp.expect_top1(m, first, at_least=1.0, name="top1(expected) >= 100% #2")
     changes = compare_entries(*entries)
-    assert [(c["name"], c["flipped"]) for c in changes["checks"]] == [
+    assert [(c.name, c.flipped) for c in changes.checks] == [
         ("top1(expected) >= 100%", True), ("top1(expected) >= 100% #2", True)]
 
 

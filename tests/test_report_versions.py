@@ -103,9 +103,9 @@ embedsim_report = "report"
     assert sorted(data["provenance"]) == [OLD, NEW]
     for model in (OLD, NEW):
         (row,) = data["provenance"][model]
-        assert (row["cassette"], row["official"], row["flag"]) == (
+        assert (row["cells"]["cassette"], row["official"], row["flag"]) == (
             "test_spec/test_tones.yaml", False, "answered by the embedsim emulator")
-        assert row["endpoint"].startswith("http://127.0.0.1:") and row["api_version"] in ("v1", "v1beta")
+        assert row["cells"]["endpoint"].startswith("http://127.0.0.1:") and row["cells"]["api_version"] in ("v1", "v1beta")
         assert (f"> **Warning: 1 recording(s) of {model} were answered by a host other than the vendor's official "
                 "one.**") in md
     page = (folder / "index.html").read_text(encoding="utf-8")

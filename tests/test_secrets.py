@@ -170,7 +170,7 @@ def test_credentials_in_the_base_url_are_written_and_shown_nowhere(pytester: pyt
     from embedsim.report.origin import rows
 
     (row,) = rows({"t/a.yaml": {"endpoint": [f"http://{USERINFO}@127.0.0.1:{port}"]}}, ())
-    assert row["endpoint"] == [f"http://127.0.0.1:{port}"] and "GWSECRET123" not in row["flag"]
+    assert row.cells["endpoint"] == [f"http://127.0.0.1:{port}"] and "GWSECRET123" not in row.flag
 
 
 def test_no_filter_is_left_on_global_loggers(monkeypatch: pytest.MonkeyPatch) -> None:

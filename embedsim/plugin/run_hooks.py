@@ -221,10 +221,10 @@ class RunHooks:
         if rep.when == "teardown":
             from embedsim import report
 
-            entry = {"nodeid": item.nodeid, "module": item.nodeid.split("::")[0],
-                     "test": base_test_name(item, model), "model": model, "time": time.time(),
-                     "order": item.stash.get(ORDER, 0), "doc": _summary_line(item), **outcome}
-            report.write_fragment(self.settings.report_dir, entry, item.stash.get(EXPERIMENT, None))
+            fragment = report.Fragment(nodeid=item.nodeid, module=item.nodeid.split("::")[0],
+                                       test=base_test_name(item, model), model=model, time=time.time(),
+                                       order=item.stash.get(ORDER, 0), doc=_summary_line(item), **outcome)
+            report.write_fragment(self.settings.report_dir, fragment, item.stash.get(EXPERIMENT, None))
         return rep
 
     @pytest.hookimpl(trylast=True)  # after syrupy's own, which took the test as failed

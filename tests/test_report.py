@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from embedsim import report
-from embedsim.matrix import GroupStats
+from embedsim.expect.groups import GroupStats
 from embedsim.report import CheckRecord, Fragment, MatrixRecord
 from embedsim.report.codec import SchemaError, from_json, to_json
 from embedsim.report.schema import Report

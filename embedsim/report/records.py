@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embedsim.expect import Check
-from embedsim.matrix import GroupStats
+from embedsim.expect.groups import GroupStats
 from embedsim.report.codec import SCHEMA_VERSION
 
 #: A value of an open-ended record (a model's weights provenance).

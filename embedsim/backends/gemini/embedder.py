@@ -47,6 +47,7 @@ from google import genai
 from google.genai import types
 
 from embedsim.backends import redaction
+from embedsim.backends.attempts import counting, labels
 from embedsim.backends.gemini import calls as gemini_calls
 from embedsim.backends.gemini import payload as gemini_requests
 from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise, without_userinfo
@@ -61,7 +62,6 @@ from embedsim.backends.gemini import (
     check_task,
     is_multimodal,
 )
-from embedsim.backends.attempts import counting, labels
 from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, redact, redacting_logs
 from embedsim.errors import BackendError, InputError
 from embedsim.inputs.items import Item
@@ -80,7 +80,7 @@ class KeyChoice(UserWarning):
 #: or none (Vertex AI with a project's credentials).
 _SDK_KEY_NOTICE = "Both GOOGLE_API_KEY and GEMINI_API_KEY are set"
 #: What has been said once in this process, by topic.
-_SAID: dict[str, bool] = {"which key": False}
+_SAID: dict[str, bool] = {}
 _SAID_LOCK = threading.Lock()
 
 

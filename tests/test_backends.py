@@ -79,7 +79,7 @@ def test_entry_points_list_the_built_in_backends() -> None:
 
 
 def test_the_registry_is_read_once_until_invalidated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Regression (issue 19): the registry was cached per ``sys.path`` (an ``lru_cache`` keyed on it):
+    """Regression: the registry was cached per ``sys.path`` (an ``lru_cache`` keyed on it):
     read again whenever anything changed ``sys.path``, never when a backend was installed into a folder
     already on it. Now it is read once, and :func:`embedsim.backends.invalidate` forgets it."""
     import embedsim.backends as registry

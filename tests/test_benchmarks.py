@@ -97,7 +97,7 @@ def test_quick_replay_section_records_the_spec_and_replays_it_offline(tmp_path: 
 
 
 def test_quick_run_of_the_scale_case(tmp_path: Path) -> None:
-    """The scale case (issue 25) runs at its tiny size and reports every operation and target."""
+    """The scale case runs at its tiny size and reports every operation and target."""
     proc, results = run(tmp_path, "--only", "scale")
     scale = results["scale"]
     assert {r["op"] for r in scale["rows"]} >= {"experiment.similarity", "expect_groups", "expect_auc",

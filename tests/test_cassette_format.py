@@ -1,4 +1,4 @@
-"""embedsim.recording.cassette_format: compact, lossless cassettes (issue 12.6)."""
+"""embedsim.recording.cassette_format: compact, lossless cassettes."""
 
 from __future__ import annotations
 

@@ -230,7 +230,7 @@ def test_key_from_environment_and_explicit_key_wins(emulator: GeminiEmulator, cl
 def test_with_both_key_variables_set_the_key_sent_is_named_once(emulator: GeminiEmulator,
                                                                  clean_env: pytest.MonkeyPatch,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
-    """Issue 20.23: with GEMINI_API_KEY and GOOGLE_API_KEY set, the SDK's "Using GOOGLE_API_KEY." is
+    """With GEMINI_API_KEY and GOOGLE_API_KEY set, the SDK's "Using GOOGLE_API_KEY." is
     wrong (embedsim sends GEMINI_API_KEY's key): embedsim says which it sends, once per process."""
     from embedsim.backends.gemini import embedder as module
 

@@ -1,4 +1,4 @@
-"""Issue 12's "what changed" flow end to end: a throwaway project records two model versions
+"""The "what changed" flow end to end: a throwaway project records two model versions
 against the emulator, then ONE ``pytest --embedsim-report report`` run without a key
 replays every configured model and writes a report whose summary names the flipped
 expectations and the statistic changes, and whose sections show difference heatmaps.

@@ -193,7 +193,7 @@ def test_snapshot_side_files_are_skipped_by_discovery(tmp_path: Path) -> None:
     assert not ext.is_snapshot_location(location=str(tmp_path / "t.heatmap.diff.png"))
 
 
-# --- issue 10/11/15: stateless, atomic, any label --------------------------------------------------
+# --- stateless, atomic, any label --------------------------------------------------
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 One batch call of 16 texts at d = 3072 goes through the real google-genai client to the loopback
 emulator, three times, each recorded into its own cassette: plain vcrpy (default settings),
-embedsim's settings with vcrpy's YAML serializer (the format before issue 12.6) and embedsim's
+embedsim's settings with vcrpy's YAML serializer (the format before the compact cassettes) and embedsim's
 settings as they are (:mod:`embedsim.recording.cassette_format`). The emulator answers as a float32
 service prints its vectors (shortest float32 decimals); a vcr hook indents the JSON as Google's
 APIs do - the values are the emulator's (pixel baseline), not Gemini's. The compact cassette is then replayed

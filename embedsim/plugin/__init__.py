@@ -40,7 +40,7 @@ from embedsim.errors import RecordingError
 from embedsim.plugin.parametrize import MODEL_PARAM, base_test_name, model_of, model_params
 from embedsim.plugin.run_hooks import BODY_RAN, EXPERIMENT, FOREIGN_RECORDING, ORDER, REPORT_STARTED, UNSELECTED, USED, RunHooks, record_mode, report_dir
 
-if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
+if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures
     from embedsim.backends.base import Embedder
     from syrupy.assertion import SnapshotAssertion
 

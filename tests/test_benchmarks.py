@@ -90,7 +90,7 @@ def test_quick_faces_section_times_dlib_face_and_finds_it_deterministic(tmp_path
 
 
 def test_quick_replay_section_records_the_spec_and_replays_it_offline(tmp_path: Path) -> None:
-    proc, results = run(tmp_path, "--only", "replay")
+    _, results = run(tmp_path, "--only", "replay")
     replay = results["replay"]
     assert replay["cassettes"] > 0 and replay["record_calls"] > 0  # it measured replays, not skips
     assert replay["replay_clean"] is True and replay["replay_tests_run"] >= replay["cassettes"]

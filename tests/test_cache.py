@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from embedsim.backends.gemini.embedder import GeminiEmbedder
 from embedsim.backends.cache import CachedEmbedder, CacheWarning, EmbeddingCache
-from embedsim.testing.gemini import GeminiEmulator
+from embedsim.backends.gemini.embedder import GeminiEmbedder
 from embedsim.errors import BackendError
 from embedsim.inputs.items import Item, text_item
+from embedsim.testing.gemini import GeminiEmulator
 
 MODEL = "gemini-embedding-2-preview"
 

@@ -17,9 +17,9 @@ from embedsim import __version__
 from embedsim.backends import get_embedder
 from embedsim.cli import main
 from embedsim.cli.table import format_table
-from embedsim.snapshot.heatmap import render_heatmap
 from embedsim.inputs.items import load_item
 from embedsim.matrix import SimilarityMatrix, similarity
+from embedsim.snapshot.heatmap import render_heatmap
 
 FACES = Path(__file__).resolve().parent.parent / "fixtures" / "faces"
 

@@ -22,9 +22,9 @@ from embedsim.expect import (
     check_order,
     check_top1,
 )
-from embedsim.plugin.experiments import Experiment
 from embedsim.inputs.items import text_item
 from embedsim.matrix import SimilarityMatrix
+from embedsim.plugin.experiments import Experiment
 
 ENGLISH_WORDS = (("Angry", "angry"), ("Sad", "sad"), ("Happy", "happy"))
 JAPANESE_WORDS = (("怒", "angry"), ("哀", "sad"), ("楽", "happy"))
@@ -482,8 +482,8 @@ def test_too_few_items_to_say_anything_are_inconclusive_not_passed() -> None:
 
 
 def test_an_undefined_interval_reads_the_same_in_the_terminal_and_the_report() -> None:
-    from embedsim.report.records import CheckRecord
     from embedsim.report.entries import check_line, evidence, interval
+    from embedsim.report.records import CheckRecord
 
     one = SimilarityMatrix(np.array([[0.9, 0.1]]), ("h1",), ("Happy", "Sad"))
     check = check_top1(one, ["Happy"], at_least=0.8, confidence=0.95)

@@ -15,9 +15,9 @@ import pytest
 
 from embedsim.backends.gemini import GeminiAPIError
 from embedsim.backends.gemini.embedder import GeminiEmbedder
-from embedsim.testing.gemini import GeminiEmulator
 from embedsim.errors import BackendError
 from embedsim.inputs.items import text_item
+from embedsim.testing.gemini import GeminiEmulator
 
 MODEL = "gemini-embedding-2-preview"
 ITEMS = [text_item(t) for t in ("one", "two", "three")]
@@ -178,7 +178,7 @@ class _Redirector:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 self.send_response(307)
                 self.send_header("Location", target + self.path)

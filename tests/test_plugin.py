@@ -364,7 +364,9 @@ def test_cassette_dir_is_configurable(pytester: pytest.Pytester) -> None:
 
 # --- options and configuration ---------------------------------------------------------
 
-from hypothesis import given, settings as hypothesis_settings, strategies as st  # noqa: E402
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize("where, text, message", [
@@ -455,7 +457,7 @@ def test_every_option_value_is_valid_or_a_usage_error_naming_key_and_value(value
         elif option.key == "compare":
             assert checked and all(len(pair) == 2 and all(isinstance(m, str) for m in pair) for pair in checked)
         elif option.key == "confidence":
-            assert checked is None or 0 < checked < 1 and not isinstance(value, bool)
+            assert checked is None or (0 < checked < 1 and not isinstance(value, bool))
         else:
             assert isinstance(value, str) and isinstance(checked, Path)
 
@@ -485,8 +487,8 @@ def test_default_matrix_names_never_collide_with_given_names(names: list[str | N
     import numpy as np
 
     from embedsim.errors import InputError
-    from embedsim.plugin.experiments import Experiment
     from embedsim.matrix import SimilarityMatrix
+    from embedsim.plugin.experiments import Experiment
 
     exp = Experiment(_NoEmbedder())  # type: ignore[arg-type]
     for name in names:
@@ -647,8 +649,8 @@ def test_expectations_and_statistics_sharing_a_default_name_are_told_apart() -> 
     import numpy as np
 
     from embedsim.errors import InputError
-    from embedsim.plugin.experiments import Experiment
     from embedsim.matrix import SimilarityMatrix
+    from embedsim.plugin.experiments import Experiment
     from embedsim.report import Fragment
     from embedsim.report.compare import compare_entries
 

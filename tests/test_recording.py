@@ -24,7 +24,6 @@ import yaml
 
 from embedsim import files
 from embedsim.backends.gemini import DEFAULT_API_VERSION
-from embedsim.testing.gemini import GeminiEmulator
 from embedsim.inputs.items import item_from_bytes
 from embedsim.recording import (
     AtomicPersister,
@@ -36,6 +35,7 @@ from embedsim.recording import (
     record_command,
     recorded_embedder,
 )
+from embedsim.testing.gemini import GeminiEmulator
 
 MODEL = "gemini-embedding-2-preview"
 FAKE_KEY = "AIzaSyD-embedsimFakeKey0123456789abcdEx"  # realistic shape: AIza + 35 characters

@@ -17,9 +17,9 @@ import pytest
 from helpers import SWATCH
 
 from embedsim.backends import get_embedder
-from embedsim.testing.gemini import GeminiEmulator
 from embedsim.expect.groups import group_stats
 from embedsim.matrix import similarity
+from embedsim.testing.gemini import GeminiEmulator
 
 OLD, NEW = "gemini-embedding-2-preview@256", "gemini-embedding-2@128"
 FAKE_KEY = "AIza" + "0" * 35

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from vendor_cases import FAKE_KEYS, VENDOR_ENVIRONMENT, VENDORS, Vendor, payload_bytes, png
 
 from embedsim.backends import get_embedder, resolve
 from embedsim.backends.remote import MissingKeyError, VendorAPIError
 from embedsim.errors import BackendError, InputError, NotApplicable
 from embedsim.inputs.items import Item, item_from_bytes, text_item
-from vendor_cases import FAKE_KEYS, VENDOR_ENVIRONMENT, VENDORS, Vendor, payload_bytes, png
 
 
 @pytest.fixture(params=sorted(VENDORS))

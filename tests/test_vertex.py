@@ -3,8 +3,8 @@ client) against the loopback Vertex emulator (a test tool: its vectors are never
 
 from __future__ import annotations
 
-import logging
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from embedsim.backends.gemini.embedder import GeminiEmbedder
-from embedsim.testing.gemini import GeminiEmulator
 from embedsim.inputs.items import text_item
 from embedsim.recording.vcr_settings import register, vcr_config
+from embedsim.testing.gemini import GeminiEmulator
 
 NAME = "vectors"
 TARGETS = {"cassette_bytes_per_vector": "<= 17 KB per 3072-d float32 vector in a cassette (bit-identical replay)"}

@@ -32,7 +32,7 @@ print(oct(stat.S_IMODE(path.stat().st_mode)))
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_new_file_gets_0666_less_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
-    """Regression (issue 19): the umask was set (to read it) when embedsim.files was imported, so
+    """Regression: the umask was set (to read it) when embedsim.files was imported, so
     a process that changed its umask later got files with the old one. (A subprocess: the umask
     is the process's.)"""
     import subprocess
@@ -53,7 +53,7 @@ def test_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
     assert path.read_bytes() == b"new" and _mode(path) == 0o640
 
 
-# --- every writer of the project goes through atomic_write (README: "Nothing lost on interruption") ---
+# --- every writer of the project goes through atomic_write (docs/guarantees.md: "Nothing lost on interruption") ---
 
 def _png(value: int) -> bytes:
     import io

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from embedsim.inputs.datasets import MANIFEST, Dataset
 from embedsim.errors import EmbedsimError, InputError
+from embedsim.inputs.datasets import MANIFEST, Dataset
 from embedsim.inputs.grid import split_grid, write_tiles
 from embedsim.inputs.items import KINDS, Item, is_encodable, item_from_bytes, text_item
 from embedsim.inputs.sniff import IMAGE_BRANDS, sniff_media

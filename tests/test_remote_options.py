@@ -72,7 +72,7 @@ SLOW = {"chunks": 30, "seconds": 0.2}
 
 def test_the_timeout_is_a_deadline_on_each_attempt_while_recording(pytester: pytest.Pytester,
                                                                    recording_env: GeminiEmulator) -> None:
-    """Regression (issue 20 point 19): httpx's read timeout is per piece, so a server answering in
+    """Regression: httpx's read timeout is per piece, so a server answering in
     slow pieces held an attempt past ``--embedsim-timeout`` (the whole answer was taken, once). Now
     the attempt ends at the deadline, part-way through the answer, and the SDK's retry gets the
     next one - through vcrpy's recorder (``--record-mode=once``)."""
@@ -86,7 +86,7 @@ def test_the_timeout_is_a_deadline_on_each_attempt_while_recording(pytester: pyt
 
 
 def test_the_cli_timeout_is_a_deadline(recording_env: GeminiEmulator, capsys: pytest.CaptureFixture[str]) -> None:
-    """Regression (issue 20 point 19): the same for the CLI's ``--timeout``."""
+    """Regression: the same for the CLI's ``--timeout``."""
     recording_env.inject("slow_body", times=1, **SLOW)
     code = main(["matrix", "--rows", "text:a", "text:b", "--model", MODEL, "--dimension", "128", "--timeout", "1"])
     assert code == 0, capsys.readouterr().err
@@ -111,7 +111,7 @@ def test_the_cli_takes_timeout_and_api_version(recording_env: GeminiEmulator, ca
 ])
 def test_the_cli_checks_a_setting_as_the_plugin_does(capsys: pytest.CaptureFixture[str], option: str, value: str,
                                                       wanted: str) -> None:
-    """Regression (issue 19): the CLI checked its settings with its own code (``--api-version latest``
+    """Regression: the CLI checked its settings with its own code (``--api-version latest``
     went to the service); both now use :mod:`embedsim.settings` and say what is wanted in the same words."""
     from embedsim import settings
 

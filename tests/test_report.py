@@ -140,7 +140,7 @@ def test_sections_of_removed_test_files_and_models_are_dropped(pytester: pytest.
 
 
 def test_the_report_never_deletes_or_mixes_with_user_files(pytester: pytest.Pytester) -> None:
-    """Regression (issue 11.12): ``--embedsim-report docs`` deleted docs/heatmaps/* and docs/fragments/*."""
+    """Regression: ``--embedsim-report docs`` deleted docs/heatmaps/* and docs/fragments/*."""
     pytester.makepyfile(test_exp=EXPERIMENTS, test_more="def test_more(experiment):\n    experiment.similarity(%s)\n"
                         % "[__import__('embedsim.inputs.items').inputs.items.text_item(w) for w in 'ab']")
     docs = pytester.path / "docs"
@@ -198,7 +198,7 @@ def test_{name}_2(experiment):
 @pytest.mark.slow
 def test_two_runs_on_one_folder_keep_each_others_sections(pytester: pytest.Pytester,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """Regression (issue 11.12): two pytest processes writing one report folder deleted each
+    """Regression: two pytest processes writing one report folder deleted each
     other's fragments. Here run B starts after run A has written a fragment, and each run
     waits inside its last test until the other has reached its own."""
     import subprocess
@@ -424,7 +424,7 @@ def test_provenance_is_shown_per_model_and_foreign_hosts_are_flagged(tmp_path: P
 
 
 def test_the_report_deletes_only_files_inside_its_folder_that_it_wrote(tmp_path: Path) -> None:
-    """Regression (issue 20.11): paths added to the marker's ``files`` (``../notes.txt``, an
+    """Regression: paths added to the marker's ``files`` (``../notes.txt``, an
     absolute path, a path through a symlink, the pages themselves) were deleted by the next build."""
     rep = tmp_path / "rep"
     report.prepare(rep)
@@ -454,7 +454,7 @@ def test_the_report_deletes_only_files_inside_its_folder_that_it_wrote(tmp_path:
 
 def test_an_interrupted_or_running_build_leaves_only_files_its_marker_lists(tmp_path: Path,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """Regression (issue 20.12): a Ctrl-C during the build left heatmaps the marker did not list,
+    """Regression: a Ctrl-C during the build left heatmaps the marker did not list,
     and every later run (or one started during the build) refused the folder."""
     from embedsim.report import folder, images
 
@@ -498,7 +498,7 @@ def test_evil(experiment, tag):
 
 
 def test_index_md_shows_what_tests_name_as_text_never_as_markup(pytester: pytest.Pytester) -> None:
-    """Regression (issue 20.14): labels, test ids, docstrings, matrix and expectation names and
+    """Regression: labels, test ids, docstrings, matrix and expectation names and
     model ids went into index.md raw (GitHub renders raw HTML, links and images in Markdown)."""
     from embedsim.report.markdown import _md
 
@@ -521,7 +521,7 @@ def test_index_md_shows_what_tests_name_as_text_never_as_markup(pytester: pytest
 
 @pytest.mark.slow
 def test_a_full_run_drops_sections_of_tests_that_no_longer_exist(pytester: pytest.Pytester) -> None:
-    """Regression (issue 20.16): a renamed test kept its section, was counted in the summary and
+    """Regression: a renamed test kept its section, was counted in the summary and
     made every full run say "Partial run"."""
     pytester.makepyfile(test_exp=EXPERIMENTS)
     rep = pytester.path / "rep"
@@ -548,7 +548,7 @@ def test_a_full_run_drops_sections_of_tests_that_no_longer_exist(pytester: pytes
 
 
 def test_a_run_of_one_new_model_says_which_command_completes_the_report(pytester: pytest.Pytester) -> None:
-    """Regression (issue 20.15): the README's new-version recipe (``--embedsim-model NEW ...
+    """Regression: the README's new-version recipe (``--embedsim-model NEW ...
     --embedsim-report report``) gave a report of NEW alone, with no comparison and no notice."""
     import shlex
 
@@ -573,7 +573,7 @@ def test_a_run_of_one_new_model_says_which_command_completes_the_report(pytester
 
 
 def test_a_fragment_that_is_not_one_is_deleted_and_named_not_a_crash(tmp_path: Path) -> None:
-    """Regression (issue 20.23): a fragment missing keys crashed the build with KeyError: 'module'."""
+    """Regression: a fragment missing keys crashed the build with KeyError: 'module'."""
     report.prepare(tmp_path)
     report.write_fragment(tmp_path, _fragment("pixels", 0, 1), None)
     bad = tmp_path / "fragments" / "bad.json"

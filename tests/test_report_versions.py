@@ -1,4 +1,4 @@
-"""Issue 12's "what changed" flow end to end: a throwaway project records two model versions
+"""The "what changed" flow end to end: a throwaway project records two model versions
 against the emulator, then ONE ``pytest --embedsim-report report`` run without a key
 replays every configured model and writes a report whose summary names the flipped
 expectations and the statistic changes, and whose sections show difference heatmaps.
@@ -17,9 +17,9 @@ import pytest
 from helpers import SWATCH
 
 from embedsim.backends import get_embedder
-from embedsim.testing.gemini import GeminiEmulator
 from embedsim.expect.groups import group_stats
 from embedsim.matrix import similarity
+from embedsim.testing.gemini import GeminiEmulator
 
 OLD, NEW = "gemini-embedding-2-preview@256", "gemini-embedding-2@128"
 FAKE_KEY = "AIza" + "0" * 35

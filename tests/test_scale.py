@@ -1,4 +1,4 @@
-"""Experiments over many items (issue 25): the large-matrix statistics agree with the exact ones and
+"""Experiments over many items: the large-matrix statistics agree with the exact ones and
 say what they give up, top-1 and expected columns without (rows x rows) loops, the record keeps
 the array, compact tables and image heatmaps of large matrices, an incremental report build.
 No timing here: performance is measured by ``benchmarks/cases/scale.py``."""

@@ -17,14 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from embedsim import expect
-from embedsim.expect import labels as label_groups
 from embedsim.backends import check_model_id, naming
 from embedsim.backends.base import Embedder
 from embedsim.errors import EmbedsimError, InputError
 from embedsim.expect import Check, ExpectationFailed
-from embedsim.inputs.items import Item
-from embedsim.expect.labels import Groups
+from embedsim.expect import labels as label_groups
 from embedsim.expect.groups import GroupStats, group_stats
+from embedsim.expect.labels import Groups
+from embedsim.inputs.items import Item
 from embedsim.matrix import SimilarityMatrix, similarity
 from embedsim.report.records import CheckRecord, MatrixRecord
 from embedsim.stats import DEFAULT_CONFIDENCE
@@ -380,7 +380,7 @@ class MatrixSnapshots:
             if not wanted:
                 continue
             target = assertion(name=index) if index else assertion
-            if not target == matrix:  # syrupy resets the name afterwards: name the matrix ourselves
+            if not target == matrix:  # noqa: SIM201 - syrupy's assertion is its ==; syrupy resets the name afterwards: name the matrix ourselves
                 mismatches.append("\n".join([f"{kind} of {name!r} does not match its snapshot "
                                              "(update with --snapshot-update):", *self._diff(assertion)]))
         return mismatches

@@ -29,8 +29,16 @@ from typing import TYPE_CHECKING, Any
 from embedsim.report import folder
 from embedsim.report.codec import SCHEMA_VERSION
 from embedsim.report.entries import BADGES, model_label, record_commands, status
-from embedsim.report.folder import (FRAGMENTS, HEATMAPS, MARKER, FragmentError, ReportFolderError, prepare,
-                                    read_fragment, read_fragments)
+from embedsim.report.folder import (
+    FRAGMENTS,
+    HEATMAPS,
+    MARKER,
+    FragmentError,
+    ReportFolderError,
+    prepare,
+    read_fragment,
+    read_fragments,
+)
 from embedsim.report.records import CheckRecord, Fragment, MatrixRecord
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ the largest moves: :class:`~embedsim.report.schema.Comparison`, as ``report.json
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,8 +17,18 @@ import numpy as np
 from embedsim.matrix import SimilarityMatrix
 from embedsim.report.entries import Tests
 from embedsim.report.records import CheckRecord, Fragment, MatrixRecord
-from embedsim.report.schema import (CellMove, CheckChange, CheckSide, Comparison, FlippedCheck, MatrixChange,
-                                    SectionComparison, SectionStatisticChange, StatisticChange, Top1Change)
+from embedsim.report.schema import (
+    CellMove,
+    CheckChange,
+    CheckSide,
+    Comparison,
+    FlippedCheck,
+    MatrixChange,
+    SectionComparison,
+    SectionStatisticChange,
+    StatisticChange,
+    Top1Change,
+)
 from embedsim.stats import average_ranks
 
 #: An expectation's outcome -> whether it held; a flip is a change of this state.
@@ -31,7 +42,7 @@ LARGEST = 5
 
 def default_pairs(models: Sequence[str]) -> list[tuple[str, str]]:
     """Each model against the one before it."""
-    return list(zip(models, models[1:]))
+    return list(itertools.pairwise(models))
 
 
 def matrix_of(record: MatrixRecord) -> SimilarityMatrix:

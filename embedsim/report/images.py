@@ -81,8 +81,8 @@ def render_heatmaps(report_dir: Path, per_model: dict[str, Fragment], cache: Cac
             title = entry.test if name == "matrix" else f"{entry.test} - {name}"
             relative = f"{HEATMAPS}/{slug(entry.model)}/{slug_key(entry.module, entry.test, name)}.png"
             full_title = f"{title}\n{model_label(entry.model)}"
-            written += _write(report_dir, relative, record, lambda m=matrix, t=full_title: heatmap.render_heatmap(
-                m, t, vmin=low, vmax=high), render_key(matrix, full_title, low, high), cache)
+            written += _write(report_dir, relative, record, lambda m=matrix, t=full_title, lo=low, hi=high: heatmap.render_heatmap(
+                m, t, vmin=lo, vmax=hi), render_key(matrix, full_title, low, high), cache)
     return written
 
 
@@ -104,7 +104,7 @@ def render_differences(report_dir: Path, comparison: Comparison, cache: Cache | 
             title = (section.test if name == "matrix" else f"{section.test} - {name}") + f"\n{new} minus {old}"
             relative = f"{folder}/{slug_key(section.module, section.test, name)}.png"
             label = f"difference ({new} - {old})"
-            written += _write(report_dir, relative, record, lambda m=matrix, t=title, s=scale: heatmap.render_heatmap(
-                m, t, vmin=-s, vmax=s, cmap=DIFFERENCE_COLORMAP, label=label),
+            written += _write(report_dir, relative, record, lambda m=matrix, t=title, s=scale, lb=label: heatmap.render_heatmap(
+                m, t, vmin=-s, vmax=s, cmap=DIFFERENCE_COLORMAP, label=lb),
                 render_key(matrix, title, -scale, scale, DIFFERENCE_COLORMAP, label), cache)
     return written

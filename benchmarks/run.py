@@ -62,10 +62,10 @@ if str(ROOT) not in sys.path:  # run from a clean clone without an editable inst
 from benchmarks.timing import median_time  # noqa: E402
 from embedsim.backends.gemini.embedder import GeminiEmbedder  # noqa: E402
 from embedsim.inputs.datasets import Dataset  # noqa: E402
-from embedsim.testing.emulator import Answer  # noqa: E402
-from embedsim.testing.gemini import GeminiEmulator  # noqa: E402
 from embedsim.inputs.items import Item, text_item  # noqa: E402
 from embedsim.matrix import cosine_matrix, similarity  # noqa: E402
+from embedsim.testing.emulator import Answer  # noqa: E402
+from embedsim.testing.gemini import GeminiEmulator  # noqa: E402
 
 MODEL = "gemini-embedding-2-preview"
 FAKE_KEY = "embedsim-benchmark-not-a-key"

@@ -1,4 +1,4 @@
-"""embedsim's cost in pytest runs of projects that do not use it (issue 14), as ratios measured in one run.
+"""embedsim's cost in pytest runs of projects that do not use it, as ratios measured in one run.
 
     python benchmarks/startup.py            # about a minute on 2 cores; writes benchmarks/startup.json
     python benchmarks/startup.py --quick    # one round: checks that it runs; its numbers are not results

@@ -47,9 +47,27 @@ _LAZY = {
     "get_embedder": "embedsim.backends",
 }
 
-__all__ = ["BackendError", "BackendSpec", "Check", "Dataset", "EmbedsimError", "Embedder", "ExpectationFailed",
-           "Experiment", "InputError", "Item", "NotApplicable", "RecordingError", "SimilarityMatrix", "__version__",
-           "crop_faces", "get_embedder", "load_item", "similarity", "text_item"]
+__all__ = [
+    "BackendError",
+    "BackendSpec",
+    "Check",
+    "Dataset",
+    "Embedder",
+    "EmbedsimError",
+    "ExpectationFailed",
+    "Experiment",
+    "InputError",
+    "Item",
+    "NotApplicable",
+    "RecordingError",
+    "SimilarityMatrix",
+    "__version__",
+    "crop_faces",
+    "get_embedder",
+    "load_item",
+    "similarity",
+    "text_item",
+]
 
 
 def __getattr__(name: str) -> Any:

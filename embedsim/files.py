@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
@@ -36,10 +37,8 @@ def atomic_write(path: str | Path, data: bytes) -> Path:
     try:
         with os.fdopen(descriptor, "wb") as f:
             f.write(data)
-        try:
+        with contextlib.suppress(FileNotFoundError):  # a new file: the mode it was created with
             os.chmod(temp, stat.S_IMODE(path.stat().st_mode))
-        except FileNotFoundError:
-            pass  # a new file: the mode it was created with
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -10,9 +10,9 @@ import numpy as np
 
 from embedsim.backends import check_items
 from embedsim.backends.base import Embedder
+from embedsim.backends.vectors import distinct, unit_rows
 from embedsim.errors import InputError
 from embedsim.inputs.items import Item
-from embedsim.backends.vectors import distinct, unit_rows
 from embedsim.stats import large
 
 
@@ -48,7 +48,7 @@ class SimilarityMatrix:
     def excluded(self) -> np.ndarray:
         """Boolean mask of the cells that pair an item with itself: the diagonal of an all-pairs
         matrix and the :attr:`self_pairs`."""
-        mask = np.eye(*self.values.shape, dtype=bool) if self.all_pairs else np.zeros(self.values.shape, dtype=bool)
+        mask = np.eye(*self.values.shape, dtype=np.bool_) if self.all_pairs else np.zeros(self.values.shape, dtype=bool)
         for i, j in self.self_pairs:
             mask[i, j] = True
         return mask

@@ -12,10 +12,12 @@ import pytest
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 sys.path.insert(0, str(PLUGINS))
-from pytester_isolation import LIBRARY_MODULES  # noqa: E402  (installs it before any pytester run)
+# isort: off
+from pytester_isolation import LIBRARY_MODULES  # (installs it before any pytester run)
 # google-auth's requests transport imported before any inner run: an inner run's reset of sys.modules
 # would otherwise drop the requests.packages aliases it made (test_vertex, test_cloud_recording).
-import google.auth.transport.requests  # noqa: E402,F401
+import google.auth.transport.requests  # noqa: F401
+# isort: on
 
 from embedsim.testing.gemini import GeminiEmulator
 

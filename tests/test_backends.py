@@ -14,10 +14,11 @@ import pytest
 
 from embedsim.backends import GROUP, backends, check_items, get_embedder, is_local, key_hint, resolve
 from embedsim.backends.base import BackendSpec
-from embedsim.backends.gemini import SPEC as GEMINI, is_multimodal
-from embedsim.testing.gemini import GeminiEmulator
+from embedsim.backends.gemini import SPEC as GEMINI
+from embedsim.backends.gemini import is_multimodal
 from embedsim.errors import InputError
 from embedsim.inputs.items import Item, text_item
+from embedsim.testing.gemini import GeminiEmulator
 
 
 def png_item(label: str, color: tuple[int, int, int]) -> Item:
@@ -79,7 +80,7 @@ def test_entry_points_list_the_built_in_backends() -> None:
 
 
 def test_the_registry_is_read_once_until_invalidated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Regression (issue 19): the registry was cached per ``sys.path`` (an ``lru_cache`` keyed on it):
+    """Regression: the registry was cached per ``sys.path`` (an ``lru_cache`` keyed on it):
     read again whenever anything changed ``sys.path``, never when a backend was installed into a folder
     already on it. Now it is read once, and :func:`embedsim.backends.invalidate` forgets it."""
     import embedsim.backends as registry
@@ -136,10 +137,9 @@ def test_one_model_family_rule_for_backend_and_emulator(emulator: GeminiEmulator
     assert emulator.requests == []
     for model in ("gemini-embedding-2", "gemini-embedding-2-preview", "models/gemini-embedding-2"):
         assert is_multimodal(model)
+    import base64
     import json
     import urllib.request
-
-    import base64
 
     data = base64.b64encode(png_item("red", (255, 0, 0)).data).decode()
     body = {"requests": [{"model": "models/gemini-embedding-exp-03-07",

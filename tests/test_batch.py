@@ -1,4 +1,4 @@
-"""Issue 25.5: the Gemini Batch API mode against the emulator's batch endpoints (never Gemini data):
+"""The Gemini Batch API mode against the emulator's batch endpoints (never Gemini data):
 vectors as online, the job's name kept so a rerun resumes it, failures named, recording and an
 offline replay with as many polls as the recording, the plugin's and the CLI's options."""
 

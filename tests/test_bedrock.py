@@ -15,11 +15,11 @@ from PIL import Image
 
 pytest.importorskip("boto3")
 
-from embedsim.backends import get_embedder, resolve  # noqa: E402
-from embedsim.backends.bedrock import COHERE, NOVA, TITAN, BedrockAPIError, credentials_found  # noqa: E402
-from embedsim.errors import InputError  # noqa: E402
-from embedsim.inputs.items import item_from_bytes, text_item  # noqa: E402
-from embedsim.testing.bedrock import BedrockEmulator  # noqa: E402
+from embedsim.backends import get_embedder, resolve
+from embedsim.backends.bedrock import COHERE, NOVA, TITAN, BedrockAPIError, credentials_found
+from embedsim.errors import InputError
+from embedsim.inputs.items import item_from_bytes, text_item
+from embedsim.testing.bedrock import BedrockEmulator
 
 TITAN_ID, NOVA_ID, COHERE_ID = "amazon.titan-embed-image-v1", "amazon.nova-2-multimodal-embeddings-v1:0", "cohere.embed-v4:0"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -90,14 +90,14 @@ def test_quick_faces_section_times_dlib_face_and_finds_it_deterministic(tmp_path
 
 
 def test_quick_replay_section_records_the_spec_and_replays_it_offline(tmp_path: Path) -> None:
-    proc, results = run(tmp_path, "--only", "replay")
+    _, results = run(tmp_path, "--only", "replay")
     replay = results["replay"]
     assert replay["cassettes"] > 0 and replay["record_calls"] > 0  # it measured replays, not skips
     assert replay["replay_clean"] is True and replay["replay_tests_run"] >= replay["cassettes"]
 
 
 def test_quick_run_of_the_scale_case(tmp_path: Path) -> None:
-    """The scale case (issue 25) runs at its tiny size and reports every operation and target."""
+    """The scale case runs at its tiny size and reports every operation and target."""
     proc, results = run(tmp_path, "--only", "scale")
     scale = results["scale"]
     assert {r["op"] for r in scale["rows"]} >= {"experiment.similarity", "expect_groups", "expect_auc",

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from embedsim.backends.gemini.embedder import GeminiEmbedder
 from embedsim.backends.cache import CachedEmbedder, CacheWarning, EmbeddingCache
-from embedsim.testing.gemini import GeminiEmulator
+from embedsim.backends.gemini.embedder import GeminiEmbedder
 from embedsim.errors import BackendError
 from embedsim.inputs.items import Item, text_item
+from embedsim.testing.gemini import GeminiEmulator
 
 MODEL = "gemini-embedding-2-preview"
 
@@ -171,7 +171,7 @@ def test_ctrl_c_mid_run_keeps_what_arrived(emulator: GeminiEmulator, tmp_path: P
 
 
 def test_async_interrupted_run_resumes(tmp_path: Path) -> None:
-    """Regression (issue 11): the failed call let the next one start before the run stopped; its
+    """Regression: the failed call let the next one start before the run stopped; its
     request (sent with aiohttp 3.11) could reach the emulator after ``reset`` and count in the rerun."""
     cache = EmbeddingCache(tmp_path)
     with GeminiEmulator() as emulator:
@@ -252,7 +252,7 @@ def far_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_the_cache_wraps_any_embedder(far_backend: Any, tmp_path: Path) -> None:
-    """Issue 19: the cache was Gemini's (``GeminiEmbedder(cache=...)``); it is a wrapper now."""
+    """The cache was Gemini's (``GeminiEmbedder(cache=...)``); it is a wrapper now."""
     from embedsim.backends import get_embedder
 
     cache = EmbeddingCache(tmp_path / "cache")
@@ -267,7 +267,7 @@ def test_the_cache_wraps_any_embedder(far_backend: Any, tmp_path: Path) -> None:
 
 def test_the_cli_cache_works_for_any_remote_backend(far_backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    """Regression (issue 19): ``--cache`` handed ``cache=`` to the backend's factory, which only
+    """Regression: ``--cache`` handed ``cache=`` to the backend's factory, which only
     Gemini's took; and the CLI passed no ``api_key`` while the plugin did. Every backend now gets
     the factory arguments of backends/base.py the same way."""
     from embedsim.cli import main

@@ -17,9 +17,9 @@ from embedsim import __version__
 from embedsim.backends import get_embedder
 from embedsim.cli import main
 from embedsim.cli.table import format_table
-from embedsim.snapshot.heatmap import render_heatmap
 from embedsim.inputs.items import load_item
 from embedsim.matrix import SimilarityMatrix, similarity
+from embedsim.snapshot.heatmap import render_heatmap
 
 FACES = Path(__file__).resolve().parent.parent / "fixtures" / "faces"
 
@@ -253,7 +253,7 @@ def test_unknown_model_id(capsys) -> None:
 def test_missing_gemini_key_says_which_variable_to_set(capsys, clean_env) -> None:
     code, _, err = run(capsys, "matrix", "--rows", "text:a", "--model", "gemini-embedding-2-preview")
     assert code == 2 and "GEMINI_API_KEY" in err and "Traceback" not in err
-    # issue 20.23: the command line names the variables and how to set them, not the Python API's api_key=
+    # the command line names the variables and how to set them, not the Python API's api_key=
     assert "api_key=" not in err and "set the environment variable GEMINI_API_KEY (or GOOGLE_API_KEY)" in err
     assert "GEMINI_API_KEY=... embedsim matrix --model gemini-embedding-2-preview" in err
 
@@ -297,7 +297,7 @@ def test_version(capsys) -> None:
 
 
 def test_version_is_the_installed_distributions() -> None:
-    """Regression (issue 19): ``__version__`` was a literal beside pyproject.toml's, free to drift."""
+    """Regression: ``__version__`` was a literal beside pyproject.toml's, free to drift."""
     code = ("import importlib.metadata as m; m.version = lambda name: {'pytest-embedsim': '9.8.7'}[name]; "
             "import embedsim; print(embedsim.__version__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -433,7 +433,7 @@ def test_an_unwritable_cache_warns_once_and_prints_the_matrix(emulator, capsys, 
 
 
 def test_a_timeout_too_long_for_the_clocks_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    """Regression (issue 20.23): ``--timeout 1e10`` was accepted and the call raised OverflowError."""
+    """Regression: ``--timeout 1e10`` was accepted and the call raised OverflowError."""
     code, out, err = run(capsys, "matrix", "--rows", "text:a", "--model", "gemini-embedding-2", "--timeout", "1e10")
     assert code == 2 and out == ""
     assert "argument --timeout: expected at most 86400 seconds (a day; 0: no limit), got '1e10'" in err

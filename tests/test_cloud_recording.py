@@ -18,13 +18,13 @@ from embedsim.recording import ALLOW_EMULATOR
 
 pytest.importorskip("boto3")
 
-import google.auth.transport.requests  # noqa: E402,F401 - before any inner run: requests.packages aliases stay
-from embedsim.testing.bedrock import BedrockEmulator  # noqa: E402
-from embedsim.testing.vertex import VertexEmulator  # noqa: E402
+import google.auth.transport.requests  # noqa: F401 - before any inner run: requests.packages aliases stay
+from test_bedrock import AWS_VARIABLES, SECRET, TOKEN
+from test_vendor_neutral import EXPERIMENT
+from test_vertex import GOOGLE_VARIABLES, service_account
 
-from test_bedrock import AWS_VARIABLES, SECRET, TOKEN  # noqa: E402
-from test_vertex import GOOGLE_VARIABLES, service_account  # noqa: E402
-from test_vendor_neutral import EXPERIMENT  # noqa: E402
+from embedsim.testing.bedrock import BedrockEmulator
+from embedsim.testing.vertex import VertexEmulator
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 #: Headers that must never reach a cassette (SigV4's and OAuth's), lower case.

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from embedsim.inputs.datasets import MANIFEST, Dataset
 from embedsim.errors import InputError
+from embedsim.inputs.datasets import MANIFEST, Dataset
 
 FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 

@@ -14,8 +14,8 @@ from PIL import Image
 
 from embedsim.backends import dlib_face, is_local
 from embedsim.backends.dlib_face import DIMENSION, DlibFaceEmbedder
-from embedsim.inputs.datasets import Dataset
 from embedsim.errors import InputError, NotApplicable
+from embedsim.inputs.datasets import Dataset
 from embedsim.inputs.image_bytes import encode_png
 from embedsim.inputs.items import Item, text_item
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
-import socket
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -228,7 +228,7 @@ def test_command_line_prints_base_url_and_stops_on_ctrl_c() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "embedsim.testing.gemini", "--port", "0"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509 (no threads started here)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]

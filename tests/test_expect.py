@@ -22,9 +22,9 @@ from embedsim.expect import (
     check_order,
     check_top1,
 )
-from embedsim.plugin.experiments import Experiment
 from embedsim.inputs.items import text_item
 from embedsim.matrix import SimilarityMatrix
+from embedsim.plugin.experiments import Experiment
 
 ENGLISH_WORDS = (("Angry", "angry"), ("Sad", "sad"), ("Happy", "happy"))
 JAPANESE_WORDS = (("怒", "angry"), ("哀", "sad"), ("楽", "happy"))
@@ -291,10 +291,10 @@ def test_experiment_reports_inconclusive_apart_from_failures() -> None:
     exp.expect_auc(m, by=EIGHT_GROUPS, at_least=0.9, name="point only", confidence=0)
     exp.expect_auc(m, by=EIGHT_GROUPS, at_least=0.9, name="declared", xfail={"pixels": "expected"})
     assert [c.outcome for c in exp.checks] == ["inconclusive", "passed", "xfailed"]
-    record = exp._to_dict()["checks"][0]
-    assert record["ci_low"] < 0.9 <= record["statistic"] and record["confidence"] == 0.95
-    assert record["confidence_required"] and record["n_items"] == 8 and record["chance"] == 0.5
-    assert record["constant_answer"] == 0.5 and 0 < record["p_value"] < 0.05
+    record = exp.checks[0]
+    assert record.ci_low is not None and record.ci_low < 0.9 <= record.statistic and record.confidence == 0.95
+    assert record.confidence_required and record.n_items == 8 and record.chance == 0.5
+    assert record.constant_answer == 0.5 and record.p_value is not None and 0 < record.p_value < 0.05
     with pytest.raises(ExpectationsInconclusive, match=r"\[auc\] at .*INCONCLUSIVE - not enough evidence \(n = 8"):
         exp._finish()
     exp.expect_auc(m, by=EIGHT_GROUPS, at_least=0.99, name="too high")
@@ -345,7 +345,7 @@ def test_top1_p_values_shuffle_the_labels_so_a_constant_answer_gets_1_and_four_f
 # --- self-pairs never count ------------------------------------------------------------------------
 
 def test_the_same_items_as_rows_and_columns_are_all_pairs(faces) -> None:
-    """Issue 20.1: similarity(faces, faces) let every row find itself (top-1 8/8, margin 0.39)."""
+    """``similarity(faces, faces)`` let every row find itself (top-1 8/8, margin 0.39)."""
     from embedsim.backends.pixels import PixelEmbedder
 
     photos = list(faces.select(medium="photo"))
@@ -427,7 +427,7 @@ class ConstantEmbedder:
 
 
 def test_a_tie_does_not_hold_a_margin_a_gap_or_an_order() -> None:
-    """Issue 20.2: a constant embedder "held" check_groups(margin=0).raise_if_failed() (mean margin 0.0000,
+    """A constant embedder "held" check_groups(margin=0).raise_if_failed() (mean margin 0.0000,
     threshold 0.0000), even with confidence=0.95, and expect_order with a smallest gap of 0."""
     items = [text_item(t, labels={"g": g}) for t, g in (("a1", "a"), ("a2", "a"), ("b1", "b"), ("b2", "b"),
                                                         ("b3", "b"))]
@@ -450,7 +450,7 @@ def test_a_tie_does_not_hold_a_margin_a_gap_or_an_order() -> None:
 @pytest.mark.parametrize("images", ["five_people", "face16", "emoji16"])
 def test_english_beats_japanese_fails_for_a_model_that_cannot_tell_anything_apart(
         faces, monkeypatch: pytest.MonkeyPatch, images: str) -> None:
-    """Issue 20.2: the spec's English-vs-Japanese expectation passed for a constant answer
+    """The spec's English-vs-Japanese expectation passed for a constant answer
     (English and Japanese tie, "at least as good"); "better" is now a claim a tie does not meet."""
     emotions = load_spec_module("test_emotions", monkeypatch)
     experiment = Experiment(ConstantEmbedder(), "test_english_beats_japanese")
@@ -462,7 +462,7 @@ def test_english_beats_japanese_fails_for_a_model_that_cannot_tell_anything_apar
 # --- too few items: inconclusive, and the same words in the terminal and the report --------------
 
 def test_too_few_items_to_say_anything_are_inconclusive_not_passed() -> None:
-    """Issue 20.3: one row passed expect_top1 at confidence=0.95 with "[1.0000, 1.0000] over 1
+    """One row passed expect_top1 at confidence=0.95 with "[1.0000, 1.0000] over 1
     items"; 2 + 2 items passed expect_auc with [1, 1] and expect_groups with permutation p 0.32."""
     one = SimilarityMatrix(np.array([[0.9, 0.1]]), ("h1",), ("Happy", "Sad"))
     top1 = check_top1(one, ["Happy"], at_least=0.8, confidence=0.95)
@@ -482,12 +482,12 @@ def test_too_few_items_to_say_anything_are_inconclusive_not_passed() -> None:
 
 
 def test_an_undefined_interval_reads_the_same_in_the_terminal_and_the_report() -> None:
-    from embedsim.report.records import CheckRecord
     from embedsim.report.entries import check_line, evidence, interval
+    from embedsim.report.records import CheckRecord
 
     one = SimilarityMatrix(np.array([[0.9, 0.1]]), ("h1",), ("Happy", "Sad"))
     check = check_top1(one, ["Happy"], at_least=0.8, confidence=0.95)
-    record = CheckRecord.of(check, name="top1", matrix="matrix", outcome=check.outcome, reason="", where="").__dict__
+    record = CheckRecord.of(check, name="top1", matrix="matrix", outcome=check.outcome, reason="", where="")
     assert "95% CI undefined" in check.evidence and "95% CI undefined" in evidence(record)
     assert "CI undefined" in interval(record) and "nan" not in check_line(record).lower()
 

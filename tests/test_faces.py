@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from embedsim.errors import InputError
 from embedsim.inputs import faces
 from embedsim.inputs.datasets import Dataset
-from embedsim.errors import InputError
 from embedsim.inputs.faces import Box, crop_face, crop_faces, face_box, largest_face, rgb_pixels
 from embedsim.inputs.image_bytes import encode_png
 from embedsim.inputs.items import Item, text_item

@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embedsim import files
@@ -31,7 +32,7 @@ print(oct(stat.S_IMODE(path.stat().st_mode)))
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_new_file_gets_0666_less_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
-    """Regression (issue 19): the umask was set (to read it) when embedsim.files was imported, so
+    """Regression: the umask was set (to read it) when embedsim.files was imported, so
     a process that changed its umask later got files with the old one. (A subprocess: the umask
     is the process's.)"""
     import subprocess
@@ -52,7 +53,7 @@ def test_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
     assert path.read_bytes() == b"new" and _mode(path) == 0o640
 
 
-# --- every writer of the project goes through atomic_write (README: "Nothing lost on interruption") ---
+# --- every writer of the project goes through atomic_write (docs/guarantees.md: "Nothing lost on interruption") ---
 
 def _png(value: int) -> bytes:
     import io
@@ -117,19 +118,18 @@ def _report(name: str) -> object:
 
         folder = tmp / "report"
         report.prepare(folder)
-        entry = {"nodeid": "tests/test_a.py::test_x[pixels]", "module": "tests/test_a.py", "test": "test_x",
-                 "model": "pixels", "order": 0, "outcome": "passed", "reason": "", "cause": "", "checks": [],
-                 "matrices": [{"name": "matrix", "row_labels": ["a", "b"], "col_labels": ["x", "y"],
-                               "all_pairs": False, "values": [[0.1, 0.2], [0.3, 0.4]], "stats": {}}]}
-        fragment = report.write_fragment(folder, entry, None)
+
+        def entry(values: list[list[float]], outcome: str = "passed") -> report.Fragment:
+            return report.Fragment("tests/test_a.py", "test_x", "pixels", outcome, matrices=[
+                report.MatrixRecord("matrix", ["a", "b"], ["x", "y"], np.array(values), False)])
+
+        fragment = report.write_fragment(folder, entry([[0.1, 0.2], [0.3, 0.4]]), None)
         report.build_index(folder, ["pixels"])
         if name == "fragment":
-            return fragment, lambda: report.write_fragment(folder, {**entry, "outcome": "failed"}, None)
+            return fragment, lambda: report.write_fragment(folder, entry([[0.1, 0.2], [0.3, 0.4]], "failed"), None)
         target = folder / name if name != "heatmap" else next((folder / "heatmaps").rglob("*.png"))
         if name == "heatmap":  # rendered again only when its matrix changed
-            report.write_fragment(folder, {**entry, "matrices": [{**entry["matrices"][0], "values": [[0.9, 0.8],
-                                                                                                      [0.7, 0.6]]}]},
-                                  None)
+            report.write_fragment(folder, entry([[0.9, 0.8], [0.7, 0.6]]), None)
         return target, lambda: report.build_index(folder, ["pixels"])
     return case
 

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from embedsim.inputs.datasets import MANIFEST, Dataset
 from embedsim.errors import EmbedsimError, InputError
+from embedsim.inputs.datasets import MANIFEST, Dataset
 from embedsim.inputs.grid import split_grid, write_tiles
 from embedsim.inputs.items import KINDS, Item, is_encodable, item_from_bytes, text_item
 from embedsim.inputs.sniff import IMAGE_BRANDS, sniff_media
@@ -357,14 +357,13 @@ def test_report_fragments_of_different_tests_never_overwrite_each_other(
 
     with tempfile.TemporaryDirectory() as temp:
         for module, test in {first, second}:
-            entry = {"nodeid": f"{module}::{test}", "module": module, "test": test, "model": "pixels",
-                     "outcome": "passed"}
+            entry = report.Fragment(module, test, "pixels", "passed", nodeid=f"{module}::{test}")
             try:
                 path = report.write_fragment(Path(temp), entry, None)
             except UnicodeEncodeError:
                 continue  # a lone surrogate cannot be a pytest node id written as UTF-8 JSON
             assert path.parent == Path(temp) / report.FRAGMENTS and len(path.name.encode()) <= 255
-        found = {(e["module"], e["test"]) for e in report.read_fragments(Path(temp))}
+        found = {(e.module, e.test) for e in report.read_fragments(Path(temp))}
         assert found == {p for p in {first, second} if all(is_encodable(s) for s in p)}
 
 

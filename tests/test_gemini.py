@@ -17,15 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from embedsim.backends import get_embedder, is_local
-from embedsim.backends import gemini
-from embedsim.backends.gemini import payload as gemini_requests
+from embedsim.backends import gemini, get_embedder, is_local
 from embedsim.backends.gemini import MissingKeyError
-from embedsim.inputs.items import estimate_tokens
+from embedsim.backends.gemini import payload as gemini_requests
 from embedsim.backends.gemini.embedder import GeminiEmbedder
-from embedsim.testing.gemini import GeminiEmulator
 from embedsim.errors import BackendError, InputError
-from embedsim.inputs.items import Item, text_item
+from embedsim.inputs.items import Item, estimate_tokens, text_item
+from embedsim.testing.gemini import GeminiEmulator
 
 MODEL = "gemini-embedding-2-preview"
 FAKE_KEY = "AIza" + "Sy0123456789abcdefghijklmnopqrstuvw"  # realistic shape (39 chars), not a key
@@ -230,11 +228,11 @@ def test_key_from_environment_and_explicit_key_wins(emulator: GeminiEmulator, cl
 def test_with_both_key_variables_set_the_key_sent_is_named_once(emulator: GeminiEmulator,
                                                                  clean_env: pytest.MonkeyPatch,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
-    """Issue 20.23: with GEMINI_API_KEY and GOOGLE_API_KEY set, the SDK's "Using GOOGLE_API_KEY." is
+    """With GEMINI_API_KEY and GOOGLE_API_KEY set, the SDK's "Using GOOGLE_API_KEY." is
     wrong (embedsim sends GEMINI_API_KEY's key): embedsim says which it sends, once per process."""
-    from embedsim.backends.gemini import embedder as module
-
     import warnings
+
+    from embedsim.backends.gemini import embedder as module
 
     clean_env.setattr(module, "_SAID", {"which key": False}, raising=False)  # a fresh process
     clean_env.setenv("GEMINI_API_KEY", "gemini-key")
@@ -370,7 +368,7 @@ def test_progress_bar_when_forced(emulator: GeminiEmulator, capsys: pytest.Captu
 def test_close_and_context_manager(emulator: GeminiEmulator) -> None:
     with make(emulator) as embedder:
         embedder.embed(texts(1))
-    assert "GeminiEmbedder('gemini-embedding-2-preview', dimension=256)" == repr(embedder)
+    assert repr(embedder) == "GeminiEmbedder('gemini-embedding-2-preview', dimension=256)"
     assert math.isclose(float(np.linalg.norm(make(emulator).embed(texts(1)))), 1.0, rel_tol=1e-6)
 
 

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from embedsim.errors import InputError
+from embedsim.matrix import SimilarityMatrix, cosine_matrix
 from embedsim.snapshot.heatmap import (
     ANNOTATE_MAX,
     DPI,
@@ -27,7 +28,6 @@ from embedsim.snapshot.heatmap import (
     render_heatmap,
     save_heatmap,
 )
-from embedsim.matrix import SimilarityMatrix, cosine_matrix
 
 EMOTIONS = ("怒", "哀", "楽")
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from embedsim.snapshot.image_compare import SHIFT_PIXELS, compare_images, shifted_rms
 from embedsim.snapshot import DEFAULT_IMAGE_TOLERANCE
+from embedsim.snapshot.image_compare import SHIFT_PIXELS, compare_images, shifted_rms
 
 CELL = 40
 
@@ -55,10 +55,10 @@ def test_a_pixel_more_or_less_in_size_matches_a_bigger_change_does_not() -> None
 
 @pytest.mark.parametrize("n", [60, 100])
 def test_one_changed_cell_of_a_large_heatmap_does_not_match(n: int) -> None:
-    """Issue 20.5: a 60 x 60 heatmap with one cell pair changed from 0.605 to -0.15 matched its
+    """A 60 x 60 heatmap with one cell pair changed from 0.605 to -0.15 matched its
     snapshot (whole-picture RMS 1.9 < 2; 1.0 at 100 x 100): the worst area counts too."""
-    from embedsim.snapshot.heatmap import render_heatmap
     from embedsim.matrix import SimilarityMatrix
+    from embedsim.snapshot.heatmap import render_heatmap
 
     rng = np.random.default_rng(1)
     values = rng.uniform(0.2, 0.9, (n, n))

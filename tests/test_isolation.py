@@ -47,7 +47,7 @@ def test_b_transport_errors_are_still_mapped_afterwards():
 
 
 def test_a_library_first_imported_by_an_inner_run_keeps_its_classes(pytester: pytest.Pytester) -> None:
-    """Regression (issue 11.13): pytester dropped ``httpcore2`` after an inner run made the first HTTP
+    """Regression: pytester dropped ``httpcore2`` after an inner run made the first HTTP
     client, so httpx2's cached exception map held stale classes and errors escaped unmapped."""
     with_this_suites_conftest(pytester, HTTP_TESTS).assert_outcomes(passed=2)
 
@@ -73,7 +73,7 @@ def test_later_inner_runs_get_the_same_modules(pytester):
 
 
 def test_a_plugin_distributions_module_first_imported_by_an_inner_run_keeps_its_identity(pytester: pytest.Pytester) -> None:
-    """Regression (issue 11): an inner run's assertion-rewriting hook sat before the suite's module
+    """Regression: an inner run's assertion-rewriting hook sat before the suite's module
     finder on ``sys.meta_path``, and pytest marks every pytest11 plugin's distribution (hypothesis,
     embedsim, syrupy, pytest-randomly) for rewriting: a module of one that pytester had dropped was
     executed afresh - new classes beside the old (embedsim's, a pixels xfail became a failure) or,

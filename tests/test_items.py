@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from embedsim.backends import get_embedder
+from embedsim.backends import check_items, get_embedder, resolve
 from embedsim.errors import InputError
-from embedsim.backends import check_items, resolve
 from embedsim.inputs.items import Item, item_from_bytes, load_item, text_item
 from embedsim.inputs.sniff import IMAGE_BRANDS, sniff_media
 

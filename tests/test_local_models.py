@@ -18,15 +18,15 @@ torch = pytest.importorskip("torch", reason="the local extra is not installed: p
 transformers = pytest.importorskip("transformers", reason="the local extra is not installed")
 pytest.importorskip("sentence_transformers", reason="the local extra is not installed")
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
-from embedsim.backends import get_embedder, param_id, resolve  # noqa: E402
-from embedsim.backends.open_weights import HF_SPEC, ST_SPEC, runtime, weights  # noqa: E402
-from embedsim.backends.open_weights.weights import MissingWeights  # noqa: E402
-from embedsim.errors import InputError, NotApplicable  # noqa: E402
-from embedsim.inputs.image_bytes import encode_png  # noqa: E402
-from embedsim.inputs.items import Item, text_item  # noqa: E402
+from embedsim.backends import get_embedder, param_id, resolve
+from embedsim.backends.open_weights import HF_SPEC, ST_SPEC, runtime, weights
+from embedsim.backends.open_weights.weights import MissingWeights
+from embedsim.errors import InputError, NotApplicable
+from embedsim.inputs.image_bytes import encode_png
+from embedsim.inputs.items import Item, text_item
 
 WORDS = ["happy", "sad", "angry", "cat", "dog", "a", "photo", "of"]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

@@ -14,8 +14,8 @@ from PIL import Image
 from embedsim.backends import get_embedder, is_local
 from embedsim.backends.pixels import PixelEmbedder
 from embedsim.errors import InputError
-from embedsim.inputs.items import item_from_bytes, text_item
 from embedsim.expect.groups import group_stats
+from embedsim.inputs.items import item_from_bytes, text_item
 from embedsim.matrix import SimilarityMatrix, cosine_matrix, similarity
 from embedsim.stats import roc_auc
 

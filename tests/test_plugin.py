@@ -362,16 +362,18 @@ def test_cassette_dir_is_configurable(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*no cassette recorded/http/gemini-embedding-2/test_dir/test_x.yaml*"])
 
 
-# --- issue 15: options and configuration ---------------------------------------------------------
+# --- options and configuration ---------------------------------------------------------
 
-from hypothesis import given, settings as hypothesis_settings, strategies as st  # noqa: E402
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize("where, text, message", [
     ("cli", ("--embedsim-tolerance", "nan"), "*embedsim: tolerance must be a finite number, got 'nan' "
                                              "(--embedsim-tolerance)*"),
     ("cli", ("--embedsim-image-tolerance", "inf"), "*embedsim: image_tolerance must be a finite number, got 'inf'*"),
-    # issue 20.23: longer overflowed the HTTP clients' clocks (OverflowError at the first call)
+    # longer overflowed the HTTP clients' clocks (OverflowError at the first call)
     ("cli", ("--embedsim-timeout", "1e10"), "*embedsim: timeout must be at most 86400 seconds (a day; 0: no limit), "
                                             "got '1e10' (--embedsim-timeout)*"),
     ("toml", "dimension = true", "*embedsim: dimension must be a int, got True ([[]tool.embedsim[]] dimension in *"
@@ -455,7 +457,7 @@ def test_every_option_value_is_valid_or_a_usage_error_naming_key_and_value(value
         elif option.key == "compare":
             assert checked and all(len(pair) == 2 and all(isinstance(m, str) for m in pair) for pair in checked)
         elif option.key == "confidence":
-            assert checked is None or 0 < checked < 1 and not isinstance(value, bool)
+            assert checked is None or (0 < checked < 1 and not isinstance(value, bool))
         else:
             assert isinstance(value, str) and isinstance(checked, Path)
 
@@ -472,7 +474,7 @@ def test_tool_embedsim_is_read_from_the_configfile_pytest_uses(pytester: pytest.
     result.stdout.fnmatch_lines(["embedsim: models pixels; dimension 256*"])
 
 
-# --- issue 15 point 7: matrix names ----------------------------------------------------------------
+# --- matrix names ----------------------------------------------------------------
 
 
 class _NoEmbedder:
@@ -485,8 +487,8 @@ def test_default_matrix_names_never_collide_with_given_names(names: list[str | N
     import numpy as np
 
     from embedsim.errors import InputError
-    from embedsim.plugin.experiments import Experiment
     from embedsim.matrix import SimilarityMatrix
+    from embedsim.plugin.experiments import Experiment
 
     exp = Experiment(_NoEmbedder())  # type: ignore[arg-type]
     for name in names:
@@ -500,7 +502,7 @@ def test_default_matrix_names_never_collide_with_given_names(names: list[str | N
             assert exp.matrices[-1].name == (name or exp.matrices[-1].name) not in taken
 
 
-# --- issue 10 point 2 / issue 11 points 9 and 10: outcomes are data; soft snapshots ----------------
+# --- outcomes are data; soft snapshots ----------------
 
 
 def test_report_outcomes_come_from_data_not_from_failure_text(pytester: pytest.Pytester) -> None:
@@ -576,7 +578,7 @@ def test_other(experiment):
                          ids=["setup", "call", "call-xdist"])
 def test_snapshots_of_a_test_failing_for_a_recording_reason_are_never_unused(pytester: pytest.Pytester, phase: str,
                                                                               workers: list[str]) -> None:
-    """Regression (issue 11.9): syrupy listed them as unused and its hint, ``--snapshot-update``,
+    """Regression: syrupy listed them as unused and its hint, ``--snapshot-update``,
     deleted them; the snapshots of a test that is gone still are unused."""
     pytester.makepyfile(test_rec=RECORDING_FAILURES + "\ndef test_gone(experiment):\n"
                         "    experiment.snapshot(experiment.similarity(WORDS[:2]))\n")
@@ -617,7 +619,7 @@ def test_pairs(experiment, dataset):
                          ids=["setup", "setup-xdist", "collection"])
 def test_snapshots_of_a_test_that_never_ran_its_body_are_never_unused(pytester: pytest.Pytester, problem: str,
                                                                       workers: list[str]) -> None:
-    """Regression (issue 20.10): a fixture error (a dataset file deleted) made syrupy call every
+    """Regression: a fixture error (a dataset file deleted) made syrupy call every
     snapshot of the failing tests unused, and its hint, ``--snapshot-update``, deleted them all."""
     pytester.makepyfile(test_rec=NEVER_RAN, test_fine="def test_fine():\n    pass\n")
     pytester.runpytest("--snapshot-update").assert_outcomes(passed=3)
@@ -637,18 +639,19 @@ def test_snapshots_of_a_test_that_never_ran_its_body_are_never_unused(pytester: 
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == stored
 
 
-# --- issue 20 points 4, 21 and 22: expectations keyed uniquely; marker ids checked; one naming rule ----
+# --- expectations keyed uniquely; marker ids checked; one naming rule ----
 
 
 def test_expectations_and_statistics_sharing_a_default_name_are_told_apart() -> None:
-    """Regression (issue 20.4): two ``expect_top1`` with different ``expected`` mappings shared the
+    """Regression: two ``expect_top1`` with different ``expected`` mappings shared the
     name ``top1(expected) >= 100%``, so "what changed" paired the wrong ones (0 flips where both
     flipped); a second grouping's statistics overwrote the first's."""
     import numpy as np
 
     from embedsim.errors import InputError
-    from embedsim.plugin.experiments import Experiment
     from embedsim.matrix import SimilarityMatrix
+    from embedsim.plugin.experiments import Experiment
+    from embedsim.report import Fragment
     from embedsim.report.compare import compare_entries
 
     rows, cols = tuple(f"r{i}" for i in range(6)), ("c1", "c2")
@@ -663,20 +666,20 @@ def test_expectations_and_statistics_sharing_a_default_name_are_told_apart() -> 
         exp.expect_top1(m, second, at_least=1.0)
         exp.stats(m, ["a", "a", "a", "b", "b", "b"], ["a", "b"])
         exp.stats(m, ["a", "b", "a", "b", "a", "b"], ["a", "b"])
-        entries.append({"outcome": "failed", **exp._to_dict()})
+        entries.append(Fragment("test_a.py", "test_x", "m", "failed", matrices=exp.matrices, checks=exp.checks))
         assert [c.name for c in exp.checks] == ["top1(expected) >= 100%", "top1(expected) >= 100% #2"]
         assert list(exp.matrices[0].stats) == ["groups x groups", "groups x groups #2"]
         with pytest.raises(InputError, match="already has an expectation named 'top1.expected. >= 100% #2' on "
                                              "'matrix'; pass another name="):
             exp.expect_top1(m, first, at_least=1.0, name="top1(expected) >= 100% #2")
     changes = compare_entries(*entries)
-    assert [(c["name"], c["flipped"]) for c in changes["checks"]] == [
+    assert [(c.name, c.flipped) for c in changes.checks] == [
         ("top1(expected) >= 100%", True), ("top1(expected) >= 100% #2", True)]
 
 
 @pytest.mark.parametrize("marker", ["embedsim_models", "embedsim_xfail"])
 def test_a_marker_naming_a_model_no_backend_serves_is_an_error(pytester: pytest.Pytester, marker: str) -> None:
-    """Regression (issue 20.21): ``@pytest.mark.embedsim_models("pixles")`` skipped the test
+    """Regression: ``@pytest.mark.embedsim_models("pixles")`` skipped the test
     silently ("got empty parameter set") and the run passed."""
     pytester.makepyfile(f"""
         import pytest
@@ -691,7 +694,7 @@ def test_a_marker_naming_a_model_no_backend_serves_is_an_error(pytester: pytest.
 
 
 def test_an_expectation_xfail_names_a_variant_as_the_marker_does(pytester: pytest.Pytester) -> None:
-    """Regression (issue 20.22): ``xfail={"pixels@64": ...}`` was ignored (and ``{"pixels": ...}``
+    """Regression: ``xfail={"pixels@64": ...}`` was ignored (and ``{"pixels": ...}``
     xfailed both variants) while the ``embedsim_xfail`` marker names variants."""
     pytester.makeini("[pytest]\nembedsim_models = pixels@64 pixels@128\n")
     pytester.makepyfile(WORDS + """

@@ -1,4 +1,4 @@
-"""embedsim in pytest runs of projects that do not use it (issue 14): no cost worth noticing,
+"""embedsim in pytest runs of projects that do not use it: no cost worth noticing,
 no output, no files, no broken ``-p no:legacypath`` suites; a project that uses its fixtures
 without configuring it is told which defaults it got."""
 

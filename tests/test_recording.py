@@ -24,7 +24,6 @@ import yaml
 
 from embedsim import files
 from embedsim.backends.gemini import DEFAULT_API_VERSION
-from embedsim.testing.gemini import GeminiEmulator
 from embedsim.inputs.items import item_from_bytes
 from embedsim.recording import (
     AtomicPersister,
@@ -36,6 +35,7 @@ from embedsim.recording import (
     record_command,
     recorded_embedder,
 )
+from embedsim.testing.gemini import GeminiEmulator
 
 MODEL = "gemini-embedding-2-preview"
 FAKE_KEY = "AIzaSyD-embedsimFakeKey0123456789abcdEx"  # realistic shape: AIza + 35 characters
@@ -241,7 +241,7 @@ def test_two_calls(embedder):
 
 def test_a_test_failing_between_its_calls_records_nothing_and_a_short_cassette_says_so(
         project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 20.8: a test that fails for a non-recording reason between two calls while recording
+    """A test that fails for a non-recording reason between two calls while recording
     commits no one-call cassette; a replay making more calls than the cassette holds says exactly that."""
     project.makepyfile(test_exp=STOPS_BETWEEN_CALLS)
     path = project.path / "cassettes" / MODEL / "test_exp" / "test_two_calls.yaml"
@@ -562,7 +562,7 @@ def test_an_emulator_answer_under_a_vendor_model_id_is_refused(project: pytest.P
 @pytest.mark.parametrize("workers", [(), ("-n", "2")])
 def test_a_recording_from_a_foreign_host_is_named_in_the_summary(project: pytest.Pytester,
                                                                  monkeypatch: pytest.MonkeyPatch, workers: tuple[str, ...]) -> None:
-    """Issue 20.17: recording under a vendor's id through another host (a gateway, here the emulator,
+    """Recording under a vendor's id through another host (a gateway, here the emulator,
     allowed) warns in the terminal summary, naming the model and the host - in any project, also
     from xdist workers - and records anyway; a replay says nothing."""
     with GeminiEmulator() as emulator, monkeypatch.context() as env:
@@ -595,7 +595,7 @@ def test_every_recording_states_its_provenance(project: pytest.Pytester, monkeyp
 
 def test_provenance_describes_the_written_cassette_not_the_requests(project: pytest.Pytester,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 20.9: ``--record-mode=all`` through another endpoint replaces the interaction (the
+    """``--record-mode=all`` through another endpoint replaces the interaction (the
     file holds 1): provenance says what the written cassette holds, not every request made."""
     from embedsim.recording import read_provenance
 
@@ -613,7 +613,7 @@ def test_provenance_describes_the_written_cassette_not_the_requests(project: pyt
                     reason="vcrpy < 9.2 has no before_save_interaction")
 def test_provenance_counts_what_a_users_before_save_interaction_kept(project: pytest.Pytester,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 20.9: a user's ``before_save_interaction`` drops an interaction: provenance counts the
+    """A user's ``before_save_interaction`` drops an interaction: provenance counts the
     interactions the written cassette holds."""
     from embedsim.recording import read_provenance
 
@@ -633,7 +633,7 @@ def vcr_config():
 
 def test_provenance_describes_the_cassette_vcr_wrote_after_dropping_unused_requests(
         project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 20.9, vcr's ``drop_unused_requests``: a ``new_episodes`` run that replays one recorded
+    """vcr's ``drop_unused_requests``: a ``new_episodes`` run that replays one recorded
     call, records a new one and no longer makes the third writes two interactions; provenance
     counts the two the file holds (not the three the cassette held, nor the one request made)."""
     from embedsim.recording import read_provenance
@@ -659,7 +659,7 @@ def vcr_config():
 
 def test_provenance_follows_a_renamed_tests_moved_cassette_and_forgets_deleted_ones(
         project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 20.18: rename a test and move its cassette (README: "Rename a test"): the replay passes
+    """Rename a test and move its cassette (docs/recording.md: "Rename a test without re-recording"): the replay passes
     without re-recording, and provenance.json names the new cassette, never the old one."""
     from embedsim.recording import read_provenance
 
@@ -702,7 +702,7 @@ def test_recordings_replay_whatever_the_api_version(tmp_path: Path, emulator: Ge
 
 def test_a_recording_through_a_gateway_prefix_replays_against_the_default_base_url(
         project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 20.20: what identifies a call is the backend's ``Wire.call_path`` (model and method),
+    """What identifies a call is the backend's ``Wire.call_path`` (model and method),
     not a gateway's path prefix; provenance states the API version actually asked for."""
     with GeminiEmulator(path_prefix="/gateway/google") as gateway, monkeypatch.context() as env:
         env.setenv("GOOGLE_GEMINI_BASE_URL", gateway.base_url)

@@ -17,9 +17,9 @@ import yaml
 
 from embedsim.backends import find
 from embedsim.plugin.settings import Settings
-from embedsim.testing.gemini import EMULATOR_HEADER, GeminiEmulator
 from embedsim.recording import PROVENANCE_FILE, read_provenance
 from embedsim.recording.wire import is_official, shown_hosts
+from embedsim.testing.gemini import EMULATOR_HEADER, GeminiEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "gemini-embedding-2-preview"

@@ -6,11 +6,17 @@ import json
 import os
 import re
 import stat
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embedsim import report
+from embedsim.expect.groups import GroupStats
+from embedsim.report import CheckRecord, Fragment, MatrixRecord
+from embedsim.report.codec import SchemaError, from_json, to_json
+from embedsim.report.schema import Report
 from embedsim.snapshot import heatmap
 
 pytestmark = pytest.mark.usefixtures("outside_xdist", "clean_env")
@@ -134,7 +140,7 @@ def test_sections_of_removed_test_files_and_models_are_dropped(pytester: pytest.
 
 
 def test_the_report_never_deletes_or_mixes_with_user_files(pytester: pytest.Pytester) -> None:
-    """Regression (issue 11.12): ``--embedsim-report docs`` deleted docs/heatmaps/* and docs/fragments/*."""
+    """Regression: ``--embedsim-report docs`` deleted docs/heatmaps/* and docs/fragments/*."""
     pytester.makepyfile(test_exp=EXPERIMENTS, test_more="def test_more(experiment):\n    experiment.similarity(%s)\n"
                         % "[__import__('embedsim.inputs.items').inputs.items.text_item(w) for w in 'ab']")
     docs = pytester.path / "docs"
@@ -192,7 +198,7 @@ def test_{name}_2(experiment):
 @pytest.mark.slow
 def test_two_runs_on_one_folder_keep_each_others_sections(pytester: pytest.Pytester,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """Regression (issue 11.12): two pytest processes writing one report folder deleted each
+    """Regression: two pytest processes writing one report folder deleted each
     other's fragments. Here run B starts after run A has written a fragment, and each run
     waits inside its last test until the other has reached its own."""
     import subprocess
@@ -239,11 +245,11 @@ def test_snap(experiment):
 
 
 def _fragment(model: str, low: float, high: float, order: int = 0, module: str = "tests/test_a.py",
-              test: str = "test_x", outcome: str = "passed", reason: str = "") -> dict:
-    return {"nodeid": f"{module}::{test}[{model}]", "module": module, "test": test, "model": model, "order": order,
-            "outcome": outcome, "reason": reason, "cause": "recording" if "not recorded" in reason else "", "checks": [],
-            "matrices": [{"name": "matrix", "row_labels": ["a", "b"], "col_labels": ["x", "y"], "all_pairs": False,
-                          "values": [[low, high], [high, low]], "stats": {}}]}
+              test: str = "test_x", outcome: str = "passed", reason: str = "") -> Fragment:
+    return Fragment(module, test, model, outcome, nodeid=f"{module}::{test}[{model}]", order=order, reason=reason,
+                    cause="recording" if "not recorded" in reason else "",
+                    matrices=[MatrixRecord("matrix", ["a", "b"], ["x", "y"], np.array([[low, high], [high, low]]),
+                                           False)])
 
 
 def test_models_share_one_colour_scale_per_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -273,29 +279,25 @@ def test_one_record_command_per_model_names_the_files_or_their_folder() -> None:
                _fragment("gemini-embedding-9", 0, 1, module="tests/test_c.py", outcome="skipped", reason=missing),
                _fragment("gemini-embedding-9", 0, 1, module="tests/test_d.py"),  # recorded: tests/ is not recorded as a whole
                _fragment("pixels", 0, 1, module="tests/test_d.py")]
-    tests = [((e["module"], e["test"]), {e["model"]: e}) for e in entries]
+    tests = [((e.module, e.test), {e.model: e}) for e in entries]
     assert report.record_commands(tests, "my report") == {"gemini-embedding-9": (3, (
         "GEMINI_API_KEY=... python -m pytest tests/spec tests/test_c.py --embedsim-model gemini-embedding-9 "
         "--record-mode=once --snapshot-update --embedsim-report 'my report'"))}
 
 
-def _check(name: str, outcome: str, statistic: float) -> dict:
-    return {"name": name, "matrix": "matrix", "kind": "mean margin", "description": name, "outcome": outcome,
-            "statistic": statistic, "threshold": 0.1, "n": 3, "unit": "pairs", "message": "", "reason": ""}
+def _check(name: str, outcome: str, statistic: float) -> CheckRecord:
+    return CheckRecord(name, "matrix", "mean margin", name, outcome, statistic, 0.1, 3, "pairs", "")
 
 
-def _versions() -> list[dict]:
-    old = _fragment("m-old", 0, 1)
-    new = _fragment("m-new", 0, 1)
-    for entry, values, margin, auc in ((old, [[1, .8, .2], [.8, 1, .3], [.2, .3, 1]], 0.5, 0.9),
-                                       (new, [[1, .4, .6], [.4, 1, .3], [.6, .3, 1]], 0.05, 0.95)):
-        entry["matrices"] = [{"name": "matrix", "row_labels": ["a", "b", "c"], "col_labels": ["a", "b", "c"],
-                              "all_pairs": True, "values": values,
-                              "stats": {"g": {"within_mean": 0.8, "between_mean": 0.8 - margin, "margin": margin,
-                                              "auc": auc, "n_within": 1, "n_between": 2}}}]
-        entry["checks"] = [_check("groups(g)", "passed" if margin > 0.1 else "failed", margin),
-                           _check("auc(g)", "passed", auc)]
-    return [old, new]
+def _versions() -> list[Fragment]:
+    out = []
+    for model, values, margin, auc in (("m-old", [[1, .8, .2], [.8, 1, .3], [.2, .3, 1]], 0.5, 0.9),
+                                       ("m-new", [[1, .4, .6], [.4, 1, .3], [.6, .3, 1]], 0.05, 0.95)):
+        stats = GroupStats(within_mean=0.8, between_mean=0.8 - margin, margin=margin, auc=auc, n_within=1, n_between=2)
+        out.append(replace(_fragment(model, 0, 1), matrices=[
+            MatrixRecord("matrix", ["a", "b", "c"], ["a", "b", "c"], np.array(values, dtype=float), True, {"g": stats})],
+            checks=[_check("groups(g)", "passed" if margin > 0.1 else "failed", margin), _check("auc(g)", "passed", auc)]))
+    return out
 
 
 def test_comparisons_name_flips_and_changes_and_draw_difference_maps(tmp_path: Path,
@@ -312,10 +314,12 @@ def test_comparisons_name_flips_and_changes_and_draw_difference_maps(tmp_path: P
 
     monkeypatch.setattr(heatmap, "render_heatmap", spy)
     report.build_index(tmp_path, ["m-old", "m-new"])
-    (comparison,) = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["comparisons"]
+    data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert json.dumps(to_json(from_json(Report, data))) == json.dumps(data)  # the typed Report, read back whole
+    (comparison,) = data["comparisons"]
     assert (comparison["old"], comparison["new"], comparison["compared"]) == ("m-old", "m-new", 1)
-    assert [(f["name"], f["old"]["outcome"], f["new"]["outcome"]) for f in comparison["flipped"]] == [
-        ("groups(g)", "passed", "failed")]
+    assert [(f["test"], f["name"], f["old"]["outcome"], f["new"]["outcome"]) for f in comparison["flipped"]] == [
+        ("test_x", "groups(g)", "passed", "failed")]
     (section,) = comparison["tests"]
     assert [c["flipped"] for c in section["checks"]] == [True, False]
     assert section["checks"][1]["difference"] == pytest.approx(0.05)
@@ -358,9 +362,8 @@ def test_comparisons_name_flips_and_changes_and_draw_difference_maps(tmp_path: P
 def test_statistics_show_interval_n_chance_and_constant_answer_and_na_for_models_that_cannot_run() -> None:
     from embedsim.report import entries
 
-    check = {**_check("top1(expression) >= 75%", "inconclusive", 0.75), "kind": "top-1 share", "n": 4, "unit": "rows",
-             "ci_low": 0.25, "ci_high": 1.0, "confidence": 0.95, "n_items": 4, "chance": 1 / 3, "constant_answer": 0.75,
-             "p_value": 0.02}
+    check = replace(_check("top1(expression) >= 75%", "inconclusive", 0.75), kind="top-1 share", n=4, unit="rows",
+                    ci_low=0.25, ci_high=1.0, confidence=0.95, n_items=4, chance=1 / 3, constant_answer=0.75, p_value=0.02)
     assert entries.check_line(check) == (
         "inconclusive: top1(expression) >= 75% (top-1 share 0.7500, threshold 0.1000, 4 rows) "
         "[95% CI 0.250..1.000, 4 items; chance 0.333; constant answer 0.750; permutation p 0.020]")
@@ -400,11 +403,11 @@ def test_provenance_is_shown_per_model_and_foreign_hosts_are_flagged(tmp_path: P
                "test_a/test_z.yaml": {"endpoint": f"https://{official}", "emulator": True}}
     rows = origin.model_provenance({"gemini-embedding-2": tmp_path}, {"gemini-embedding-2": (re.escape(official),)},
                                    lambda folder: records if folder == tmp_path else {})["gemini-embedding-2"]
-    assert [(r["cassette"], r["official"], r.get("flag")) for r in rows] == [
-        ("test_a/test_x.yaml", True, None),
+    assert [(r.cells["cassette"], r.official, r.flag) for r in rows] == [
+        ("test_a/test_x.yaml", True, ""),
         ("test_a/test_y.yaml", False, f"answered by 127.1, not {official}"),
         ("test_a/test_z.yaml", False, "answered by the embedsim emulator")]
-    assert rows[0]["api_version"] == "v1beta" and "task" not in rows[0]
+    assert rows[0].cells["api_version"] == "v1beta" and "task" not in rows[0].cells
 
     report.prepare(tmp_path / "rep")
     report.write_fragment(tmp_path / "rep", _fragment("gemini-embedding-2", 0, 1), None)
@@ -417,11 +420,11 @@ def test_provenance_is_shown_per_model_and_foreign_hosts_are_flagged(tmp_path: P
     page = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
     assert "2 recording(s) of gemini-embedding-2 were answered by a host other than the vendor's official one" in page
     data = json.loads((tmp_path / "rep" / "report.json").read_text(encoding="utf-8"))
-    assert data["provenance"]["gemini-embedding-2"] == rows
+    assert data["provenance"]["gemini-embedding-2"] == to_json(rows)
 
 
 def test_the_report_deletes_only_files_inside_its_folder_that_it_wrote(tmp_path: Path) -> None:
-    """Regression (issue 20.11): paths added to the marker's ``files`` (``../notes.txt``, an
+    """Regression: paths added to the marker's ``files`` (``../notes.txt``, an
     absolute path, a path through a symlink, the pages themselves) were deleted by the next build."""
     rep = tmp_path / "rep"
     report.prepare(rep)
@@ -451,7 +454,7 @@ def test_the_report_deletes_only_files_inside_its_folder_that_it_wrote(tmp_path:
 
 def test_an_interrupted_or_running_build_leaves_only_files_its_marker_lists(tmp_path: Path,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """Regression (issue 20.12): a Ctrl-C during the build left heatmaps the marker did not list,
+    """Regression: a Ctrl-C during the build left heatmaps the marker did not list,
     and every later run (or one started during the build) refused the folder."""
     from embedsim.report import folder, images
 
@@ -495,7 +498,7 @@ def test_evil(experiment, tag):
 
 
 def test_index_md_shows_what_tests_name_as_text_never_as_markup(pytester: pytest.Pytester) -> None:
-    """Regression (issue 20.14): labels, test ids, docstrings, matrix and expectation names and
+    """Regression: labels, test ids, docstrings, matrix and expectation names and
     model ids went into index.md raw (GitHub renders raw HTML, links and images in Markdown)."""
     from embedsim.report.markdown import _md
 
@@ -518,7 +521,7 @@ def test_index_md_shows_what_tests_name_as_text_never_as_markup(pytester: pytest
 
 @pytest.mark.slow
 def test_a_full_run_drops_sections_of_tests_that_no_longer_exist(pytester: pytest.Pytester) -> None:
-    """Regression (issue 20.16): a renamed test kept its section, was counted in the summary and
+    """Regression: a renamed test kept its section, was counted in the summary and
     made every full run say "Partial run"."""
     pytester.makepyfile(test_exp=EXPERIMENTS)
     rep = pytester.path / "rep"
@@ -545,7 +548,7 @@ def test_a_full_run_drops_sections_of_tests_that_no_longer_exist(pytester: pytes
 
 
 def test_a_run_of_one_new_model_says_which_command_completes_the_report(pytester: pytest.Pytester) -> None:
-    """Regression (issue 20.15): the README's new-version recipe (``--embedsim-model NEW ...
+    """Regression: the README's new-version recipe (``--embedsim-model NEW ...
     --embedsim-report report``) gave a report of NEW alone, with no comparison and no notice."""
     import shlex
 
@@ -570,16 +573,128 @@ def test_a_run_of_one_new_model_says_which_command_completes_the_report(pytester
 
 
 def test_a_fragment_that_is_not_one_is_deleted_and_named_not_a_crash(tmp_path: Path) -> None:
-    """Regression (issue 20.23): a fragment missing keys crashed the build with KeyError: 'module'."""
+    """Regression: a fragment missing keys crashed the build with KeyError: 'module'."""
     report.prepare(tmp_path)
     report.write_fragment(tmp_path, _fragment("pixels", 0, 1), None)
     bad = tmp_path / "fragments" / "bad.json"
-    bad.write_text('{"test": "test_x", "model": "pixels"}', encoding="utf-8")
+    bad.write_text(f'{{"test": "test_x", "model": "pixels", "schema_version": {report.SCHEMA_VERSION}}}',
+                   encoding="utf-8")
     worse = tmp_path / "fragments" / "worse.json"
-    worse.write_text(json.dumps({**_fragment("pixels", 0, 1, test="test_y"), "checks": [{"name": "x"}]}),
+    worse.write_text(json.dumps({**to_json(_fragment("pixels", 0, 1, test="test_y")), "checks": [{"name": "x"}]}),
                      encoding="utf-8")
     report.build_index(tmp_path, ["pixels"])
     md = (tmp_path / "index.md").read_text(encoding="utf-8")
-    assert ("2 result file(s) of the report folder could not be read and were deleted (rerun their tests): "
-            "fragments/bad.json: the fragment has no 'module'; fragments/worse.json: check 1 has no 'matrix'") in md
+    assert "2 result file(s) of the report folder could not be read and were deleted (rerun their tests): " in md
+    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["dropped_fragments"] == [
+        "fragments/bad.json: the fragment has no 'module'", "fragments/worse.json: checks[0] has no 'matrix'"]
     assert "## test_x\n" in md and not bad.exists() and not worse.exists()
+
+
+#: Text a test may name, with the characters that are markup in HTML or Markdown.
+EVIL = "<script>alert('x')</script> a|b *c* `d` _e_"
+
+
+def _evil(tmp_path: Path) -> Path:
+    """A report of one result whose labels, matrix and expectation names and message are :data:`EVIL`."""
+    check = replace(_check(f"order {EVIL}", "failed", 0.2), message=f"' onmouseover='alert(1) {EVIL}")
+    fragment = replace(_fragment("pixels", 0.1, 0.9), doc=EVIL, checks=[check], matrices=[
+        MatrixRecord(f"m {EVIL}", [EVIL, "b"], [f"col {EVIL}", "y"], np.array([[0.1, 0.9], [0.9, 0.1]]), False)])
+    report.prepare(tmp_path)
+    report.write_fragment(tmp_path, fragment, None)
+    report.build_index(tmp_path, ["pixels"])
+    return tmp_path
+
+
+def test_what_tests_name_is_text_in_the_page_never_markup(tmp_path: Path) -> None:
+    page = (_evil(tmp_path) / "index.html").read_text(encoding="utf-8")
+    assert "<script>" not in page and "onmouseover='" not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; a|b *c* `d` _e_" in page  # every place shows it as text
+    # the docstring, the expectation and its title, the heatmap's alt text, the matrix's name, a row and a column label
+    assert page.count("&lt;script&gt;") == 7
+    assert "title='&#39; onmouseover=&#39;alert(1)" in page  # an attribute's quotes cannot be closed
+
+
+def test_what_tests_name_keeps_the_markdown_tables_whole(tmp_path: Path) -> None:
+    md = (_evil(tmp_path) / "index.md").read_text(encoding="utf-8")
+    assert "<script" not in md and "a\\|b \\*c\\* \\`d\\` \\_e\\_" in md
+    tables = [line for line in md.splitlines() if line.startswith("|")]
+    unescaped_pipes = [len(re.findall(r"(?<!\\)\|", line)) for line in tables]
+    # the summary (model + 9 outcomes), the section (label + 1 model) and the matrix (label + 2 columns)
+    assert sorted(set(unescaped_pipes)) == [3, 4, 11], tables
+
+
+def test_report_json_and_each_fragment_carry_the_schema_version(tmp_path: Path) -> None:
+    rep = _evil(tmp_path)
+    data = json.loads((rep / "report.json").read_text(encoding="utf-8"))
+    (fragment,) = (rep / "fragments").glob("*.json")
+    assert data["schema_version"] == report.SCHEMA_VERSION == 1
+    assert json.loads(fragment.read_text(encoding="utf-8"))["schema_version"] == report.SCHEMA_VERSION
+    assert [e["schema_version"] for e in data["entries"]] == [report.SCHEMA_VERSION]
+    # report.json is the typed Report: read back, it is written again unchanged
+    assert to_json(from_json(Report, data)) == data
+
+
+def test_a_fragment_of_another_schema_version_names_itself_and_the_command_that_rebuilds_it(tmp_path: Path) -> None:
+    report.prepare(tmp_path)
+    report.write_fragment(tmp_path, _fragment("pixels", 0, 1), None)
+    older = tmp_path / "fragments" / "older.json"
+    data = to_json(_fragment("pixels", 0, 1, test="test_y"))
+    del data["schema_version"]  # an embedsim before the schema was versioned
+    older.write_text(json.dumps(data), encoding="utf-8")
+    newer = tmp_path / "fragments" / "newer.json"
+    newer.write_text(json.dumps({**data, "test": "test_z", "nodeid": "", "schema_version": 2}), encoding="utf-8")
+    with pytest.raises(report.FragmentError) as caught:
+        report.read_fragment(older)
+    assert str(caught.value) == (
+        "fragments/older.json: written by another embedsim (report schema version 0; this one reads version 1) - "
+        "re-run tests/test_a.py::test_y[pixels] with --embedsim-report to rebuild it")
+    report.build_index(tmp_path, ["pixels"])
+    dropped = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["dropped_fragments"]
+    assert [line.split(":")[0] for line in dropped] == ["fragments/newer.json", "fragments/older.json"]
+    assert "schema version 2; this one reads version 1) - re-run its test with --embedsim-report" in dropped[0]
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "fragments/older.json: written by another embedsim" in page and ">test_x</h2>" in page
+    assert ">test_y</h2>" not in page and not older.exists()
+
+
+def test_the_page_templates_are_package_data() -> None:
+    """An installed wheel renders index.html: every file of embedsim/report/templates is in the
+    package data that pyproject.toml declares."""
+    import fnmatch
+    import tomllib
+    from importlib.resources import files
+
+    root = Path(__file__).resolve().parent.parent
+    declared = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]["embedsim"]
+    templates = [f"report/templates/{t.name}" for t in (files("embedsim.report") / "templates").iterdir()]
+    assert "report/templates/index.html.j2" in templates
+    assert [t for t in templates if not any(fnmatch.fnmatch(t, pattern) for pattern in declared)] == []
+
+
+def test_the_codec_reads_records_whose_module_left_sys_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: after an in-process pytest run reset ``sys.modules``, reading a fragment raised
+    NameError: name 'np' is not defined (annotations were evaluated in no module)."""
+    import sys
+
+    (tmp_path / "gone_records.py").write_text(
+        "from __future__ import annotations\nfrom dataclasses import dataclass\nimport numpy as np\n\n"
+        "@dataclass\nclass Record:\n    row_labels: list[str]\n    col_labels: list[str]\n    values: np.ndarray\n",
+        encoding="utf-8")
+    monkeypatch.syspath_prepend(tmp_path)
+    import gone_records  # type: ignore[import-not-found]
+
+    monkeypatch.delitem(sys.modules, "gone_records")
+    record = from_json(gone_records.Record, {"row_labels": ["a"], "col_labels": ["b", "c"], "values": [[0.5, 1]]})
+    assert record.values.tolist() == [[0.5, 1.0]]
+
+
+def test_a_value_of_the_wrong_type_is_named_by_its_place_in_the_record() -> None:
+    data = to_json(replace(_fragment("pixels", 0, 1), checks=[_check("c", "passed", 0.5)]))
+    data["checks"][0]["statistic"] = "high"
+    with pytest.raises(SchemaError, match=r"^checks\[0\]\.statistic is not a number$"):
+        from_json(Fragment, data, "the fragment")
+    data = to_json(_fragment("pixels", 0, 1))
+    data["matrices"][0]["values"] = [[0.1, 0.2, 0.3]]
+    with pytest.raises(SchemaError, match=r"^matrices\[0\]\.values is not a 2 x 2 matrix of numbers$"):
+        from_json(Fragment, data, "the fragment")

@@ -1,4 +1,4 @@
-"""Issue 12's "what changed" flow end to end: a throwaway project records two model versions
+"""The "what changed" flow end to end: a throwaway project records two model versions
 against the emulator, then ONE ``pytest --embedsim-report report`` run without a key
 replays every configured model and writes a report whose summary names the flipped
 expectations and the statistic changes, and whose sections show difference heatmaps.
@@ -17,9 +17,9 @@ import pytest
 from helpers import SWATCH
 
 from embedsim.backends import get_embedder
-from embedsim.testing.gemini import GeminiEmulator
 from embedsim.expect.groups import group_stats
 from embedsim.matrix import similarity
+from embedsim.testing.gemini import GeminiEmulator
 
 OLD, NEW = "gemini-embedding-2-preview@256", "gemini-embedding-2@128"
 FAKE_KEY = "AIza" + "0" * 35
@@ -103,9 +103,9 @@ embedsim_report = "report"
     assert sorted(data["provenance"]) == [OLD, NEW]
     for model in (OLD, NEW):
         (row,) = data["provenance"][model]
-        assert (row["cassette"], row["official"], row["flag"]) == (
+        assert (row["cells"]["cassette"], row["official"], row["flag"]) == (
             "test_spec/test_tones.yaml", False, "answered by the embedsim emulator")
-        assert row["endpoint"].startswith("http://127.0.0.1:") and row["api_version"] in ("v1", "v1beta")
+        assert row["cells"]["endpoint"].startswith("http://127.0.0.1:") and row["cells"]["api_version"] in ("v1", "v1beta")
         assert (f"> **Warning: 1 recording(s) of {model} were answered by a host other than the vendor's official "
                 "one.**") in md
     page = (folder / "index.html").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Experiments over many items (issue 25): the large-matrix statistics agree with the exact ones and
+"""Experiments over many items: the large-matrix statistics agree with the exact ones and
 say what they give up, top-1 and expected columns without (rows x rows) loops, the record keeps
 the array, compact tables and image heatmaps of large matrices, an incremental report build.
 No timing here: performance is measured by ``benchmarks/cases/scale.py``."""
@@ -15,7 +15,8 @@ from embedsim import expect, report
 from embedsim.expect import labels
 from embedsim.expect.groups import group_stats
 from embedsim.matrix import SimilarityMatrix, cosine_matrix
-from embedsim.report.records import TABLE_MAX_CELLS, MatrixRecord, decode_values
+from embedsim.report.codec import TABLE_MAX_CELLS, from_json, to_json
+from embedsim.report.records import MatrixRecord
 from embedsim.snapshot import heatmap
 from embedsim.snapshot.extensions import compare_matrices, matrix_to_table, table_to_matrix
 from embedsim.stats import large
@@ -122,13 +123,13 @@ def test_the_record_keeps_the_array_and_writes_large_matrices_compactly() -> Non
     small = np.arange(6, dtype=np.float32).reshape(2, 3) / 7
     record = MatrixRecord("m", ["a", "b"], ["x", "y", "z"], small, False)
     assert record.values is small
-    data = record.to_dict()
+    data = to_json(record)
     assert data["values"] == np.asarray(small, dtype=np.float64).round(6).tolist()
     n = int(TABLE_MAX_CELLS ** 0.5) + 1
     big = np.random.default_rng(0).random((n, n)).astype(np.float32)
-    data = json.loads(json.dumps(MatrixRecord("m", [str(i) for i in range(n)], [str(i) for i in range(n)], big,
-                                              True).to_dict()))
-    assert data["values"] == [] and np.array_equal(decode_values(data), big.astype(np.float64))
+    data = json.loads(json.dumps(to_json(MatrixRecord("m", [str(i) for i in range(n)], [str(i) for i in range(n)],
+                                                      big, True))))
+    assert data["values"] == [] and np.array_equal(from_json(MatrixRecord, data).values, big.astype(np.float64))
 
 
 def test_large_matrix_tables_are_compact_and_still_compared_with_the_tolerance() -> None:
@@ -156,11 +157,9 @@ def test_large_heatmaps_are_images_without_per_cell_text(shape: tuple[int, int])
     assert heatmap.downsampled(m.values, 100).shape == (100, min(100, shape[1]))
 
 
-def _fragment(test: str, value: float) -> dict:
-    return {"nodeid": f"tests/test_a.py::{test}[pixels]", "module": "tests/test_a.py", "test": test, "model": "pixels",
-            "order": 0, "outcome": "passed", "reason": "", "checks": [],
-            "matrices": [{"name": "matrix", "row_labels": ["a", "b"], "col_labels": ["x", "y"], "all_pairs": False,
-                          "values": [[value, 0.5], [0.5, value]], "stats": {}}]}
+def _fragment(test: str, value: float) -> report.Fragment:
+    return report.Fragment("tests/test_a.py", test, "pixels", "passed", matrices=[
+        MatrixRecord("matrix", ["a", "b"], ["x", "y"], np.array([[value, 0.5], [0.5, value]]), False)])
 
 
 def test_a_report_build_renders_only_new_or_changed_heatmaps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,7 +207,7 @@ def _naive_smallest_row_gap(values: np.ndarray, same: np.ndarray, different: np.
 @pytest.mark.parametrize("all_pairs", [True, False])
 def test_smallest_row_gap_keeps_few_ranked_columns_and_stays_exact(monkeypatch: pytest.MonkeyPatch, ranked: int,
                                                                    all_pairs: bool) -> None:
-    """Issue 25 (per_row memory): each row keeps only its first ranked columns; a resample that draws
+    """Per-row group separation in bounded memory: each row keeps only its first ranked columns; a resample that draws
     none of them reads the row whole - the same values as the definition (ties included)."""
     from embedsim.stats import pairs
     from embedsim.stats.bootstrap import item_weights
@@ -229,7 +228,7 @@ def test_smallest_row_gap_keeps_few_ranked_columns_and_stays_exact(monkeypatch: 
 
 
 def test_per_row_check_memory_does_not_grow_with_rows_times_columns_per_resample() -> None:
-    """Issue 25: ``check_groups(per_row=True)`` at 1,500 items allocated 609 MB (68x the matrix: a
+    """``check_groups(per_row=True)`` at 1,500 items allocated 609 MB (68x the matrix: a
     resample block x rows x columns array) before; now the matrix, its masks and the resample weights."""
     import tracemalloc
 
@@ -245,7 +244,7 @@ def test_per_row_check_memory_does_not_grow_with_rows_times_columns_per_resample
 
 
 def test_average_ranks_by_one_sort_match_their_definition() -> None:
-    """Issue 25 (the report's Spearman over millions of pairs): ranks from one stable sort; tied
+    """The report's Spearman over millions of pairs: ranks from one stable sort; tied
     values (signed zeros alike, NaNs with each other) share their mean rank."""
     from embedsim.stats import average_ranks
 

@@ -122,7 +122,7 @@ def test_a_setup_error_while_recording_shows_no_key(pytester: pytest.Pytester) -
     assert leaks(pytester.path, output) == []
 
 
-# --- credentials in a base URL (issue 20.13) -----------------------------------------------------
+# --- credentials in a base URL -----------------------------------------------------
 
 USERINFO = "gwuser:GWSECRET123"
 USERINFO_EXPERIMENT = """
@@ -170,11 +170,11 @@ def test_credentials_in_the_base_url_are_written_and_shown_nowhere(pytester: pyt
     from embedsim.report.origin import rows
 
     (row,) = rows({"t/a.yaml": {"endpoint": [f"http://{USERINFO}@127.0.0.1:{port}"]}}, ())
-    assert row["endpoint"] == [f"http://127.0.0.1:{port}"] and "GWSECRET123" not in row["flag"]
+    assert row.cells["endpoint"] == [f"http://127.0.0.1:{port}"] and "GWSECRET123" not in row.flag
 
 
 def test_no_filter_is_left_on_global_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Regression (issue 19): making an embedder added a filter to google-genai's, vcrpy's and the
+    """Regression: making an embedder added a filter to google-genai's, vcrpy's and the
     HTTP clients' loggers (process-wide) that nothing removed. The filter is there during a call only."""
     from embedsim.backends.gemini.embedder import GeminiEmbedder
     from embedsim.inputs.items import text_item
@@ -254,7 +254,7 @@ def test_no_vendor_key_appears_anywhere(pytester: pytest.Pytester, monkeypatch: 
     assert found == []
 
 
-# --- cloud credentials: AWS keys and session tokens, OAuth tokens, service-account files (issue 22) ---
+# --- cloud credentials: AWS keys and session tokens, OAuth tokens, service-account files ---
 
 
 @pytest.mark.parametrize("family", ["titan", "vertex"])

@@ -193,9 +193,10 @@ def test_snapshot_side_files_are_skipped_by_discovery(tmp_path: Path) -> None:
     assert not ext.is_snapshot_location(location=str(tmp_path / "t.heatmap.diff.png"))
 
 
-# --- issue 10/11/15: stateless, atomic, any label --------------------------------------------------
+# --- stateless, atomic, any label --------------------------------------------------
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 #: The characters str.splitlines splits on besides \n and \r, and other troublemakers.
 LINE_BREAKERS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\t\n\r\\\ud800"

@@ -178,7 +178,7 @@ def test_x(embedder):
 @pytest.mark.skipif(not PRIVATE_IPS, reason="pytest-recording < 0.15 has no --allow-private-ips")
 def test_the_tests_block_after_a_model_call_is_pytest_recordings_own(
         pytester: pytest.Pytester, emulator, clean_env: pytest.MonkeyPatch) -> None:
-    """Regression (issue 19): the block put back after a live or recorded call dropped
+    """Regression: the block put back after a live or recorded call dropped
     ``--allow-private-ips`` (pytest-recording 0.15), so the test could no longer reach a private address."""
     clean_env.setenv("GEMINI_API_KEY", "test-key-not-real")
     clean_env.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)

@@ -111,7 +111,7 @@ class AcmeServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 url = urlsplit(self.path)
                 server.seen.append({"path": url.path, "body": body})

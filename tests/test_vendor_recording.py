@@ -9,7 +9,6 @@ import json
 import re
 
 import pytest
-
 from vendor_cases import FAKE_KEYS, VENDOR_ENVIRONMENT, VENDORS, Vendor
 
 pytestmark = pytest.mark.usefixtures("outside_xdist")

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from vendor_cases import FAKE_KEYS, VENDOR_ENVIRONMENT, VENDORS, Vendor, payload_bytes, png
 
 from embedsim.backends import get_embedder, resolve
 from embedsim.backends.remote import MissingKeyError, VendorAPIError
 from embedsim.errors import BackendError, InputError, NotApplicable
 from embedsim.inputs.items import Item, item_from_bytes, text_item
-from vendor_cases import FAKE_KEYS, VENDOR_ENVIRONMENT, VENDORS, Vendor, payload_bytes, png
 
 
 @pytest.fixture(params=sorted(VENDORS))
@@ -115,7 +115,7 @@ def test_a_deadline_per_attempt(vendor: Vendor, server) -> None:
 
 
 def test_a_slowly_sent_answer_ends_at_the_deadline(vendor: Vendor, server, request: pytest.FixtureRequest) -> None:
-    """Regression (issue 20 point 19): an answer sent in 30 pieces 0.1 s apart, each within the read
+    """Regression: an answer sent in 30 pieces 0.1 s apart, each within the read
     timeout, is cut at the attempt's 0.3 s deadline a few pieces in. Voyage's SDK calls through
     ``requests``, whose timeout stays per read: not covered (see ``backends/deadline.py``)."""
     if vendor.name == "voyage":  # runs, and must fail: the day it holds, this marker goes

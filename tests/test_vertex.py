@@ -3,8 +3,8 @@ client) against the loopback Vertex emulator (a test tool: its vectors are never
 
 from __future__ import annotations
 
-import logging
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,7 +103,7 @@ def test_project_and_location_with_oauth_credentials(vertex: VertexEmulator, goo
 
 def test_with_a_gemini_key_set_a_vertex_id_says_once_which_credentials_it_uses(
         vertex: VertexEmulator, google: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    """Issue 20.23 for Vertex AI: with GEMINI_API_KEY and GOOGLE_API_KEY set beside a project's
+    """For Vertex AI: with GEMINI_API_KEY and GOOGLE_API_KEY set beside a project's
     credentials, the SDK said "Using GOOGLE_API_KEY." while neither key is sent; embedsim says, once,
     that the Vertex AI credentials are used."""
     import warnings

@@ -7,8 +7,9 @@ from __future__ import annotations
 import base64
 import importlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

@@ -2,7 +2,7 @@
 
 One batch call of 16 texts at d = 3072 goes through the real google-genai client to the loopback
 emulator, three times, each recorded into its own cassette: plain vcrpy (default settings),
-embedsim's settings with vcrpy's YAML serializer (the format before issue 12.6) and embedsim's
+embedsim's settings with vcrpy's YAML serializer (the format before the compact cassettes) and embedsim's
 settings as they are (:mod:`embedsim.recording.cassette_format`). The emulator answers as a float32
 service prints its vectors (shortest float32 decimals); a vcr hook indents the JSON as Google's
 APIs do - the values are the emulator's (pixel baseline), not Gemini's. The compact cassette is then replayed
@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from embedsim.backends.gemini.embedder import GeminiEmbedder
-from embedsim.testing.gemini import GeminiEmulator
 from embedsim.inputs.items import text_item
 from embedsim.recording.vcr_settings import register, vcr_config
+from embedsim.testing.gemini import GeminiEmulator
 
 NAME = "vectors"
 TARGETS = {"cassette_bytes_per_vector": "<= 17 KB per 3072-d float32 vector in a cassette (bit-identical replay)"}

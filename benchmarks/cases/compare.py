@@ -1,4 +1,4 @@
-"""Case ``compare``: what changed between two models' large matrices (issue 25).
+"""Case ``compare``: what changed between two models' large matrices.
 
 Two ``pixels`` embeddings of the same text items (d = 768 and d = 512: different vectors, so every
 pair moves) at n = 1,000 and 3,000 items, all pairs. In a fresh subprocess per size, beside the bare

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.timing import median_time
-from embedsim.inputs import faces
 from embedsim.backends import dlib_face
+from embedsim.inputs import faces
 from embedsim.inputs.datasets import Dataset
 from embedsim.matrix import similarity
 

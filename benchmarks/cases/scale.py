@@ -1,4 +1,4 @@
-"""Case ``scale``: experiments over thousands of items (issue 25).
+"""Case ``scale``: experiments over thousands of items.
 
 At n = 1,000, 3,000 and 10,000 ``pixels`` text items in 10 groups (d = 768), each operation runs in
 a fresh subprocess (so its peak memory is its own) beside the bare normalised product

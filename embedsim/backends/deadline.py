@@ -125,8 +125,7 @@ def deadline_transport(httpx_name: str, timeout: float | None) -> Any:
             self._stream.close()
 
     def send(request: Any) -> Any:
-        if timeout:
-            _DEADLINE.set((time.monotonic() + timeout, timeout))
+        _DEADLINE.set((time.monotonic() + timeout, timeout) if timeout else None)  # never an earlier one's
         core = httpcore.Request(
             method=request.method,
             url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Union
 
 #: ``None``: a bar when stderr is a TTY; ``True``/``False``: always/never a bar;
 #: a callable: called as ``callback(done, total)`` after each answered call.
-ProgressOption = Union[bool, None, Callable[[int, int], object]]
+ProgressOption = bool | None | Callable[[int, int], object]
 
 
 class Progress:

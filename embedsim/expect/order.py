@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from embedsim.errors import InputError
@@ -25,7 +26,7 @@ def check_order(matrix: SimilarityMatrix, row: str, order: Sequence[str], *, mar
         raise InputError(f"order of row {row!r}: column {own[0]!r} is the row's own item - an item paired with "
                          "itself is no evidence; leave it out of the order")
     values = [matrix.value(row, c) for c in order]
-    gaps = [a - b for a, b in zip(values, values[1:])]
+    gaps = [a - b for a, b in itertools.pairwise(values)]
     pairs = tuple(
         Pair(row, order[k + 1], values[k + 1], f"not below {order[k]!r} = {values[k]:.4f} by {margin:g} (gap {gaps[k]:+.4f})")
         for k in range(len(gaps)) if not clears(gaps[k], margin, strict=True)

@@ -51,7 +51,7 @@ class _Top1:
         self.values = matrix._off_diagonal(-np.inf)
         n_rows, n_cols = matrix.shape
         #: Each column label's first column (what ``col_labels.index`` finds).
-        self.first = {}
+        self.first: dict[str, int] = {}
         for j, label in enumerate(matrix.col_labels):
             self.first.setdefault(label, j)
         best = self.values.max(axis=1)

@@ -91,7 +91,7 @@ class Item:
         return f"{self.id!r} ({self.source})" if self.source else repr(self.id)
 
 
-def text_item(text: str, id: str | None = None, labels: Mapping[str, str] | None = None, *,  # noqa: A002
+def text_item(text: str, id: str | None = None, labels: Mapping[str, str] | None = None, *,
               label: str | None = None) -> Item:
     """An item for ``text`` (``id`` defaults to the text); empty or whitespace-only text is refused.
     ``label=``: deprecated spelling of ``id=``."""
@@ -107,7 +107,7 @@ def text_item(text: str, id: str | None = None, labels: Mapping[str, str] | None
     return Item("text", text.encode("utf-8"), "text/plain", label or text, dict(labels or {}))
 
 
-def _deprecated_label(id: str | None, label: str | None, what: str) -> str | None:  # noqa: A002
+def _deprecated_label(id: str | None, label: str | None, what: str) -> str | None:
     """``id``, or the deprecated ``label=`` (with a warning)."""
     if label is None:
         return id
@@ -136,7 +136,7 @@ def file_label(path: Path) -> str:
 
 
 def load_item(
-    path: str | Path, id: str | None = None, labels: Mapping[str, str] | None = None, *,  # noqa: A002
+    path: str | Path, id: str | None = None, labels: Mapping[str, str] | None = None, *,
     label: str | None = None,
 ) -> Item:
     """Read ``path`` into an :class:`Item`, recognising its type by content.
@@ -179,7 +179,7 @@ def _printable(path: Path) -> str:
 
 def item_from_bytes(
     data: bytes,
-    id: str,  # noqa: A002
+    id: str,
     labels: Mapping[str, str] | None = None,
     source: str = "",
 ) -> Item:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from embedsim.backends import invalidate, is_local
+from embedsim.errors import RecordingError
 from embedsim.plugin import upstream
 from embedsim.plugin.cassette_context import (
     claim_cassette,
@@ -35,15 +36,25 @@ from embedsim.plugin.cassette_context import (
     recording_location,
     run_options,
 )
-from embedsim.plugin.settings import Settings, add_options, load_settings
-from embedsim.errors import RecordingError
 from embedsim.plugin.parametrize import MODEL_PARAM, base_test_name, model_of, model_params
-from embedsim.plugin.run_hooks import BODY_RAN, EXPERIMENT, FOREIGN_RECORDING, ORDER, REPORT_STARTED, UNSELECTED, USED, RunHooks, record_mode, report_dir
+from embedsim.plugin.run_hooks import (
+    BODY_RAN,
+    EXPERIMENT,
+    FOREIGN_RECORDING,
+    ORDER,
+    REPORT_STARTED,
+    UNSELECTED,
+    USED,
+    RunHooks,
+    record_mode,
+    report_dir,
+)
+from embedsim.plugin.settings import Settings, add_options, load_settings
 
-if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures (issue 14)
-    from embedsim.backends.base import Embedder
+if TYPE_CHECKING:  # the heavy modules are imported when a test uses the fixtures
     from syrupy.assertion import SnapshotAssertion
 
+    from embedsim.backends.base import Embedder
     from embedsim.plugin.experiments import Experiment
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -224,11 +235,9 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
 def experiment(request: pytest.FixtureRequest, embedder: Embedder, embedsim_settings: Settings) -> Experiment:
     """An :class:`embedsim.plugin.experiments.Experiment` with the current model: ``similarity``,
     ``stats``, ``expect_groups`` / ``expect_top1`` / ``expect_order`` / ``expect_auc`` and
-    ``expect(check, matrix)`` for a custom check, ``snapshot`` and ``heatmap`` (soft: all
+    ``expect(check, matrix)`` for a custom check and ``snapshot`` (soft: all
     are evaluated, the test fails at its end listing every broken expectation and snapshot).
     Its matrices, statistics and outcomes go into the ``--embedsim-report``."""
-    from syrupy.assertion import SnapshotAssertion
-
     from embedsim.plugin.experiments import Experiment
 
     node = request.node

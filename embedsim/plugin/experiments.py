@@ -14,18 +14,17 @@ import re
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from embedsim import expect
-from embedsim.expect import labels as label_groups
 from embedsim.backends import check_model_id, naming
 from embedsim.backends.base import Embedder
 from embedsim.errors import EmbedsimError, InputError
 from embedsim.expect import Check, ExpectationFailed
-from embedsim.inputs.items import Item
-from embedsim.expect.labels import Groups
+from embedsim.expect import labels as label_groups
 from embedsim.expect.groups import GroupStats, group_stats
+from embedsim.expect.labels import Groups
+from embedsim.inputs.items import Item
 from embedsim.matrix import SimilarityMatrix, similarity
 from embedsim.report.records import CheckRecord, MatrixRecord
 from embedsim.stats import DEFAULT_CONFIDENCE
@@ -115,7 +114,7 @@ class Experiment:
         elif name in taken:
             raise InputError(f"the experiment already has a matrix named {name!r}; pass another name=")
         record = MatrixRecord(name, list(matrix.row_labels), list(matrix.col_labels), matrix.values,
-                              matrix.all_pairs, self_pairs=[list(cell) for cell in matrix.self_pairs])
+                              matrix.all_pairs, self_pairs=list(matrix.self_pairs))
         self.matrices.append(record)
         self._items[id(matrix)] = (matrix, rows, cols, record)
         return matrix
@@ -141,8 +140,7 @@ class Experiment:
         if grouping not in self._stats_keys:  # another grouping never overwrites these statistics
             spec = _spec(by) if col_by is None else f"{_spec(by)} x {_spec(col_by)}"
             self._stats_keys[grouping] = _first_free(spec, set(self._stats_keys.values()) | set(record.stats))
-        record.stats[self._stats_keys[grouping]] = {k: v if isinstance(v, str) else float(v)
-                                                    for k, v in asdict(result).items() if v != ""}
+        record.stats[self._stats_keys[grouping]] = result
         return result
 
     # -- expectations -------------------------------------------------------------------
@@ -308,12 +306,6 @@ class Experiment:
             return None
         return dict(found) if isinstance(found, Mapping) else None
 
-    # -- report ---------------------------------------------------------------------------
-    def _to_dict(self) -> dict[str, Any]:
-        weights = self.weights()
-        return {"matrices": [m.to_dict() for m in self.matrices], "checks": [asdict(c) for c in self.checks],
-                **({"weights": weights} if weights is not None else {})}
-
 
 class SnapshotMismatch(AssertionError):
     """A matrix or heatmap differs from its snapshot beyond the tolerance (the message also
@@ -388,7 +380,7 @@ class MatrixSnapshots:
             if not wanted:
                 continue
             target = assertion(name=index) if index else assertion
-            if not target == matrix:  # syrupy resets the name afterwards: name the matrix ourselves
+            if not target == matrix:  # noqa: SIM201 - syrupy's assertion is its ==; syrupy resets the name afterwards: name the matrix ourselves
                 mismatches.append("\n".join([f"{kind} of {name!r} does not match its snapshot "
                                              "(update with --snapshot-update):", *self._diff(assertion)]))
         return mismatches

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from embedsim.backends import check_model_id, naming, param_id
+from embedsim.errors import ExpectationFailed, InputError
 from embedsim.plugin import upstream
 from embedsim.plugin.settings import Settings
-from embedsim.errors import ExpectationFailed, InputError
 
 #: The fixture (and parameter) naming the current model.
 MODEL_PARAM = "embedsim_model"

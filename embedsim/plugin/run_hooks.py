@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from embedsim.plugin import outcomes, upstream
-from embedsim.plugin.settings import Settings
 from embedsim.errors import EmbedsimError, NotApplicable
+from embedsim.plugin import outcomes, upstream
 from embedsim.plugin.parametrize import base_test_name, model_of
+from embedsim.plugin.settings import Settings
 
 if TYPE_CHECKING:
-    from embedsim.plugin.experiments import Experiment
+    from embedsim.plugin.experiments import Experiment  # noqa: F401 (the stash key's type)
 
 EXPERIMENT = pytest.StashKey["Experiment"]()
 ORDER = pytest.StashKey[int]()
@@ -100,7 +100,7 @@ def skipped_not_recorded(item: pytest.Item, rep: pytest.TestReport, missing: Any
     ``-vv`` the reason is whole: the test's cassette and the command that records it alone."""
     hint = " (see the summary for the record command)" if missing.mode else ""
     reason = str(missing) if item.config.get_verbosity() >= 2 else f"{missing.short}{hint}"
-    rep.longrepr = (str(item.path), None, reason)
+    rep.longrepr = (str(item.path), None, reason)  # type: ignore[assignment]  # pytest's own skip form
     if missing.mode:
         setattr(rep, NOT_RECORDED_ATTRIBUTE, f"{missing.model_id} {missing.mode}")
 
@@ -207,7 +207,7 @@ class RunHooks:
         if (why := outcomes.cause(call.excinfo)) and (rep.failed or rep.skipped):
             setattr(rep, outcomes.CAUSE_ATTRIBUTE, why)
         model = model_of(item)
-        if rep.when == "setup" and rep.failed and (model is not None or SNAPSHOT_FIXTURES & set(item.fixturenames)):
+        if rep.when == "setup" and rep.failed and (model is not None or SNAPSHOT_FIXTURES & set(getattr(item, "fixturenames", ()))):
             setattr(rep, NEVER_RAN_ATTRIBUTE, True)  # its body never ran: it compared no snapshot
         if rep.when == "teardown" and FOREIGN_RECORDING in item.stash:
             model_hosts = item.stash[FOREIGN_RECORDING]
@@ -221,10 +221,10 @@ class RunHooks:
         if rep.when == "teardown":
             from embedsim import report
 
-            entry = {"nodeid": item.nodeid, "module": item.nodeid.split("::")[0],
-                     "test": base_test_name(item, model), "model": model, "time": time.time(),
-                     "order": item.stash.get(ORDER, 0), "doc": _summary_line(item), **outcome}
-            report.write_fragment(self.settings.report_dir, entry, item.stash.get(EXPERIMENT, None))
+            fragment = report.Fragment(nodeid=item.nodeid, module=item.nodeid.split("::")[0],
+                                       test=base_test_name(item, model), model=model, time=time.time(),
+                                       order=item.stash.get(ORDER, 0), doc=_summary_line(item), **outcome)
+            report.write_fragment(self.settings.report_dir, fragment, item.stash.get(EXPERIMENT, None))
         return rep
 
     @pytest.hookimpl(trylast=True)  # after syrupy's own, which took the test as failed

@@ -122,7 +122,7 @@ class RecordingNetwork:
     def block(self, allowed_hosts: list[str] | None, allow_private_ips: bool = False) -> None:
         from pytest_recording import network
 
-        private = {"allow_private_ips": True} if allow_private_ips else {}  # 0.15.0's; 0.14 has no such keyword
+        private: dict[str, Any] = {"allow_private_ips": True} if allow_private_ips else {}  # 0.15.0's; 0.14 has no such keyword
         network.block(allowed_hosts=allowed_hosts, **private)
 
     def unblock(self) -> None:

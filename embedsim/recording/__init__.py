@@ -43,7 +43,14 @@ from embedsim.recording.modes import (
     has_recordings,
     key_names,
 )
-from embedsim.recording.naming import cassette_path, model_cassette_path, record_command, safe_name, short_name, show_path
+from embedsim.recording.naming import (
+    cassette_path,
+    model_cassette_path,
+    record_command,
+    safe_name,
+    short_name,
+    show_path,
+)
 from embedsim.recording.network import NetworkPolicy
 from embedsim.recording.provenance import PROVENANCE_FILE, read_provenance
 from embedsim.recording.vcr_settings import (
@@ -54,9 +61,9 @@ from embedsim.recording.vcr_settings import (
     StagedPersister,
     before_record_request,
     before_record_response,
+    call_matcher,
     make_vcr,
     merged_config,
-    call_matcher,
     path_matcher,
     register,
     request_filter,

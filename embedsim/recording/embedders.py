@@ -9,10 +9,10 @@ when the process is killed - the previous cassette stays as it was.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from embedsim.backends.base import Embedder
 from embedsim.errors import RecordingError

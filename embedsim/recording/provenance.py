@@ -69,7 +69,7 @@ def describe(requests: list[Any], responses: list[dict[str, Any]], wires: Sequen
         return _one_or_all(value for body in bodies for value in values_at(body, paths))
 
     return {
-        "recorded_at": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
+        "recorded_at": datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
         "embedsim": embedsim_version,
         "sdk": _one_or_all(_header(r.headers, "user-agent") for r in requests),
         "api_version": _one_or_all(call_of(u.path, wires)[1] for u in urls),
@@ -104,14 +104,15 @@ def _following_files(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
     if not gone:
         return data
     out = {key: entry for key, entry in data.items() if key not in gone}
-    digests = {}
+    digests: dict[str, str] = {}
     for cassette in sorted(folder.rglob("*.yaml")):
         key = cassette.relative_to(folder).as_posix()
         if key not in out and cassette.is_file():
             digests.setdefault(_digest(cassette), key)
     for key in gone:
         entry = data[key]
-        moved = digests.pop(entry.get("sha256"), None) if isinstance(entry, dict) else None
+        sha = entry.get("sha256") if isinstance(entry, dict) else None
+        moved = digests.pop(sha, None) if isinstance(sha, str) else None
         if moved is not None:
             out[moved] = entry
     return dict(sorted(out.items()))

@@ -28,10 +28,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from embedsim.recording import cassette_format
 from embedsim.backends.base import Wire
 from embedsim.errors import RecordingError
 from embedsim.files import atomic_write
+from embedsim.recording import cassette_format
 from embedsim.recording.bodies import BODY_MATCHER, body_matcher, digest_media
 from embedsim.recording.wire import (
     call_of,

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from embedsim.files import atomic_write
 from embedsim.report import folder, images, markdown, origin, page
+from embedsim.report.codec import SCHEMA_VERSION, to_json
 from embedsim.report.compare import compare_models, default_pairs
 from embedsim.report.entries import Contents, Tests, complete_command, record_commands
-from embedsim.report.folder import Entry
+from embedsim.report.records import Fragment
+from embedsim.report.schema import ProvenanceRow, Report
 
 
 def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None = None, *,
                 started: float | None = None, pairs: Sequence[tuple[str, str]] | None = None,
-                provenance: Mapping[str, list[dict[str, Any]]] | None = None,
+                provenance: Mapping[str, list[ProvenanceRow]] | None = None,
                 collected: Collection[tuple[str, str, str]] = (), modules: Collection[str] = ()) -> tuple[Path, Path]:
-    """Render the heatmaps and write ``index.html``, ``index.md`` and ``report.json`` from
-    the fragments, under the folder's lock.
+    """Render the heatmaps and write ``index.html``, ``index.md`` and ``report.json`` (a
+    :class:`~embedsim.report.schema.Report`) from the fragments, under the folder's lock.
 
     ``models`` are the configured models: they order the columns, fragments of other
     models are dropped, and by default each is compared with the one before it (``pairs``
@@ -36,18 +38,17 @@ def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None 
     """
     with folder.locked(report_dir):
         dropped: list[str] = []
-        fragments = _kept(report_dir, models, root, set(modules), set(collected), dropped)
-        for f in fragments:
-            f["earlier"] = started is not None and f.get("time", 0.0) < started
-        present = {(f["module"], f["test"], f["model"]) for f in fragments}
+        fragments = [replace(f, earlier=started is not None and f.time < started)
+                     for f in _kept(report_dir, models, root, set(modules), set(collected), dropped)]
+        present = {(f.module, f.test, f.model) for f in fragments}
         missing = sorted(t for t in set(collected) if t not in present and (not models or t[2] in models))
-        order = list(dict.fromkeys([*models, *sorted({f["model"] for f in fragments})]))
-        used = [m for m in order if any(f["model"] == m for f in fragments)]
+        order = list(dict.fromkeys([*models, *sorted({f.model for f in fragments})]))
+        used = [m for m in order if any(f.model == m for f in fragments)]
         tests = _grouped(fragments)
         cache = images.Cache(_earlier_keys(report_dir))
         written = [path for _key, per_model in tests for path in images.render_heatmaps(report_dir, per_model, cache)]
         comparisons = [c for c in (compare_models(old, new, tests) for old, new in (pairs or default_pairs(models)))
-                       if pairs or c["compared"]]
+                       if pairs or c.compared]
         for comparison in comparisons:
             written += images.render_differences(report_dir, comparison, cache)
         report_arg = _report_arg(report_dir, root)
@@ -56,10 +57,9 @@ def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None 
                             missing, dropped)
         if contents.earlier or missing:
             contents.complete_with = complete_command(tests, missing, list(models) or used, report_arg)
-        data = {"models": used, "partial": bool(contents.earlier or missing), "missing": [list(t) for t in missing],
-                "complete_with": contents.complete_with, "dropped_fragments": dropped, "entries": fragments,
-                "comparisons": comparisons, "provenance": contents.provenance, "heatmap_keys": cache.now}
-        atomic_write(report_dir / "report.json", json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+        data = Report(used, bool(contents.earlier or missing), missing, contents.complete_with, dropped, fragments,
+                      comparisons, contents.provenance, cache.now)
+        atomic_write(report_dir / "report.json", json.dumps(to_json(data), ensure_ascii=False, indent=1).encode("utf-8"))
         atomic_write(report_dir / "index.md", markdown.render(contents).encode("utf-8"))
         atomic_write(report_dir / "index.html", page.render(contents).encode("utf-8"))
         folder.record_written(report_dir, written)
@@ -67,23 +67,25 @@ def build_index(report_dir: Path, models: Sequence[str] = (), root: Path | None 
 
 
 def _earlier_keys(report_dir: Path) -> dict[str, str]:
-    """The render keys of the heatmaps the last build drew (from its ``report.json``), or none."""
+    """The render keys of the heatmaps the last build of this schema version drew (from its
+    ``report.json``), or none."""
     try:
-        keys = json.loads((report_dir / "report.json").read_text(encoding="utf-8")).get("heatmap_keys", {})
+        data = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+        keys = data.get("heatmap_keys", {}) if data.get("schema_version") == SCHEMA_VERSION else {}
     except (OSError, ValueError, AttributeError):
         return {}
     return {str(k): str(v) for k, v in keys.items()} if isinstance(keys, dict) else {}
 
 
 def _kept(report_dir: Path, models: Sequence[str], root: Path | None, modules: set[str],
-          collected: set[tuple[str, str, str]], dropped: list[str]) -> list[Entry]:
+          collected: set[tuple[str, str, str]], dropped: list[str]) -> list[Fragment]:
     """The fragments still meaningful: of a configured model, of a test file that exists,
     of a test that file still has (when the run collected it whole); the others are
     deleted, as are fragments that cannot be read (noted in ``dropped``)."""
     kept = []
     for f in folder.read_fragments(report_dir, dropped):
-        gone = ((models and f["model"] not in models) or (root is not None and not (root / f["module"]).is_file())
-                or (f["module"] in modules and (f["module"], f["test"], f["model"]) not in collected))
+        gone = ((models and f.model not in models) or (root is not None and not (root / f.module).is_file())
+                or (f.module in modules and (f.module, f.test, f.model) not in collected))
         if gone:
             folder.drop_fragment(report_dir, f)
         else:
@@ -91,16 +93,16 @@ def _kept(report_dir: Path, models: Sequence[str], root: Path | None, modules: s
     return kept
 
 
-def _grouped(fragments: list[Entry]) -> Tests:
+def _grouped(fragments: list[Fragment]) -> Tests:
     """Per test (in definition order: that of its newest fragment), its entry per model."""
-    tests: dict[tuple[str, str], dict[str, Entry]] = {}
+    tests: dict[tuple[str, str], dict[str, Fragment]] = {}
     for f in fragments:
-        tests.setdefault((f["module"], f["test"]), {})[f["model"]] = f
+        tests.setdefault((f.module, f.test), {})[f.model] = f
 
-    def position(item: tuple[tuple[str, str], dict[str, Entry]]) -> tuple[int, str, str]:
+    def position(item: tuple[tuple[str, str], dict[str, Fragment]]) -> tuple[int, str, str]:
         (module, test), per_model = item
-        newest = max(per_model.values(), key=lambda f: f.get("time", 0.0))
-        return newest.get("order", 0), module, test
+        newest = max(per_model.values(), key=lambda f: f.time)
+        return newest.order, module, test
 
     return sorted(tests.items(), key=position)
 

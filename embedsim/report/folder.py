@@ -6,8 +6,8 @@ embedsim refuses a folder that holds anything else, and deletes only files it li
 and of those only heatmaps (``heatmaps/<folder>/<name>.png``) inside the folder, whatever
 the marker says. A build lists each heatmap in the marker *before* writing it, so an
 interrupted build (Ctrl-C) or one still running never leaves a file the marker does not
-list. Fragments (``fragments/*.json``, one per test and model) are written by every
-process of a run; a build reads them under the folder's lock, so concurrent runs on one
+list. Fragments (``fragments/*.json``, one per test and model, :class:`~embedsim.report.records.Fragment`
+with its ``schema_version``) are written by every process of a run; a build reads them under the folder's lock, so concurrent runs on one
 folder never drop each other's sections.
 """
 
@@ -19,10 +19,11 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from embedsim.errors import EmbedsimError
 from embedsim.files import atomic_write
+from embedsim.report.codec import SCHEMA_VERSION, SchemaError, from_json, to_json
+from embedsim.report.records import Fragment
 from embedsim.report.slugs import slug_key
 
 MARKER = ".embedsim-report"
@@ -34,11 +35,13 @@ _TEMPORARY = re.compile(r"\..+\.tmp")  # embedsim.files.atomic_write's temporary
 #: What a build writes besides the pages: ``heatmaps/<model or pair>/<name>.png`` (slugs: no ``/``, never ``..``).
 _HEATMAP = re.compile(rf"{HEATMAPS}/(?!\.\.?/)[^/\\]+/[^/\\]+\.png")
 
-Entry = dict[str, Any]
-
-
 class ReportFolderError(EmbedsimError):
     """The report folder holds files embedsim did not write."""
+
+
+class FragmentError(EmbedsimError):
+    """A file of ``fragments/`` that is not a fragment this embedsim reads; the message names it
+    and says what to do."""
 
 
 def _written(report_dir: Path) -> set[str]:
@@ -133,7 +136,7 @@ def locked(report_dir: Path) -> Iterator[None]:
         if os.name == "nt":  # pragma: no cover - exercised on Windows only
             import msvcrt
 
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
         else:
             import fcntl
 
@@ -141,61 +144,50 @@ def locked(report_dir: Path) -> Iterator[None]:
         yield
 
 
-def fragment_path(report_dir: Path, entry: Entry) -> Path:
-    return report_dir / FRAGMENTS / f"{slug_key(entry['module'], entry['test'], entry['model'])}.json"
+def fragment_path(report_dir: Path, fragment: Fragment) -> Path:
+    return report_dir / FRAGMENTS / f"{slug_key(fragment.module, fragment.test, fragment.model)}.json"
 
 
-def write_fragment(report_dir: Path, entry: Entry) -> Path:
+def write_fragment(report_dir: Path, fragment: Fragment) -> Path:
     """Write one test's result with one model atomically (it replaces that test's and
     model's fragment of an earlier run)."""
-    return atomic_write(fragment_path(report_dir, entry), json.dumps(entry, ensure_ascii=False, indent=1).encode("utf-8"))
+    text = json.dumps(to_json(fragment), ensure_ascii=False, indent=1)
+    return atomic_write(fragment_path(report_dir, fragment), text.encode("utf-8"))
 
 
-def read_fragments(report_dir: Path, dropped: list[str] | None = None) -> list[Entry]:
-    """The fragments of ``report_dir``. One that is not a fragment this embedsim writes
-    (unreadable, not JSON, a key missing or of the wrong type) is skipped; with ``dropped``
-    given, it is deleted and noted there (``fragments/<name>: why``)."""
+def read_fragment(path: Path) -> Fragment:
+    """The fragment at ``path``; :class:`FragmentError` says why it is not one this embedsim
+    reads (unreadable, not JSON, another schema version, a field missing or of the wrong type)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FragmentError(f"{FRAGMENTS}/{path.name}: unreadable ({type(exc).__name__})") from exc
+    version = data.get("schema_version", 0) if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        test = data.get("nodeid") if isinstance(data, dict) else None
+        raise FragmentError(
+            f"{FRAGMENTS}/{path.name}: written by another embedsim (report schema version {version}; this one "
+            f"reads version {SCHEMA_VERSION}) - re-run {test if isinstance(test, str) and test else 'its test'} "
+            "with --embedsim-report to rebuild it")
+    try:
+        return from_json(Fragment, data, "the fragment")
+    except SchemaError as exc:
+        raise FragmentError(f"{FRAGMENTS}/{path.name}: {exc}") from exc
+
+
+def read_fragments(report_dir: Path, dropped: list[str] | None = None) -> list[Fragment]:
+    """The fragments of ``report_dir``. One that :func:`read_fragment` cannot read is
+    skipped; with ``dropped`` given, it is deleted and noted there (``fragments/<name>: why``)."""
     out = []
     for path in sorted((report_dir / FRAGMENTS).glob("*.json")):
         try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-            problem = fragment_problem(entry)
-        except (OSError, ValueError) as exc:
-            entry, problem = None, f"unreadable ({type(exc).__name__})"
-        if problem is None:
-            out.append(entry)
-        elif dropped is not None:
-            dropped.append(f"{FRAGMENTS}/{path.name}: {problem}")
-            path.unlink(missing_ok=True)
+            out.append(read_fragment(path))
+        except FragmentError as exc:
+            if dropped is not None:
+                dropped.append(str(exc))
+                path.unlink(missing_ok=True)
     return out
 
 
-#: The keys of a fragment, of its matrices and of its checks the report reads, and their types.
-_FRAGMENT = {"module": str, "test": str, "model": str, "outcome": str, "matrices": list, "checks": list}
-_MATRIX = {"name": str, "row_labels": list, "col_labels": list, "values": list, "all_pairs": bool}
-_CHECK = {"name": str, "matrix": str, "kind": str, "outcome": str, "statistic": (int, float),
-          "threshold": (int, float), "n": int, "unit": str}
-
-
-def fragment_problem(entry: Any) -> str | None:
-    """Why ``entry`` is not a report fragment (a missing key, a wrong type), or ``None``."""
-    def problem(record: Any, keys: dict[str, Any], what: str) -> str | None:
-        if not isinstance(record, dict):
-            return f"{what} is not a JSON object"
-        for key, kind in keys.items():
-            if key not in record:
-                return f"{what} has no {key!r}"
-            if not isinstance(record[key], kind) or (kind is not bool and isinstance(record[key], bool)):
-                return f"{what}'s {key!r} is not {getattr(kind, '__name__', 'a number')}"
-        return None
-
-    found = problem(entry, _FRAGMENT, "the fragment")
-    for index, matrix in enumerate(entry.get("matrices", []) if found is None else []):
-        found = found or problem(matrix, _MATRIX, f"matrix {index + 1}")
-    for index, check in enumerate(entry.get("checks", []) if found is None else []):
-        found = found or problem(check, _CHECK, f"check {index + 1}")
-    return found
-
-
-def drop_fragment(report_dir: Path, entry: Entry) -> None:
-    fragment_path(report_dir, entry).unlink(missing_ok=True)
+def drop_fragment(report_dir: Path, fragment: Fragment) -> None:
+    fragment_path(report_dir, fragment).unlink(missing_ok=True)

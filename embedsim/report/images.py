@@ -13,9 +13,10 @@ import numpy as np
 from embedsim.files import atomic_write
 from embedsim.matrix import SimilarityMatrix
 from embedsim.report.compare import matrix_of
-from embedsim.report.records import decode_values
 from embedsim.report.entries import model_label
-from embedsim.report.folder import HEATMAPS, Entry, claim
+from embedsim.report.folder import HEATMAPS, claim
+from embedsim.report.records import Fragment, MatrixRecord
+from embedsim.report.schema import Comparison, MatrixChange
 from embedsim.report.slugs import slug, slug_key
 
 #: Diverging colour map of difference heatmaps: blue = lower, red = higher with the new model.
@@ -34,23 +35,23 @@ def render_key(matrix: SimilarityMatrix, *args: Any) -> str:
     return digest.hexdigest()
 
 
-def _write(report_dir: Path, relative: str, record: dict[str, Any], render: Any, key: str = "",
+def _write(report_dir: Path, relative: str, record: MatrixRecord | MatrixChange, render: Any, key: str = "",
            cache: Cache | None = None) -> list[str]:
     """Render into ``relative``, noting its path (or the error) on ``record``. With a ``cache``
     (earlier keys in, this build's keys out) a PNG already drawn from the same inputs is kept."""
     if cache is not None and key:
         cache.now[relative] = key
         if cache.before.get(relative) == key and (report_dir / relative).is_file():
-            record["heatmap"] = relative
+            record.heatmap = relative
             return [relative]
     try:
         png = render()
     except Exception as exc:  # one unusable matrix must not cost the whole report
-        record["heatmap_error"] = str(exc)
+        record.heatmap_error = str(exc)
         return []
     claim(report_dir, relative)  # listed before it exists: an interrupted build leaves no unlisted file
     atomic_write(report_dir / relative, png)
-    record["heatmap"] = relative
+    record.heatmap = relative
     return [relative]
 
 
@@ -63,48 +64,47 @@ class Cache:
         self.now: dict[str, str] = {}
 
 
-def render_heatmaps(report_dir: Path, per_model: dict[str, Entry], cache: Cache | None = None) -> list[str]:
+def render_heatmaps(report_dir: Path, per_model: dict[str, Fragment], cache: Cache | None = None) -> list[str]:
     """One PNG per model and matrix of a test; sets ``heatmap`` (or ``heatmap_error``) on the
     matrix records and returns the written paths (relative to ``report_dir``)."""
     from embedsim.snapshot import heatmap
 
-    by_name: dict[str, list[tuple[Entry, dict[str, Any], SimilarityMatrix]]] = {}
+    by_name: dict[str, list[tuple[Fragment, MatrixRecord, SimilarityMatrix]]] = {}
     for entry in per_model.values():
-        for record in entry["matrices"]:
-            by_name.setdefault(record["name"], []).append((entry, record, matrix_of(record)))
+        for record in entry.matrices:
+            by_name.setdefault(record.name, []).append((entry, record, matrix_of(record)))
     written = []
     for name, matrices in by_name.items():
         ranges = [heatmap.colour_range(m) for _e, _r, m in matrices if np.all(np.isfinite(m.values)) and m.values.size]
         low, high = (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else (None, None)
         for entry, record, matrix in matrices:
-            title = entry["test"] if name == "matrix" else f"{entry['test']} - {name}"
-            relative = f"{HEATMAPS}/{slug(entry['model'])}/{slug_key(entry['module'], entry['test'], name)}.png"
-            full_title = f"{title}\n{model_label(entry['model'])}"
-            written += _write(report_dir, relative, record, lambda m=matrix, t=full_title: heatmap.render_heatmap(
-                m, t, vmin=low, vmax=high), render_key(matrix, full_title, low, high), cache)
+            title = entry.test if name == "matrix" else f"{entry.test} - {name}"
+            relative = f"{HEATMAPS}/{slug(entry.model)}/{slug_key(entry.module, entry.test, name)}.png"
+            full_title = f"{title}\n{model_label(entry.model)}"
+            written += _write(report_dir, relative, record, lambda m=matrix, t=full_title, lo=low, hi=high: heatmap.render_heatmap(
+                m, t, vmin=lo, vmax=hi), render_key(matrix, full_title, low, high), cache)
     return written
 
 
-def render_differences(report_dir: Path, comparison: dict[str, Any], cache: Cache | None = None) -> list[str]:
+def render_differences(report_dir: Path, comparison: Comparison, cache: Cache | None = None) -> list[str]:
     """One difference PNG per compared matrix of a comparison (``heatmap`` on its record)."""
     from embedsim.snapshot import heatmap
 
-    old, new = comparison["old"], comparison["new"]
+    old, new = comparison.old, comparison.new
     folder = f"{HEATMAPS}/{slug(old)}..{slug(new)}"
     written = []
-    for section in comparison["tests"]:
-        for record in section["matrices"]:
-            if "difference" not in record:
+    for section in comparison.tests:
+        for record in section.matrices:
+            if record.difference is None:
                 continue
-            values = decode_values(record, "difference")
-            matrix = SimilarityMatrix(values, tuple(record["row_labels"]), tuple(record["col_labels"]),
-                                      record["all_pairs"])
-            scale = max(record["max_abs"], MIN_DIFFERENCE_SCALE)
-            name = record["name"]
-            title = (section["test"] if name == "matrix" else f"{section['test']} - {name}") + f"\n{new} minus {old}"
-            relative = f"{folder}/{slug_key(section['module'], section['test'], name)}.png"
+            matrix = SimilarityMatrix(record.difference, tuple(record.row_labels), tuple(record.col_labels),
+                                      record.all_pairs)
+            scale = max(record.max_abs, MIN_DIFFERENCE_SCALE)
+            name = record.name
+            title = (section.test if name == "matrix" else f"{section.test} - {name}") + f"\n{new} minus {old}"
+            relative = f"{folder}/{slug_key(section.module, section.test, name)}.png"
             label = f"difference ({new} - {old})"
-            written += _write(report_dir, relative, record, lambda m=matrix, t=title, s=scale: heatmap.render_heatmap(
-                m, t, vmin=-s, vmax=s, cmap=DIFFERENCE_COLORMAP, label=label),
+            written += _write(report_dir, relative, record, lambda m=matrix, t=title, s=scale, lb=label: heatmap.render_heatmap(
+                m, t, vmin=-s, vmax=s, cmap=DIFFERENCE_COLORMAP, label=lb),
                 render_key(matrix, title, -scale, scale, DIFFERENCE_COLORMAP, label), cache)
     return written

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
 from urllib.parse import quote
 
 from embedsim.report import entries as e
+from embedsim.report.codec import TABLE_MAX_CELLS, has_table
 from embedsim.report.entries import BADGES, Contents
-from embedsim.report.records import TABLE_MAX_CELLS, has_table
+from embedsim.report.records import Fragment
+from embedsim.report.schema import Comparison, MatrixChange
 
 #: Characters that are markup anywhere in a line: backslash-escaped.
 _SPECIAL = frozenset("\\`*[]|~#$")
@@ -121,16 +122,16 @@ def _provenance(c: Contents) -> list[str]:
         return []
     lines = ["", "## Provenance of the recordings and weights", ""]
     for model, records in c.provenance.items():
-        keys = list(dict.fromkeys(k for r in records for k in r if k != "official"))
+        keys = e.provenance_columns(records)
         lines += [f"**{_md(model)}**", ""]
-        lines += [f"> **Warning: {sum(not r.get('official', True) for r in records)} recording(s) of {_md(model)} were "
+        lines += [f"> **Warning: {sum(not r.official for r in records)} recording(s) of {_md(model)} were "
                   "answered by a host other than the vendor's official one.**", ""] if not all(
-                      r.get("official", True) for r in records) else []
-        lines += _table([_md(k) for k in keys], [[_md(str(r.get(k, ""))) for k in keys] for r in records]) + [""]
+                      r.official for r in records) else []
+        lines += _table([_md(k) for k in keys], [[_md(e.provenance_cell(r, k)) for k in keys] for r in records]) + [""]
     return lines
 
 
-def _section(used: list[str], module: str, test: str, per_model: dict[str, Any]) -> list[str]:
+def _section(used: list[str], module: str, test: str, per_model: dict[str, Fragment]) -> list[str]:
     lines = ["", f"## {_md(test)}", ""]
     if e.doc(per_model):
         lines += [_md(e.doc(per_model), line_start=True), ""]
@@ -144,37 +145,36 @@ def _section(used: list[str], module: str, test: str, per_model: dict[str, Any])
         badge, reason = e.outcome(entry)
         text = f"{badge}: {reason}" if reason else badge
         rows["outcome"].append(_md(f"{text} ({e.earlier(entry)})" if e.earlier(entry) else text))
-        rows["heatmap"].append(" ".join(f"![{_md(m['name'])}]({_url(m['heatmap'])})"
-                                        for m in entry["matrices"] if m.get("heatmap")))
-        rows["expectations"].append(_md("\n".join(e.check_line(ch) for ch in entry["checks"])))
-        rows["statistics"].append(_md("\n".join(line for m in entry["matrices"] for line in e.stats_lines(m))))
+        rows["heatmap"].append(" ".join(f"![{_md(m.name)}]({_url(m.heatmap)})" for m in entry.matrices if m.heatmap))
+        rows["expectations"].append(_md("\n".join(e.check_line(ch) for ch in entry.checks)))
+        rows["statistics"].append(_md("\n".join(line for m in entry.matrices for line in e.stats_lines(m))))
     lines += [_code(module), ""]
     lines += _table(["", *(_md(e.model_label(m)) for m in used)], [[title, *cells] for title, cells in rows.items()])
     for model in used:
-        for m in per_model.get(model, {}).get("matrices", []):
-            lines += ["", f"<details><summary>{_html(model)}: {_html(m['name'])} ({len(m['row_labels'])} x "
-                          f"{len(m['col_labels'])})</summary>", ""]
-            if has_table(m):
-                lines += _table(["", *map(_md, m["col_labels"])],
+        for m in per_model[model].matrices if model in per_model else []:
+            lines += ["", f"<details><summary>{_html(model)}: {_html(m.name)} ({len(m.row_labels)} x "
+                          f"{len(m.col_labels)})</summary>", ""]
+            if has_table(m.values):
+                lines += _table(["", *map(_md, m.col_labels)],
                                 [[_md(label), *(f"{v:.3f}" for v in row)]
-                                 for label, row in zip(m["row_labels"], m["values"], strict=True)])
+                                 for label, row in zip(m.row_labels, m.values, strict=True)])
             else:
                 lines += [f"Too large for a table (over {TABLE_MAX_CELLS:,} cells): its values are in report.json."]
             lines += ["", "</details>"]
     return lines
 
 
-def _comparison(comparison: dict[str, Any]) -> list[str]:
+def _comparison(comparison: Comparison) -> list[str]:
     lines = ["", f"## Changes {_md(e.comparison_title(comparison))}", ""]
-    if not comparison["compared"]:
+    if not comparison.compared:
         return lines + ["No test has results from both models yet."]
-    for s in comparison["tests"]:
-        lines += [f"### {_md(s['test'])}", "", f"{_code(s['module'])}: {_md(BADGES.get(s['old_outcome'], s['old_outcome']))} "
-                  f"-> {_md(BADGES.get(s['new_outcome'], s['new_outcome']))}", ""]
-        lines += [f"- {_md(e.check_change_line(ch))}" for ch in s["checks"]]
-        if s["statistics"]:
-            lines += ["", *_changes(e.statistics_table(s["statistics"], comparison["old"], comparison["new"]))]
-        for m in s["matrices"]:
+    for s in comparison.tests:
+        lines += [f"### {_md(s.test)}", "", f"{_code(s.module)}: {_md(BADGES.get(s.old_outcome, s.old_outcome))} "
+                  f"-> {_md(BADGES.get(s.new_outcome, s.new_outcome))}", ""]
+        lines += [f"- {_md(e.check_change_line(ch))}" for ch in s.checks]
+        if s.statistics:
+            lines += ["", *_changes(e.statistics_table(s.statistics, comparison.old, comparison.new))]
+        for m in s.matrices:
             lines += ["", *_matrix_change(m)]
     return lines
 
@@ -185,12 +185,12 @@ def _changes(table: e.Table) -> list[str]:
                   [[_md(cell) if isinstance(cell, str) else e.change(cell) for cell in row] for row in rows])
 
 
-def _matrix_change(m: dict[str, Any]) -> list[str]:
-    if "problem" in m:
-        return [f"{_md(m['name'], line_start=True)}: {_md(e.matrix_change_line(m))}"]
-    lines = [f"**{_md(m['name'])}**: {_md(e.matrix_change_line(m))}", ""]
-    if m.get("heatmap"):
-        lines += [f"![{_md(m['name'])} difference]({_url(m['heatmap'])})", ""]
+def _matrix_change(m: MatrixChange) -> list[str]:
+    if m.problem:
+        return [f"{_md(m.name, line_start=True)}: {_md(e.matrix_change_line(m))}"]
+    lines = [f"**{_md(m.name)}**: {_md(e.matrix_change_line(m))}", ""]
+    if m.heatmap:
+        lines += [f"![{_md(m.name)} difference]({_url(m.heatmap)})", ""]
     for table in e.matrix_change_tables(m):
         lines += [*_changes(table), ""]
     return lines[:-1]

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from embedsim.backends.base import without_userinfo
 from embedsim.recording.wire import is_official, shown_hosts
+from embedsim.report.records import Fragment, JsonScalar
+from embedsim.report.schema import ProvenanceRow
 
 #: Provenance fields shown, in this order (as ``recording.provenance.describe`` names them).
 FIELDS = ("recorded_at", "embedsim", "sdk", "api_version", "endpoint", "dimension", "task", "interactions")
@@ -23,13 +25,17 @@ def _hosts(endpoint: Any) -> list[str]:
     return [urlsplit(str(e)).hostname or "" for e in endpoints if e]
 
 
-def _shown(value: Any) -> Any:
-    """An endpoint (or a list of them) without ``user:password@``."""
-    return [_shown(v) for v in value] if isinstance(value, list) else without_userinfo(value) if isinstance(
-        value, str) else value
+def _shown(value: Any) -> JsonScalar | list[str]:
+    """A value of a provenance record as a cell: an endpoint (or a list of them) without
+    ``user:password@``, anything but a plain value as text."""
+    if isinstance(value, list):
+        return [str(_shown(v)) for v in value]
+    if isinstance(value, str):
+        return without_userinfo(value)
+    return value if isinstance(value, (int, float, bool)) or value is None else str(value)
 
 
-def rows(records: Mapping[str, Mapping[str, Any]], official_hosts: Sequence[str]) -> list[dict[str, Any]]:
+def rows(records: Mapping[str, Mapping[str, Any]], official_hosts: Sequence[str]) -> list[ProvenanceRow]:
     """One row per recording: its cassette, the :data:`FIELDS`, and ``official`` (False when
     the emulator answered or any endpoint host fully matches none of the ``official_hosts``
     patterns, :attr:`embedsim.backends.base.Wire.official_hosts`)."""
@@ -37,17 +43,16 @@ def rows(records: Mapping[str, Mapping[str, Any]], official_hosts: Sequence[str]
     for cassette, record in sorted(records.items()):
         hosts = _hosts(record.get("endpoint"))
         official = not record.get("emulator") and bool(hosts) and all(is_official(h, official_hosts) for h in hosts)
-        row: dict[str, Any] = {"cassette": cassette, **{k: _shown(record.get(k)) for k in FIELDS
-                                                        if record.get(k) is not None}}
-        if not official:
-            row["flag"] = ("answered by the embedsim emulator" if record.get("emulator") else
-                           f"answered by {', '.join(hosts) or 'an unknown host'}, not {shown_hosts(official_hosts)}")
-        out.append({**row, "official": official})
+        cells: dict[str, JsonScalar | list[str]] = {"cassette": cassette, **{
+            k: _shown(record.get(k)) for k in FIELDS if record.get(k) is not None}}
+        flag = "" if official else ("answered by the embedsim emulator" if record.get("emulator") else
+                                    f"answered by {', '.join(hosts) or 'an unknown host'}, not {shown_hosts(official_hosts)}")
+        out.append(ProvenanceRow(cells, official, flag))
     return out
 
 
 def model_provenance(folders: Mapping[str, Path], official_hosts: Mapping[str, Sequence[str]],
-                     read: Reader) -> dict[str, list[dict[str, Any]]]:
+                     read: Reader) -> dict[str, list[ProvenanceRow]]:
     """Per model with recordings: its :func:`rows` (``folders``: each model's cassette folder)."""
     out = {}
     for model, folder in folders.items():
@@ -57,27 +62,29 @@ def model_provenance(folders: Mapping[str, Path], official_hosts: Mapping[str, S
     return out
 
 
-
-
 #: What a local model's provenance row shows (``Embedder.provenance`` of :mod:`embedsim.backends.open_weights`).
 WEIGHTS_FIELDS = ("revision", "source", "library", "torch", "device", "dtype")
 
 
-def weights(fragments: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def weights(fragments: Iterable[Fragment]) -> dict[str, list[ProvenanceRow]]:
     """Per model run from weights on this machine, one row per revision its results in the report
     were computed with (a changed checkpoint is a second row), with how many results each."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
+    shown: dict[tuple[str, str], dict[str, JsonScalar | list[str]]] = {}
+    results: dict[tuple[str, str], int] = {}
     for fragment in fragments:
-        found = fragment.get("weights")
-        if not isinstance(found, Mapping) or not found.get("revision"):
+        found = fragment.weights
+        if not found or not found.get("revision"):
             continue
-        row = out.setdefault(fragment["model"], {}).setdefault(str(found["revision"]), {
-            **{k: found[k] for k in WEIGHTS_FIELDS if found.get(k) is not None}, "results": 0, "official": True})
-        row["results"] += 1
-    return {model: list(rows.values()) for model, rows in out.items()}
+        key = (fragment.model, str(found["revision"]))
+        shown.setdefault(key, {k: found[k] for k in WEIGHTS_FIELDS if found.get(k) is not None})
+        results[key] = results.get(key, 0) + 1
+    out: dict[str, list[ProvenanceRow]] = {}
+    for key, cells in shown.items():
+        out.setdefault(key[0], []).append(ProvenanceRow({**cells, "results": results[key]}))
+    return out
 
 
-def recorded(cassette_dir: Path, models: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+def recorded(cassette_dir: Path, models: Iterable[str]) -> dict[str, list[ProvenanceRow]]:
     """:func:`model_provenance` of the remote ``models``' folders in ``cassette_dir`` (the
     plugin's default layout ``<cassette dir>/<model id>/``)."""
     from embedsim import recording

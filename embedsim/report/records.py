@@ -1,23 +1,23 @@
-"""What an experiment records for the ``--embedsim-report``: each matrix with its group
-statistics (:class:`MatrixRecord`) and each expectation's outcome with its evidence
-(:class:`CheckRecord`)."""
+"""What a test records for the ``--embedsim-report``, one fragment per test and model
+(:class:`Fragment`): each matrix with its group statistics (:class:`MatrixRecord`) and each
+expectation's outcome with its evidence (:class:`CheckRecord`). Their JSON is
+:mod:`embedsim.report.codec`'s."""
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from embedsim.expect import Check
+from embedsim.expect.groups import GroupStats
+from embedsim.report.codec import SCHEMA_VERSION
 
-#: A matrix with more cells is stored compactly in the report (float32 as base64, ``values`` empty)
-#: and shown by its heatmap only, without a table of values.
-TABLE_MAX_CELLS = 10_000
+#: A value of an open-ended record (a model's weights provenance).
+JsonScalar = str | int | float | bool | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckRecord:
     """An expectation's outcome as stored in the report."""
 
@@ -68,44 +68,39 @@ class MatrixRecord:
     name: str
     row_labels: list[str]
     col_labels: list[str]
-    #: The matrix's own array (kept, not copied): lists only when JSON is written (:meth:`to_dict`).
-    values: np.ndarray | list[list[float]]
+    #: The matrix's own array (kept, not copied); compact in JSON above ``codec.TABLE_MAX_CELLS`` cells.
+    values: np.ndarray
     all_pairs: bool
-    stats: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Per grouping (``person``, ``person x expression``, ...): its within- vs between-group statistics.
+    stats: dict[str, GroupStats] = field(default_factory=dict)
     #: Cells ``[i, j]`` pairing an item with itself besides an all-pairs diagonal (left out of comparisons).
-    self_pairs: list[list[int]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The record as JSON data: values rounded to 6 decimals, or compact above
-        :data:`TABLE_MAX_CELLS` cells (:func:`encode_values`)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "values"}
-        return {**_plain(out), **encode_values(self.values)}
+    self_pairs: list[tuple[int, int]] = field(default_factory=list)
+    #: Set by the build: the heatmap's path in the report folder, or why it could not be drawn.
+    heatmap: str = ""
+    heatmap_error: str = ""
 
 
-def _plain(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: ({s: dict(v) for s, v in value.items()} if k == "stats" else
-                [list(c) for c in value] if k == "self_pairs" else value) for k, value in data.items()}
+@dataclass(frozen=True)
+class Fragment:
+    """One test's result with one model: ``fragments/<module>__<test>__<model>.json``."""
 
-
-def encode_values(values: Any, key: str = "values") -> dict[str, Any]:
-    """``{key: rows of values}`` (rounded to 6 decimals), or above :data:`TABLE_MAX_CELLS` cells
-    ``{key: [], key + "_float32": base64 of the little-endian float32 values}``."""
-    array = np.asarray(values)
-    if array.size <= TABLE_MAX_CELLS:
-        return {key: np.asarray(array, dtype=np.float64).round(6).tolist()}
-    data = np.ascontiguousarray(array, dtype="<f4").tobytes()
-    return {key: [], f"{key}_float32": base64.b64encode(data).decode("ascii")}
-
-
-def decode_values(record: dict[str, Any], key: str = "values") -> np.ndarray:
-    """The ``(rows, columns)`` float64 array of a record written by :func:`encode_values`."""
-    shape = (len(record["row_labels"]), len(record["col_labels"]))
-    if record.get(f"{key}_float32"):
-        raw = base64.b64decode(record[f"{key}_float32"])
-        return np.frombuffer(raw, dtype="<f4").astype(np.float64).reshape(shape)
-    return np.asarray(record[key], dtype=np.float64).reshape(shape)
-
-
-def has_table(record: dict[str, Any], key: str = "values") -> bool:
-    """The record's values are listed (not compact): the report shows them as a table."""
-    return not record.get(f"{key}_float32")
+    module: str
+    test: str
+    model: str
+    outcome: str  # passed failed error skipped xfailed xpassed "not applicable"
+    nodeid: str = ""
+    reason: str = ""
+    #: ``"recording"`` when a recording problem made the test fail or skip.
+    cause: str = ""
+    duration: float = 0.0
+    #: When it ran (``time.time()``) and its place in the test file (the report's section order).
+    time: float = 0.0
+    order: int = 0
+    doc: str = ""
+    matrices: list[MatrixRecord] = field(default_factory=list)
+    checks: list[CheckRecord] = field(default_factory=list)
+    #: The provenance of a model run from weights on this machine (revision, source, library, ...).
+    weights: dict[str, JsonScalar] | None = None
+    #: Set by the build: a result kept from an earlier run (``report.json`` only).
+    earlier: bool = False
+    schema_version: int = SCHEMA_VERSION

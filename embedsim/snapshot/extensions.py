@@ -30,9 +30,9 @@ import numpy as np
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from embedsim.files import atomic_write
+from embedsim.matrix import SimilarityMatrix
 from embedsim.snapshot import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
 from embedsim.snapshot.image_compare import compare_images
-from embedsim.matrix import SimilarityMatrix
 
 #: Digits written per value; well below any sensible tolerance.
 DIGITS = 6
@@ -132,8 +132,7 @@ def table_to_matrix(text: str) -> SimilarityMatrix:
         fields = line.split("\t")
         rows.append(_unescape(fields[0]))
         values.append([float(v) for v in fields[1:]])
-    array = np.asarray(values, dtype=np.float64).reshape(len(rows), len(cols))
-    return SimilarityMatrix(array, tuple(rows), cols, all_pairs)
+    return SimilarityMatrix(np.asarray(values, dtype=np.float64).reshape(len(rows), len(cols)), tuple(rows), cols, all_pairs)
 
 
 def compare_matrices(obtained: SimilarityMatrix, expected: SimilarityMatrix, tolerance: float) -> list[str]:
@@ -297,7 +296,8 @@ class HeatmapSnapshotExtension(AtomicSingleFileExtension):
             from embedsim.snapshot.heatmap import render_heatmap
 
             return render_heatmap(data)
-        return super().serialize(data, **kwargs)
+        serialized = super().serialize(data, **kwargs)
+        return serialized.encode() if isinstance(serialized, str) else serialized
 
     def read_snapshot_data_from_location(self, *, snapshot_location: str, snapshot_name: str,
                                          session_id: str) -> Any:

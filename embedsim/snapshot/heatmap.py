@@ -220,7 +220,7 @@ def _annotate(axes: Axes, image: AxesImage, values: np.ndarray, points: float) -
     """Write each value on its cell, in black or white, whichever contrasts more."""
     colours = image.cmap(image.norm(values))
     for (i, j), value in np.ndenumerate(values):
-        colour = "black" if relative_luminance(colours[i, j]) > _BLACK_OR_WHITE else "white"
+        colour = "black" if relative_luminance(colours[i, j]) > _BLACK_OR_WHITE else "white"  # type: ignore[call-overload,arg-type]
         axes.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=points * 0.9, color=colour)
 
 

@@ -13,6 +13,7 @@ statistics sum integers (counts, ranks) or float64 values in a fixed order, so t
 seed gives the same interval on any machine.
 """
 
+from embedsim.stats import large
 from embedsim.stats.bootstrap import (
     BLOCK,
     DEFAULT_CONFIDENCE,
@@ -26,7 +27,6 @@ from embedsim.stats.bootstrap import (
     item_weights,
     point,
 )
-from embedsim.stats import large
 from embedsim.stats.pairs import Pairs, auc, mean_margin, smallest_row_gap
 from embedsim.stats.permutation import label_permutation_p, permutation_p_value, shuffled_hits, shuffled_one_vs_rest
 from embedsim.stats.ranks import average_ranks, roc_auc

@@ -129,7 +129,7 @@ class GroupCells:
             seen: dict[bytes, np.ndarray] = {}
 
             def remembered(w: np.ndarray) -> np.ndarray:
-                key = hashlib.blake2b(np.ascontiguousarray(w).view(np.uint8), digest_size=16).digest() + \
+                key = hashlib.blake2b(np.ascontiguousarray(w).tobytes(), digest_size=16).digest() + \
                     repr(w.shape).encode()
                 if key not in seen:
                     seen[key] = statistic(w)
@@ -329,9 +329,9 @@ class GroupCells:
         out = []
         for b in range(0, len(perms), per):
             labels = self.row_codes[perms[b:b + per]]  # (p, n): item i's label in each shuffle
-            x = np.zeros((self.n, len(labels), self.k), dtype=np.float32)
-            x[np.arange(self.n)[:, None], np.arange(len(labels))[None, :], labels.T] = 1.0
-            x = x.reshape(self.n, -1)
+            onehot = np.zeros((self.n, len(labels), self.k), dtype=np.float32)
+            onehot[np.arange(self.n)[:, None], np.arange(len(labels))[None, :], labels.T] = 1.0
+            x = onehot.reshape(self.n, -1)
             y = (grid @ x).reshape(self.n, len(labels), self.k)
             picked = np.take_along_axis(y, labels.T[:, :, None], axis=2)[:, :, 0]
             out.append(0.5 * picked.sum(axis=0, dtype=np.float64))

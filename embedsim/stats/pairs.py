@@ -9,6 +9,7 @@ import numpy as np
 
 from embedsim.stats.bootstrap import Statistic, dot
 
+
 @dataclass(frozen=True)
 class Pairs:
     """The scored cells of a matrix: row ``i[k]``, column ``j[k]``, value, same group or not.

@@ -11,6 +11,7 @@ from embedsim.stats.pairs import Pairs
 from embedsim.stats.ranks import average_ranks
 from embedsim.stats.rows import one_hot
 
+
 def permutation_p_value(pairs: Pairs, statistic: str, resamples: int = DEFAULT_RESAMPLES,
                         seed: int = DEFAULT_SEED) -> float:
     """One-sided permutation p-value of group separation by ``statistic`` (``margin`` or ``auc``).

@@ -8,6 +8,7 @@ import numpy as np
 
 from embedsim.stats.bootstrap import Statistic, dot
 
+
 def weighted_mean(values: Sequence[float] | np.ndarray) -> Statistic:
     """Mean of one value per item (a top-1 hit as 0/1, a label margin, a gain)."""
     x = np.asarray(values, dtype=np.float64)
@@ -20,7 +21,7 @@ def weighted_mean(values: Sequence[float] | np.ndarray) -> Statistic:
 
 def balanced_accuracy(hits: Sequence[bool] | np.ndarray, classes: Sequence[object]) -> Statistic:
     """Mean over the classes present of the share of their items that are hits (mean recall)."""
-    codes, onehot = one_hot(classes)
+    _, onehot = one_hot(classes)
     h = np.asarray(hits, dtype=np.float64)
 
     def statistic(w: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ def _comes_from(module: ModuleType, project: Path) -> bool:
     """Whether ``module`` was loaded from a file or folder under ``project``."""
     try:
         places = [getattr(module, "__file__", None) or "", *(getattr(module, "__path__", None) or ())]
-    except Exception:  # noqa: BLE001 - torch.classes answers any attribute with a RuntimeError
+    except Exception:
         places = [getattr(module, "__file__", None) or ""]
     return any(isinstance(place, str) and Path(place).is_relative_to(project) for place in places if place)
 

@@ -45,13 +45,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from experiments import LANGUAGES, both_languages, emoji_words, five_people_words, one_person_words
 
 from embedsim.expect import Check, Pair, check_statistic
 from embedsim.matrix import SimilarityMatrix
 from embedsim.plugin.experiments import Experiment
 from embedsim.stats import weighted_mean
-
-from experiments import (LANGUAGES, both_languages, emoji_words, five_people_words, one_person_words)
 
 #: The article tried the preview; its GA release has no recording or source of its own, so it is
 #: held to the same hypotheses (tests/spec/README.md) - a difference shows as a strict XPASS and

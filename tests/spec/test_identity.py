@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from embedsim.plugin.experiments import Experiment
-from embedsim.matrix import SimilarityMatrix
-
 from experiments import different_photos, different_photos_cropped, five_people_and_tiles, five_people_and_tiles_cropped
+
+from embedsim.matrix import SimilarityMatrix
+from embedsim.plugin.experiments import Experiment
 
 # --- hypotheses for the Gemini models (not yet checked against a recording) ----------------------
 #: Experiment 3 ("clearly"): same-person mean similarity above different-person mean by 0.10 ...

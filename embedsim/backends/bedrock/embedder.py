@@ -25,9 +25,8 @@ from typing import Any
 import numpy as np
 
 from embedsim.backends.base import Secret, l2_normalise
-from embedsim.backends.bedrock import REPLAY_REGION, WIRE, BedrockSpec, spec_of
+from embedsim.backends.bedrock import REPLAY_REGION, WIRE, BedrockSpec, payload, spec_of
 from embedsim.backends.bedrock import calls as bedrock_calls
-from embedsim.backends.bedrock import payload
 from embedsim.backends.progress import Progress, ProgressOption
 from embedsim.backends.vectors import distinct
 from embedsim.errors import BackendError, InputError
@@ -54,7 +53,7 @@ class BedrockEmbedder:
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        api_version: str | None = None,  # noqa: ARG002 - Bedrock has no API version in its URL
+        api_version: str | None = None,
         timeout: float | None = WIRE.default_timeout,
         attempts: int = 5,
         task: str | None = None,
@@ -90,6 +89,7 @@ class BedrockEmbedder:
             max_pool_connections=max(10, max_concurrency),
             **({"signature_version": UNSIGNED} if bearer else {}),
         )
+        failure: BackendError | None = None
         try:
             if bearer:  # boto3's chain is not consulted: a profile named in the environment is not even read
                 import botocore.session
@@ -107,13 +107,11 @@ class BedrockEmbedder:
             failure = BackendError(bedrock_calls.redact(
                 f"{model_id}: cannot create the boto3 bedrock-runtime client ({type(exc).__name__}: {exc}); "
                 "set the region (AWS_REGION or region=...) and credentials (AWS_PROFILE, ...)"))
-        else:
-            failure = None
         if failure is not None:
             raise failure  # outside the except block: botocore's exception is not kept as the context
-        self.region = self.client.meta.region_name
+        self.region: str | None = self.client.meta.region_name
         #: Where the calls go (scheme and host).
-        self.endpoint = self.client.meta.endpoint_url
+        self.endpoint: str = self.client.meta.endpoint_url
         events = self.client.meta.events
         events.register_first("needs-retry.bedrock-runtime.InvokeModel", bedrock_calls.no_retry_on_cassette_miss)
         if bearer:
@@ -149,7 +147,7 @@ class BedrockEmbedder:
                     number, batch = pending.pop(future)
                     try:
                         vectors = future.result()
-                    except BaseException as exc:  # noqa: BLE001 - described below, after the others finish
+                    except BaseException as exc:
                         if failure is None:
                             failure = self._failure(exc, [unique[i] for i in batch], number, len(calls), done,
                                                     len(unique))

@@ -36,9 +36,8 @@ import logging
 import os
 import threading
 import warnings
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from collections.abc import Sequence
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,10 +45,8 @@ import numpy as np
 from google import genai
 from google.genai import types
 
-from embedsim.backends.gemini import batch as gemini_batch
 from embedsim.backends import redaction
-from embedsim.backends.gemini import calls as gemini_calls
-from embedsim.backends.gemini import payload as gemini_requests
+from embedsim.backends.attempts import counting, labels
 from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise, without_userinfo
 from embedsim.backends.gemini import (
     DEFAULT_API_VERSION,
@@ -63,12 +60,14 @@ from embedsim.backends.gemini import (
     is_multimodal,
 )
 from embedsim.backends.batch_mode import BatchMode
-from embedsim.backends.attempts import counting, labels
+from embedsim.backends.gemini import batch as gemini_batch
+from embedsim.backends.gemini import calls as gemini_calls
+from embedsim.backends.gemini import payload as gemini_requests
 from embedsim.backends.gemini.calls import RETRIED_STATUS_CODES, redact, redacting_logs
-from embedsim.errors import BackendError, InputError
-from embedsim.inputs.items import Item
 from embedsim.backends.progress import Progress, ProgressOption
 from embedsim.backends.vectors import distinct
+from embedsim.errors import BackendError, InputError
+from embedsim.inputs.items import Item
 
 __all__ = ["RETRIED_STATUS_CODES", "GeminiAPIError", "GeminiEmbedder", "KeyChoice", "MissingKeyError"]
 
@@ -82,7 +81,7 @@ class KeyChoice(UserWarning):
 #: or none (Vertex AI with a project's credentials).
 _SDK_KEY_NOTICE = "Both GOOGLE_API_KEY and GEMINI_API_KEY are set"
 #: What has been said once in this process, by topic.
-_SAID: dict[str, bool] = {"which key": False}
+_SAID: dict[str, bool] = {}
 _SAID_LOCK = threading.Lock()
 
 
@@ -121,7 +120,7 @@ def _say_which_key(api_key: str) -> None:
     used = [name for name in found if os.environ[name].strip() == str(api_key)]
     if len(found) >= 2 and used:
         say_once("which key", f"{' and '.join(found)} are both set: embedsim sends {used[0]}'s key "
-                              f"(unset {used[0]} to send {[n for n in found if n != used[0]][0]}'s)")
+                              f"(unset {used[0]} to send {next(n for n in found if n != used[0])}'s)")
 
 
 #: Called with each answered call's items and their unit vectors.
@@ -366,7 +365,7 @@ class GeminiEmbedder:
             except Exception as exc:
                 failure = self._failure(exc, batch, number, total, sent[0])
                 if failure is None:
-                    raise exc.with_traceback(None)  # not a call failure: as it is, without the SDK's frames
+                    raise exc.with_traceback(None)  # noqa: B904 - not a call failure: as it is, without the SDK's frames
         raise failure  # outside the except block: no SDK exception, request or frame is kept with it
 
     async def _asend(self, batch: list[Item], number: int, total: int) -> types.EmbedContentResponse:
@@ -376,7 +375,7 @@ class GeminiEmbedder:
             except Exception as exc:
                 failure = self._failure(exc, batch, number, total, sent[0], is_async=True)
                 if failure is None:
-                    raise exc.with_traceback(None)
+                    raise exc.with_traceback(None)  # noqa: B904 - as it is
         raise failure
 
     def _failure(self, exc: Exception, batch: list[Item], number: int, total: int, sent: int,

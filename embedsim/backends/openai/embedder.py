@@ -14,8 +14,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, ClassVar
 
 from embedsim.backends.attempts import count_request
 from embedsim.backends.deadline import deadline_transport
@@ -36,7 +36,7 @@ class OpenAIEmbedder(RemoteEmbedder):
     EXTRA = "openai"
     LOGGERS = ("openai",)
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
-    TASK_MAP: dict[str | None, str | None] = {None: None, **{task: None for task in TASKS}}
+    TASK_MAP: ClassVar[Mapping[str | None, str | None]] = {None: None, **{task: None for task in TASKS}}
     TASK_SETTING = "task (none at OpenAI)"
 
     @classmethod

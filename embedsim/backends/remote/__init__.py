@@ -23,7 +23,7 @@ from embedsim.errors import BackendError, InputError
 TASKS = ("SEMANTIC_SIMILARITY", "CLASSIFICATION", "CLUSTERING", "RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT")
 
 
-def map_task(model_id: str, task: str | None, mapping: Mapping[str, str | None], native: tuple[str, ...],
+def map_task(model_id: str, task: str | None, mapping: Mapping[str | None, str | None], native: tuple[str, ...],
              setting: str) -> str | None:
     """The value of the vendor's ``setting`` for ``task``: a neutral name of :data:`TASKS` (any case)
     through ``mapping``, or one of the vendor's ``native`` values as it is; ``None`` (no task) maps

@@ -38,8 +38,8 @@ import numpy as np
 from embedsim.backends.attempts import counting, labels
 from embedsim.backends.base import BackendSpec, Secret, l2_normalise
 from embedsim.backends.progress import Progress, ProgressOption
-from embedsim.backends.remote import Limits, MissingKeyError, VendorAPIError, map_task
 from embedsim.backends.redaction import protect, redact, redacting_logs
+from embedsim.backends.remote import Limits, MissingKeyError, VendorAPIError, map_task
 from embedsim.backends.vectors import distinct
 from embedsim.errors import BackendError, InputError
 from embedsim.inputs.items import BYTES_PER_TOKEN, Item, estimate_tokens
@@ -297,7 +297,7 @@ class RemoteEmbedder:
                     raise miss.with_traceback(None) from None  # the recorder explains it
                 failure = self._failure(exc, batch, number, total, sent[0])
                 if failure is None:
-                    raise exc.with_traceback(None)
+                    raise exc.with_traceback(None)  # noqa: B904 - not a call failure: as it is
             else:
                 return self._vectors(answer, batch, number, total)
         raise failure  # outside the except block: no SDK exception, request or frame is kept with it

@@ -25,7 +25,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from embedsim.backends.base import DEFAULT_DIMENSION, MODALITIES, BackendSpec, Wire
-from embedsim.backends.gemini import DIMENSION_PATHS, GOOGLE_API_KEY_PATTERN, MAX_BATCH_REQUESTS, TASK_PATHS, MAX_DIMENSION, MAX_TEXT_TOKENS, MAX_TEXT_TOKENS_001, MIN_DIMENSION
+from embedsim.backends.gemini import (
+    DIMENSION_PATHS,
+    GOOGLE_API_KEY_PATTERN,
+    MAX_BATCH_REQUESTS,
+    MAX_DIMENSION,
+    MAX_TEXT_TOKENS,
+    MAX_TEXT_TOKENS_001,
+    MIN_DIMENSION,
+    TASK_PATHS,
+)
 
 PREFIX = "vertex:"
 #: The API version google-genai uses on Vertex unless told otherwise (``_api_client.py``).

@@ -19,9 +19,9 @@ from google.genai import types
 
 from embedsim.backends import redaction
 from embedsim.backends.base import Secret
+from embedsim.backends.gemini import SPEC as GEMINI_SPEC
 from embedsim.backends.gemini import MissingKeyError
 from embedsim.backends.gemini import calls as gemini_calls
-from embedsim.backends.gemini import SPEC as GEMINI_SPEC
 from embedsim.backends.gemini.embedder import GeminiEmbedder, say_once, sdk_key_notice_dropped
 from embedsim.backends.gemini.vertex import DEFAULT_API_VERSION, WIRE, sdk_model
 

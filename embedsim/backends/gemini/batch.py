@@ -43,10 +43,10 @@ import numpy as np
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from embedsim.backends.gemini import payload as gemini_requests
 from embedsim.backends.attempts import counting, labels
-from embedsim.backends.gemini.calls import redact, redacting_logs
 from embedsim.backends.batch_mode import BatchMode, JobNames
+from embedsim.backends.gemini import payload as gemini_requests
+from embedsim.backends.gemini.calls import redact, redacting_logs
 from embedsim.backends.progress import Progress
 from embedsim.errors import BackendError, InputError
 from embedsim.inputs.items import Item
@@ -167,12 +167,13 @@ def _call(embedder: GeminiEmbedder, job_items: list[Item], number: int, total: i
             return call()
         except Exception as exc:
             if not_found and isinstance(exc, genai_errors.APIError) and exc.code == 404:
-                failure: BaseException | None = _NotFound()
+                failure: BaseException = _NotFound()
             else:
-                failure = embedder._failure(exc, job_items, number, total, sent[0])
-                if failure is None:
-                    raise exc.with_traceback(None)
-    raise failure
+                described = embedder._failure(exc, job_items, number, total, sent[0])
+                if described is None:
+                    raise exc.with_traceback(None)  # noqa: B904 - not a call failure: as it is, without the SDK's frames
+                failure = described
+    raise failure  # outside the except block: no SDK exception, request or frame is kept with it
 
 
 def _vectors(embedder: GeminiEmbedder, job: types.BatchJob, name: str, job_items: list[Item], number: int,
@@ -184,6 +185,6 @@ def _vectors(embedder: GeminiEmbedder, job: types.BatchJob, name: str, job_items
             error = redact(str(answer.error.message)) if answer.error is not None else "no embedding"
             raise BackendError(f"{embedder.model_id}: batch job {name} answered item {item.describe()} with an error: "
                                f"{error} (job {number} of {total})")
-    embeddings = [a.response.embedding for a in answers]  # type: ignore[union-attr]
+    embeddings = [a.response.embedding for a in answers if a.response is not None and a.response.embedding is not None]
     response = types.EmbedContentResponse(embeddings=embeddings)
     return embedder._vectors(response, job_items, number, total)

@@ -48,6 +48,7 @@ from google.genai import types
 from embedsim.backends import redaction
 from embedsim.backends.attempts import counting, labels
 from embedsim.backends.base import DEFAULT_DIMENSION, Secret, l2_normalise, without_userinfo
+from embedsim.backends.batch_mode import BatchMode
 from embedsim.backends.gemini import (
     DEFAULT_API_VERSION,
     DEFAULT_TIMEOUT,
@@ -59,7 +60,6 @@ from embedsim.backends.gemini import (
     check_task,
     is_multimodal,
 )
-from embedsim.backends.batch_mode import BatchMode
 from embedsim.backends.gemini import batch as gemini_batch
 from embedsim.backends.gemini import calls as gemini_calls
 from embedsim.backends.gemini import payload as gemini_requests

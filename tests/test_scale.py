@@ -146,6 +146,27 @@ def test_large_matrix_tables_are_compact_and_still_compared_with_the_tolerance()
     assert "base64" not in matrix_to_table(small)
 
 
+def test_a_large_obtained_table_is_compared_as_it_would_be_read_back() -> None:
+    """The matrix snapshot extension compares a compact table it made without parsing it: the same
+    verdicts and lines as comparing the parsed table, a moved cell and a corrupt stored row included."""
+    from embedsim.snapshot.extensions import MatrixSnapshotExtension, ObtainedTable
+
+    extension = MatrixSnapshotExtension()
+    m, _groups = _grouped(150)
+    obtained = extension.serialize(m)
+    assert isinstance(obtained, ObtainedTable) and obtained == matrix_to_table(m)
+    moved = m.values.copy()
+    moved[3, 7] += 0.01
+    stored = matrix_to_table(SimilarityMatrix(moved, m.row_labels, m.col_labels, True))
+    for snapshot, match in ((obtained, True), (stored, False)):
+        assert extension.matches(serialized_data=obtained, snapshot_data=snapshot) is match
+        assert list(extension.diff_lines(obtained, snapshot)) == list(extension.diff_lines(str(obtained), snapshot))
+    lines = stored.split("\n")
+    lines[5] = lines[5][:-8] + "*" + lines[5][-7:]  # not base64
+    assert extension.matches(serialized_data=obtained, snapshot_data="\n".join(lines)) is False
+    assert not isinstance(extension.serialize(_grouped(12)[0]), ObtainedTable)  # small: decimals, parsed
+
+
 @pytest.mark.parametrize("shape", [(600, 600), (700, 40)])
 def test_large_heatmaps_are_images_without_per_cell_text(shape: tuple[int, int]) -> None:
     m, _groups = _grouped(shape[0])

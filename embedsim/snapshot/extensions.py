@@ -99,6 +99,28 @@ def matrix_to_table(matrix: SimilarityMatrix) -> str:
     return "\n".join(lines) + "\n"
 
 
+class ObtainedTable(str):
+    """A compact table :meth:`MatrixSnapshotExtension.serialize` made, with the float32 matrix it
+    holds: comparing it to the stored table needs no parse of it (syrupy hands it on as it is)."""
+
+    matrix: SimilarityMatrix
+
+
+def obtained_table(matrix: SimilarityMatrix) -> str:
+    """:func:`matrix_to_table`; a compact one carries what :func:`table_to_matrix` would read back."""
+    table = matrix_to_table(matrix)
+    if matrix.values.size <= TABLE_TEXT_MAX_CELLS:
+        return table
+    obtained = ObtainedTable(table)
+    obtained.matrix = SimilarityMatrix(np.asarray(matrix.values, dtype="<f4"), tuple(matrix.row_labels),
+                                       tuple(matrix.col_labels), matrix.all_pairs)
+    return obtained
+
+
+def _read(table: str) -> SimilarityMatrix:
+    return table.matrix if isinstance(table, ObtainedTable) else table_to_matrix(table)
+
+
 def table_to_matrix(text: str) -> SimilarityMatrix:
     """Parse :func:`matrix_to_table` output: comment lines (starting with ``#``) up to the
     header row, which starts with a tab; after it every line is a row, whose label may
@@ -121,7 +143,7 @@ def table_to_matrix(text: str) -> SimilarityMatrix:
             label, _tab, data = line.partition("\t")
             rows.append(_unescape(label))
             try:
-                row = np.frombuffer(base64.b64decode(data, validate=True), dtype="<f4")
+                row = np.frombuffer(binascii.a2b_base64(data, strict_mode=True), dtype="<f4")
             except binascii.Error as exc:
                 raise ValueError(f"row {label!r} is not base64 float32") from exc
             if row.size != len(cols):
@@ -223,7 +245,7 @@ class MatrixSnapshotExtension(AtomicSingleFileExtension):
 
     def serialize(self, data: Any, **kwargs: Any) -> str:
         if isinstance(data, SimilarityMatrix):
-            return matrix_to_table(data)
+            return obtained_table(data)
         if isinstance(data, str):
             return data
         raise TypeError(f"matrix snapshots take a SimilarityMatrix, not {type(data).__name__}")
@@ -247,8 +269,7 @@ class MatrixSnapshotExtension(AtomicSingleFileExtension):
         if isinstance(snapshot_data, UnreadableTable):
             return False
         try:
-            return not compare_matrices(table_to_matrix(serialized_data), table_to_matrix(snapshot_data),
-                                        self.tolerance)
+            return not compare_matrices(_read(serialized_data), table_to_matrix(snapshot_data), self.tolerance)
         except ValueError:
             return False
 
@@ -257,8 +278,7 @@ class MatrixSnapshotExtension(AtomicSingleFileExtension):
             yield snapshot_data.reason
             return
         try:
-            yield from compare_matrices(table_to_matrix(serialized_data), table_to_matrix(snapshot_data),
-                                        self.tolerance)
+            yield from compare_matrices(_read(serialized_data), table_to_matrix(snapshot_data), self.tolerance)
         except ValueError:
             yield from super().diff_lines(serialized_data, snapshot_data)
 

@@ -9,8 +9,10 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
+import hypothesis
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 from embedsim import report
 from embedsim.expect.groups import GroupStats
@@ -698,3 +700,12 @@ def test_a_value_of_the_wrong_type_is_named_by_its_place_in_the_record() -> None
     data["matrices"][0]["values"] = [[0.1, 0.2, 0.3]]
     with pytest.raises(SchemaError, match=r"^matrices\[0\]\.values is not a 2 x 2 matrix of numbers$"):
         from_json(Fragment, data, "the fragment")
+
+
+@hypothesis.given(values=st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0]), max_size=60),
+                  most=st.integers(min_value=1, max_value=25))
+def test_the_largest_moves_are_those_a_stable_sort_of_all_gives(values: list[float], most: int) -> None:
+    from embedsim.report.compare import largest
+
+    array = np.asarray(values)
+    assert largest(array, most).tolist() == np.argsort(-array, kind="stable")[:most].tolist()

@@ -129,6 +129,17 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
+def largest(values: np.ndarray, most: int) -> np.ndarray:
+    """The indices of the ``most`` largest ``values``, largest first, ties in index order (what a
+    stable sort of all of them gives), found without sorting them all."""
+    if values.size > most:
+        cut = np.partition(values, values.size - most)[values.size - most]
+        candidates = np.flatnonzero(values >= cut)
+    else:
+        candidates = np.arange(values.size)
+    return candidates[np.argsort(-values[candidates], kind="stable")][:most]
+
+
 def matrix_change(old: MatrixRecord, new: MatrixRecord) -> MatrixChange:
     """One matrix's difference (new minus old) when both have the same labels, else why not."""
     if (old.row_labels, old.col_labels, old.all_pairs) != (new.row_labels, new.col_labels, new.all_pairs):
@@ -139,7 +150,7 @@ def matrix_change(old: MatrixRecord, new: MatrixRecord) -> MatrixChange:
     moved = difference[rows, cols]
     if moved.size == 0 or not np.all(np.isfinite(moved)):
         return MatrixChange(new.name, "no finite pairs to compare")
-    order = np.argsort(-np.abs(moved), kind="stable")[:LARGEST]
+    order = largest(np.abs(moved), LARGEST)
     top1 = [Top1Change(label, x, y)
             for label, x, y in zip(b.row_labels, a.top1(), b.top1(), strict=True) if x != y] if b.shape[1] > 1 else []
     return MatrixChange(

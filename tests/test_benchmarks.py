@@ -106,3 +106,13 @@ def test_quick_run_of_the_scale_case(tmp_path: Path) -> None:
     assert set(scale["targets"]) == {"scale_checks", "scale_memory", "scale_similarity", "scale_snapshot",
                                      "scale_report"}
     assert scale["report"]["into_full_s"] > 0 and "**Scale**" in proc.stdout
+
+
+def test_quick_run_of_the_compare_case(tmp_path: Path) -> None:
+    """The compare case (two models' large matrices: what changed, its heatmap, a snapshot mismatch)
+    runs at its tiny size with the report's typed records and reports every operation."""
+    proc, results = run(tmp_path, "--only", "compare")
+    rows = [row for result in results["compare"]["results"] for row in result["rows"]]
+    assert [r["op"] for r in rows] == ["report: what changed", "report: difference heatmap", "snapshot: mismatch"]
+    assert all(r["ratio"] > 0 for r in rows) and "pairs, rho" in rows[0]["detail"]
+    assert set(results["compare"]["targets"]) == {"compare_changes"} and "What changed" in proc.stdout

@@ -51,13 +51,13 @@ def worker(n: int) -> dict[str, Any]:
     from embedsim.matrix import cosine_matrix
     from embedsim.report.compare import matrix_change
     from embedsim.report.images import DIFFERENCE_COLORMAP
-    from embedsim.report.records import MatrixRecord, decode_values
+    from embedsim.report.records import MatrixRecord
     from embedsim.snapshot import DEFAULT_TOLERANCE
     from embedsim.snapshot.extensions import compare_matrices, matrix_to_table, table_to_matrix
     from embedsim.snapshot.heatmap import render_heatmap
 
     items = _items(n)
-    labels = [i.label for i in items]
+    labels = [i.id for i in items]
     old_vectors = np.asarray(PixelEmbedder(dimension=768).embed(items), dtype=np.float32)
     new_vectors = np.asarray(PixelEmbedder(dimension=512).embed(items), dtype=np.float32)
 
@@ -68,24 +68,20 @@ def worker(n: int) -> dict[str, Any]:
     bare_seconds, _ = _median_time(bare)
     old = cosine_matrix(old_vectors, labels, model_id="old")
     new = cosine_matrix(new_vectors, labels, model_id="new")
-    records = [MatrixRecord("matrix", labels, labels, m.values, True).to_dict() for m in (old, new)]
+    records = [MatrixRecord("matrix", labels, labels, m.values, True) for m in (old, new)]
     old_table = matrix_to_table(old)
-    change: dict[str, Any] = {}
-
     def what_changed() -> Any:
-        change.update(matrix_change(*records))
-        return change
+        return matrix_change(*records)
 
-    what_changed()
-    if not change.get("max_abs"):
+    change = what_changed()
+    if not change.max_abs:
         raise RuntimeError("the two models' matrices are identical: nothing changed to measure")
 
     def difference_heatmap() -> bytes:
         from embedsim.matrix import SimilarityMatrix
 
-        values = decode_values(change, "difference")
-        scale = max(change["max_abs"], 1e-3)
-        return render_heatmap(SimilarityMatrix(values, tuple(labels), tuple(labels), True), "new minus old",
+        scale = max(change.max_abs, 1e-3)
+        return render_heatmap(SimilarityMatrix(change.difference, tuple(labels), tuple(labels), True), "new minus old",
                               vmin=-scale, vmax=scale, cmap=DIFFERENCE_COLORMAP, label="difference")
 
     def snapshot_mismatch() -> list[str]:
@@ -94,7 +90,7 @@ def worker(n: int) -> dict[str, Any]:
     rows = []
     for op, fn in zip(OPS, (what_changed, difference_heatmap, snapshot_mismatch), strict=True):
         seconds, out = _median_time(fn)
-        detail = {"report: what changed": lambda: f"{out['n_pairs']:,} pairs, rho {out['spearman']:.3f}",
+        detail = {"report: what changed": lambda: f"{out.n_pairs:,} pairs, rho {out.spearman:.3f}",
                   "report: difference heatmap": lambda: f"{len(out):,} PNG bytes",
                   "snapshot: mismatch": lambda: f"{len(out)} lines, {sum(map(len, out)):,} characters"}[op]()
         rows.append({"op": op, "n": n, "seconds": seconds, "ratio": seconds / bare_seconds, "detail": detail})

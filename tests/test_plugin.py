@@ -27,6 +27,7 @@ def test_help_documents_options_and_ini_keys(pytester: pytest.Pytester) -> None:
         "*--embedsim-cassette-dir=DIR*",
         "*--embedsim-tolerance=TOLERANCE*",
         "*--embedsim-image-tolerance=TOLERANCE*",
+        "*--embedsim-batch=SECONDS*",
         "*--embedsim-report=REPORT*",
     ])
     text = result.stdout.str()

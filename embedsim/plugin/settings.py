@@ -139,6 +139,8 @@ class Option:
     key: str
     check: Callable[[Any, str, Source], Any]
     help: str
+    #: What ``--help`` shows as the value (default: the flag's last word).
+    metavar: str = ""
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -169,7 +171,7 @@ OPTIONS: tuple[Option, ...] = (
            "Send remote models' items as batch jobs (half the online price, answers within hours), polled every "
            "SECONDS (e.g. 60); each job's name is kept in <test>.batch.json beside the cassette, so a rerun resumes "
            "it. Only for backends with a batch service (Gemini Developer API: google-genai's experimental "
-           "batches.create_embeddings). Default: 0, online calls."),
+           "batches.create_embeddings). Default: 0, online calls.", metavar="SECONDS"),
     Option("--embedsim-report", "embedsim_report", "report", _folder,
            "Write a report folder (heatmaps per model, index.html and index.md comparing "
            "the models side by side) to this directory, relative to the rootdir (in a config file: to that file)."),
@@ -190,7 +192,7 @@ def add_options(parser: pytest.Parser) -> None:
                           type="args", default=None)
         else:
             group.addoption(option.flag, action="store", dest=option.ini, default=None,
-                            metavar=option.flag.rsplit("-", 1)[-1].upper(), help=option.help)
+                            metavar=option.metavar or option.flag.rsplit("-", 1)[-1].upper(), help=option.help)
             parser.addini(option.ini, option.help, default=None)
 
 

@@ -196,7 +196,11 @@ def test_the_cli_batch_option(service: GeminiBatchEmulator, tmp_path: Path, clea
 
 
 def test_the_progress_bar_shows_the_jobs_state(service: GeminiBatchEmulator, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+                                              capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # tqdm cuts the line at the terminal's width, read from COLUMNS and LINES when stderr is captured
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setenv("LINES", "50")
     batch_embedder(tmp_path, progress=True).embed(WORDS)
     assert "job 1/1 batches/emulated-1: succeeded, poll 3" in capsys.readouterr().err
 

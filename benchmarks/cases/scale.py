@@ -91,16 +91,17 @@ def worker(op: str, n: int) -> dict[str, Any]:
         experiment = Experiment(embedder, "bench")
         experiment.add_matrix(matrix, rows=items, cols=items)
         if op == "snapshot + heatmap":
-            from embedsim.snapshot import DEFAULT_IMAGE_TOLERANCE, DEFAULT_TOLERANCE
-            from embedsim.snapshot.extensions import compare_matrices, matrix_to_table, table_to_matrix
+            from embedsim.snapshot import DEFAULT_IMAGE_TOLERANCE
+            from embedsim.snapshot.extensions import MatrixSnapshotExtension, matrix_to_table
             from embedsim.snapshot.heatmap import render_heatmap
             from embedsim.snapshot.image_compare import compare_images
 
+            # the stored table (a text of its own, as read from its file) and the stored PNG
             stored_table, stored_png = matrix_to_table(matrix), render_heatmap(matrix)
+            extension = MatrixSnapshotExtension()
 
-            def snapshot() -> bool:
-                table = matrix_to_table(matrix)
-                same = not compare_matrices(table_to_matrix(table), table_to_matrix(stored_table), DEFAULT_TOLERANCE)
+            def snapshot() -> bool:  # what syrupy asks of the extension, then the heatmap's comparison
+                same = extension.matches(serialized_data=extension.serialize(matrix), snapshot_data=stored_table)
                 failure, _diff = compare_images(render_heatmap(matrix), stored_png, DEFAULT_IMAGE_TOLERANCE)
                 return same and not failure
 

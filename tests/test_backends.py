@@ -220,3 +220,14 @@ def test_backend_constructors_take_the_shared_arguments_in_one_order(spec) -> No
     assert all(p.kind is p.KEYWORD_ONLY for p in list(parameters.values())[2:] if p.kind is not p.VAR_KEYWORD)
     if not spec.local:  # the factory keywords every remote backend receives (BackendSpec.create)
         assert {"api_key", "timeout", "api_version"} <= set(parameters) or "options" in parameters, spec.factory
+
+
+def test_items_are_packed_in_order_within_every_budget() -> None:
+    """One packing for every vendor: in order, at most ``most`` per call, each budget kept, and an
+    item over a budget still goes (alone)."""
+    from embedsim.backends.packing import pack
+
+    costs = {0: (5, 1), 1: (5, 1), 2: (20, 1), 3: (1, 9), 4: (1, 1), 5: (1, 1)}
+    assert pack(range(6), 3, costs.__getitem__, (10, 10)) == [[0, 1], [2], [3, 4], [5]]
+    assert pack(range(6), 2, costs.__getitem__, (None, None)) == [[0, 1], [2, 3], [4, 5]]
+    assert pack([], 3, costs.__getitem__, (10,)) == []

@@ -25,6 +25,7 @@ import json
 from typing import Any
 
 from embedsim.backends.bedrock import BedrockSpec
+from embedsim.backends.packing import pack
 from embedsim.errors import BackendError, InputError
 from embedsim.inputs.items import BYTES_PER_TOKEN, Item, estimate_tokens
 
@@ -83,19 +84,8 @@ def check_item(spec: BedrockSpec, model_id: str, item: Item) -> None:
 def batches(spec: BedrockSpec, items: list[Item]) -> list[list[int]]:
     """Indices of ``items`` grouped into calls: one per call for Titan and Nova; for Cohere at most
     :attr:`BedrockSpec.max_items` items and :attr:`BedrockSpec.max_media_bytes` of media per call."""
-    out: list[list[int]] = []
-    current: list[int] = []
-    size = 0
-    for i, item in enumerate(items):
-        cost = 0 if item.kind == "text" else len(item.data)
-        if current and (len(current) >= spec.max_items or size + cost > spec.max_media_bytes):
-            out.append(current)
-            current, size = [], 0
-        current.append(i)
-        size += cost
-    if current:
-        out.append(current)
-    return out
+    media = [0 if item.kind == "text" else len(item.data) for item in items]
+    return pack(range(len(items)), spec.max_items, lambda i: (media[i],), (spec.max_media_bytes,))
 
 
 def _b64(data: bytes) -> str:

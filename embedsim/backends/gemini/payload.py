@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from embedsim.backends.gemini import MAX_REQUEST_BYTES, MIME_TYPES, SPEC, TASK_TYPES, TASKS
+from embedsim.backends.packing import pack
 from embedsim.errors import InputError
 from embedsim.inputs.items import BYTES_PER_TOKEN, Item, estimate_tokens
 
@@ -72,16 +73,4 @@ def check_item(model_id: str, item: Item, task: str | None, multimodal: bool) ->
 def batches(pending: list[int], unique: list[Item], batch_size: int) -> list[list[int]]:
     """Group the indices ``pending`` of ``unique`` into calls of at most ``batch_size`` items
     and :data:`MAX_REQUEST_BYTES` of payload, in order."""
-    out: list[list[int]] = []
-    current: list[int] = []
-    size = 0
-    for i in pending:
-        cost = payload_bytes(unique[i])
-        if current and (len(current) >= batch_size or size + cost > MAX_REQUEST_BYTES):
-            out.append(current)
-            current, size = [], 0
-        current.append(i)
-        size += cost
-    if current:
-        out.append(current)
-    return out
+    return pack(pending, batch_size, lambda i: (payload_bytes(unique[i]),), (MAX_REQUEST_BYTES,))

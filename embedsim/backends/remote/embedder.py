@@ -37,6 +37,7 @@ import numpy as np
 
 from embedsim.backends.attempts import counting, labels
 from embedsim.backends.base import BackendSpec, Secret, l2_normalise
+from embedsim.backends.packing import pack
 from embedsim.backends.progress import Progress, ProgressOption
 from embedsim.backends.redaction import protect, redact, redacting_logs
 from embedsim.backends.remote import Limits, MissingKeyError, VendorAPIError, map_task
@@ -266,25 +267,11 @@ class RemoteEmbedder:
 
     def batches(self, unique: Sequence[Item]) -> list[list[int]]:
         """Indices of ``unique`` grouped into calls within the vendor's limits, in order."""
-        limits = self.LIMITS
-        out: list[list[int]] = []
-        current: list[int] = []
-        size = tokens = 0
-        for i, item in enumerate(unique):
-            cost = payload_bytes(item)
-            words = estimate_tokens(self.text_of(item)) if item.kind == "text" else 0
-            full = len(current) >= self.batch_size
-            full = full or (limits.payload_bytes is not None and size + cost > limits.payload_bytes)
-            full = full or (limits.tokens is not None and tokens + words > limits.tokens)
-            if current and full:
-                out.append(current)
-                current, size, tokens = [], 0, 0
-            current.append(i)
-            size += cost
-            tokens += words
-        if current:
-            out.append(current)
-        return out
+        def costs(i: int) -> tuple[int, int]:
+            item = unique[i]
+            return payload_bytes(item), estimate_tokens(self.text_of(item)) if item.kind == "text" else 0
+
+        return pack(range(len(unique)), self.batch_size, costs, (self.LIMITS.payload_bytes, self.LIMITS.tokens))
 
     # -- one call ------------------------------------------------------------------------------
     def _send(self, batch: list[Item], number: int, total: int) -> np.ndarray:

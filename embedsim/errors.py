@@ -1,6 +1,19 @@
 """The project's exceptions: every message names the file or item and says what to do."""
 
-from typing import Any
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound=BaseException)
+
+
+def in_chain(exc: BaseException | None, kind: type[E]) -> E | None:
+    """The first ``kind`` among ``exc`` and the exceptions it was raised from or while handling."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 class EmbedsimError(Exception):

@@ -231,3 +231,19 @@ def test_items_are_packed_in_order_within_every_budget() -> None:
     assert pack(range(6), 3, costs.__getitem__, (10, 10)) == [[0, 1], [2], [3, 4], [5]]
     assert pack(range(6), 2, costs.__getitem__, (None, None)) == [[0, 1], [2, 3], [4, 5]]
     assert pack([], 3, costs.__getitem__, (10,)) == []
+
+
+def test_an_exception_is_found_in_its_chain_and_a_cycle_ends_the_search() -> None:
+    from embedsim.errors import InputError, RecordingError, in_chain
+
+    cause = RecordingError("the cassette")
+    try:
+        try:
+            raise cause
+        except RecordingError as exc:
+            raise ValueError("while handling") from exc
+    except ValueError as top:
+        assert in_chain(top, RecordingError) is cause and in_chain(top, InputError) is None
+    a, b = ValueError("a"), ValueError("b")
+    a.__context__, b.__context__ = b, a  # a cycle
+    assert in_chain(a, InputError) is None and in_chain(None, InputError) is None

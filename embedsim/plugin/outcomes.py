@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from embedsim.errors import RecordingError
+from embedsim.errors import RecordingError, in_chain
 
 #: The attribute of a :class:`pytest.TestReport` carrying :func:`cause` (serialised with the
 #: report, so pytest-xdist brings it to the controller).
@@ -27,14 +27,7 @@ def new() -> dict[str, Any]:
 def cause(excinfo: pytest.ExceptionInfo[BaseException] | None) -> str:
     """``"recording"`` when the exception, or one it was raised from or while handling, is
     a :class:`RecordingError`; else ``""``."""
-    exc: BaseException | None = excinfo.value if excinfo is not None else None
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, RecordingError):
-            return "recording"
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return ""
+    return "recording" if in_chain(excinfo.value if excinfo is not None else None, RecordingError) else ""
 
 
 def update(outcome: dict[str, Any], rep: pytest.TestReport, call: pytest.CallInfo[None]) -> None:

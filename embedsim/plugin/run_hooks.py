@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from embedsim.errors import EmbedsimError, NotApplicable
+from embedsim.errors import EmbedsimError, NotApplicable, in_chain
 from embedsim.plugin import outcomes, upstream
 from embedsim.plugin.parametrize import base_test_name, model_of
 from embedsim.plugin.settings import Settings
@@ -84,14 +84,7 @@ def not_recorded(excinfo: pytest.ExceptionInfo[BaseException] | None) -> Any:
     """The :class:`~embedsim.recording.NotRecorded` a skip was raised from or while handling, or None."""
     from embedsim.recording.modes import NotRecorded
 
-    exc: BaseException | None = excinfo.value if excinfo is not None else None
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, NotRecorded):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
+    return in_chain(excinfo.value if excinfo is not None else None, NotRecorded)
 
 
 def skipped_not_recorded(item: pytest.Item, rep: pytest.TestReport, missing: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from embedsim.backends.base import Wire
-from embedsim.errors import RecordingError
+from embedsim.errors import RecordingError, in_chain
 from embedsim.inputs.items import Item
 from embedsim.recording.bodies import Leaf, request_leaves
 from embedsim.recording.naming import record_command, show_path
@@ -139,11 +139,4 @@ def cassette_error(exc: BaseException) -> CannotOverwriteExistingCassetteExcepti
     """The vcr cassette miss in ``exc``'s chain of causes, or None."""
     from vcr.errors import CannotOverwriteExistingCassetteException
 
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, CannotOverwriteExistingCassetteException):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return in_chain(exc, CannotOverwriteExistingCassetteException)

@@ -42,7 +42,7 @@ from embedsim.backends.progress import Progress, ProgressOption
 from embedsim.backends.redaction import protect, redact, redacting_logs
 from embedsim.backends.remote import Limits, MissingKeyError, VendorAPIError, map_task
 from embedsim.backends.vectors import distinct
-from embedsim.errors import BackendError, InputError
+from embedsim.errors import BackendError, InputError, in_chain
 from embedsim.inputs.items import BYTES_PER_TOKEN, Item, estimate_tokens
 
 
@@ -63,14 +63,9 @@ def describe_sizes(sizes: Collection[int]) -> str:
 
 
 def _cassette_miss(exc: BaseException) -> BaseException | None:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if type(current).__name__ == "CannotOverwriteExistingCassetteException":
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
+    return in_chain(exc, CannotOverwriteExistingCassetteException)
 
 
 def _is_timeout(exc: BaseException) -> bool:
